@@ -1,0 +1,23 @@
+"""Config checks that the JSON schema (workflow/schemas/config.schema.yaml) cannot express."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+
+class ConfigError(ValueError):
+    """A config value is invalid; the message names the key and what was expected."""
+
+
+def check_config(config: Mapping[str, Any]) -> None:
+    """Cross-field checks, run after schema validation (which has filled in the defaults)."""
+    logreg = config["logreg"]
+    too_late = [s for s in logreg["eval_steps"] if s > logreg["steps"]]
+    if too_late:
+        raise ConfigError(
+            f"logreg.eval_steps: {too_late} exceed logreg.steps ({logreg['steps']}); "
+            "expected step counts between 1 and logreg.steps"
+        )
+    if "local" in config["data"]["sources"] and config["data"]["sources"] == ["local"] \
+            and not config["data"]["local_dir"]:
+        raise ConfigError("data.local_dir: required when data.sources is [local]; expected a directory path")

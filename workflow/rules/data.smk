@@ -1,0 +1,51 @@
+# Data: verified MNIST IDX files -> tensors -> the binary digit-pair subset.
+from mnistrepro.mnist_files import IDX_FILES
+
+
+rule download_mnist:
+    output:
+        expand(f"{DATA}/idx/{{name}}", name=[f.name for f in IDX_FILES]),
+    params:
+        sources=config["data"]["sources"],
+        official_mirrors=config["data"]["official_mirrors"],
+        local_dir=config["data"]["local_dir"],
+        timeout_s=config["data"]["timeout_s"],
+    log:
+        "results/logs/data/download_mnist.log",
+    benchmark:
+        "results/benchmarks/data/download_mnist.tsv"
+    script:
+        "../../scripts/download_mnist.py"
+
+
+rule idx_to_tensors:
+    input:
+        rules.download_mnist.output,
+    output:
+        f"{DATA}/mnist.pt",
+    log:
+        "results/logs/data/idx_to_tensors.log",
+    benchmark:
+        "results/benchmarks/data/idx_to_tensors.tsv"
+    script:
+        "../../scripts/idx_to_tensors.py"
+
+
+rule extract_pair:
+    input:
+        f"{DATA}/mnist.pt",
+    output:
+        f"{DATA}/pair_{{a}}_{{b}}.pt",
+    wildcard_constraints:
+        a=r"\d",
+        b=r"\d",
+    log:
+        "results/logs/data/extract_pair_{a}_{b}.log",
+    benchmark:
+        "results/benchmarks/data/extract_pair_{a}_{b}.tsv"
+    script:
+        "../../scripts/extract_pair.py"
+
+
+def data_targets():
+    return [f"{DATA}/mnist.pt", f"{DATA}/pair_{PAIR[0]}_{PAIR[1]}.pt"]
