@@ -5,3 +5,7 @@ check_config(config)
 
 DATA = "results/data"
 PAIR = config["pair"]
+
+
+def data_targets():
+    return [f"{DATA}/mnist.pt", f"{DATA}/pair_{PAIR[0]}_{PAIR[1]}.pt"]

@@ -46,6 +46,3 @@ rule extract_pair:
     script:
         "../../scripts/extract_pair.py"
 
-
-def data_targets():
-    return [f"{DATA}/mnist.pt", f"{DATA}/pair_{PAIR[0]}_{PAIR[1]}.pt"]
