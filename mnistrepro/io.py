@@ -49,3 +49,9 @@ def save_torch(obj: Any, path: str | os.PathLike) -> None:
     """``torch.save`` ``obj`` atomically."""
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
+
+
+def read_facts(path: str | os.PathLike) -> dict:
+    """The report's headline numbers (``results/tables/facts.json``), or ``{}`` before they exist."""
+    path = Path(path)
+    return read_json(path) if path.exists() else {}
