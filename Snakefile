@@ -16,13 +16,14 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/logreg.smk"
+include: "workflow/rules/lenet.smk"
 include: "workflow/rules/identities.smk"
+include: "workflow/rules/results.smk"
 
 
 rule all:
     input:
         data_targets(),
-        logreg_main_files(),
-        logreg_sweep_files(),
         identities_targets(),
+        results_targets(),
     default_target: True

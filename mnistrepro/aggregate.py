@@ -1,0 +1,220 @@
+"""From per-run evaluation records to the study's tables: runs, summary, comparisons, facts.
+
+``runs`` has one row per evaluated model: a LeNet-5 run after its last epoch, and a logistic
+regression run at each step count it was evaluated at (so one 10,000-step run gives the rows for
+1,000 and 10,000 steps).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, Sequence
+
+import pandas as pd
+
+from mnistrepro.stats import compare, summarize, verdict
+
+RUN_COLUMNS = [
+    "experiment", "loss", "scaling", "c3", "pair", "seed", "steps", "epochs",
+    "test_accuracy", "test_loss", "correct", "total", "trainable_params", "train_seconds", "device",
+]
+VARIANT_COLUMNS = ["experiment", "loss", "scaling", "c3", "pair", "steps", "epochs"]
+LOGREG_PARAMS = 28 * 28 + 1
+
+
+def pair_name(digits: Sequence[int]) -> str:
+    return f"{digits[0]}-{digits[1]}"
+
+
+def logreg_rows(record: dict, experiment: str) -> list[dict]:
+    """Rows of ``runs`` for one logistic-regression record (one per evaluated step count)."""
+    return [
+        {
+            "experiment": experiment,
+            "loss": record["loss"],
+            "scaling": record["scaling"],
+            "pair": pair_name(record["digits"]),
+            "seed": record["seed"],
+            "steps": e["step"],
+            "test_accuracy": e["accuracy"],
+            "test_loss": e["test_loss"],
+            "correct": e["correct"],
+            "total": e["total"],
+            "trainable_params": LOGREG_PARAMS,
+            "train_seconds": e["train_seconds"],
+            "device": record["device"],
+        }
+        for e in record["evals"]
+    ]
+
+
+def lenet_row(metrics: dict) -> dict:
+    """The ``runs`` row of one LeNet-5 run (its final evaluation; see mnistrepro.lenet_training.run_metrics)."""
+    return {
+        "experiment": "lenet",
+        "c3": metrics["c3"],
+        "seed": metrics["seed"],
+        "epochs": metrics["epochs"],
+        "test_accuracy": metrics["test_accuracy"],
+        "test_loss": metrics["test_loss"],
+        "correct": metrics["test_correct"],
+        "total": metrics["test_images"],
+        "trainable_params": metrics["trainable_params"],
+        "train_seconds": metrics["train_seconds"],
+        "device": metrics["device"],
+    }
+
+
+def lenet_history(histories: Iterable[tuple[dict, pd.DataFrame]]) -> pd.DataFrame:
+    """Per-epoch histories of several runs in one table, with their ``c3`` and ``seed``."""
+    frames = [h.assign(c3=m["c3"], seed=m["seed"]) for m, h in histories]
+    return pd.concat(frames, ignore_index=True)
+
+
+def params_table(analytic: dict[str, dict[str, int]], measured: dict[str, dict[str, int]]) -> pd.DataFrame:
+    """Trainable parameters per layer and in total, per C3 variant: ``layer``, ``c3``, ``measured``, ``analytic``."""
+    rows = [
+        {"c3": c3, "layer": layer, "measured": measured[c3][layer], "analytic": analytic[c3][layer]}
+        for c3 in analytic
+        for layer in analytic[c3]
+    ]
+    table = pd.DataFrame(rows, columns=["c3", "layer", "measured", "analytic"])
+    table["match"] = table["measured"] == table["analytic"]
+    return table
+
+
+def runs_table(logreg: Iterable[dict] = (), sweep: Iterable[dict] = (), lenet: Iterable[dict] = ()) -> pd.DataFrame:
+    rows = [r for rec in logreg for r in logreg_rows(rec, "logreg")]
+    rows += [r for rec in sweep for r in logreg_rows(rec, "pair_sweep")]
+    rows += [lenet_row(m) for m in lenet]
+    runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
+    for column in ("steps", "epochs"):
+        runs[column] = runs[column].astype("Int64")
+    return runs.sort_values(["experiment", "loss", "scaling", "c3", "pair", "steps", "epochs", "seed"],
+                            na_position="first", ignore_index=True)
+
+
+def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per variant (``VARIANT_COLUMNS``): n, mean, std, 95% CI of test accuracy, train seconds, parameters."""
+    return summarize(runs, VARIANT_COLUMNS)
+
+
+def _comparison_row(name: str, label_a: str, label_b: str, a: pd.DataFrame, b: pd.DataFrame, **where) -> dict:
+    c = compare(a.set_index("seed")["test_accuracy"], b.set_index("seed")["test_accuracy"])
+    return {
+        "comparison": name,
+        "a": label_a,
+        "b": label_b,
+        **where,
+        "n_a": c.n_a,
+        "n_b": c.n_b,
+        "mean_a": float(a["test_accuracy"].mean()),
+        "mean_b": float(b["test_accuracy"].mean()),
+        "difference": c.difference,
+        "ci95_low": c.ci95_low,
+        "ci95_high": c.ci95_high,
+        "p_value": c.p_value,
+        "test": c.test,
+        "significant": c.significant,
+        "verdict": verdict(label_a, label_b, c),
+    }
+
+
+def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int]) -> pd.DataFrame:
+    """Sparse vs full C3 (last epoch), and per scaling and step count: logistic vs MSE loss, and
+    for the MSE loss unit vs raw pixels. Differences are a - b in accuracy (fractions)."""
+    rows = []
+    lenet = runs[runs["experiment"] == "lenet"]
+    if set(lenet["c3"]) >= {"sparse", "full"}:
+        last = lenet[lenet["epochs"] == lenet["epochs"].max()]
+        rows.append(_comparison_row("C3 connection table", "sparse C3", "full C3",
+                                    last[last["c3"] == "sparse"], last[last["c3"] == "full"],
+                                    epochs=int(last["epochs"].max())))
+    logreg = runs[runs["experiment"] == "logreg"]
+    for steps in logreg_steps:
+        at = logreg[logreg["steps"] == steps]
+        for scaling in sorted(set(at["scaling"])):
+            s = at[at["scaling"] == scaling]
+            if set(s["loss"]) >= {"mse", "ce"}:
+                rows.append(_comparison_row("loss", f"logistic loss ({scaling})", f"MSE loss ({scaling})",
+                                            s[s["loss"] == "ce"], s[s["loss"] == "mse"], scaling=scaling, steps=steps))
+        mse = at[at["loss"] == "mse"]
+        if set(mse["scaling"]) >= {"raw", "unit"}:
+            rows.append(_comparison_row("input scaling", "MSE loss (unit)", "MSE loss (raw)",
+                                        mse[mse["scaling"] == "unit"], mse[mse["scaling"] == "raw"],
+                                        loss="mse", steps=steps))
+    columns = ["comparison", "a", "b", "scaling", "loss", "steps", "epochs", "n_a", "n_b", "mean_a", "mean_b",
+               "difference", "ci95_low", "ci95_high", "p_value", "test", "significant", "verdict"]
+    table = pd.DataFrame(rows, columns=columns)
+    for column in ("steps", "epochs"):
+        table[column] = table[column].astype("Int64")
+    return table
+
+
+def pair_difficulty(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean test accuracy per digit pair of the sweep, hardest first: ``pair``, ``a``, ``b``, ``n``, ``mean``."""
+    sweep = runs[runs["experiment"] == "pair_sweep"]
+    if sweep.empty:
+        return pd.DataFrame(columns=["pair", "a", "b", "n", "mean", "std"])
+    final = sweep[sweep["steps"] == sweep["steps"].max()]
+    table = final.groupby("pair")["test_accuracy"].agg(n="count", mean="mean", std="std").reset_index()
+    table[["a", "b"]] = table["pair"].str.split("-", expand=True).astype(int)
+    return table.sort_values(["mean", "pair"], ignore_index=True)[["pair", "a", "b", "n", "mean", "std"]]
+
+
+def _pct(x: float) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.2f}%"
+
+
+def headline_facts(summary: pd.DataFrame, comparisons: pd.DataFrame, pairs: pd.DataFrame) -> dict[str, str]:
+    """Short formatted numbers for the report captions, keyed by name (strings, ready to quote)."""
+    facts: dict[str, str] = {}
+    for row in summary.itertuples(index=False):
+        if row.experiment == "lenet":
+            key = f"lenet_{row.c3}"
+        elif row.experiment == "logreg":
+            key = f"logreg_{row.loss}_{row.scaling}_{row.steps}"
+        else:
+            continue
+        facts[f"{key}_mean"] = _pct(row.mean)
+        facts[f"{key}_ci"] = f"{_pct(row.ci95_low)} to {_pct(row.ci95_high)}"
+        facts[f"{key}_range"] = f"{_pct(row.min)} to {_pct(row.max)}"
+        facts[f"{key}_n"] = str(row.n)
+        facts[f"{key}_seconds"] = f"{row.mean_train_seconds:.2f} s"
+        if row.experiment == "lenet":
+            facts[f"{key}_params"] = f"{int(row.trainable_params):,}"
+    for row in comparisons.itertuples(index=False):
+        if row.comparison == "C3 connection table":
+            facts["lenet_verdict"] = row.verdict
+        elif row.comparison == "loss":
+            facts[f"loss_verdict_{row.scaling}_{row.steps}"] = row.verdict
+        elif row.comparison == "input scaling":
+            facts[f"scaling_verdict_{row.steps}"] = row.verdict
+    if not pairs.empty:
+        hardest, easiest = pairs.iloc[0], pairs.iloc[-1]
+        facts["hardest_pair"] = f"{hardest['a']} vs {hardest['b']} ({_pct(hardest['mean'])})"
+        facts["easiest_pair"] = f"{easiest['a']} vs {easiest['b']} ({_pct(easiest['mean'])})"
+        rank = pairs.index[pairs["pair"].isin(["4-9", "9-4"])]
+        facts["rank_4_9"] = f"{int(rank[0]) + 1} of {len(pairs)}" if len(rank) else "n/a"
+    return facts
+
+
+def rule_benchmarks(paths: Iterable[str], root: str = "results/benchmarks") -> pd.DataFrame:
+    """Wall time and peak memory of each job, from Snakemake's ``benchmark:`` files.
+
+    Returns ``job`` (the file's path under ``root``, without ``.tsv``), ``rule_group`` (its first
+    directory), ``seconds``, ``max_rss_mb``, ``cpu_seconds``; slowest first.
+    """
+    rows = []
+    for path in paths:
+        bench = pd.read_csv(path, sep="\t")
+        job = str(path).removeprefix(root).strip("/").removesuffix(".tsv")
+        rows.append({
+            "job": job,
+            "rule_group": job.split("/")[0],
+            "seconds": float(bench["s"].iloc[0]),
+            "max_rss_mb": float(pd.to_numeric(bench["max_rss"], errors="coerce").iloc[0]),
+            "cpu_seconds": float(pd.to_numeric(bench["cpu_time"], errors="coerce").iloc[0]),
+        })
+    table = pd.DataFrame(rows, columns=["job", "rule_group", "seconds", "max_rss_mb", "cpu_seconds"])
+    return table.sort_values("seconds", ascending=False, ignore_index=True)

@@ -1,0 +1,11 @@
+"""Rule environment: versions, device and CPU/GPU of the machine that runs the study."""
+from mnistrepro.environment import environment_table
+from mnistrepro.io import atomic_path
+from mnistrepro.logs import setup_logging
+
+log = setup_logging(snakemake.log[0])
+table = environment_table(snakemake.params.device)
+for item, value in table.itertuples(index=False):
+    log.info("%s: %s", item, value)
+with atomic_path(snakemake.output[0]) as tmp:
+    table.to_csv(tmp, index=False)

@@ -1,0 +1,191 @@
+# Results: every run's record -> CSV tables and seaborn figures for the report.
+# Captions quote numbers through params.facts (see report_facts in common.smk).
+
+TABLES = "results/tables"
+FIGURES = "results/figures"
+
+
+rule aggregate:
+    input:
+        logreg=logreg_main_files(),
+        sweep=logreg_sweep_files(),
+        lenet=lenet_metrics_files(),
+    output:
+        runs=report(f"{TABLES}/runs.csv", caption="../report/runs.rst", category="Data",
+                    labels={"table": "runs.csv", "content": "one row per run"}),
+        summary=report(f"{TABLES}/summary.csv", caption="../report/summary.rst", category="Data",
+                       labels={"table": "summary.csv", "content": "mean, std, 95% CI per variant"}),
+        comparisons=report(f"{TABLES}/comparisons.csv", caption="../report/comparisons.rst", category="Data",
+                           labels={"table": "comparisons.csv", "content": "differences, CIs, p-values, verdicts"}),
+        pairs=report(f"{TABLES}/pair_difficulty.csv", caption="../report/pair_difficulty_table.rst",
+                     category="Logistic regression", labels={"table": "pair_difficulty.csv", "content": "45 digit pairs"}),
+        facts=f"{TABLES}/facts.json",
+    params:
+        logreg_steps=sorted(set(LOGREG["eval_steps"]) | {LOGREG["steps"]}),
+        facts=report_facts,
+    log:
+        "results/logs/results/aggregate.log",
+    benchmark:
+        "results/benchmarks/results/aggregate.tsv"
+    script:
+        "../../scripts/aggregate.py"
+
+
+rule lenet_params:
+    output:
+        report(f"{TABLES}/params.csv", caption="../report/params.rst", category="LeNet-5",
+               labels={"table": "params.csv", "content": "trainable parameters per layer"}),
+    params:
+        c3=LENET["c3"],
+    log:
+        "results/logs/results/lenet_params.log",
+    script:
+        "../../scripts/lenet_params.py"
+
+
+rule environment:
+    output:
+        report(f"{TABLES}/environment.csv", caption="../report/environment.rst", category="Environment",
+               labels={"table": "environment.csv", "content": "software and hardware"}),
+    params:
+        device=config["device"],
+    log:
+        "results/logs/results/environment.log",
+    script:
+        "../../scripts/environment.py"
+
+
+rule rule_benchmarks:
+    input:
+        job_benchmark_files(),
+    output:
+        report(f"{TABLES}/rule_benchmarks.csv", caption="../report/rule_benchmarks.rst", category="Environment",
+               labels={"table": "rule_benchmarks.csv", "content": "time and peak memory per job"}),
+    log:
+        "results/logs/results/rule_benchmarks.log",
+    script:
+        "../../scripts/rule_benchmarks.py"
+
+
+rule figure_logreg_steps:
+    input:
+        runs=f"{TABLES}/runs.csv",
+    output:
+        report(f"{FIGURES}/logreg_accuracy_vs_steps.png", caption="../report/logreg_steps.rst",
+               category="Logistic regression", labels={"figure": "accuracy vs steps"}),
+    params:
+        facts=report_facts,
+    log:
+        "results/logs/results/figure_logreg_steps.log",
+    benchmark:
+        "results/benchmarks/results/figure_logreg_steps.tsv"
+    script:
+        "../../scripts/figure.py"
+
+
+rule figure_pair_difficulty:
+    input:
+        pairs=f"{TABLES}/pair_difficulty.csv",
+    output:
+        report(f"{FIGURES}/pair_difficulty.png", caption="../report/pair_difficulty.rst",
+               category="Logistic regression", labels={"figure": "45-pair difficulty heatmap"}),
+    params:
+        facts=report_facts,
+    log:
+        "results/logs/results/figure_pair_difficulty.log",
+    benchmark:
+        "results/benchmarks/results/figure_pair_difficulty.tsv"
+    script:
+        "../../scripts/figure.py"
+
+
+rule figure_accuracy_vs_params:
+    input:
+        runs=f"{TABLES}/runs.csv",
+    output:
+        report(f"{FIGURES}/lenet_accuracy_vs_params.png", caption="../report/accuracy_vs_params.rst",
+               category="LeNet-5", labels={"figure": "accuracy vs trainable parameters"}),
+    params:
+        facts=report_facts,
+    log:
+        "results/logs/results/figure_accuracy_vs_params.log",
+    benchmark:
+        "results/benchmarks/results/figure_accuracy_vs_params.tsv"
+    script:
+        "../../scripts/figure.py"
+
+
+rule figure_lenet_epochs:
+    input:
+        metrics=lenet_metrics_files(),
+        history=lenet_history_files(),
+    output:
+        report(f"{FIGURES}/lenet_accuracy_per_epoch.png", caption="../report/lenet_epochs.rst",
+               category="LeNet-5", labels={"figure": "test accuracy per epoch"}),
+    params:
+        facts=report_facts,
+    log:
+        "results/logs/results/figure_lenet_epochs.log",
+    benchmark:
+        "results/benchmarks/results/figure_lenet_epochs.tsv"
+    script:
+        "../../scripts/figure.py"
+
+
+rule figure_lenet_confusion:
+    input:
+        metrics=lenet_metrics_files(),
+    output:
+        report(f"{FIGURES}/lenet_confusion.png", caption="../report/lenet_confusion.rst",
+               category="LeNet-5", labels={"figure": "confusion matrices"}),
+    log:
+        "results/logs/results/figure_lenet_confusion.log",
+    benchmark:
+        "results/benchmarks/results/figure_lenet_confusion.tsv"
+    script:
+        "../../scripts/figure.py"
+
+
+rule figure_misclassified:
+    input:
+        metrics=lenet_metrics_files(seeds=LENET["seeds"][:1]),
+        mnist=f"{DATA}/mnist.pt",
+    output:
+        report(f"{FIGURES}/lenet_misclassified.png", caption="../report/misclassified.rst",
+               category="LeNet-5", labels={"figure": "misclassified test digits"}),
+    params:
+        seed=LENET["seeds"][0],
+    log:
+        "results/logs/results/figure_misclassified.log",
+    benchmark:
+        "results/benchmarks/results/figure_misclassified.tsv"
+    script:
+        "../../scripts/figure.py"
+
+
+rule figure_train_time:
+    input:
+        runs=f"{TABLES}/runs.csv",
+    output:
+        report(f"{FIGURES}/train_time.png", caption="../report/train_time.rst",
+               category="Environment", labels={"figure": "training time per variant"}),
+    params:
+        facts=report_facts,
+    log:
+        "results/logs/results/figure_train_time.log",
+    benchmark:
+        "results/benchmarks/results/figure_train_time.tsv"
+    script:
+        "../../scripts/figure.py"
+
+
+rule figure_rule_resources:
+    input:
+        benchmarks=f"{TABLES}/rule_benchmarks.csv",
+    output:
+        report(f"{FIGURES}/rule_resources.png", caption="../report/rule_resources.rst",
+               category="Environment", labels={"figure": "time and peak memory per job"}),
+    log:
+        "results/logs/results/figure_rule_resources.log",
+    script:
+        "../../scripts/figure.py"
