@@ -2,14 +2,17 @@
 from pathlib import Path
 
 from mnistrepro.data import acquire_mnist
+from mnistrepro.io import write_json
 from mnistrepro.logs import setup_logging
+from mnistrepro.mnist_files import IDX_FILES
 
 log = setup_logging(snakemake.log[0])
 source = acquire_mnist(
-    Path(snakemake.output[0]).parent,
+    Path(snakemake.output.idx[0]).parent,
     snakemake.params.sources,
     official_mirrors=snakemake.params.official_mirrors,
     local_dir=snakemake.params.local_dir,
     timeout_s=snakemake.params.timeout_s,
 )
 log.info("MNIST served by source: %s", source)
+write_json({"source": source, "md5": {f.name: f.md5 for f in IDX_FILES}}, snakemake.output.record)

@@ -1,5 +1,6 @@
 # Checks the JSON schema cannot express, then the names and functions shared by the rule files.
 from mnistrepro.config import check_config
+from mnistrepro.device import will_use_gpu
 from mnistrepro.io import read_facts
 
 check_config(config)
@@ -16,6 +17,7 @@ SWEEP_PAIRS = (
     else sorted({tuple(sorted(p)) for p in SWEEP["pairs"]})
 )
 FACTS = "results/tables/facts.json"
+LENET_GPU = 1 if will_use_gpu(config["device"]) else 0
 
 
 def data_targets():
@@ -79,7 +81,7 @@ def job_benchmark_files():
 
 
 def results_targets():
-    tables = ["runs", "summary", "comparisons", "params", "environment", "rule_benchmarks"]
+    tables = ["data", "runs", "summary", "comparisons", "params", "environment", "rule_benchmarks"]
     figures = ["logreg_accuracy_vs_steps", "lenet_accuracy_vs_params", "lenet_accuracy_per_epoch",
                "lenet_confusion", "lenet_misclassified", "train_time", "rule_resources"]
     if SWEEP["enabled"]:

@@ -4,7 +4,8 @@ from mnistrepro.mnist_files import IDX_FILES
 
 rule download_mnist:
     output:
-        expand(f"{DATA}/idx/{{name}}", name=[f.name for f in IDX_FILES]),
+        idx=expand(f"{DATA}/idx/{{name}}", name=[f.name for f in IDX_FILES]),
+        record=f"{DATA}/acquisition.json",
     params:
         sources=config["data"]["sources"],
         official_mirrors=config["data"]["official_mirrors"],
@@ -20,7 +21,7 @@ rule download_mnist:
 
 rule idx_to_tensors:
     input:
-        rules.download_mnist.output,
+        rules.download_mnist.output.idx,
     output:
         f"{DATA}/mnist.pt",
     log:
@@ -46,3 +47,17 @@ rule extract_pair:
     script:
         "../../scripts/extract_pair.py"
 
+
+
+rule data_summary:
+    input:
+        record=f"{DATA}/acquisition.json",
+        mnist=f"{DATA}/mnist.pt",
+        pair=f"{DATA}/pair_{PAIR[0]}_{PAIR[1]}.pt",
+    output:
+        report("results/tables/data.csv", caption="../report/data.rst", category="Data",
+               labels={"result": "table", "shows": "MNIST source, checksums, counts"}),
+    log:
+        "results/logs/data/data_summary.log",
+    script:
+        "../../scripts/data_summary.py"

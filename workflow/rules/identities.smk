@@ -12,19 +12,19 @@ rule identities:
             "results/tables/identities.csv",
             caption="../report/identities_table.rst",
             category=_IDENTITIES_CATEGORY,
-            labels={"result": "table", "checks": "all five identities"},
+            labels={"result": "table", "shows": "all five identities"},
         ),
         mnist_figure=report(
             "results/figures/identities_mnist.png",
             caption="../report/identities_mnist.rst",
             category=_IDENTITIES_CATEGORY,
-            labels={"result": "figure", "checks": "finite differences, average pooling"},
+            labels={"result": "figure", "shows": "finite differences, average pooling"},
         ),
         rgb_figure=report(
             "results/figures/identities_rgb.png",
             caption="../report/identities_rgb.rst",
             category=_IDENTITIES_CATEGORY,
-            labels={"result": "figure", "checks": "RGB to grayscale"},
+            labels={"result": "figure", "shows": "RGB to grayscale"},
         ),
     params:
         device="cpu",  # float64 checks on a few MB of data: no GPU needed

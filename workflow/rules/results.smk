@@ -12,13 +12,13 @@ rule aggregate:
         lenet=lenet_metrics_files(),
     output:
         runs=report(f"{TABLES}/runs.csv", caption="../report/runs.rst", category="Data",
-                    labels={"table": "runs.csv", "content": "one row per run"}),
+                    labels={"result": "table", "shows": "one row per run"}),
         summary=report(f"{TABLES}/summary.csv", caption="../report/summary.rst", category="Data",
-                       labels={"table": "summary.csv", "content": "mean, std, 95% CI per variant"}),
+                       labels={"result": "table", "shows": "mean, std, 95% CI per variant"}),
         comparisons=report(f"{TABLES}/comparisons.csv", caption="../report/comparisons.rst", category="Data",
-                           labels={"table": "comparisons.csv", "content": "differences, CIs, p-values, verdicts"}),
+                           labels={"result": "table", "shows": "differences, CIs, p-values, verdicts"}),
         pairs=report(f"{TABLES}/pair_difficulty.csv", caption="../report/pair_difficulty_table.rst",
-                     category="Logistic regression", labels={"table": "pair_difficulty.csv", "content": "45 digit pairs"}),
+                     category="Logistic regression", labels={"result": "table", "shows": "digit-pair sweep"}),
         facts=f"{TABLES}/facts.json",
     params:
         logreg_steps=sorted(set(LOGREG["eval_steps"]) | {LOGREG["steps"]}),
@@ -34,7 +34,7 @@ rule aggregate:
 rule lenet_params:
     output:
         report(f"{TABLES}/params.csv", caption="../report/params.rst", category="LeNet-5",
-               labels={"table": "params.csv", "content": "trainable parameters per layer"}),
+               labels={"result": "table", "shows": "trainable parameters per layer"}),
     params:
         c3=LENET["c3"],
     log:
@@ -46,7 +46,7 @@ rule lenet_params:
 rule environment:
     output:
         report(f"{TABLES}/environment.csv", caption="../report/environment.rst", category="Environment",
-               labels={"table": "environment.csv", "content": "software and hardware"}),
+               labels={"result": "table", "shows": "software and hardware"}),
     params:
         device=config["device"],
     log:
@@ -60,7 +60,7 @@ rule rule_benchmarks:
         job_benchmark_files(),
     output:
         report(f"{TABLES}/rule_benchmarks.csv", caption="../report/rule_benchmarks.rst", category="Environment",
-               labels={"table": "rule_benchmarks.csv", "content": "time and peak memory per job"}),
+               labels={"result": "table", "shows": "time and peak memory per job"}),
     log:
         "results/logs/results/rule_benchmarks.log",
     script:
@@ -72,7 +72,7 @@ rule figure_logreg_steps:
         runs=f"{TABLES}/runs.csv",
     output:
         report(f"{FIGURES}/logreg_accuracy_vs_steps.png", caption="../report/logreg_steps.rst",
-               category="Logistic regression", labels={"figure": "accuracy vs steps"}),
+               category="Logistic regression", labels={"result": "figure", "shows": "accuracy vs steps"}),
     params:
         facts=report_facts,
     log:
@@ -88,7 +88,7 @@ rule figure_pair_difficulty:
         pairs=f"{TABLES}/pair_difficulty.csv",
     output:
         report(f"{FIGURES}/pair_difficulty.png", caption="../report/pair_difficulty.rst",
-               category="Logistic regression", labels={"figure": "45-pair difficulty heatmap"}),
+               category="Logistic regression", labels={"result": "figure", "shows": "45-pair difficulty heatmap"}),
     params:
         facts=report_facts,
     log:
@@ -104,7 +104,7 @@ rule figure_accuracy_vs_params:
         runs=f"{TABLES}/runs.csv",
     output:
         report(f"{FIGURES}/lenet_accuracy_vs_params.png", caption="../report/accuracy_vs_params.rst",
-               category="LeNet-5", labels={"figure": "accuracy vs trainable parameters"}),
+               category="LeNet-5", labels={"result": "figure", "shows": "accuracy vs trainable parameters"}),
     params:
         facts=report_facts,
     log:
@@ -121,7 +121,7 @@ rule figure_lenet_epochs:
         history=lenet_history_files(),
     output:
         report(f"{FIGURES}/lenet_accuracy_per_epoch.png", caption="../report/lenet_epochs.rst",
-               category="LeNet-5", labels={"figure": "test accuracy per epoch"}),
+               category="LeNet-5", labels={"result": "figure", "shows": "test accuracy per epoch"}),
     params:
         facts=report_facts,
     log:
@@ -137,7 +137,7 @@ rule figure_lenet_confusion:
         metrics=lenet_metrics_files(),
     output:
         report(f"{FIGURES}/lenet_confusion.png", caption="../report/lenet_confusion.rst",
-               category="LeNet-5", labels={"figure": "confusion matrices"}),
+               category="LeNet-5", labels={"result": "figure", "shows": "confusion matrices"}),
     log:
         "results/logs/results/figure_lenet_confusion.log",
     benchmark:
@@ -152,7 +152,7 @@ rule figure_misclassified:
         mnist=f"{DATA}/mnist.pt",
     output:
         report(f"{FIGURES}/lenet_misclassified.png", caption="../report/misclassified.rst",
-               category="LeNet-5", labels={"figure": "misclassified test digits"}),
+               category="LeNet-5", labels={"result": "figure", "shows": "misclassified test digits"}),
     params:
         seed=LENET["seeds"][0],
     log:
@@ -168,7 +168,7 @@ rule figure_train_time:
         runs=f"{TABLES}/runs.csv",
     output:
         report(f"{FIGURES}/train_time.png", caption="../report/train_time.rst",
-               category="Environment", labels={"figure": "training time per variant"}),
+               category="Environment", labels={"result": "figure", "shows": "training time per variant"}),
     params:
         facts=report_facts,
     log:
@@ -184,7 +184,7 @@ rule figure_rule_resources:
         benchmarks=f"{TABLES}/rule_benchmarks.csv",
     output:
         report(f"{FIGURES}/rule_resources.png", caption="../report/rule_resources.rst",
-               category="Environment", labels={"figure": "time and peak memory per job"}),
+               category="Environment", labels={"result": "figure", "shows": "time and peak memory per job"}),
     log:
         "results/logs/results/figure_rule_resources.log",
     script:

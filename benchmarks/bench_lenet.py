@@ -1,0 +1,244 @@
+"""Images/s of the straightforward LeNet-5 training loop vs the pipeline's loop, side by side.
+
+The straightforward loop is the textbook one: a ``DataLoader`` (batch 100, shuffled) over a dataset
+that turns each uint8 image into a PIL image and applies ``ToTensor`` (what ``torchvision.datasets.MNIST``
+does), the sparse C3 as 16 separate convolutions on index-sliced inputs (``LeNet5("sixteen")``),
+``loss.item()`` every batch. The pipeline's loop is the inner loop of :func:`mnistrepro.lenet_training.train`
+(data resident on the device, one convolution for the sparse C3, channels-last on the CPU, CUDA graphs
+on a GPU). All loops run in this process on the same images, taking turns slice by slice (``--slice``
+batches) so that background load hits every loop alike; the median images/s over slices is reported,
+with the ratios:
+
+- ``speed-up``: pipeline images/s / straightforward images/s, per variant (target for sparse on the
+  2-core CPU: at least 5);
+- ``sparse/full time``: how much longer an epoch takes with the sparse C3 than with the full one
+  (target for the pipeline: at most 1.25; the reference took 2.1).
+
+On a CUDA device it also trains each variant for ``--epochs`` (10) full epochs with the pipeline's loop
+and reports the training time (target: at most 3 s per variant on an H100-class GPU).
+
+    .venv/bin/python benchmarks/bench_lenet.py                      # CPU, torch's default threads
+    .venv/bin/python benchmarks/bench_lenet.py --threads 1 2        # one table per thread count
+    .venv/bin/python benchmarks/bench_lenet.py --device cuda        # on a GPU
+
+Without ``--data`` it uses results/data/mnist.pt when it exists, else synthetic MNIST-shaped data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+from torchvision.transforms import ToTensor
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mnistrepro.device import describe_device, resolve_device  # noqa: E402
+from mnistrepro.lenet import LeNet5  # noqa: E402
+from mnistrepro.lenet_training import (  # noqa: E402
+    LeNetRun, TrainStep, build_model, epoch_permutation, make_optimizer, to_device_data, train)
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / "results" / "data" / "mnist.pt"
+VARIANTS = ("sparse", "full")
+
+
+def synthetic_mnist(n_train: int = 60_000, n_test: int = 10_000, seed: int = 0) -> dict[str, torch.Tensor]:
+    """MNIST-shaped uint8 images (about 19% non-zero pixels) with labels 0-9."""
+    gen = torch.Generator().manual_seed(seed)
+
+    def images(n: int) -> torch.Tensor:
+        mask = torch.rand(n, 28, 28, generator=gen) < 0.19
+        return (torch.randint(0, 256, (n, 28, 28), generator=gen) * mask).to(torch.uint8)
+
+    return {
+        "train_images": images(n_train), "train_labels": torch.randint(0, 10, (n_train,), generator=gen),
+        "test_images": images(n_test), "test_labels": torch.randint(0, 10, (n_test,), generator=gen),
+    }
+
+
+class PilMnist(Dataset):
+    """What torchvision.datasets.MNIST does per sample: uint8 array -> PIL image -> transform."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, transform) -> None:
+        self.images, self.labels, self.transform = images, labels, transform
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int):
+        img = Image.fromarray(self.images[i].numpy(), mode="L")
+        return self.transform(img), int(self.labels[i])
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class Straightforward:
+    """The textbook loop; ``run(n_batches)`` trains on the next batches of its shuffled DataLoader."""
+
+    def __init__(self, mnist: dict, c3: str, device: torch.device, seed: int) -> None:
+        torch.manual_seed(seed)
+        self.device = device
+        self.model = LeNet5("sixteen" if c3 == "sparse" else "full").to(device)
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
+        dataset = PilMnist(mnist["train_images"], mnist["train_labels"], ToTensor())
+        self.loader = DataLoader(dataset, batch_size=100, shuffle=True, generator=torch.Generator().manual_seed(seed))
+        self.batches = iter(self.loader)
+        self.running_loss = 0.0
+
+    def run(self, n_batches: int) -> int:
+        seen = 0
+        for _ in range(n_batches):
+            try:
+                x, y = next(self.batches)
+            except StopIteration:
+                self.batches = iter(self.loader)
+                x, y = next(self.batches)
+            x, y = x.to(self.device), y.to(self.device)
+            self.optimizer.zero_grad()
+            loss = F.cross_entropy(self.model(x), y)
+            loss.backward()
+            self.optimizer.step()
+            self.running_loss += loss.item()
+            seen += x.shape[0]
+        return seen
+
+
+class Pipeline:
+    """The pipeline's loop: :class:`mnistrepro.lenet_training.TrainStep` on data resident on the device,
+    set up as :func:`mnistrepro.lenet_training.train` sets it up (model, channels-last on the CPU, CUDA graph)."""
+
+    def __init__(self, data, c3: str, seed: int) -> None:
+        device = data.device
+        self.model = build_model(c3, seed, device)
+        if device.type == "cpu":
+            self.model = self.model.to(memory_format=torch.channels_last)
+        else:
+            torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+        self.step = TrainStep(self.model, make_optimizer(self.model, 0.1), data, 100, graph=True)
+        self.n, self.seed, self.epoch, self.pos = data.train_x.shape[0], seed, 0, 0
+        self.perm = epoch_permutation(seed, 0, self.n).to(device)
+
+    def run(self, n_batches: int) -> int:
+        seen = 0
+        for _ in range(n_batches):
+            if self.pos + 100 > self.n:
+                self.epoch, self.pos = self.epoch + 1, 0
+                self.perm = epoch_permutation(self.seed, self.epoch, self.n).to(self.perm.device)
+            self.step(self.perm[self.pos:self.pos + 100])
+            self.pos += 100
+            seen += 100
+        float(self.step.loss_sum)  # what train() reads once an epoch; syncs a GPU
+        return seen
+
+
+def compare(mnist: dict, device: torch.device, n_images: int, slice_batches: int, straightforward: bool) -> dict:
+    """Round-robin over the loops in slices of ``slice_batches`` batches, so background load hits all alike;
+    each loop trains on ``n_images`` images in all. Returns the median images/s over slices, per loop."""
+    data = to_device_data(mnist, device, test_limit=1000)
+    loops = {}
+    for c3 in VARIANTS:
+        if straightforward:
+            loops[f"straightforward/{c3}"] = Straightforward(mnist, c3, device, seed=0)
+        loops[f"pipeline/{c3}"] = Pipeline(data, c3, seed=0)
+    for loop in loops.values():  # warm-up: oneDNN/cuDNN primitives, DataLoader start
+        loop.run(2)
+    rates: dict[str, list[float]] = {name: [] for name in loops}
+    for _ in range(max(1, n_images // (100 * slice_batches))):
+        for name, loop in loops.items():
+            sync(device)
+            start = time.perf_counter()
+            seen = loop.run(slice_batches)
+            sync(device)
+            rates[name].append(seen / (time.perf_counter() - start))
+    return {name: statistics.median(r) for name, r in rates.items()}
+
+
+def report(med: dict, straightforward: bool) -> dict:
+    loops = ("straightforward", "pipeline") if straightforward else ("pipeline",)
+    print(f"{'loop':<16} {'sparse img/s':>13} {'full img/s':>11} {'sparse/full time':>17}")
+    ratios = {}
+    for loop in loops:
+        s, f = med[f"{loop}/sparse"], med[f"{loop}/full"]
+        ratios[f"{loop}_sparse_over_full_time"] = f / s
+        print(f"{loop:<16} {s:>13,.0f} {f:>11,.0f} {f / s:>17.2f}")
+    if straightforward:
+        for c3 in VARIANTS:
+            ratios[f"speedup_{c3}"] = med[f"pipeline/{c3}"] / med[f"straightforward/{c3}"]
+        print(f"speed-up, pipeline / straightforward: sparse {ratios['speedup_sparse']:.1f}x, "
+              f"full {ratios['speedup_full']:.1f}x   (target: sparse >= 5x)")
+    print(f"pipeline sparse/full time ratio: {ratios['pipeline_sparse_over_full_time']:.2f}   (target: <= 1.25)")
+    return ratios
+
+
+def ten_epochs(mnist: dict, device: torch.device, epochs: int) -> dict:
+    """Full training runs with the pipeline's loop; seconds of training (without per-epoch evaluation)."""
+    data = to_device_data(mnist, device)
+    out = {}
+    for c3 in VARIANTS:
+        sync(device)
+        start = time.perf_counter()
+        result = train(LeNetRun(c3=c3, seed=0, epochs=epochs), data)
+        sync(device)
+        wall = time.perf_counter() - start
+        train_s = sum(row["epoch_seconds"] for row in result.history)
+        out[c3] = {"train_seconds": train_s, "wall_seconds": wall,
+                   "test_accuracy": result.history[-1]["test_accuracy"]}
+        print(f"{c3:<7} {epochs} epochs: {train_s:.2f} s training ({wall:.2f} s with per-epoch evaluation and "
+              f"set-up), test accuracy {result.history[-1]['test_accuracy']:.4f}   (target: <= 3 s on an H100)")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=None, help="mnist.pt (default: results/data/mnist.pt if built)")
+    parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--images", type=int, default=12_000, help="training images per measurement")
+    parser.add_argument("--slice", type=int, default=10, help="batches per timed slice (loops alternate slice by slice)")
+    parser.add_argument("--threads", type=int, nargs="*", default=None,
+                        help="torch CPU thread counts to measure (default: torch's default)")
+    parser.add_argument("--epochs", type=int, default=10, help="epochs of the full CUDA runs")
+    parser.add_argument("--no-straightforward", action="store_true", help="time only the pipeline's loop")
+    parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
+    args = parser.parse_args(argv)
+
+    path = args.data or (DEFAULT_DATA if DEFAULT_DATA.exists() else None)
+    mnist = torch.load(path, weights_only=True) if path else synthetic_mnist()
+    device = resolve_device(args.device)
+    straightforward = not args.no_straightforward
+    results: dict = {"data": str(path) if path else "synthetic", "device": describe_device(device),
+                     "torch": torch.__version__, "images": args.images, "slice_batches": args.slice, "runs": []}
+    print(f"LeNet-5 training speed: {results['data']}, {results['device']}, torch {torch.__version__}, "
+          f"{args.images} images per loop in slices of {args.slice} batches, loops alternating; median over slices")
+    for threads in args.threads or [torch.get_num_threads()]:
+        torch.set_num_threads(threads)
+        load_before = os.getloadavg()[0]
+        print(f"\n{threads} CPU thread(s)")
+        med = compare(mnist, device, args.images, args.slice, straightforward)
+        ratios = report(med, straightforward)
+        load_after = os.getloadavg()[0]
+        # Other processes on the CPU slow every loop, multi-threaded ones most (threads wait on each other).
+        print(f"1-minute load average {load_before:.1f} before, {load_after:.1f} after ({os.cpu_count()} CPUs)")
+        results["runs"].append({"threads": threads, "images_per_s": med, "ratios": ratios,
+                                "load_average": [load_before, load_after]})
+    if device.type == "cuda":
+        print()
+        results["full_runs"] = ten_epochs(mnist, device, args.epochs)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""LeNet-5 as in SPEC.md experiment B, with LeCun's sparse C3 (1998, Table I) or a full C3.
+
+Layers (input ``[N, 1, 28, 28]``, pixels in [0, 1])::
+
+    C1  Conv2d(1, 6, 5, padding=2) + tanh   -> [N, 6, 28, 28]
+    P2  AvgPool2d(2, 2) + tanh              -> [N, 6, 14, 14]
+    C3  sparse or full, 6 -> 16, 5x5 + tanh -> [N, 16, 10, 10]
+    P4  AvgPool2d(2, 2) + tanh              -> [N, 16, 5, 5]
+    C5  Linear(400, 120) + tanh             -> [N, 120]
+    F6  Linear(120, 84) + tanh              -> [N, 84]
+    F7  Linear(84, 10)                      -> [N, 10] logits
+
+The sparse C3 is one dense 5x5 convolution whose ``[16, 6, 5, 5]`` weight is assembled each forward
+by scattering the 60 real 5x5 kernels (1,500 weights) into zeros; only those kernels and the 16
+biases are parameters (1,516), so the 36 absent connections are exactly zero by construction and
+never trained. :class:`SixteenConvC3` is the literal construction (16 convolutions on index-sliced
+inputs), kept as the reference for tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# LeCun et al. 1998, Table I: the input maps (of S2/P2's 6) each C3 output map is connected to,
+# in SPEC.md's order: 6 maps over 3 contiguous inputs, 9 over 4, 1 over all 6.
+C3_TABLE: tuple[tuple[int, ...], ...] = (
+    (0, 1, 2), (1, 2, 3), (2, 3, 4), (3, 4, 5), (0, 4, 5), (0, 1, 5),
+    (0, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (0, 3, 4, 5), (0, 1, 4, 5), (0, 1, 2, 5),
+    (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5),
+    (0, 1, 2, 3, 4, 5),
+)
+C3_IN = 6
+C3_OUT = 16
+KERNEL = 5
+
+C3Kind = Literal["sparse", "full"]
+C3_KINDS: tuple[str, ...] = ("sparse", "full")
+
+
+def c3_connection_mask(table: Sequence[Sequence[int]] = C3_TABLE, in_maps: int = C3_IN) -> torch.Tensor:
+    """Boolean ``[out_maps, in_maps]``: ``mask[o, i]`` is True when output map ``o`` reads input map ``i``."""
+    mask = torch.zeros(len(table), in_maps, dtype=torch.bool)
+    for o, inputs in enumerate(table):
+        mask[o, list(inputs)] = True
+    return mask
+
+
+def _init_uniform_(tensor: torch.Tensor, fan_in: int) -> None:
+    """PyTorch's default Conv2d/Linear init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias."""
+    bound = 1.0 / math.sqrt(fan_in)
+    with torch.no_grad():
+        tensor.uniform_(-bound, bound)
+
+
+class SparseC3(nn.Module):
+    """LeCun's sparse C3 as one convolution: ``[N, 6, H, W] -> [N, 16, H-4, W-4]``.
+
+    Parameters: ``weight`` ``[60, 5, 5]`` (one 5x5 kernel per connection of ``table``, output map by
+    output map, inputs in table order) and ``bias`` ``[16]``: 1,516 for LeCun's table. Each forward
+    scatters the kernels into a zero ``[16, 6, 5, 5]`` weight (:meth:`dense_weight`) and runs a
+    single ``conv2d``; gradients flow back to the 60 kernels only. Initialised like the 16
+    separate ``Conv2d(len(inputs), 1, 5)`` it replaces (bound ``1/sqrt(25 * len(inputs))``).
+    """
+
+    def __init__(self, table: Sequence[Sequence[int]] = C3_TABLE, in_maps: int = C3_IN,
+                 kernel_size: int = KERNEL) -> None:
+        super().__init__()
+        self.table = tuple(tuple(int(i) for i in inputs) for inputs in table)
+        self.in_maps = in_maps
+        self.out_maps = len(self.table)
+        self.kernel_size = kernel_size
+        n_conn = sum(len(inputs) for inputs in self.table)
+        self.weight = nn.Parameter(torch.empty(n_conn, kernel_size, kernel_size))
+        self.bias = nn.Parameter(torch.empty(self.out_maps))
+        # Row of the flattened [out * in, k * k] dense weight that each connection's kernel fills.
+        rows = [o * in_maps + i for o, inputs in enumerate(self.table) for i in inputs]
+        self.register_buffer("dense_rows", torch.tensor(rows, dtype=torch.long), persistent=False)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        start = 0
+        for o, inputs in enumerate(self.table):
+            fan_in = len(inputs) * self.kernel_size ** 2
+            _init_uniform_(self.weight[start:start + len(inputs)], fan_in)
+            _init_uniform_(self.bias[o:o + 1], fan_in)
+            start += len(inputs)
+
+    def dense_weight(self) -> torch.Tensor:
+        """The equivalent ``Conv2d`` weight ``[16, 6, 5, 5]``: the kernels, zeros where there is no connection."""
+        k2 = self.kernel_size ** 2
+        flat = self.weight.new_zeros(self.out_maps * self.in_maps, k2)
+        flat = flat.index_copy(0, self.dense_rows, self.weight.reshape(-1, k2))
+        return flat.view(self.out_maps, self.in_maps, self.kernel_size, self.kernel_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.dense_weight(), self.bias)
+
+    def extra_repr(self) -> str:
+        return f"{self.in_maps}, {self.out_maps}, kernel_size={self.kernel_size}, connections={self.weight.shape[0]}"
+
+
+class SixteenConvC3(nn.Module):
+    """The literal sparse C3: one ``Conv2d(len(inputs), 1, 5)`` per output map on ``x[:, inputs]``.
+
+    ``[N, 6, H, W] -> [N, 16, H-4, W-4]``. The reference construction (slow: 16 small convolutions
+    and 16 index copies); :meth:`load_sparse` / :meth:`to_sparse` convert weights to and from
+    :class:`SparseC3`.
+    """
+
+    def __init__(self, table: Sequence[Sequence[int]] = C3_TABLE, kernel_size: int = KERNEL) -> None:
+        super().__init__()
+        self.table = tuple(tuple(int(i) for i in inputs) for inputs in table)
+        self.kernel_size = kernel_size
+        self.convs = nn.ModuleList(nn.Conv2d(len(inputs), 1, kernel_size) for inputs in self.table)
+        for o, inputs in enumerate(self.table):
+            self.register_buffer(f"inputs{o}", torch.tensor(inputs, dtype=torch.long), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([conv(x[:, getattr(self, f"inputs{o}")]) for o, conv in enumerate(self.convs)], dim=1)
+
+    @torch.no_grad()
+    def load_sparse(self, sparse: SparseC3) -> "SixteenConvC3":
+        """Copy a :class:`SparseC3`'s kernels and biases into the 16 convolutions (same table)."""
+        if sparse.table != self.table:
+            raise ValueError("load_sparse: the two modules have different connection tables")
+        start = 0
+        for o, (inputs, conv) in enumerate(zip(self.table, self.convs)):
+            conv.weight.copy_(sparse.weight[start:start + len(inputs)].unsqueeze(0))
+            conv.bias.copy_(sparse.bias[o:o + 1])
+            start += len(inputs)
+        return self
+
+    @torch.no_grad()
+    def to_sparse(self) -> SparseC3:
+        """A :class:`SparseC3` holding these 16 convolutions' kernels and biases."""
+        ref = self.convs[0].weight
+        sparse = SparseC3(self.table, kernel_size=self.kernel_size).to(device=ref.device, dtype=ref.dtype)
+        sparse.weight.copy_(torch.cat([conv.weight[0] for conv in self.convs]))
+        sparse.bias.copy_(torch.cat([conv.bias for conv in self.convs]))
+        return sparse
+
+
+def make_c3(kind: str) -> nn.Module:
+    """``sparse``: :class:`SparseC3`; ``full``: ``Conv2d(6, 16, 5)``; ``sixteen``: :class:`SixteenConvC3`."""
+    if kind == "sparse":
+        return SparseC3()
+    if kind == "full":
+        return nn.Conv2d(C3_IN, C3_OUT, KERNEL)
+    if kind == "sixteen":
+        return SixteenConvC3()
+    raise ValueError(f"c3: expected 'sparse' or 'full' (or 'sixteen'), got {kind!r}")
+
+
+class LeNet5(nn.Module):
+    """LeNet-5 of SPEC.md experiment B: ``[N, 1, 28, 28]`` in [0, 1] -> ``[N, 10]`` logits.
+
+    ``c3="sparse"`` (60,806 trainable parameters) or ``"full"`` (61,706); ``"sixteen"`` is the sparse
+    table built from 16 separate convolutions (same function and count, slow; for reference).
+    """
+
+    def __init__(self, c3: str = "sparse") -> None:
+        super().__init__()
+        self.c3_kind = c3
+        self.c1 = nn.Conv2d(1, 6, KERNEL, padding=2)   # [N, 6, 28, 28]
+        self.p2 = nn.AvgPool2d(2, 2)                   # [N, 6, 14, 14]
+        self.c3 = make_c3(c3)                          # [N, 16, 10, 10]
+        self.p4 = nn.AvgPool2d(2, 2)                   # [N, 16, 5, 5]
+        self.c5 = nn.Linear(16 * 5 * 5, 120)           # [N, 120]
+        self.f6 = nn.Linear(120, 84)                   # [N, 84]
+        self.f7 = nn.Linear(84, 10)                    # [N, 10]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.tanh(self.c1(x))
+        x = torch.tanh(self.p2(x))
+        x = torch.tanh(self.c3(x))
+        x = torch.tanh(self.p4(x))
+        x = torch.flatten(x, 1)
+        x = torch.tanh(self.c5(x))
+        x = torch.tanh(self.f6(x))
+        return self.f7(x)
+
+
+def count_trainable(module: nn.Module) -> int:
+    """Measured: the number of elements of ``module``'s parameters that require gradients."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def analytic_param_counts(c3: str = "sparse") -> dict[str, int]:
+    """Trainable parameters per layer, computed from the layer shapes alone (no module is built).
+
+    Convolution: ``out * in * k * k + out``; sparse C3: ``(sum of inputs per map) * k * k + maps``;
+    linear: ``in * out + out``; pooling layers have none. Keys: c1, c3, c5, f6, f7, total.
+    """
+    def conv(cin: int, cout: int, k: int) -> int:
+        return cout * cin * k * k + cout
+
+    def linear(n_in: int, n_out: int) -> int:
+        return n_in * n_out + n_out
+
+    if c3 in ("sparse", "sixteen"):
+        c3_count = sum(len(inputs) for inputs in C3_TABLE) * KERNEL * KERNEL + len(C3_TABLE)
+    elif c3 == "full":
+        c3_count = conv(C3_IN, C3_OUT, KERNEL)
+    else:
+        raise ValueError(f"c3: expected 'sparse' or 'full', got {c3!r}")
+    counts = {
+        "c1": conv(1, 6, KERNEL),
+        "c3": c3_count,
+        "c5": linear(C3_OUT * 5 * 5, 120),
+        "f6": linear(120, 84),
+        "f7": linear(84, 10),
+    }
+    counts["total"] = sum(counts.values())
+    return counts
+
+
+def measured_param_counts(model: LeNet5) -> dict[str, int]:
+    """Trainable parameters per layer of a built model (same keys as :func:`analytic_param_counts`)."""
+    counts = {name: count_trainable(getattr(model, name)) for name in ("c1", "c3", "c5", "f6", "f7")}
+    counts["total"] = count_trainable(model)
+    return counts

@@ -1,0 +1,408 @@
+"""LeNet-5 (experiment B): architecture, sparse C3 equivalence, training determinism, kill-and-resume."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mnistrepro.lenet import (
+    C3_TABLE,
+    LeNet5,
+    SixteenConvC3,
+    SparseC3,
+    analytic_param_counts,
+    c3_connection_mask,
+    count_trainable,
+    measured_param_counts,
+)
+from mnistrepro.lenet_training import (
+    HISTORY_FIELDS,
+    LeNetRun,
+    build_model,
+    epoch_permutation,
+    evaluate,
+    load_model,
+    run_metrics,
+    save_checkpoint,
+    save_model,
+    to_device_data,
+    train,
+    write_history_csv,
+)
+
+from conftest import REPO, run_snakemake
+
+TIMING_KEYS = {"epoch_seconds", "images_per_s", "eval_seconds", "train_seconds"}
+
+
+@pytest.fixture
+def one_thread():
+    """Pin torch to one thread (bitwise comparisons between runs need the same thread count)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def synthetic_mnist(n_train: int = 600, n_test: int = 200, seed: int = 0) -> dict[str, torch.Tensor]:
+    """MNIST-format tensors that a CNN can learn: class c is a bright 8x8 square at one of 10 places, plus noise."""
+    g = torch.Generator().manual_seed(seed)
+
+    def split(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        labels = torch.randint(0, 10, (n,), generator=g)
+        images = torch.randint(0, 60, (n, 28, 28), generator=g).to(torch.uint8)
+        for i, c in enumerate(labels.tolist()):
+            r, col = 2 + 12 * (c // 5), 1 + 5 * (c % 5)
+            images[i, r:r + 8, col:col + 8] = 255
+        return images, labels
+
+    train_x, train_y = split(n_train)
+    test_x, test_y = split(n_test)
+    return {"train_images": train_x, "train_labels": train_y, "test_images": test_x, "test_labels": test_y}
+
+
+def without_timing(obj):
+    if isinstance(obj, dict):
+        return {k: without_timing(v) for k, v in obj.items() if k not in TIMING_KEYS}
+    if isinstance(obj, list):
+        return [without_timing(v) for v in obj]
+    return obj
+
+
+def assert_same_weights(a: torch.nn.Module, b: torch.nn.Module) -> None:
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        assert torch.equal(sa[k], sb[k]), k
+
+
+# ----------------------------------------------------------------------------------------------
+# Architecture
+
+
+def test_c3_table_is_lecuns_in_spec_order():
+    spec = [
+        [0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5], [0, 4, 5], [0, 1, 5],
+        [0, 1, 2, 3], [1, 2, 3, 4], [2, 3, 4, 5], [0, 3, 4, 5], [0, 1, 4, 5], [0, 1, 2, 5], [0, 1, 3, 4],
+        [1, 2, 4, 5], [0, 2, 3, 5],
+        [0, 1, 2, 3, 4, 5],
+    ]
+    assert [list(t) for t in C3_TABLE] == spec
+    assert int(c3_connection_mask().sum()) == 60
+
+
+@pytest.mark.parametrize("c3, total, c3_params", [("sparse", 60_806, 1_516), ("full", 61_706, 2_416),
+                                                  ("sixteen", 60_806, 1_516)])
+def test_parameter_counts(c3, total, c3_params):
+    model = LeNet5(c3)
+    assert count_trainable(model) == total
+    assert count_trainable(model.c3) == c3_params
+    assert measured_param_counts(model) == analytic_param_counts(c3)
+    assert analytic_param_counts(c3)["total"] == total
+
+
+def test_layer_shapes():
+    x = torch.rand(3, 1, 28, 28)
+    model = LeNet5("sparse")
+    h = torch.tanh(model.p2(torch.tanh(model.c1(x))))
+    assert h.shape == (3, 6, 14, 14)
+    h = torch.tanh(model.p4(torch.tanh(model.c3(h))))
+    assert h.shape == (3, 16, 5, 5)
+    assert model(x).shape == (3, 10)
+
+
+def test_sparse_init_bounds_follow_fan_in():
+    """Each map's kernels and bias are drawn within 1/sqrt(25 * its number of inputs), like Conv2d's default."""
+    torch.manual_seed(0)
+    c3 = SparseC3()
+    start = 0
+    for o, inputs in enumerate(C3_TABLE):
+        bound = 1 / (25 * len(inputs)) ** 0.5
+        w = c3.weight[start:start + len(inputs)]
+        assert w.abs().max() <= bound and w.abs().max() > 0.8 * bound
+        assert abs(float(c3.bias[o].detach())) <= bound
+        start += len(inputs)
+
+
+@settings(max_examples=15, deadline=None)
+@given(batch=st.integers(1, 4), height=st.integers(5, 16), width=st.integers(5, 16), seed=st.integers(0, 2**31 - 1))
+def test_sparse_c3_equals_sixteen_convolutions(batch, height, width, seed):
+    """Same weights -> same output and same gradients (input, kernels, biases) as the 16-conv construction."""
+    torch.manual_seed(seed)
+    sparse = SparseC3().double()
+    with torch.no_grad():  # arbitrary weights, not just the init's range
+        sparse.weight.normal_()
+        sparse.bias.normal_()
+    sixteen = SixteenConvC3().double().load_sparse(sparse)
+    x1 = torch.randn(batch, 6, height, width, dtype=torch.float64, requires_grad=True)
+    x2 = x1.detach().clone().requires_grad_()
+    y1, y2 = sparse(x1), sixteen(x2)
+    assert y1.shape == (batch, 16, height - 4, width - 4)
+    torch.testing.assert_close(y1, y2, rtol=1e-12, atol=1e-12)
+    upstream = torch.randn_like(y1)
+    y1.backward(upstream)
+    y2.backward(upstream)
+    torch.testing.assert_close(x1.grad, x2.grad, rtol=1e-12, atol=1e-12)
+    # The 16 convolutions' kernel gradients, in SparseC3's layout (map by map, inputs in table order).
+    torch.testing.assert_close(sparse.weight.grad, torch.cat([c.weight.grad[0] for c in sixteen.convs]),
+                               rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(sparse.bias.grad, torch.cat([c.bias.grad for c in sixteen.convs]),
+                               rtol=1e-12, atol=1e-12)
+    assert torch.equal(sixteen.to_sparse().weight, sparse.weight)  # the conversion round-trips
+
+
+def test_sparse_c3_dense_weight_is_the_table():
+    c3 = SparseC3()
+    dense = c3.dense_weight()
+    mask = c3_connection_mask()
+    assert dense.shape == (16, 6, 5, 5)
+    assert torch.all(dense[~mask] == 0)
+    assert torch.all(dense[mask] != 0)
+    # Kernel of map o for input i sits at dense[o, i]: compare with the 16-conv layout.
+    sixteen = SixteenConvC3().load_sparse(c3)
+    for o, inputs in enumerate(C3_TABLE):
+        assert torch.equal(dense[o, list(inputs)], sixteen.convs[o].weight[0])
+
+
+def test_whole_model_sparse_equals_sixteen():
+    torch.manual_seed(1)
+    a = LeNet5("sparse").double()
+    b = LeNet5("sixteen").double()
+    state = {k: v for k, v in a.state_dict().items() if not k.startswith("c3.")}
+    b.load_state_dict(state, strict=False)
+    b.c3.load_sparse(a.c3)
+    x = torch.rand(5, 1, 28, 28, dtype=torch.float64)
+    y = torch.randint(0, 10, (5,))
+    la, lb = a(x), b(x)
+    torch.testing.assert_close(la, lb, rtol=1e-12, atol=1e-12)
+    F.cross_entropy(la, y).backward()
+    F.cross_entropy(lb, y).backward()
+    torch.testing.assert_close(a.c1.weight.grad, b.c1.weight.grad, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(a.c3.weight.grad, torch.cat([c.weight.grad[0] for c in b.c3.convs]),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_masked_weights_stay_zero_after_training_steps(one_thread):
+    data = to_device_data(synthetic_mnist(300, 50), "cpu")
+    run = LeNetRun(c3="sparse", seed=3, epochs=2, batch_size=50)
+    before = build_model("sparse", 3).c3.dense_weight().detach()
+    model = train(run, data).model
+    after = model.c3.dense_weight().detach()
+    mask = c3_connection_mask()
+    assert torch.all(after[~mask] == 0)
+    assert not torch.equal(after[mask], before[mask])  # the real kernels did train
+    assert count_trainable(model.c3) == 1_516
+
+
+# ----------------------------------------------------------------------------------------------
+# Data, shuffling, evaluation
+
+
+def test_device_data_scaling_matches_to_tensor():
+    from PIL import Image
+    from torchvision.transforms import ToTensor
+
+    mnist = synthetic_mnist(20, 5)
+    data = to_device_data(mnist, "cpu", train_limit=7, test_limit=3)
+    assert data.train_x.shape == (7, 1, 28, 28) and data.test_x.shape == (3, 1, 28, 28)
+    for i in range(7):
+        expected = ToTensor()(Image.fromarray(mnist["train_images"][i].numpy(), mode="L"))
+        assert torch.equal(data.train_x[i], expected)
+    assert torch.equal(data.train_y, mnist["train_labels"][:7])
+
+
+def test_epoch_permutation():
+    p = epoch_permutation(0, 0, 1000)
+    assert torch.equal(torch.sort(p).values, torch.arange(1000))
+    assert torch.equal(p, epoch_permutation(0, 0, 1000))
+    assert not torch.equal(p, epoch_permutation(0, 1, 1000))
+    assert not torch.equal(p, epoch_permutation(1, 0, 1000))
+
+
+class FixedLogits(torch.nn.Module):
+    def __init__(self, logits):
+        super().__init__()
+        self.logits = logits
+
+    def forward(self, x):
+        return self.logits[x[:, 0, 0, 0].long()]
+
+
+def test_evaluate_counts():
+    y = torch.tensor([0, 1, 2, 2, 9, 9, 9])
+    pred = torch.tensor([0, 2, 2, 2, 9, 1, 9])
+    logits = F.one_hot(pred, 10).double() * 5
+    x = torch.arange(7.0).view(7, 1, 1, 1)  # the model looks up row i of logits
+    m = evaluate(FixedLogits(logits), x, y, batch_size=3)
+    assert m["test_correct"] == 5 and m["test_accuracy"] == pytest.approx(5 / 7)
+    assert m["misclassified_test_indices"] == [1, 5]
+    assert m["misclassified_predicted"] == [2, 1] and m["misclassified_true"] == [1, 9]
+    cm = torch.tensor(m["confusion_matrix"])
+    assert cm.sum() == 7 and cm[1, 2] == 1 and cm[9, 1] == 1 and cm[2, 2] == 2
+    assert m["per_class_accuracy"][0] == 1.0 and m["per_class_accuracy"][1] == 0.0
+    assert m["per_class_accuracy"][9] == pytest.approx(2 / 3) and m["per_class_accuracy"][5] is None
+    assert m["test_loss"] == pytest.approx(float(F.cross_entropy(logits, y)))
+
+
+# ----------------------------------------------------------------------------------------------
+# Training: learning, determinism, resume
+
+
+def test_training_learns_and_reports(one_thread, tmp_path):
+    data = to_device_data(synthetic_mnist(1000, 300), "cpu")
+    run = LeNetRun(c3="full", seed=0, epochs=3, batch_size=50, lr=0.1)
+    result = train(run, data)
+    h = result.history
+    assert [r["epoch"] for r in h] == [1, 2, 3]
+    assert set(h[0]) == set(HISTORY_FIELDS)
+    assert h[-1]["train_loss"] < h[0]["train_loss"]
+    assert h[-1]["test_accuracy"] > 0.9  # chance is 0.1
+    metrics = run_metrics(run, result, data, "cpu", threads=1)
+    assert metrics["test_accuracy"] == h[-1]["test_accuracy"]
+    assert metrics["trainable_params"] == metrics["trainable_params_analytic"] == 61_706
+    assert metrics["test_images"] == 300 and metrics["train_images"] == 1000
+    assert len(metrics["misclassified_test_indices"]) == 300 - metrics["test_correct"]
+    write_history_csv(h, tmp_path / "history.csv")
+    lines = (tmp_path / "history.csv").read_text().splitlines()
+    assert lines[0] == ",".join(HISTORY_FIELDS) and len(lines) == 4
+    save_model(result.model, run, tmp_path / "model.pt")
+    reloaded = load_model(tmp_path / "model.pt")
+    assert evaluate(reloaded, data.test_x, data.test_y)["test_correct"] == metrics["test_correct"]
+
+
+@pytest.mark.parametrize("c3", ["sparse", "full"])
+def test_same_seed_same_metrics_on_cpu(one_thread, c3):
+    data = to_device_data(synthetic_mnist(400, 100), "cpu")
+    runs = [LeNetRun(c3=c3, seed=s, epochs=2, batch_size=50) for s in (7, 7, 8)]
+    results = [train(r, data) for r in runs]
+    metrics = [without_timing(run_metrics(r, res, data, "cpu")) for r, res in zip(runs, results)]
+    assert metrics[0] == metrics[1]
+    assert without_timing(results[0].history) == without_timing(results[1].history)
+    assert_same_weights(results[0].model, results[1].model)
+    assert not torch.equal(results[0].model.f7.weight, results[2].model.f7.weight)  # the seed matters
+
+
+class Crash(Exception):
+    pass
+
+
+def test_resume_after_crash_gives_same_weights(one_thread, tmp_path, caplog):
+    data = to_device_data(synthetic_mnist(500, 100), "cpu")
+    run = LeNetRun(c3="sparse", seed=5, epochs=3, batch_size=50)
+    reference = train(run, data)
+
+    ckpt = tmp_path / "ckpt.pt"
+
+    def crash_after_2(epoch, row):
+        if epoch == 2:
+            raise Crash
+
+    with pytest.raises(Crash):
+        train(run, data, checkpoint_path=ckpt, on_epoch_end=crash_after_2)
+    assert ckpt.exists()
+    with caplog.at_level(logging.INFO, logger="mnistrepro"):
+        resumed = train(run, data, checkpoint_path=ckpt)
+    assert resumed.resumed_from_epoch == 2
+    assert "resumed from epoch 2" in caplog.text
+    assert_same_weights(resumed.model, reference.model)
+    assert without_timing(resumed.history) == without_timing(reference.history)
+
+
+def test_checkpoint_of_another_run_is_ignored(one_thread, tmp_path, caplog):
+    data = to_device_data(synthetic_mnist(200, 50), "cpu")
+    run = LeNetRun(c3="full", seed=1, epochs=1, batch_size=50)
+    other = LeNetRun(c3="full", seed=2, epochs=1, batch_size=50)
+    ckpt = tmp_path / "ckpt.pt"
+    model = build_model("full", 2)
+    save_checkpoint(ckpt, other, model, torch.optim.SGD(model.parameters(), lr=0.1), 1, [], torch.device("cpu"))
+    with caplog.at_level(logging.INFO, logger="mnistrepro"):
+        result = train(run, data, checkpoint_path=ckpt)
+    assert result.resumed_from_epoch is None
+    assert "ignoring checkpoint" in caplog.text
+    assert_same_weights(result.model, train(run, data).model)
+
+
+KILL_CHILD = """
+import sys, torch
+from mnistrepro.lenet_training import LeNetRun, to_device_data, train
+torch.set_num_threads(1)
+data = to_device_data(torch.load(sys.argv[1]), "cpu")
+train(LeNetRun(c3="sparse", seed=11, epochs=5, batch_size=50), data, checkpoint_path=sys.argv[2])
+print("finished", flush=True)
+"""
+
+
+def test_sigkill_and_resume_gives_same_weights(one_thread, tmp_path):
+    """Kill a training process with SIGKILL after its first checkpoint; the rerun resumes and matches."""
+    mnist = synthetic_mnist(1500, 100, seed=2)
+    torch.save(mnist, tmp_path / "mnist.pt")
+    ckpt = tmp_path / "ckpt.pt"
+    child = subprocess.Popen([sys.executable, "-c", KILL_CHILD, str(tmp_path / "mnist.pt"), str(ckpt)],
+                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while not ckpt.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.kill(child.pid, signal.SIGKILL)
+    out = child.communicate()[0].decode()
+    assert ckpt.exists(), out
+    assert "finished" not in out, "the child finished before it could be killed"
+    run = LeNetRun(c3="sparse", seed=11, epochs=5, batch_size=50)
+    data = to_device_data(mnist, "cpu")
+    resumed = train(run, data, checkpoint_path=ckpt)
+    assert resumed.resumed_from_epoch is not None and 1 <= resumed.resumed_from_epoch < 5
+    reference = train(run, data)
+    assert_same_weights(resumed.model, reference.model)
+
+
+# ----------------------------------------------------------------------------------------------
+# The Snakemake rule
+
+
+@pytest.mark.parametrize("device, gpu", [("cpu", 0), ("cuda", 1)])
+def test_rule_declares_gpu_resource(tmp_path, device, gpu):
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["device"] = device
+    config["lenet"].update(c3=["sparse", "full"], seeds=[0, 4], threads=2)
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(config))
+    targets = [f"results/lenet/{c3}/seed{seed}/metrics.json" for c3 in ("sparse", "full") for seed in (0, 4)]
+    out = run_snakemake(tmp_path / "work", "-n", "--cores", "2", *targets, config=tmp_path / "cfg.yaml")
+    assert out.returncode == 0, out.stdout + out.stderr
+    text = out.stdout + out.stderr
+    jobs = [block for block in text.split("rule train_lenet:")[1:]]
+    assert len(jobs) == 4  # 2 variants x 2 seeds
+    for job in jobs:
+        resources = next(line for line in job.splitlines() if "resources:" in line)
+        assert f"gpu={gpu}" in resources
+        assert "threads: 2" in job
+        assert "results/checkpoints" not in job.split("log:")[0]  # the checkpoint is no output
+    for target in targets:
+        assert target in text
+
+
+# ----------------------------------------------------------------------------------------------
+# CUDA (skipped without a GPU)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_graph_training_matches_eager():
+    data = to_device_data(synthetic_mnist(1050, 100), "cuda")  # 1050: a partial last batch too
+    run = LeNetRun(c3="sparse", seed=0, epochs=2, batch_size=100)
+    graphed = train(run, data, cuda_graph=True)
+    eager = train(run, data, cuda_graph=False)
+    for (k, a), b in zip(graphed.model.state_dict().items(), eager.model.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=k)
+    assert graphed.history[-1]["train_loss"] == pytest.approx(eager.history[-1]["train_loss"], rel=1e-4)
+    mask = c3_connection_mask().cuda()
+    assert torch.all(graphed.model.c3.dense_weight()[~mask] == 0)
