@@ -18,6 +18,9 @@ from scipy import stats
 
 CONFIDENCE = 0.95
 ALPHA = 1 - CONFIDENCE
+# Paired differences that agree to float rounding (e.g. 0.9 - 0.5 vs 0.4) count as constant; a
+# t-test on them would divide by a rounding error.
+CONSTANT_RTOL = 1e-12
 
 
 def t_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float, float]:
@@ -71,7 +74,7 @@ class Comparison:
 def compare(a: pd.Series, b: pd.Series) -> Comparison:
     """Compare two samples indexed by seed; paired when they share every seed.
 
-    With identical paired differences (zero variance) the t statistic is undefined: the p-value
+    With identical paired differences (zero variance, up to rounding) the t statistic is undefined: the p-value
     is then 1 for a zero difference and 0 otherwise, and the interval collapses to the point.
     """
     a, b = a.astype(float), b.astype(float)
@@ -82,7 +85,7 @@ def compare(a: pd.Series, b: pd.Series) -> Comparison:
         mean, low, high = t_interval(diff)
         if n < 2:
             p = math.nan
-        elif diff.std(ddof=1) == 0:
+        elif diff.std(ddof=1) <= CONSTANT_RTOL * max(1.0, abs(mean)):
             p, low, high = (1.0 if mean == 0 else 0.0), mean, mean
         else:
             p = float(stats.ttest_rel(a.sort_index(), b.sort_index()).pvalue)
@@ -92,7 +95,7 @@ def compare(a: pd.Series, b: pd.Series) -> Comparison:
         return Comparison(len(a), len(b), False, mean, math.nan, math.nan, math.nan, "Welch t-test")
     va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
     se = math.sqrt(va + vb)
-    if se == 0:
+    if se <= CONSTANT_RTOL * max(1.0, abs(mean)):
         return Comparison(len(a), len(b), False, mean, mean, mean, 1.0 if mean == 0 else 0.0, "Welch t-test")
     dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
     half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, dof) * se)

@@ -1,0 +1,105 @@
+"""Aggregation from run records (as the training rules write them) to the study's tables."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from mnistrepro.aggregate import (RUN_COLUMNS, comparisons_table, headline_facts, pair_difficulty, params_table,
+                                  rule_benchmarks, runs_table, summary_table)
+
+T_975_DF2 = 4.302652729911275  # Student-t 97.5% quantile, 2 degrees of freedom
+
+
+def logreg_record(loss, scaling, seed, acc_1000, acc_final, digits=(4, 9)):
+    evals = [
+        {"step": 1000, "accuracy": acc_1000, "test_loss": 1.0, "correct": round(acc_1000 * 1991), "total": 1991,
+         "train_seconds": 0.1},
+        {"step": 10000, "accuracy": acc_final, "test_loss": 0.5, "correct": round(acc_final * 1991), "total": 1991,
+         "train_seconds": 1.0},
+    ]
+    return {"loss": loss, "scaling": scaling, "digits": list(digits), "seed": seed, "device": "cpu", "evals": evals}
+
+
+def lenet_metrics(c3, seed, accuracy):
+    return {"c3": c3, "seed": seed, "epochs": 10, "test_accuracy": accuracy, "test_loss": 0.05,
+            "test_correct": round(accuracy * 10000), "test_images": 10000,
+            "trainable_params": {"sparse": 60806, "full": 61706}[c3], "train_seconds": 60.0 + seed, "device": "cpu"}
+
+
+@pytest.fixture
+def runs() -> pd.DataFrame:
+    # MSE: 0.50, 0.60, 0.70 at 10,000 steps; CE: MSE + 0.30 (+-0.01), a real paired difference.
+    logreg = [logreg_record("mse", "raw", s, 0.5, 0.5 + 0.1 * s) for s in range(3)]
+    logreg += [logreg_record("ce", "raw", s, 0.9, 0.8 + 0.1 * s + d) for s, d in zip(range(3), (0.0, 0.01, -0.01))]
+    sweep = [logreg_record("ce", "raw", s, acc, acc, digits)
+             for digits, accs in [((4, 9), (0.90, 0.92)), ((0, 1), (0.99, 1.0)), ((7, 9), (0.80, 0.84))]
+             for s, acc in enumerate(accs)]
+    # LeNet: sparse and full differ by noise only.
+    lenet = [lenet_metrics("sparse", s, a) for s, a in enumerate((0.986, 0.984, 0.988))]
+    lenet += [lenet_metrics("full", s, a) for s, a in enumerate((0.987, 0.985, 0.986))]
+    return runs_table(logreg, sweep, lenet)
+
+
+def test_runs_table_has_a_row_per_evaluation(runs):
+    assert list(runs.columns) == RUN_COLUMNS
+    assert len(runs) == 6 * 2 + 6 * 2 + 6
+    lenet = runs[runs["experiment"] == "lenet"]
+    assert set(lenet["trainable_params"]) == {60806, 61706} and lenet["steps"].isna().all()
+    assert set(runs.loc[runs["experiment"] == "pair_sweep", "pair"]) == {"4-9", "0-1", "7-9"}
+
+
+def test_summary_means_stds_and_intervals(runs):
+    summary = summary_table(runs)
+    mse = summary[(summary["loss"] == "mse") & (summary["steps"] == 10000) & (summary["experiment"] == "logreg")].iloc[0]
+    assert mse["n"] == 3
+    assert mse["mean"] == pytest.approx(0.6)
+    assert mse["std"] == pytest.approx(0.1)
+    half = T_975_DF2 * 0.1 / math.sqrt(3)
+    assert mse["ci95_low"] == pytest.approx(0.6 - half) and mse["ci95_high"] == pytest.approx(0.6 + half)
+    assert mse["mean_train_seconds"] == pytest.approx(1.0) and mse["trainable_params"] == 785
+    sparse = summary[summary["c3"] == "sparse"].iloc[0]
+    assert sparse["mean"] == pytest.approx(0.986) and sparse["std"] == pytest.approx(0.002)
+    assert sparse["mean_train_seconds"] == pytest.approx(61.0) and sparse["trainable_params"] == 60806
+
+
+def test_comparisons_flag_the_real_difference_only(runs):
+    comparisons = comparisons_table(runs, [1000, 10000]).set_index(["comparison", "steps"], drop=False)
+    loss = comparisons.loc[("loss", 10000)]
+    assert loss["difference"] == pytest.approx(0.30) and loss["test"] == "paired t-test"
+    assert bool(loss["significant"]) and loss["verdict"].startswith("logistic loss (raw) is more accurate than MSE loss (raw)")
+    c3 = comparisons[comparisons["comparison"] == "C3 connection table"].iloc[0]
+    assert c3["difference"] == pytest.approx(0.0, abs=1e-12) and not c3["significant"]
+    assert c3["verdict"].startswith("no significant difference between sparse C3 and full C3")
+    # At 1,000 steps CE is 0.9 and MSE 0.5 for every seed: a constant difference, p = 0.
+    assert comparisons.loc[("loss", 1000)]["p_value"] == 0.0
+
+
+def test_pair_difficulty_and_facts(runs):
+    pairs = pair_difficulty(runs)
+    assert list(pairs["pair"]) == ["7-9", "4-9", "0-1"]
+    assert pairs.iloc[0]["mean"] == pytest.approx(0.82)
+    facts = headline_facts(summary_table(runs), comparisons_table(runs, [10000]), pairs)
+    assert facts["hardest_pair"] == "7 vs 9 (82.00%)"
+    assert facts["rank_4_9"] == "2 of 3"
+    assert facts["lenet_sparse_mean"] == "98.60%" and facts["lenet_sparse_params"] == "60,806"
+    assert facts["logreg_mse_raw_10000_range"] == "50.00% to 70.00%"
+    assert facts["lenet_verdict"].startswith("no significant difference")
+
+
+def test_params_table_flags_mismatches():
+    table = params_table({"sparse": {"c3": 1516, "total": 60806}}, {"sparse": {"c3": 1516, "total": 60807}})
+    assert list(table["match"]) == [True, False]
+
+
+def test_rule_benchmarks_reads_snakemake_benchmark_files(tmp_path):
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    root = tmp_path / "results" / "benchmarks"
+    (root / "lenet").mkdir(parents=True)
+    (root / "lenet" / "sparse_seed0.tsv").write_text(header + "61.5\t0:01:01\t812.3\t1\t1\t1\t0\t0\t99\t60.2\n")
+    (root / "identities.tsv").write_text(header + "9.0\t0:00:09\t400.0\t1\t1\t1\t0\t0\t80\tNA\n")
+    table = rule_benchmarks([str(p) for p in sorted(root.rglob("*.tsv"))], root=str(root))
+    assert list(table["job"]) == ["lenet/sparse_seed0", "identities"]
+    assert table.iloc[0]["max_rss_mb"] == 812.3 and math.isnan(table.iloc[1]["cpu_seconds"])
