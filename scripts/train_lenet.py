@@ -3,6 +3,7 @@
 The checkpoint (params.checkpoint) is not a rule output, so Snakemake keeps it when a job fails or is
 killed; it is deleted only once metrics.json, history.csv and model.pt are all written.
 """
+import os
 from pathlib import Path
 
 import torch
@@ -27,12 +28,20 @@ run = LeNetRun(
     train_limit=p.train_limit,
     test_limit=p.test_limit,
 )
-log.info("device %s (config: %s), %d CPU threads, torch %s", description, p.device, snakemake.threads, torch.__version__)
+# What the job was given: under SLURM, the GPU it was allocated (CUDA_VISIBLE_DEVICES) and its job id.
+visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+slurm_job = os.environ.get("SLURM_JOB_ID")
+log.info(
+    "device %s (config: %s; CUDA_VISIBLE_DEVICES=%s, SLURM job %s), %d CPU threads, torch %s",
+    description, p.device, visible, slurm_job, snakemake.threads, torch.__version__,
+)
 
 data = to_device_data(load_mnist(snakemake.input.mnist), device, run.train_limit, run.test_limit)
 checkpoint = Path(p.checkpoint)
 result = train(run, data, checkpoint_path=checkpoint)
 metrics = run_metrics(run, result, data, description, threads=snakemake.threads)
+metrics["cuda_visible_devices"] = visible
+metrics["slurm_job_id"] = slurm_job
 log.info(
     "test accuracy %.4f (%d/%d), loss %.4f; %d trainable parameters (analytic %d); %.1f s training",
     metrics["test_accuracy"], metrics["test_correct"], metrics["test_images"], metrics["test_loss"],

@@ -50,6 +50,7 @@ rule extract_pair:
 
 
 rule data_summary:
+    localrule: True
     input:
         record=f"{DATA}/acquisition.json",
         mnist=f"{DATA}/mnist.pt",

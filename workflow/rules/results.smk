@@ -1,11 +1,13 @@
 # Results: every run's record -> CSV tables and seaborn figures for the report.
 # Captions quote numbers through params.facts (see report_facts in common.smk).
+# These jobs take seconds: on a cluster they run on the submitting host (localrule), not in the queue.
 
 TABLES = "results/tables"
 FIGURES = "results/figures"
 
 
 rule aggregate:
+    localrule: True
     input:
         logreg=logreg_main_files(),
         sweep=logreg_sweep_files(),
@@ -32,6 +34,7 @@ rule aggregate:
 
 
 rule lenet_params:
+    localrule: True
     output:
         report(f"{TABLES}/params.csv", caption="../report/params.rst", category="LeNet-5",
                labels={"result": "table", "shows": "trainable parameters per layer"}),
@@ -44,6 +47,7 @@ rule lenet_params:
 
 
 rule environment:
+    localrule: True
     output:
         report(f"{TABLES}/environment.csv", caption="../report/environment.rst", category="Environment",
                labels={"result": "table", "shows": "software and hardware"}),
@@ -56,6 +60,7 @@ rule environment:
 
 
 rule rule_benchmarks:
+    localrule: True
     input:
         job_benchmark_files(),
     output:
@@ -68,6 +73,7 @@ rule rule_benchmarks:
 
 
 rule figure_logreg_steps:
+    localrule: True
     input:
         runs=f"{TABLES}/runs.csv",
     output:
@@ -84,6 +90,7 @@ rule figure_logreg_steps:
 
 
 rule figure_pair_difficulty:
+    localrule: True
     input:
         pairs=f"{TABLES}/pair_difficulty.csv",
     output:
@@ -100,6 +107,7 @@ rule figure_pair_difficulty:
 
 
 rule figure_accuracy_vs_params:
+    localrule: True
     input:
         runs=f"{TABLES}/runs.csv",
     output:
@@ -116,6 +124,7 @@ rule figure_accuracy_vs_params:
 
 
 rule figure_lenet_epochs:
+    localrule: True
     input:
         metrics=lenet_metrics_files(),
         history=lenet_history_files(),
@@ -133,6 +142,7 @@ rule figure_lenet_epochs:
 
 
 rule figure_lenet_confusion:
+    localrule: True
     input:
         metrics=lenet_metrics_files(),
     output:
@@ -147,6 +157,7 @@ rule figure_lenet_confusion:
 
 
 rule figure_misclassified:
+    localrule: True
     input:
         metrics=lenet_metrics_files(seeds=LENET["seeds"][:1]),
         mnist=f"{DATA}/mnist.pt",
@@ -164,6 +175,7 @@ rule figure_misclassified:
 
 
 rule figure_train_time:
+    localrule: True
     input:
         runs=f"{TABLES}/runs.csv",
     output:
@@ -180,6 +192,7 @@ rule figure_train_time:
 
 
 rule figure_rule_resources:
+    localrule: True
     input:
         benchmarks=f"{TABLES}/rule_benchmarks.csv",
     output:
