@@ -180,7 +180,7 @@ def headline_facts(summary: pd.DataFrame, comparisons: pd.DataFrame, pairs: pd.D
         facts[f"{key}_ci"] = f"{_pct(row.ci95_low)} to {_pct(row.ci95_high)}"
         facts[f"{key}_range"] = f"{_pct(row.min)} to {_pct(row.max)}"
         facts[f"{key}_n"] = str(row.n)
-        facts[f"{key}_seconds"] = f"{row.mean_train_seconds:.2f} s"
+        facts[f"{key}_seconds"] = f"{row.mean_train_seconds:.3g} s"
         if row.experiment == "lenet":
             facts[f"{key}_params"] = f"{int(row.trainable_params):,}"
     for row in comparisons.itertuples(index=False):
