@@ -167,4 +167,4 @@ def test_report_screenshot_is_not_blank(report, tmp_path):
     image = Image.open(shot).convert("L")
     low, high = image.getextrema()
     assert high - low > 100, "the screenshot is blank"
-    assert len(set(image.getdata())) > 20, "the screenshot has almost no detail"
+    assert len(image.getcolors(maxcolors=256)) > 20, "the screenshot has almost no detail"
