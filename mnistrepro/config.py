@@ -18,6 +18,11 @@ def check_config(config: Mapping[str, Any]) -> None:
             f"logreg.eval_steps: {too_late} exceed logreg.steps ({logreg['steps']}); "
             "expected step counts between 1 and logreg.steps"
         )
-    if "local" in config["data"]["sources"] and config["data"]["sources"] == ["local"] \
-            and not config["data"]["local_dir"]:
+    if config["data"]["sources"] == ["local"] and not config["data"]["local_dir"]:
         raise ConfigError("data.local_dir: required when data.sources is [local]; expected a directory path")
+    identities = config["identities"]
+    if identities["n_images"] is not None and identities["figure_index"] >= identities["n_images"]:
+        raise ConfigError(
+            f"identities.figure_index: {identities['figure_index']} is not among the first "
+            f"identities.n_images ({identities['n_images']}) test images; expected 0 to {identities['n_images'] - 1}"
+        )

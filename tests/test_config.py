@@ -85,3 +85,15 @@ def test_bad_config_stops_the_run_before_any_job(config, tmp_path):
     assert "has non-unique elements" in result.stderr + result.stdout
     assert "On instance['pair']" in result.stderr + result.stdout
     assert not (tmp_path / "work" / "results").exists()
+
+
+def test_local_only_source_needs_a_directory(config):
+    bad = set_key(set_key(config, "data.sources", ["local"]), "data.local_dir", None)
+    with pytest.raises(ConfigError, match=r"data.local_dir: required when data.sources is \[local\]"):
+        check_config(bad)
+
+
+def test_figure_index_must_be_among_the_checked_images(config):
+    bad = set_key(set_key(config, "identities.n_images", 100), "identities.figure_index", 100)
+    with pytest.raises(ConfigError, match=r"identities.figure_index: 100 is not among the first identities.n_images \(100\)"):
+        check_config(bad)
