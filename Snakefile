@@ -23,7 +23,5 @@ include: "workflow/rules/results.smk"
 
 rule all:
     input:
-        data_targets(),
-        identities_targets(),
-        results_targets(),
+        study_targets(),
     default_target: True

@@ -20,14 +20,6 @@ FACTS = "results/tables/facts.json"
 LENET_GPU = 1 if will_use_gpu(config["device"]) else 0
 
 
-def data_targets():
-    return [f"{DATA}/mnist.pt", f"{DATA}/pair_{PAIR[0]}_{PAIR[1]}.pt"]
-
-
-def identities_targets():
-    return ["results/tables/identities.csv", "results/figures/identities_mnist.png", "results/figures/identities_rgb.png"]
-
-
 def logreg_main_files():
     """Every run record of the main logistic-regression grid (loss x scaling x seed)."""
     return expand(
@@ -60,33 +52,38 @@ def lenet_history_files():
     return lenet_run_files("history.csv")
 
 
-FIGURE_RULES = [
-    "figure_logreg_steps", "figure_pair_difficulty", "figure_accuracy_vs_params", "figure_lenet_epochs",
-    "figure_lenet_confusion", "figure_misclassified", "figure_train_time",
-]
+# The functions below read `rules`, so they are called only once every rule file is included
+# (from `rule all`, or from an input function).
 
 
-def job_benchmark_files():
-    """The benchmark: file of every job that does real work."""
-    bench = "results/benchmarks"
-    files = [f"{bench}/data/download_mnist.tsv", f"{bench}/data/idx_to_tensors.tsv",
-             f"{bench}/data/extract_pair_{PAIR[0]}_{PAIR[1]}.tsv", f"{bench}/identities.tsv",
-             f"{bench}/results/aggregate.tsv"]
-    files += expand(f"{bench}/logreg/main/{{loss}}_{{scaling}}.tsv", loss=LOGREG["losses"], scaling=LOGREG["scalings"])
+def figure_rules():
+    """The figure rules the config asks for (the pair heatmap only with the sweep), minus the
+    resources figure, which is drawn from the benchmarks of these."""
+    names = ["figure_logreg_steps", "figure_accuracy_vs_params", "figure_lenet_epochs",
+             "figure_lenet_confusion", "figure_misclassified", "figure_train_time"]
     if SWEEP["enabled"]:
-        files += [f"{bench}/logreg/sweep/pair_{a}_{b}.tsv" for a, b in SWEEP_PAIRS]
-    files += expand(f"{bench}/lenet/{{c3}}_seed{{seed}}.tsv", c3=LENET["c3"], seed=LENET["seeds"])
-    files += [f"{bench}/results/{rule}.tsv" for rule in FIGURE_RULES if rule != "figure_pair_difficulty" or SWEEP["enabled"]]
+        names.append("figure_pair_difficulty")
+    return [getattr(rules, name) for name in names]
+
+
+def job_benchmark_files(wildcards):
+    """The benchmark: file of every job that does real work."""
+    files = [rules.download_mnist.benchmark, rules.idx_to_tensors.benchmark, rules.identities.benchmark,
+             rules.aggregate.benchmark]
+    files += expand(rules.extract_pair.benchmark, a=PAIR[0], b=PAIR[1])
+    files += expand(rules.train_logreg.benchmark, loss=LOGREG["losses"], scaling=LOGREG["scalings"])
+    if SWEEP["enabled"]:
+        files += [expand(rules.train_logreg_pair.benchmark, a=a, b=b)[0] for a, b in SWEEP_PAIRS]
+    files += expand(rules.train_lenet.benchmark, c3=LENET["c3"], seed=LENET["seeds"])
+    files += [rule.benchmark for rule in figure_rules()]
     return files
 
 
-def results_targets():
-    tables = ["data", "runs", "summary", "comparisons", "params", "environment", "rule_benchmarks"]
-    figures = ["logreg_accuracy_vs_steps", "lenet_accuracy_vs_params", "lenet_accuracy_per_epoch",
-               "lenet_confusion", "lenet_misclassified", "train_time", "rule_resources"]
-    if SWEEP["enabled"]:
-        figures.append("pair_difficulty")
-    return [f"results/tables/{t}.csv" for t in tables] + [f"results/figures/{f}.png" for f in figures]
+def study_targets():
+    """Every table and figure of the study (the runs, tensors and subset follow as their inputs)."""
+    rules_ = [rules.data_summary, rules.identities, rules.aggregate, rules.lenet_params, rules.environment,
+              rules.rule_benchmarks, rules.figure_rule_resources, *figure_rules()]
+    return [path for rule in rules_ for path in rule.output]
 
 
 def report_facts(wildcards, output):

@@ -62,7 +62,7 @@ rule environment:
 rule rule_benchmarks:
     localrule: True
     input:
-        job_benchmark_files(),
+        job_benchmark_files,
     output:
         report(f"{TABLES}/rule_benchmarks.csv", caption="../report/rule_benchmarks.rst", category="Environment",
                labels={"result": "table", "shows": "time and peak memory per job"}),
