@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from mnistrepro.logs import ConfigError
 
-class ConfigError(ValueError):
-    """A config value is invalid; the message names the key and what was expected."""
+__all__ = ["ConfigError", "check_config"]
 
 
 def check_config(config: Mapping[str, Any]) -> None:

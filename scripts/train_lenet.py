@@ -1,24 +1,28 @@
 """Rule train_lenet: train and evaluate LeNet-5 (one C3 variant, one seed), resuming from its checkpoint.
 
-The checkpoint (params.checkpoint) is not a rule output, so Snakemake keeps it when a job fails or is
-killed; it is deleted only once metrics.json, history.csv and model.pt are all written.
+The checkpoint (params.checkpoint) is not a rule output, so Snakemake keeps it when a job fails, is
+killed, cancelled or preempted; a retry (the SLURM profile's `retries`) or a rerun resumes from it.
+It is deleted only once metrics.json, history.csv and model.pt are all written. A resuming job
+appends to its log, so the log tells the whole story of the run.
 """
-import os
 from pathlib import Path
 
 import torch
 
 from mnistrepro.data import load_mnist
-from mnistrepro.device import describe_device, resolve_device
+from mnistrepro.device import claim_training_device
+from mnistrepro.environment import job_hardware
 from mnistrepro.io import write_json
 from mnistrepro.lenet_training import LeNetRun, run_metrics, save_model, to_device_data, train, write_history_csv
 from mnistrepro.logs import setup_logging
 
-log = setup_logging(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
-device = resolve_device(snakemake.params.device)
-description = describe_device(device)
 p = snakemake.params
+checkpoint = Path(p.checkpoint)
+log = setup_logging(snakemake.log[0], append=checkpoint.exists())
+torch.set_num_threads(snakemake.threads)
+# The slot stays claimed until this process exits.
+device, gpu_slot = claim_training_device(p.device, p.gpu["jobs_per_gpu"], p.gpu["wait_s"])
+hardware = job_hardware(device)
 run = LeNetRun(
     c3=snakemake.wildcards.c3,
     seed=int(snakemake.wildcards.seed),
@@ -28,20 +32,20 @@ run = LeNetRun(
     train_limit=p.train_limit,
     test_limit=p.test_limit,
 )
-# What the job was given: under SLURM, the GPU it was allocated (CUDA_VISIBLE_DEVICES) and its job id.
-visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-slurm_job = os.environ.get("SLURM_JOB_ID")
 log.info(
-    "device %s (config: %s; CUDA_VISIBLE_DEVICES=%s, SLURM job %s), %d CPU threads, torch %s",
-    description, p.device, visible, slurm_job, snakemake.threads, torch.__version__,
+    "device %s (config: %s; CUDA_VISIBLE_DEVICES=%s, SLURM job %s) on host %s, %d CPU threads, torch %s%s",
+    hardware["device"], p.device, hardware["cuda_visible_devices"], hardware["slurm_job_id"], hardware["host"],
+    snakemake.threads, torch.__version__,
+    "" if gpu_slot is None else f", CUDA {hardware['cuda']}, cuDNN {hardware['cudnn']}, driver {hardware['driver']}",
 )
 
 data = to_device_data(load_mnist(snakemake.input.mnist), device, run.train_limit, run.test_limit)
-checkpoint = Path(p.checkpoint)
 result = train(run, data, checkpoint_path=checkpoint)
-metrics = run_metrics(run, result, data, description, threads=snakemake.threads)
-metrics["cuda_visible_devices"] = visible
-metrics["slurm_job_id"] = slurm_job
+metrics = run_metrics(run, result, data, hardware["device"], threads=snakemake.threads)
+metrics["cuda_visible_devices"] = hardware["cuda_visible_devices"]
+metrics["slurm_job_id"] = hardware["slurm_job_id"]
+metrics["gpu_index"] = None if gpu_slot is None else gpu_slot.index
+metrics["hardware"] = hardware
 log.info(
     "test accuracy %.4f (%d/%d), loss %.4f; %d trainable parameters (analytic %d); %.1f s training",
     metrics["test_accuracy"], metrics["test_correct"], metrics["test_images"], metrics["test_loss"],

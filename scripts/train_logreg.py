@@ -7,6 +7,7 @@ params.seeds[k]. Training runs on the CPU (see workflow/rules/logreg.smk).
 import torch
 
 from mnistrepro.data import extract_pair, load_mnist, load_pair
+from mnistrepro.environment import job_hardware
 from mnistrepro.io import write_json
 from mnistrepro.logreg import run_seeds
 from mnistrepro.logs import setup_logging
@@ -30,10 +31,12 @@ log.info(
     params.loss, params.scaling, params.steps, params.lr, seeds, list(params.eval_steps),
 )
 out_for_seed = dict(zip(seeds, outputs))
+hardware = job_hardware(torch.device("cpu"))
+log.info("running on %s (SLURM job %s)", hardware["host"], hardware["slurm_job_id"])
 
 
 def save(record: dict) -> None:
-    write_json(record, out_for_seed[record["seed"]])
+    write_json({**record, "hardware": hardware}, out_for_seed[record["seed"]])
 
 
 records = run_seeds(

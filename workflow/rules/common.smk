@@ -82,7 +82,7 @@ def job_benchmark_files(wildcards):
 def study_targets():
     """Every table and figure of the study (the runs, tensors and subset follow as their inputs)."""
     rules_ = [rules.data_summary, rules.identities, rules.aggregate, rules.lenet_params, rules.environment,
-              rules.rule_benchmarks, rules.figure_rule_resources, *figure_rules()]
+              rules.hardware, rules.rule_benchmarks, rules.figure_rule_resources, *figure_rules()]
     return [path for rule in rules_ for path in rule.output]
 
 

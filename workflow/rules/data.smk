@@ -1,8 +1,11 @@
 # Data: verified MNIST IDX files -> tensors -> the binary digit-pair subset.
+# These jobs run on the submitting host (localrule): on a cluster it is the machine with internet
+# access (compute nodes often have none), and the jobs take seconds.
 from mnistrepro.mnist_files import IDX_FILES
 
 
 rule download_mnist:
+    localrule: True
     output:
         idx=expand(f"{DATA}/idx/{{name}}", name=[f.name for f in IDX_FILES]),
         record=f"{DATA}/acquisition.json",
@@ -20,8 +23,10 @@ rule download_mnist:
 
 
 rule idx_to_tensors:
+    localrule: True
     input:
-        rules.download_mnist.output.idx,
+        idx=rules.download_mnist.output.idx,
+        record=rules.download_mnist.output.record,
     output:
         f"{DATA}/mnist.pt",
     log:
@@ -33,6 +38,7 @@ rule idx_to_tensors:
 
 
 rule extract_pair:
+    localrule: True
     input:
         f"{DATA}/mnist.pt",
     output:

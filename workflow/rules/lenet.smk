@@ -1,6 +1,8 @@
 # Experiment B: LeNet-5, sparse C3 (LeCun's table) vs full C3, replicated over seeds.
 # A job declares gpu=1 when it will train on a GPU (LENET_GPU, common.smk), so that
-# `--resources gpu=N` bounds concurrent GPU jobs; the SLURM profile requests the GPU itself.
+# `--resources gpu=N` bounds how many GPU jobs run at once; inside the job, the script claims a
+# free GPU slot (mnistrepro.gpu_slots), so that concurrent jobs spread over the machine's GPUs.
+# On SLURM the profile requests the GPU itself, and the job only sees the GPU it was given.
 
 
 rule train_lenet:
@@ -20,6 +22,7 @@ rule train_lenet:
         train_limit=LENET["train_limit"],
         test_limit=LENET["test_limit"],
         device=config["device"],
+        gpu=config["gpu"],
         # Resumable state after every epoch; not an output, so a failed or killed job keeps it.
         checkpoint="results/checkpoints/lenet/{c3}_seed{seed}.pt",
     threads: LENET["threads"]

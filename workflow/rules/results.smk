@@ -59,6 +59,21 @@ rule environment:
         "../../scripts/environment.py"
 
 
+rule hardware:
+    localrule: True
+    input:
+        logreg=logreg_main_files(),
+        sweep=logreg_sweep_files(),
+        lenet=lenet_metrics_files(),
+    output:
+        report(f"{TABLES}/hardware.csv", caption="../report/hardware.rst", category="Environment",
+               labels={"result": "table", "shows": "where each training run ran"}),
+    log:
+        "results/logs/results/hardware.log",
+    script:
+        "../../scripts/hardware.py"
+
+
 rule rule_benchmarks:
     localrule: True
     input:

@@ -1,0 +1,11 @@
+"""Rule hardware: where every training run ran (host, SLURM job, device, GPU model, CUDA stack), from the runs' records."""
+from mnistrepro.environment import hardware_table
+from mnistrepro.io import atomic_path, read_json
+from mnistrepro.logs import setup_logging
+
+log = setup_logging(snakemake.log[0])
+table = hardware_table({name: [read_json(p) for p in snakemake.input[name]] for name in snakemake.input.keys()})
+for row in table.itertuples(index=False):
+    log.info("%s: %d run(s) on %s, %s", row.experiment, row.runs, row.host, row.device)
+with atomic_path(snakemake.output[0]) as tmp:
+    table.to_csv(tmp, index=False)
