@@ -68,18 +68,16 @@ def _log_uncaught(exc_type: type[BaseException], exc: BaseException, tb: Traceba
         handler.flush()
 
 
-def setup_logging(log_path: str | os.PathLike | None = None, level: int = logging.INFO,
-                  append: bool = False) -> logging.Logger:
+def setup_logging(log_path: str | os.PathLike | None = None, level: int = logging.INFO) -> logging.Logger:
     """Send the ``mnistrepro`` loggers to ``log_path`` (and to stderr), one timestamped line a record,
     and log any uncaught exception there (see the module docstring).
 
-    ``append`` keeps what the file already holds (a resumed job adds to its first attempt's log).
     Returns the package's root logger.
     """
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_path is not None:
         os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
-        handlers.append(logging.FileHandler(log_path, mode="a" if append else "w"))
+        handlers.append(logging.FileHandler(log_path, mode="w"))
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S")
     logger = logging.getLogger("mnistrepro")
     logger.handlers.clear()

@@ -2,8 +2,7 @@
 
 The checkpoint (params.checkpoint) is not a rule output, so Snakemake keeps it when a job fails, is
 killed, cancelled or preempted; a retry (the SLURM profile's `retries`) or a rerun resumes from it.
-It is deleted only once metrics.json, history.csv and model.pt are all written. A resuming job
-appends to its log, so the log tells the whole story of the run.
+It is deleted only once metrics.json, history.csv and model.pt are all written.
 """
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from mnistrepro.logs import setup_logging
 
 p = snakemake.params
 checkpoint = Path(p.checkpoint)
-log = setup_logging(snakemake.log[0], append=checkpoint.exists())
+log = setup_logging(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 # The slot stays claimed until this process exits.
 device, gpu_slot = claim_training_device(p.device, p.gpu["jobs_per_gpu"], p.gpu["wait_s"])

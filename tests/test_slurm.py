@@ -1,10 +1,11 @@
 """The SLURM path, end to end: a real single-node cluster, the workflow submitted with the profile.
 
 A session fixture starts munged, slurmctld and slurmd from Debian's packages (one fake GPU gres,
-no accounting database; see tests/slurm/minicluster.py). A tiny configuration of the whole
-workflow (.test/config_slurm.yaml) then runs through ``snakemake --executor slurm`` with
-workflow/profiles/slurm, and a second run with ``device: cuda`` makes the LeNet job fail on the
-fake GPU.
+no accounting database; see tests/slurm/minicluster.py). Three workflows then run at once through
+``snakemake --executor slurm`` with workflow/profiles/slurm: a tiny configuration of the whole
+workflow (.test/config_slurm.yaml); the same with ``device: cuda``, which makes the LeNet jobs fail
+on the fake GPU while everything else succeeds; and one LeNet run cancelled with ``scancel`` after
+its first epoch, which the profile's retries must resubmit and the checkpoint resume.
 
 Skipped only where the cluster cannot exist (not root, or slurm-wlm/munge missing) AND the
 environment variable CI is unset; under CI those are failures. A cluster that is possible here but
@@ -35,9 +36,11 @@ IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 # Rules whose jobs must ask SLURM for a GPU; every other submitted job must not.
 GPU_RULES = {"train_lenet"}
+# The only rules whose jobs go to the cluster.
+SUBMITTED_RULES = {"train_logreg", "train_logreg_pair", "train_lenet", "identities"}
 # Rules marked `localrule: True`: seconds of work, run by Snakemake itself rather than queued.
 LOCAL_RULES = {
-    "all", "data_summary", "aggregate", "lenet_params", "environment", "rule_benchmarks", "figure_logreg_steps",
+    "all", "download_mnist", "idx_to_tensors", "extract_pair", "hardware", "data_summary", "aggregate", "lenet_params", "environment", "rule_benchmarks", "figure_logreg_steps",
     "figure_pair_difficulty", "figure_accuracy_vs_params", "figure_lenet_epochs", "figure_lenet_confusion",
     "figure_misclassified", "figure_train_time", "figure_rule_resources",
 }
@@ -97,7 +100,7 @@ def scontrol_job(slurm_id: str) -> dict[str, str]:
 class Submission:
     """One ``snakemake --executor slurm`` run in ``workdir``, started now, collected by ``finish``."""
 
-    def __init__(self, workdir: Path, config: dict, *targets: str) -> None:
+    def __init__(self, workdir: Path, config: dict, *targets: str, extra_args: tuple[str, ...] = ()) -> None:
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -109,6 +112,7 @@ class Submission:
             # Poll after 2 s, not after the plugin's default 40 s: the jobs here are tiny.
             "--slurm-init-seconds-before-status-checks", "2",
             "--verbose",  # logs every `sbatch call:`
+            *extra_args,
             *targets,
         ]
         # --export=ALL hands this environment to the jobs: drop what would fake a job context or a GPU.
@@ -132,12 +136,15 @@ class Submission:
         output = self.log_path.read_text(errors="replace")
         calls = SBATCH_CALL.findall(output)
         jobs = []
+        seen: dict[str, int] = {}
         for m in SUBMITTED.finditer(output):
             job = SlurmJob(int(m.group(1)), m.group(2), Path(m.group(3)))
-            # The sbatch line names the log as .../rule_<rule>/<wildcards>/%j.log.
+            # The sbatch line names the log as .../rule_<rule>/<wildcards>/%j.log; a retried job's
+            # attempts share it, in submission order.
             template = str(job.log).replace(f"/{job.slurm_id}.log", "/%j.log")
             matching = [c for c in calls if f"--output {template} " in c]
-            job.sbatch = matching[0] if len(matching) == 1 else ""
+            attempt = seen[template] = seen.get(template, -1) + 1
+            job.sbatch = matching[attempt] if attempt < len(matching) else ""
             rule_dir = next((p for p in job.log.parts if p.startswith("rule_")), "")
             job.rule = rule_dir[len("rule_"):]
             job.scontrol = scontrol_job(job.slurm_id)
@@ -167,25 +174,56 @@ def tiny_config(idx_dir: Path | None = None) -> dict:
 IDX_NAMES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
 
 
+LENET_FAIL_DIR = "results/lenet/sparse/seed0"
+RESUME_TARGET = "results/lenet/sparse/seed0/model.pt"
+RESUME_CHECKPOINT = "results/checkpoints/lenet/sparse_seed0.pt"
+
+
+def resume_config(idx_dir: Path) -> dict:
+    """One LeNet run long enough to be cancelled between its first checkpoint and its end."""
+    config = tiny_config(idx_dir)
+    config["lenet"].update(c3=["sparse"], seeds=[0], epochs=3, train_limit=20000, test_limit=1000)
+    return config
+
+
+def cancel_after_first_checkpoint(submission: Submission, timeout: float = 300) -> str:
+    """Wait for the LeNet job's first checkpoint, then ``scancel`` that SLURM job; return its id."""
+    checkpoint = submission.workdir / RESUME_CHECKPOINT
+    deadline = time.monotonic() + timeout
+    while not checkpoint.exists():
+        if time.monotonic() > deadline or submission.proc.poll() is not None:
+            pytest.fail(f"no LeNet checkpoint appeared:\n{submission.log_path.read_text()[-5000:]}")
+        time.sleep(0.1)
+    submitted = [m for m in SUBMITTED.finditer(submission.log_path.read_text()) if "rule_train_lenet" in m.group(3)]
+    assert len(submitted) == 1, submission.log_path.read_text()[-5000:]
+    slurm_id = submitted[0].group(2)
+    subprocess.run(["scancel", slurm_id], check=True, timeout=30)
+    return slurm_id
+
+
 @pytest.fixture(scope="module")
-def slurm_runs(slurm_cluster, mnist_idx_dir, tmp_path_factory) -> dict[str, Run]:
-    """Two workflows submitted to the cluster at once (they share it, as users do).
+def slurm_runs(slurm_cluster, mnist_idx_dir, tmp_path_factory) -> dict:
+    """Three workflows submitted to the cluster at once (they share it, as users do).
 
-    good: the tiny configuration, the whole workflow. Its download_mnist job takes the IDX files
-    from the `local` source (the verified test copy), so nothing is fetched from the network.
-    fail: ``device: cuda`` on a node whose GPU torch cannot see, one LeNet target (and the data
-    jobs it needs): the LeNet job must raise.
+    good: the tiny configuration, the whole workflow. Its download_mnist job (on the submitting
+    host) takes the IDX files from the `local` source, so nothing is fetched from the network.
+    fail: the same with ``device: cuda`` and ``--keep-going``: torch sees no CUDA on the node's fake
+    GPU, so every LeNet attempt must fail, and everything else must succeed.
+    resume: one longer LeNet run, cancelled with ``scancel`` after its first epoch: the profile's
+    ``retries`` must resubmit it, and the retry must resume from the checkpoint.
+    With 2 CPUs in the test cluster, the three share it: this takes a few minutes.
     """
-    good_dir = tmp_path_factory.mktemp("slurm-run")
     good_config = tiny_config(mnist_idx_dir)
-
-    fail_dir = tmp_path_factory.mktemp("slurm-fail")
     fail_config = tiny_config(mnist_idx_dir)
     fail_config["device"] = "cuda"
 
-    good = Submission(good_dir, good_config)
-    fail = Submission(fail_dir, fail_config, LENET_FAIL_TARGET)
-    return {"good": good.finish(timeout=600), "fail": fail.finish(timeout=600)}
+    resume = Submission(tmp_path_factory.mktemp("slurm-resume"), resume_config(mnist_idx_dir), RESUME_TARGET)
+    good = Submission(tmp_path_factory.mktemp("slurm-run"), good_config)
+    # No retries here: they would only repeat the same failure (the resume run tests retries).
+    fail = Submission(tmp_path_factory.mktemp("slurm-fail"), fail_config, extra_args=("--keep-going", "--retries", "0"))
+    cancelled = cancel_after_first_checkpoint(resume)
+    return {"good": good.finish(timeout=600), "fail": fail.finish(timeout=600),
+            "resume": resume.finish(timeout=600), "cancelled": cancelled}
 
 
 @pytest.fixture(scope="module")
@@ -196,10 +234,6 @@ def good_run(slurm_runs) -> Run:
 @pytest.fixture(scope="module")
 def failed_run(slurm_runs) -> Run:
     return slurm_runs["fail"]
-
-
-LENET_FAIL_DIR = "results/lenet/sparse/seed0"
-LENET_FAIL_TARGET = f"{LENET_FAIL_DIR}/metrics.json"
 
 
 def expected_outputs(config: dict) -> list[str]:
@@ -232,17 +266,24 @@ def test_workflow_completes_on_slurm(good_run):
     assert "Nothing to be done" in dry.stdout + dry.stderr, dry.stdout[-3000:]
 
 
-def test_every_job_went_through_sbatch(good_run):
+def test_only_training_and_identities_go_through_sbatch(good_run):
     assert good_run.returncode == 0, tail(good_run)
     rules = {j.rule for j in good_run.jobs}
-    for rule in ("download_mnist", "idx_to_tensors", "extract_pair", "train_logreg", "train_lenet", "identities"):
+    # Acquisition and the data rules run on the submitting host: compute nodes may be offline.
+    assert rules <= SUBMITTED_RULES, f"submitted to SLURM: {sorted(rules)}"
+    for rule in ("train_logreg", "train_lenet", "identities"):
         assert rule in rules, f"no SLURM job for {rule}; submitted: {sorted(rules)}"
-    # Every job Snakemake finished was submitted, except the local target rule(s).
+    config = tiny_config()
+    expected_jobs = (len(config["logreg"]["losses"]) * len(config["logreg"]["scalings"]) + 1
+                     + len(config["lenet"]["c3"]) * len(config["lenet"]["seeds"]))
+    assert len(SBATCH_CALL.findall(good_run.output)) == len(good_run.jobs) == expected_jobs
+    # Every other job Snakemake finished ran on the submitting host.
     finished = {int(i): r for i, r in re.findall(r"Finished jobid: (\d+) \(Rule: (\w+)\)", good_run.output)}
     submitted = {j.snakemake_id for j in good_run.jobs}
     assert submitted <= set(finished), (submitted, finished)
     local = {r for i, r in finished.items() if i not in submitted}
     assert local <= LOCAL_RULES, f"jobs that ran outside SLURM: {local}"
+    assert {"download_mnist", "idx_to_tensors", "extract_pair", "environment"} <= local, local
     # Every job: a real SLURM job id, its sbatch line, a kept log file named by the id.
     ids = [j.slurm_id for j in good_run.jobs]
     assert len(ids) == len(set(ids))
@@ -296,40 +337,86 @@ def test_training_jobs_record_the_device_they_were_given(good_run):
             assert metrics["device"] == "cpu", metrics
             assert str(metrics["cuda_visible_devices"]) == "0", metrics
             assert str(metrics["slurm_job_id"]) == job.slurm_id, metrics
+            hardware = metrics["hardware"]
+            assert hardware["slurm_job_id"] == job.slurm_id and hardware["device"] == "cpu", hardware
+            assert hardware["host"] == job.scontrol.get("BatchHost"), (hardware, job.scontrol)
             rule_log = (good_run.workdir / f"results/logs/lenet/{c3}_seed{s}.log").read_text()
             assert re.search(r"device cpu\b", rule_log), rule_log
             assert "CUDA_VISIBLE_DEVICES=0" in rule_log, rule_log
+    # The Hardware table gathers what the jobs recorded: the SLURM job ids of every LeNet run.
+    import pandas as pd
+
+    table = pd.read_csv(good_run.workdir / "results/tables/hardware.csv", dtype=str)
+    lenet_rows = table[table["experiment"] == "lenet"]
+    assert lenet_rows["runs"].astype(int).sum() == len(lenet_jobs), table
+    assert set(",".join(lenet_rows["slurm_jobs"]).split(",")) == {j.slurm_id for j in lenet_jobs.values()}, table
     lr = config["logreg"]
     for loss in lr["losses"]:
         run = json.loads((good_run.workdir / f"results/logreg/main/{loss}_{lr['scalings'][0]}/seed0.json").read_text())
         assert run["device"] == "cpu", run
 
 
-def test_failing_job_is_reported_and_leaves_nothing_complete(failed_run):
+def test_device_cuda_without_gpu_fails_only_training(failed_run):
+    """``device: cuda``, the submitting host and the GPU node without CUDA, ``--keep-going``: every
+    submit-host rule succeeds, and only LeNet training fails."""
     assert failed_run.returncode != 0, tail(failed_run)
+    assert set(re.findall(r"Error in rule (\w+):", failed_run.output)) == {"train_lenet"}, tail(failed_run)
+    for table in ("environment.csv", "data.csv", "params.csv", "identities.csv"):
+        assert (failed_run.workdir / "results/tables" / table).is_file(), (table, tail(failed_run))
+    config = tiny_config()
     lenet = failed_run.jobs_of("train_lenet")
-    assert len(lenet) == 1, (failed_run.jobs, tail(failed_run))
-    job = lenet[0]
-    # The data jobs before it succeeded: only the LeNet job failed.
-    others = {j.rule: j.scontrol.get("JobState") for j in failed_run.jobs if j is not job}
-    assert set(others.values()) <= {"COMPLETED"}, others
-    # It was a real SLURM job, with the GPU, and SLURM recorded it as failed ...
-    assert " --gpus=1" in job.sbatch
-    assert job.scontrol.get("JobState") == "FAILED", job.scontrol
-    assert job.scontrol.get("ExitCode", "0:0") != "0:0", job.scontrol
-    # ... Snakemake reported it as failed ...
-    assert f"SLURM-job '{job.slurm_id}' failed" in failed_run.output, tail(failed_run)
-    assert "Error in rule train_lenet" in failed_run.output, tail(failed_run)
-    # ... its SLURM log is kept and says why ...
-    assert job.log.is_file()
-    assert "no GPU" in job.log.read_text(errors="replace"), job.log.read_text(errors="replace")[-3000:]
-    # ... and no output that looks complete is left behind.
+    assert len(lenet) == len(config["lenet"]["c3"]) * len(config["lenet"]["seeds"]), failed_run.jobs
+    # The other submitted jobs succeeded: only the LeNet jobs failed.
+    others = {j.rule: j.scontrol.get("JobState") for j in failed_run.jobs if j.rule != "train_lenet"}
+    assert others and set(others.values()) <= {"COMPLETED"}, others
+    for job in lenet:
+        # a real SLURM job, with the GPU, recorded by SLURM as failed ...
+        assert " --gpus=1" in job.sbatch
+        assert job.scontrol.get("JobState") == "FAILED", job.scontrol
+        assert job.scontrol.get("ExitCode", "0:0") != "0:0", job.scontrol
+        # ... reported by Snakemake, with its SLURM log kept, saying why and what to do.
+        assert f"SLURM-job '{job.slurm_id}' failed" in failed_run.output, tail(failed_run)
+        text = job.log.read_text(errors="replace")
+        assert "torch sees no GPU" in text and "What to do: Set `device: auto`" in text, text[-3000:]
+    rule_log = (failed_run.workdir / "results/logs/lenet/sparse_seed0.log").read_text()
+    assert "failed with DeviceUnavailableError" in rule_log and "Traceback" in rule_log, rule_log
+    # No output that looks complete is left behind, and the job is still to do.
     out_dir = failed_run.workdir / LENET_FAIL_DIR
     leftovers = sorted(p.name for p in out_dir.iterdir()) if out_dir.exists() else []
     assert leftovers == [], leftovers
     dry = subprocess.run(
         [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-n", "--workflow-profile", "none",
-         LENET_FAIL_TARGET],
+         RESUME_TARGET],
         cwd=failed_run.workdir, capture_output=True, text=True, timeout=300,
     )
     assert "train_lenet" in dry.stdout, dry.stdout[-3000:]
+
+
+def test_cancelled_lenet_job_is_resubmitted_and_resumes_to_the_same_weights(slurm_runs, mnist):
+    import torch
+
+    from mnistrepro.lenet_training import LeNetRun, to_device_data, train
+
+    run: Run = slurm_runs["resume"]
+    assert run.returncode == 0, tail(run)
+    lenet = run.jobs_of("train_lenet")
+    assert [j.slurm_id for j in lenet][:1] == [slurm_runs["cancelled"]], lenet
+    assert [j.scontrol.get("JobState") for j in lenet] == ["CANCELLED", "COMPLETED"], [j.scontrol for j in lenet]
+    rule_log = (run.workdir / "results/logs/lenet/sparse_seed0.log").read_text()
+    # Snakemake clears a job's log before each attempt: the retry's log says where it resumed.
+    assert re.search(r"resumed from epoch [123] \(checkpoint", rule_log), rule_log
+    assert not (run.workdir / RESUME_CHECKPOINT).exists()
+
+    # The same run, uninterrupted, in this process (CPU, one thread, as the job ran).
+    settings = resume_config(None)["lenet"]
+    lenet_run = LeNetRun(c3="sparse", seed=0, epochs=settings["epochs"], batch_size=settings["batch_size"],
+                         lr=settings["lr"], train_limit=settings["train_limit"], test_limit=settings["test_limit"])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        expected = train(lenet_run, to_device_data(mnist, "cpu", lenet_run.train_limit, lenet_run.test_limit)).model
+    finally:
+        torch.set_num_threads(threads)
+    saved = torch.load(run.workdir / RESUME_TARGET, weights_only=True)["state_dict"]
+    for name, tensor in expected.state_dict().items():
+        assert torch.equal(saved[name], tensor.cpu().contiguous()), name
