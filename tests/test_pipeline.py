@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -60,7 +61,12 @@ def test_tables_have_the_documented_columns(study):
     identities = pd.read_csv(tables / "identities.csv")
     assert identities["as_expected"].all()
     environment = pd.read_csv(tables / "environment.csv").set_index("item")["value"]
-    assert environment["training device"] == "cpu" and environment["torch"].startswith("2.")
+    assert environment["config device"] == "cpu" and environment["torch"].startswith("2.")
+    assert "training device" not in environment.index  # the submitting host does not resolve it
+    hardware = pd.read_csv(tables / "hardware.csv", dtype=str)
+    assert set(hardware["experiment"]) == {"logreg", "sweep", "lenet"}
+    assert (hardware["host"] == socket.gethostname()).all() and (hardware["device"] == "cpu").all(), hardware
+    assert hardware.set_index("experiment")["runs"].astype(int).to_dict() == {"logreg": 12, "sweep": 6, "lenet": 4}
     benchmarks = pd.read_csv(tables / "rule_benchmarks.csv")
     assert {"lenet", "logreg", "data"} <= set(benchmarks["rule_group"]) and (benchmarks["seconds"] > 0).all()
 
@@ -89,7 +95,8 @@ def report(study) -> Path:
 
 def test_report_contains_every_table_and_figure(report):
     html = report.read_text()
-    for name in ["runs.csv", "summary.csv", "comparisons.csv", "params.csv", "environment.csv", "identities.csv",
+    for name in ["runs.csv", "summary.csv", "comparisons.csv", "params.csv", "environment.csv", "hardware.csv",
+                 "identities.csv",
                  "rule_benchmarks.csv", "logreg_accuracy_vs_steps.png", "lenet_accuracy_vs_params.png",
                  "lenet_accuracy_per_epoch.png", "lenet_confusion.png", "lenet_misclassified.png",
                  "pair_difficulty.png", "train_time.png", "rule_resources.png", "identities_mnist.png",
@@ -122,7 +129,8 @@ CATEGORY_ENTRIES = {
     "LeNet-5": ["accuracy vs trainable parameters", "test accuracy per epoch", "confusion matrices",
                 "misclassified test digits", "trainable parameters per layer"],
     "Convolution identities": ["all five identities", "finite differences, average pooling", "RGB to grayscale"],
-    "Environment": ["software and hardware", "time and peak memory per job", "training time per variant"],
+    "Environment": ["software of the submitting host", "where each training run ran", "time and peak memory per job",
+                    "training time per variant"],
 }
 
 

@@ -19,6 +19,7 @@ EXPECTED_JOBS = {
     "aggregate": 1,
     "lenet_params": 1,
     "environment": 1,
+    "hardware": 1,
     "rule_benchmarks": 1,
     "figure_logreg_steps": 1,
     "figure_pair_difficulty": 1,

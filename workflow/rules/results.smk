@@ -50,7 +50,7 @@ rule environment:
     localrule: True
     output:
         report(f"{TABLES}/environment.csv", caption="../report/environment.rst", category="Environment",
-               labels={"result": "table", "shows": "software and hardware"}),
+               labels={"result": "table", "shows": "software of the submitting host"}),
     params:
         device=config["device"],
     log:
