@@ -1,7 +1,8 @@
-"""Rule train_lenet: train and evaluate LeNet-5 (one C3 variant, one seed), resuming from its checkpoint.
+"""Rule train_lenet: train LeNet-5 (one C3 variant, one seed), resuming from its checkpoint.
 
-The checkpoint (params.checkpoint) is not a rule output, so Snakemake keeps it when a job fails or is
-killed; it is deleted only once metrics.json, history.csv and model.pt are all written.
+Writes the weights, the per-epoch history and the training record; rule evaluate_lenet evaluates the
+weights. The checkpoint (params.checkpoint) is not a rule output, so Snakemake keeps it when a job
+fails or is killed; it is deleted only once training.json, history.csv and model.pt are all written.
 """
 import os
 from pathlib import Path
@@ -11,7 +12,7 @@ import torch
 from mnistrepro.data import load_mnist
 from mnistrepro.device import describe_device, resolve_device
 from mnistrepro.io import write_json
-from mnistrepro.lenet_training import LeNetRun, run_metrics, save_model, to_device_data, train, write_history_csv
+from mnistrepro.lenet_training import LeNetRun, save_model, training_record, to_device_data, train, write_history_csv
 from mnistrepro.logs import setup_logging
 
 log = setup_logging(snakemake.log[0])
@@ -39,16 +40,15 @@ log.info(
 data = to_device_data(load_mnist(snakemake.input.mnist), device, run.train_limit, run.test_limit)
 checkpoint = Path(p.checkpoint)
 result = train(run, data, checkpoint_path=checkpoint)
-metrics = run_metrics(run, result, data, description, threads=snakemake.threads)
-metrics["cuda_visible_devices"] = visible
-metrics["slurm_job_id"] = slurm_job
+record = training_record(run, result, data, description, threads=snakemake.threads)
+record["cuda_visible_devices"] = visible
+record["slurm_job_id"] = slurm_job
 log.info(
-    "test accuracy %.4f (%d/%d), loss %.4f; %d trainable parameters (analytic %d); %.1f s training",
-    metrics["test_accuracy"], metrics["test_correct"], metrics["test_images"], metrics["test_loss"],
-    metrics["trainable_params"], metrics["trainable_params_analytic"], metrics["train_seconds"],
+    "%d trainable parameters (analytic %d); %.1f s training (%.0f images/s)",
+    record["trainable_params"], record["trainable_params_analytic"], record["train_seconds"], record["images_per_s"],
 )
 write_history_csv(result.history, snakemake.output.history)
 save_model(result.model, run, snakemake.output.model)
-write_json(metrics, snakemake.output.metrics)
+write_json(record, snakemake.output.training)
 checkpoint.unlink(missing_ok=True)
 log.info("outputs written; checkpoint %s removed", checkpoint)
