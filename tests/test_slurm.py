@@ -39,6 +39,7 @@ GPU_RULES = {"train_lenet"}
 LOCAL_RULES = {
     "all", "data_summary", "aggregate", "lenet_params", "environment", "rule_benchmarks", "figure_logreg_steps",
     "figure_pair_difficulty", "figure_accuracy_vs_params", "figure_lenet_epochs", "figure_lenet_confusion",
+    "figure_lenet_calibration",
     "figure_misclassified", "figure_train_time", "figure_rule_resources",
 }
 
@@ -199,7 +200,7 @@ def failed_run(slurm_runs) -> Run:
 
 
 LENET_FAIL_DIR = "results/lenet/sparse/seed0"
-LENET_FAIL_TARGET = f"{LENET_FAIL_DIR}/metrics.json"
+LENET_FAIL_TARGET = f"{LENET_FAIL_DIR}/training.json"
 
 
 def expected_outputs(config: dict) -> list[str]:
@@ -214,7 +215,8 @@ def expected_outputs(config: dict) -> list[str]:
     paths += [f"results/logreg/main/{loss}_{sc}/seed{s}.json" for loss in lr["losses"] for sc in lr["scalings"] for s in lr["seeds"]]
     for c3 in config["lenet"]["c3"]:
         for s in config["lenet"]["seeds"]:
-            paths += [f"results/lenet/{c3}/seed{s}/{f}" for f in ("metrics.json", "history.csv", "model.pt")]
+            paths += [f"results/lenet/{c3}/seed{s}/{f}"
+                      for f in ("training.json", "history.csv", "model.pt", "evaluation.json")]
     return paths
 
 
@@ -235,7 +237,8 @@ def test_workflow_completes_on_slurm(good_run):
 def test_every_job_went_through_sbatch(good_run):
     assert good_run.returncode == 0, tail(good_run)
     rules = {j.rule for j in good_run.jobs}
-    for rule in ("download_mnist", "idx_to_tensors", "extract_pair", "train_logreg", "train_lenet", "identities"):
+    for rule in ("download_mnist", "idx_to_tensors", "extract_pair", "train_logreg", "train_lenet", "evaluate_lenet",
+                 "identities"):
         assert rule in rules, f"no SLURM job for {rule}; submitted: {sorted(rules)}"
     # Every job Snakemake finished was submitted, except the local target rule(s).
     finished = {int(i): r for i, r in re.findall(r"Finished jobid: (\d+) \(Rule: (\w+)\)", good_run.output)}
@@ -292,7 +295,7 @@ def test_training_jobs_record_the_device_they_were_given(good_run):
     for c3 in config["lenet"]["c3"]:
         for s in config["lenet"]["seeds"]:
             job = lenet_jobs[f"{c3}_{s}"]
-            metrics = json.loads((good_run.workdir / f"results/lenet/{c3}/seed{s}/metrics.json").read_text())
+            metrics = json.loads((good_run.workdir / f"results/lenet/{c3}/seed{s}/training.json").read_text())
             assert metrics["device"] == "cpu", metrics
             assert str(metrics["cuda_visible_devices"]) == "0", metrics
             assert str(metrics["slurm_job_id"]) == job.slurm_id, metrics
