@@ -140,8 +140,8 @@ def calibration(evaluations: list[dict]) -> plt.Figure:
         for i, c3 in enumerate(order):
             ax.hlines(runs.loc[runs["c3"] == c3, column].mean(), i - 0.3, i + 0.3, color=palette[c3], linewidth=3)
         low, high = runs[column].min(), runs[column].max()
-        pad = max(0.5 * (high - low), 0.05 * high, 0.01)
-        ax.set_ylim(max(0.0, low - pad), high + pad)
+        pad = max(high - low, 0.1)
+        ax.set_ylim(max(0.0, low - pad), min(100.0, high + pad))
         ax.set_xlabel("C3")
         ax.set_ylabel(f"{column} (%)")
         ax.set_title(f"{column} per seed (line: mean)")

@@ -3,7 +3,7 @@
 Evaluation is its own step (rule ``evaluate_lenet``): it reads the weights training saved
 (``model.pt``), so a new or corrected metric costs seconds, not a retraining. The per-epoch
 test monitoring inside training (:func:`mnistrepro.lenet_training.train`) goes through the same
-:func:`test_logits`, in the same batches and memory format, so the evaluation of the saved
+:func:`logits_and_loss`, in the same batches and memory format, so the evaluation of the saved
 weights reproduces the training-time numbers bit for bit (``tests/test_lenet.py``).
 
 Calibration is measured as the expected calibration error of Guo et al. (2017), "On Calibration of
@@ -33,7 +33,7 @@ def eval_batch_size(device: torch.device) -> int:
 
 
 @torch.inference_mode()
-def test_logits(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
+def logits_and_loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
                 batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
     """The logits ``[N, 10]`` of ``x`` ``[N, 1, 28, 28]`` and their summed cross-entropy loss (0-d float64).
 
@@ -90,7 +90,7 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
     ``t`` predicted as ``p``. ``misclassified_test_indices`` are rows of ``x`` (ascending), with their
     ``misclassified_predicted`` and ``misclassified_true`` classes.
     """
-    logits, loss_sum = test_logits(model, x, y, batch_size)
+    logits, loss_sum = logits_and_loss(model, x, y, batch_size)
     pred = logits.argmax(1)
     n = y.shape[0]
     confusion = torch.bincount(y * NUM_CLASSES + pred, minlength=NUM_CLASSES ** 2).view(NUM_CLASSES, NUM_CLASSES)

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from mnistrepro.io import atomic_path, save_torch
 from mnistrepro.lenet import LeNet5, analytic_param_counts, measured_param_counts
 from mnistrepro.lenet_eval import eval_batch_size as default_eval_batch_size
-from mnistrepro.lenet_eval import test_logits
+from mnistrepro.lenet_eval import logits_and_loss
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def make_optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
 def predict(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
             batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
     """Predicted classes ``[N]`` and the summed cross-entropy loss (0-d float64), both on the device."""
-    logits, loss_sum = test_logits(model, x, y, batch_size)
+    logits, loss_sum = logits_and_loss(model, x, y, batch_size)
     return logits.argmax(1), loss_sum
 
 
