@@ -314,7 +314,7 @@ def test_evaluating_the_saved_model_gives_the_training_time_evaluation(one_threa
     """On real MNIST: the evaluation step (weights read back from model.pt) gives exactly the numbers the
     training job's own evaluation gave, i.e. the last epoch's test monitoring and evaluate() on the
     in-memory model, as train_lenet computed metrics.json before evaluation was its own step."""
-    run = LeNetRun(c3=c3, seed=3, epochs=2, batch_size=100, lr=0.1, train_limit=3000, test_limit=2500)
+    run = LeNetRun(c3=c3, seed=3, epochs=2, batch_size=100, lr=0.1, train_limit=6000, test_limit=2500)
     data = to_device_data(mnist, "cpu", run.train_limit, run.test_limit)
     result = train(run, data)
     batch = eval_batch_size(torch.device("cpu"))
