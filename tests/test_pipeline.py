@@ -198,3 +198,23 @@ def test_report_screenshot_is_not_blank(report, tmp_path):
     low, high = image.getextrema()
     assert high - low > 100, "the screenshot is blank"
     assert len(image.getcolors(maxcolors=256)) > 20, "the screenshot has almost no detail"
+
+
+@pytest.mark.parametrize("facts", [{}, {"lenet_sparse_mean": "98.60%", "lenet_sparse_ece": "0.30%"}])
+def test_calibration_caption_never_renders_empty(facts):
+    """A fact this configuration did not produce (no facts yet, or one C3 variant only) is named as such."""
+    from types import SimpleNamespace
+
+    from docutils.core import publish_parts
+    from jinja2 import Environment
+
+    # As Snakemake renders a caption (snakemake.report): Jinja, then reStructuredText to HTML.
+    source = (REPO / "workflow/report/lenet_calibration.rst").read_text()
+    snakemake = SimpleNamespace(params=SimpleNamespace(facts=facts), config={})
+    text = Environment(trim_blocks=True, lstrip_blocks=True).from_string(source).render(snakemake=snakemake)
+    html = publish_parts(text, writer_name="html")["body"]
+    slots = ["lenet_sparse_mean", "lenet_sparse_top2", "lenet_sparse_ece", "lenet_sparse_ece_ci", "lenet_full_mean",
+             "lenet_full_top2", "lenet_full_ece", "lenet_full_ece_ci", "lenet_verdict", "lenet_ece_verdict"]
+    assert html.count("not run in this configuration") == sum(slot not in facts for slot in slots)
+    for value in facts.values():
+        assert value in html
