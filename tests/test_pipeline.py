@@ -212,7 +212,7 @@ def test_calibration_caption_never_renders_empty(facts):
     source = (REPO / "workflow/report/lenet_calibration.rst").read_text()
     snakemake = SimpleNamespace(params=SimpleNamespace(facts=facts), config={})
     text = Environment(trim_blocks=True, lstrip_blocks=True).from_string(source).render(snakemake=snakemake)
-    html = publish_parts(text, writer_name="html")["body"]
+    html = publish_parts(text, writer="html")["body"]
     slots = ["lenet_sparse_mean", "lenet_sparse_top2", "lenet_sparse_ece", "lenet_sparse_ece_ci", "lenet_full_mean",
              "lenet_full_top2", "lenet_full_ece", "lenet_full_ece_ci", "lenet_verdict", "lenet_ece_verdict"]
     assert html.count("not run in this configuration") == sum(slot not in facts for slot in slots)
