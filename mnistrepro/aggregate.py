@@ -12,11 +12,12 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
-from mnistrepro.stats import compare, summarize, verdict
+from mnistrepro.stats import compare, summarize, t_interval, verdict
 
 RUN_COLUMNS = [
     "experiment", "loss", "scaling", "c3", "pair", "seed", "steps", "epochs",
     "test_accuracy", "test_loss", "correct", "total", "trainable_params", "train_seconds", "device",
+    "top2_accuracy", "ece",  # LeNet-5 only (mnistrepro.lenet_eval)
 ]
 VARIANT_COLUMNS = ["experiment", "loss", "scaling", "c3", "pair", "steps", "epochs"]
 LOGREG_PARAMS = 28 * 28 + 1
@@ -48,20 +49,26 @@ def logreg_rows(record: dict, experiment: str) -> list[dict]:
     ]
 
 
-def lenet_row(metrics: dict) -> dict:
-    """The ``runs`` row of one LeNet-5 run (its final evaluation; see mnistrepro.lenet_training.run_metrics)."""
+def lenet_row(training: dict, evaluation: dict) -> dict:
+    """The ``runs`` row of one LeNet-5 run: its training record (mnistrepro.lenet_training.training_record)
+    and the evaluation of its final weights (mnistrepro.lenet_eval.evaluate). ``device``: the training device."""
+    if (training["c3"], training["seed"]) != (evaluation["c3"], evaluation["seed"]):
+        raise ValueError(f"training record of {training['c3']} seed {training['seed']} paired with the evaluation "
+                         f"of {evaluation['c3']} seed {evaluation['seed']}")
     return {
         "experiment": "lenet",
-        "c3": metrics["c3"],
-        "seed": metrics["seed"],
-        "epochs": metrics["epochs"],
-        "test_accuracy": metrics["test_accuracy"],
-        "test_loss": metrics["test_loss"],
-        "correct": metrics["test_correct"],
-        "total": metrics["test_images"],
-        "trainable_params": metrics["trainable_params"],
-        "train_seconds": metrics["train_seconds"],
-        "device": metrics["device"],
+        "c3": training["c3"],
+        "seed": training["seed"],
+        "epochs": training["epochs"],
+        "test_accuracy": evaluation["test_accuracy"],
+        "test_loss": evaluation["test_loss"],
+        "correct": evaluation["test_correct"],
+        "total": evaluation["test_images"],
+        "trainable_params": training["trainable_params"],
+        "train_seconds": training["train_seconds"],
+        "device": training["device"],
+        "top2_accuracy": evaluation["top2_accuracy"],
+        "ece": evaluation["ece"],
     }
 
 
@@ -83,10 +90,12 @@ def params_table(analytic: dict[str, dict[str, int]], measured: dict[str, dict[s
     return table
 
 
-def runs_table(logreg: Iterable[dict] = (), sweep: Iterable[dict] = (), lenet: Iterable[dict] = ()) -> pd.DataFrame:
+def runs_table(logreg: Iterable[dict] = (), sweep: Iterable[dict] = (),
+               lenet: Iterable[tuple[dict, dict]] = ()) -> pd.DataFrame:
+    """``lenet``: (training record, evaluation record) of each LeNet-5 run."""
     rows = [r for rec in logreg for r in logreg_rows(rec, "logreg")]
     rows += [r for rec in sweep for r in logreg_rows(rec, "pair_sweep")]
-    rows += [lenet_row(m) for m in lenet]
+    rows += [lenet_row(t, e) for t, e in lenet]
     runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
     for column in ("steps", "epochs"):
         runs[column] = runs[column].astype("Int64")
@@ -95,8 +104,14 @@ def runs_table(logreg: Iterable[dict] = (), sweep: Iterable[dict] = (), lenet: I
 
 
 def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per variant (``VARIANT_COLUMNS``): n, mean, std, 95% CI of test accuracy, train seconds, parameters."""
-    return summarize(runs, VARIANT_COLUMNS)
+    """Per variant (``VARIANT_COLUMNS``): n, mean, std, 95% CI of test accuracy, train seconds, parameters,
+    and (LeNet-5) the mean top-2 accuracy and expected calibration error."""
+    summary = summarize(runs, VARIANT_COLUMNS)
+    # The same grouping as summarize's, so the rows line up.
+    means = runs.groupby(VARIANT_COLUMNS, dropna=False, sort=True)[["top2_accuracy", "ece"]].mean()
+    summary["mean_top2_accuracy"] = means["top2_accuracy"].to_numpy()
+    summary["mean_ece"] = means["ece"].to_numpy()
+    return summary
 
 
 def _comparison_row(name: str, label_a: str, label_b: str, a: pd.DataFrame, b: pd.DataFrame, **where) -> dict:
@@ -196,6 +211,34 @@ def headline_facts(summary: pd.DataFrame, comparisons: pd.DataFrame, pairs: pd.D
         facts["easiest_pair"] = f"{easiest['a']} vs {easiest['b']} ({_pct(easiest['mean'])})"
         rank = pairs.index[pairs["pair"].isin(["4-9", "9-4"])]
         facts["rank_4_9"] = f"{int(rank[0]) + 1} of {len(pairs)}" if len(rank) else "n/a"
+    return facts
+
+
+def calibration_facts(runs: pd.DataFrame) -> dict[str, str]:
+    """Report facts on LeNet-5's top-2 accuracy and calibration: per C3 variant the mean top-2 accuracy and
+    ECE (with its 95% CI), and whether sparse and full C3 differ in ECE (paired by seed)."""
+    lenet = runs[runs["experiment"] == "lenet"]
+    lenet = lenet[lenet["epochs"] == lenet["epochs"].max()]
+    facts: dict[str, str] = {}
+    for c3, group in lenet.groupby("c3"):
+        mean, low, high = t_interval(group["ece"])
+        facts[f"lenet_{c3}_ece"] = _pct(mean)
+        facts[f"lenet_{c3}_ece_ci"] = f"{_pct(low)} to {_pct(high)}"
+        facts[f"lenet_{c3}_top2"] = _pct(float(group["top2_accuracy"].mean()))
+    if set(lenet["c3"]) >= {"sparse", "full"}:
+        c = compare(lenet[lenet["c3"] == "sparse"].set_index("seed")["ece"],
+                    lenet[lenet["c3"] == "full"].set_index("seed")["ece"])
+        if math.isnan(c.p_value):
+            facts["lenet_ece_verdict"] = f"cannot test: too few runs ({c.n_a} vs {c.n_b})"
+        elif c.significant:
+            better, worse = ("full C3", "sparse C3") if c.difference > 0 else ("sparse C3", "full C3")
+            facts["lenet_ece_verdict"] = (f"{better} is better calibrated than {worse}: its ECE is lower by "
+                                          f"{abs(c.difference) * 100:.2f} points (p = {c.p_value:.2g}, "
+                                          f"n = {c.n_a}/{c.n_b})")
+        else:
+            facts["lenet_ece_verdict"] = (f"no significant difference in ECE between sparse and full C3 "
+                                          f"({c.difference * 100:+.2f} points, 95% CI {c.ci95_low * 100:+.2f} to "
+                                          f"{c.ci95_high * 100:+.2f}, p = {c.p_value:.2g}, n = {c.n_a}/{c.n_b})")
     return facts
 
 

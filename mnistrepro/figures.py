@@ -120,6 +120,51 @@ def confusion(matrices: dict[str, np.ndarray]) -> plt.Figure:
     return fig
 
 
+def calibration(evaluations: list[dict]) -> plt.Figure:
+    """LeNet-5 calibration next to accuracy, per C3 variant, from the runs' evaluation records.
+
+    Left and middle: test accuracy and expected calibration error of every seed (points) and their mean
+    (line). Right: the reliability diagram, test images pooled over seeds: accuracy per confidence bin against
+    the bin's mean confidence (the diagonal is perfect calibration; below it, overconfidence).
+    """
+    theme()
+    runs = pd.DataFrame([{"c3": e["c3"], "seed": e["seed"], "test accuracy": 100 * e["test_accuracy"],
+                          "top-2 accuracy": 100 * e["top2_accuracy"], "ECE": 100 * e["ece"]} for e in evaluations])
+    order = [c for c in C3_ORDER if c in set(runs["c3"])]
+    palette = dict(zip(C3_ORDER, sns.color_palette(n_colors=len(C3_ORDER))))
+    fig, axes = plt.subplots(1, 3, figsize=(16, 5), gridspec_kw={"width_ratios": [1, 1, 1.4]})
+    for ax, column in zip(axes[:2], ["test accuracy", "ECE"]):
+        # A line at the mean, not a bar: the axis does not start at 0 (accuracies sit near 99%).
+        sns.stripplot(data=runs, x="c3", y=column, order=order, hue="c3", palette=palette, size=7, ax=ax,
+                      legend=False)
+        for i, c3 in enumerate(order):
+            ax.hlines(runs.loc[runs["c3"] == c3, column].mean(), i - 0.3, i + 0.3, color=palette[c3], linewidth=3)
+        low, high = runs[column].min(), runs[column].max()
+        pad = max(high - low, 0.1)
+        ax.set_ylim(max(0.0, low - pad), min(100.0, high + pad))
+        ax.set_xlabel("C3")
+        ax.set_ylabel(f"{column} (%)")
+        ax.set_title(f"{column} per seed (line: mean)")
+    ax = axes[2]
+    for c3 in order:
+        bins = [e["calibration_bins"] for e in evaluations if e["c3"] == c3]
+        count = np.sum([b["count"] for b in bins], axis=0)
+        # Pool the seeds: sum correct and confidence per bin, divide by the pooled count.
+        correct = np.sum([[a * k if k else 0.0 for a, k in zip(b["accuracy"], b["count"])] for b in bins], axis=0)
+        conf = np.sum([[c * k if k else 0.0 for c, k in zip(b["confidence"], b["count"])] for b in bins], axis=0)
+        keep = count > 0
+        ax.plot(100 * conf[keep] / count[keep], 100 * correct[keep] / count[keep], marker="o", color=palette[c3],
+                label=f"{c3} C3 (mean ECE {runs.loc[runs['c3'] == c3, 'ECE'].mean():.2f}%)")
+    ax.plot([0, 100], [0, 100], color="grey", linestyle=":", linewidth=1, label="perfect calibration")
+    ax.set_xlabel("mean confidence in bin (%)")
+    ax.set_ylabel("accuracy in bin (%)")
+    ax.set_title(f"reliability diagram ({len(bins[0]['count'])} bins, seeds pooled)")
+    ax.legend(fontsize=9)
+    fig.suptitle("LeNet-5: calibration next to accuracy")
+    fig.tight_layout()
+    return fig
+
+
 def misclassified_grid(images: torch.Tensor, true: list, predicted: list, title: str, columns: int = 10) -> plt.Figure:
     """A grid of test digits with their true and predicted labels. ``images``: uint8 ``[N, 28, 28]``."""
     n = len(images)
@@ -182,17 +227,23 @@ def _lenet_epochs(input) -> plt.Figure:
     from mnistrepro.aggregate import lenet_history
     from mnistrepro.io import read_json
 
-    return lenet_epochs(lenet_history((read_json(m), pd.read_csv(h)) for m, h in zip(input.metrics, input.history)))
+    return lenet_epochs(lenet_history((read_json(t), pd.read_csv(h)) for t, h in zip(input.training, input.history)))
 
 
 def _lenet_confusion(input) -> plt.Figure:
     from mnistrepro.io import read_json
 
     matrices: dict[str, np.ndarray] = {}
-    for path in input.metrics:
+    for path in input.evaluations:
         m = read_json(path)
         matrices[m["c3"]] = matrices.get(m["c3"], 0) + np.asarray(m["confusion_matrix"])
     return confusion(matrices)
+
+
+def _lenet_calibration(input) -> plt.Figure:
+    from mnistrepro.io import read_json
+
+    return calibration([read_json(path) for path in input.evaluations])
 
 
 def _misclassified(input, per_variant: int = 20) -> plt.Figure:
@@ -201,7 +252,7 @@ def _misclassified(input, per_variant: int = 20) -> plt.Figure:
 
     test = load_mnist(input.mnist)
     images, true, predicted, titles = [], [], [], []
-    for path in input.metrics:
+    for path in input.evaluations:
         m = read_json(path)
         index = m["misclassified_test_indices"][:per_variant]
         images.append(test["test_images"][index])
@@ -219,6 +270,7 @@ FIGURES = {
     "figure_train_time": lambda input: train_time(pd.read_csv(input.runs)),
     "figure_lenet_epochs": _lenet_epochs,
     "figure_lenet_confusion": _lenet_confusion,
+    "figure_lenet_calibration": _lenet_calibration,
     "figure_misclassified": _misclassified,
     "figure_rule_resources": lambda input: rule_resources(pd.read_csv(input.benchmarks)),
 }

@@ -1,4 +1,5 @@
-"""Training and evaluating LeNet-5 (SPEC.md experiment B) on MNIST tensors held on the device.
+"""Training LeNet-5 (SPEC.md experiment B) on MNIST tensors held on the device (evaluating the trained
+weights is its own step: :mod:`mnistrepro.lenet_eval`).
 
 The loop is built for speed and for exact reproducibility:
 
@@ -34,11 +35,12 @@ import torch.nn.functional as F
 
 from mnistrepro.io import atomic_path, save_torch
 from mnistrepro.lenet import LeNet5, analytic_param_counts, measured_param_counts
+from mnistrepro.lenet_eval import eval_batch_size as default_eval_batch_size
+from mnistrepro.lenet_eval import logits_and_loss
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = 1
-NUM_CLASSES = 10
 
 HISTORY_FIELDS = (
     "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
@@ -135,53 +137,14 @@ def make_optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
 
 
 # ----------------------------------------------------------------------------------------------
-# Evaluation
+# Per-epoch test monitoring (the run's evaluation is its own step: mnistrepro.lenet_eval)
 
 
-@torch.inference_mode()
 def predict(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
             batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
     """Predicted classes ``[N]`` and the summed cross-entropy loss (0-d float64), both on the device."""
-    was_training = model.training
-    model.eval()
-    preds, loss_sum = [], torch.zeros((), dtype=torch.float64, device=x.device)
-    for start in range(0, x.shape[0], batch_size):
-        logits = model(x[start:start + batch_size])
-        loss_sum += F.cross_entropy(logits, y[start:start + batch_size], reduction="sum").double()
-        preds.append(logits.argmax(1))
-    model.train(was_training)
-    return torch.cat(preds), loss_sum
-
-
-def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> dict[str, Any]:
-    """Test metrics: accuracy, mean loss, per-class accuracy, confusion matrix, misclassified images.
-
-    ``confusion_matrix[t][p]`` counts images of class ``t`` predicted as ``p``. ``misclassified_test_indices``
-    are rows of ``x`` (ascending), with their ``misclassified_predicted`` and ``misclassified_true`` classes.
-    """
-    pred, loss_sum = predict(model, x, y, batch_size)
-    n = y.shape[0]
-    confusion = torch.bincount(y * NUM_CLASSES + pred, minlength=NUM_CLASSES ** 2).view(NUM_CLASSES, NUM_CLASSES)
-    confusion = confusion.cpu()
-    correct = int(confusion.diagonal().sum())
-    per_class_total = confusion.sum(1)
-    per_class = [
-        (float(confusion[c, c]) / float(per_class_total[c])) if per_class_total[c] > 0 else None
-        for c in range(NUM_CLASSES)
-    ]
-    wrong = torch.nonzero(pred != y).flatten()
-    return {
-        "test_images": n,
-        "test_correct": correct,
-        "test_accuracy": correct / n,
-        "test_loss": float(loss_sum) / n,
-        "per_class_accuracy": per_class,
-        "per_class_count": per_class_total.tolist(),
-        "confusion_matrix": confusion.tolist(),
-        "misclassified_test_indices": wrong.tolist(),
-        "misclassified_predicted": pred[wrong].tolist(),
-        "misclassified_true": y[wrong].tolist(),
-    }
+    logits, loss_sum = logits_and_loss(model, x, y, batch_size)
+    return logits.argmax(1), loss_sum
 
 
 # ----------------------------------------------------------------------------------------------
@@ -315,7 +278,7 @@ def train(run: LeNetRun, data: DeviceData, checkpoint_path: str | os.PathLike | 
     On CUDA this sets ``torch.backends.cudnn.deterministic`` (process-wide).
     """
     device = data.device
-    eval_batch_size = eval_batch_size or (10_000 if device.type == "cuda" else 1000)
+    eval_batch_size = eval_batch_size or default_eval_batch_size(device)
     if channels_last is None:
         channels_last = device.type == "cpu"
     if device.type == "cuda":
@@ -396,33 +359,32 @@ def save_checkpoint(path: str | os.PathLike, run: LeNetRun, model: torch.nn.Modu
     }, path)
 
 
-def run_metrics(run: LeNetRun, result: TrainResult, data: DeviceData, device_description: str,
-                threads: int | None = None) -> dict[str, Any]:
-    """The metrics.json of one run: the run's settings, the final evaluation, parameter counts, timing."""
+def training_record(run: LeNetRun, result: TrainResult, data: DeviceData, device_description: str,
+                    threads: int | None = None) -> dict[str, Any]:
+    """The training.json of one run: its settings, parameter counts, timing and device (no test metrics:
+    those are the evaluation step's, mnistrepro.lenet_eval)."""
     model = result.model
-    eval_batch_size = 10_000 if data.device.type == "cuda" else 1000
-    metrics: dict[str, Any] = {"experiment": "lenet5", **dataclasses.asdict(run)}
-    metrics["train_images"] = int(data.train_x.shape[0])
-    metrics.update(evaluate(model, data.test_x, data.test_y, eval_batch_size))
+    record: dict[str, Any] = {"experiment": "lenet5", **dataclasses.asdict(run)}
+    record["train_images"] = int(data.train_x.shape[0])
     measured = measured_param_counts(model)
     analytic = analytic_param_counts(run.c3)
-    metrics["trainable_params"] = measured["total"]
-    metrics["trainable_params_analytic"] = analytic["total"]
-    metrics["params_per_layer"] = {"measured": measured, "analytic": analytic}
+    record["trainable_params"] = measured["total"]
+    record["trainable_params_analytic"] = analytic["total"]
+    record["params_per_layer"] = {"measured": measured, "analytic": analytic}
     history = result.history
-    metrics["train_seconds"] = sum(row["epoch_seconds"] for row in history)
-    metrics["eval_seconds"] = sum(row["eval_seconds"] for row in history)
-    metrics["images_per_s"] = (metrics["train_images"] * len(history) / metrics["train_seconds"]
-                               if metrics["train_seconds"] > 0 else None)
+    record["train_seconds"] = sum(row["epoch_seconds"] for row in history)
+    record["eval_seconds"] = sum(row["eval_seconds"] for row in history)  # the per-epoch test monitoring
+    record["images_per_s"] = (record["train_images"] * len(history) / record["train_seconds"]
+                              if record["train_seconds"] > 0 else None)
     if history:
-        metrics["final_train_loss"] = history[-1]["train_loss"]
-        metrics["final_train_accuracy"] = history[-1]["train_accuracy"]
-    metrics["device"] = device_description
-    metrics["device_type"] = data.device.type
-    metrics["threads"] = threads
-    metrics["resumed_from_epoch"] = result.resumed_from_epoch
-    metrics["torch_version"] = torch.__version__
-    return metrics
+        record["final_train_loss"] = history[-1]["train_loss"]
+        record["final_train_accuracy"] = history[-1]["train_accuracy"]
+    record["device"] = device_description
+    record["device_type"] = data.device.type
+    record["threads"] = threads
+    record["resumed_from_epoch"] = result.resumed_from_epoch
+    record["torch_version"] = torch.__version__
+    return record
 
 
 # ----------------------------------------------------------------------------------------------
@@ -441,14 +403,7 @@ def write_history_csv(history: list[dict[str, Any]], path: str | os.PathLike) ->
 
 
 def save_model(model: LeNet5, run: LeNetRun, path: str | os.PathLike) -> None:
-    """The trained weights (CPU, contiguous) with the run that produced them, written atomically."""
+    """The trained weights (CPU, contiguous) with the run that produced them, written atomically
+    (read back by :func:`mnistrepro.lenet_eval.load_model`)."""
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     save_torch({"c3": run.c3, "run": dataclasses.asdict(run), "state_dict": state}, path)
-
-
-def load_model(path: str | os.PathLike, device: torch.device | str = "cpu") -> LeNet5:
-    """Rebuild the model written by :func:`save_model`."""
-    saved = torch.load(path, map_location=device, weights_only=True)
-    model = LeNet5(saved["c3"]).to(device)
-    model.load_state_dict(saved["state_dict"])
-    return model

@@ -1,5 +1,6 @@
 """Rule aggregate: every run record -> runs, summary, comparisons, pair difficulty, report facts."""
-from mnistrepro.aggregate import comparisons_table, headline_facts, pair_difficulty, runs_table, summary_table
+from mnistrepro.aggregate import (calibration_facts, comparisons_table, headline_facts, pair_difficulty, runs_table,
+                                  summary_table)
 from mnistrepro.io import atomic_path, read_json, write_json
 from mnistrepro.logs import setup_logging
 
@@ -7,7 +8,7 @@ log = setup_logging(snakemake.log[0])
 runs = runs_table(
     logreg=[read_json(p) for p in snakemake.input.logreg],
     sweep=[read_json(p) for p in snakemake.input.sweep],
-    lenet=[read_json(p) for p in snakemake.input.lenet],
+    lenet=[(read_json(t), read_json(e)) for t, e in zip(snakemake.input.lenet_training, snakemake.input.lenet)],
 )
 summary = summary_table(runs)
 comparisons = comparisons_table(runs, snakemake.params.logreg_steps)
@@ -18,4 +19,4 @@ for row in comparisons.itertuples(index=False):
 for name, table in [("runs", runs), ("summary", summary), ("comparisons", comparisons), ("pairs", pairs)]:
     with atomic_path(snakemake.output[name]) as tmp:
         table.to_csv(tmp, index=False)
-write_json(headline_facts(summary, comparisons, pairs), snakemake.output.facts)
+write_json({**headline_facts(summary, comparisons, pairs), **calibration_facts(runs)}, snakemake.output.facts)

@@ -1,8 +1,9 @@
-"""Rule train_lenet: train and evaluate LeNet-5 (one C3 variant, one seed), resuming from its checkpoint.
+"""Rule train_lenet: train LeNet-5 (one C3 variant, one seed), resuming from its checkpoint.
 
-The checkpoint (params.checkpoint) is not a rule output, so Snakemake keeps it when a job fails, is
-killed, cancelled or preempted; a retry (the SLURM profile's `retries`) or a rerun resumes from it.
-It is deleted only once metrics.json, history.csv and model.pt are all written.
+Writes the weights, the per-epoch history and the training record; rule evaluate_lenet evaluates the
+weights. The checkpoint (params.checkpoint) is not a rule output, so Snakemake keeps it when a job
+fails, is killed, cancelled or preempted; a retry (the SLURM profile's `retries`) or a rerun resumes
+from it. It is deleted only once training.json, history.csv and model.pt are all written.
 """
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from mnistrepro.data import load_mnist
 from mnistrepro.device import claim_training_device
 from mnistrepro.environment import job_hardware
 from mnistrepro.io import write_json
-from mnistrepro.lenet_training import LeNetRun, run_metrics, save_model, to_device_data, train, write_history_csv
+from mnistrepro.lenet_training import LeNetRun, save_model, training_record, to_device_data, train, write_history_csv
 from mnistrepro.logs import setup_logging
 
 p = snakemake.params
@@ -40,18 +41,17 @@ log.info(
 
 data = to_device_data(load_mnist(snakemake.input.mnist), device, run.train_limit, run.test_limit)
 result = train(run, data, checkpoint_path=checkpoint)
-metrics = run_metrics(run, result, data, hardware["device"], threads=snakemake.threads)
-metrics["cuda_visible_devices"] = hardware["cuda_visible_devices"]
-metrics["slurm_job_id"] = hardware["slurm_job_id"]
-metrics["gpu_index"] = None if gpu_slot is None else gpu_slot.index
-metrics["hardware"] = hardware
+record = training_record(run, result, data, hardware["device"], threads=snakemake.threads)
+record["cuda_visible_devices"] = hardware["cuda_visible_devices"]
+record["slurm_job_id"] = hardware["slurm_job_id"]
+record["gpu_index"] = None if gpu_slot is None else gpu_slot.index
+record["hardware"] = hardware
 log.info(
-    "test accuracy %.4f (%d/%d), loss %.4f; %d trainable parameters (analytic %d); %.1f s training",
-    metrics["test_accuracy"], metrics["test_correct"], metrics["test_images"], metrics["test_loss"],
-    metrics["trainable_params"], metrics["trainable_params_analytic"], metrics["train_seconds"],
+    "%d trainable parameters (analytic %d); %.1f s training (%.0f images/s)",
+    record["trainable_params"], record["trainable_params_analytic"], record["train_seconds"], record["images_per_s"],
 )
 write_history_csv(result.history, snakemake.output.history)
 save_model(result.model, run, snakemake.output.model)
-write_json(metrics, snakemake.output.metrics)
+write_json(record, snakemake.output.training)
 checkpoint.unlink(missing_ok=True)
 log.info("outputs written; checkpoint %s removed", checkpoint)

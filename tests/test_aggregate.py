@@ -7,8 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from mnistrepro.aggregate import (RUN_COLUMNS, comparisons_table, headline_facts, pair_difficulty, params_table,
-                                  rule_benchmarks, runs_table, summary_table)
+from mnistrepro.aggregate import (RUN_COLUMNS, calibration_facts, comparisons_table, headline_facts, pair_difficulty,
+                                  params_table, rule_benchmarks, runs_table, summary_table)
 
 T_975_DF2 = 4.302652729911275  # Student-t 97.5% quantile, 2 degrees of freedom
 
@@ -23,10 +23,14 @@ def logreg_record(loss, scaling, seed, acc_1000, acc_final, digits=(4, 9)):
     return {"loss": loss, "scaling": scaling, "digits": list(digits), "seed": seed, "device": "cpu", "evals": evals}
 
 
-def lenet_metrics(c3, seed, accuracy):
-    return {"c3": c3, "seed": seed, "epochs": 10, "test_accuracy": accuracy, "test_loss": 0.05,
-            "test_correct": round(accuracy * 10000), "test_images": 10000,
-            "trainable_params": {"sparse": 60806, "full": 61706}[c3], "train_seconds": 60.0 + seed, "device": "cpu"}
+def lenet_records(c3, seed, accuracy, ece):
+    """(training.json, evaluation.json) of one LeNet-5 run, the fields aggregation reads."""
+    training = {"c3": c3, "seed": seed, "epochs": 10, "trainable_params": {"sparse": 60806, "full": 61706}[c3],
+                "train_seconds": 60.0 + seed, "device": "cpu"}
+    evaluation = {"c3": c3, "seed": seed, "epochs": 10, "test_accuracy": accuracy, "test_loss": 0.05,
+                  "test_correct": round(accuracy * 10000), "test_images": 10000, "top2_accuracy": accuracy + 0.01,
+                  "ece": ece, "device": "cuda:0 (evaluated elsewhere)"}
+    return training, evaluation
 
 
 @pytest.fixture
@@ -38,8 +42,9 @@ def runs() -> pd.DataFrame:
              for digits, accs in [((4, 9), (0.90, 0.92)), ((0, 1), (0.99, 1.0)), ((7, 9), (0.80, 0.84))]
              for s, acc in enumerate(accs)]
     # LeNet: sparse and full differ by noise only.
-    lenet = [lenet_metrics("sparse", s, a) for s, a in enumerate((0.986, 0.984, 0.988))]
-    lenet += [lenet_metrics("full", s, a) for s, a in enumerate((0.987, 0.985, 0.986))]
+    # ECE: full C3 is worse calibrated than sparse by 0.02 (+-0.001), a real paired difference.
+    lenet = [lenet_records("sparse", s, a, e) for s, a, e in zip(range(3), (0.986, 0.984, 0.988), (0.01, 0.02, 0.03))]
+    lenet += [lenet_records("full", s, a, e) for s, a, e in zip(range(3), (0.987, 0.985, 0.986), (0.03, 0.041, 0.049))]
     return runs_table(logreg, sweep, lenet)
 
 
@@ -49,6 +54,19 @@ def test_runs_table_has_a_row_per_evaluation(runs):
     lenet = runs[runs["experiment"] == "lenet"]
     assert set(lenet["trainable_params"]) == {60806, 61706} and lenet["steps"].isna().all()
     assert set(runs.loc[runs["experiment"] == "pair_sweep", "pair"]) == {"4-9", "0-1", "7-9"}
+    # LeNet rows: test metrics from the evaluation record, time and device from the training record.
+    sparse0 = lenet[(lenet["c3"] == "sparse") & (lenet["seed"] == 0)].iloc[0]
+    assert sparse0["test_accuracy"] == 0.986 and sparse0["correct"] == 9860 and sparse0["total"] == 10000
+    assert sparse0["top2_accuracy"] == pytest.approx(0.996) and sparse0["ece"] == 0.01
+    assert sparse0["train_seconds"] == 60.0 and sparse0["device"] == "cpu"
+    assert runs.loc[runs["experiment"] != "lenet", ["top2_accuracy", "ece"]].isna().all().all()
+
+
+def test_lenet_row_refuses_records_of_different_runs():
+    training, _ = lenet_records("sparse", 0, 0.98, 0.01)
+    _, evaluation = lenet_records("sparse", 1, 0.98, 0.01)
+    with pytest.raises(ValueError, match="paired with the evaluation"):
+        runs_table(lenet=[(training, evaluation)])
 
 
 def test_summary_means_stds_and_intervals(runs):
@@ -63,6 +81,20 @@ def test_summary_means_stds_and_intervals(runs):
     sparse = summary[summary["c3"] == "sparse"].iloc[0]
     assert sparse["mean"] == pytest.approx(0.986) and sparse["std"] == pytest.approx(0.002)
     assert sparse["mean_train_seconds"] == pytest.approx(61.0) and sparse["trainable_params"] == 60806
+    assert sparse["mean_ece"] == pytest.approx(0.02) and sparse["mean_top2_accuracy"] == pytest.approx(0.996)
+    assert math.isnan(mse["mean_ece"]) and math.isnan(mse["mean_top2_accuracy"])
+
+
+def test_calibration_facts(runs):
+    facts = calibration_facts(runs)
+    assert facts["lenet_sparse_ece"] == "2.00%" and facts["lenet_full_ece"] == "4.00%"
+    assert facts["lenet_sparse_top2"] == "99.60%"
+    half = T_975_DF2 * 0.01 / math.sqrt(3)
+    assert facts["lenet_sparse_ece_ci"] == f"{100 * (0.02 - half):.2f}% to {100 * (0.02 + half):.2f}%"
+    assert facts["lenet_ece_verdict"].startswith("sparse C3 is better calibrated than full C3: its ECE is lower by 2.00")
+    # Sparse and full swapped: the other way round.
+    swapped = runs.assign(c3=runs["c3"].map({"sparse": "full", "full": "sparse"}))
+    assert calibration_facts(swapped)["lenet_ece_verdict"].startswith("full C3 is better calibrated")
 
 
 def test_comparisons_flag_the_real_difference_only(runs):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -27,18 +28,24 @@ from mnistrepro.lenet import (
     count_trainable,
     measured_param_counts,
 )
+from mnistrepro.lenet_eval import (
+    calibration_bins,
+    eval_batch_size,
+    evaluate,
+    expected_calibration_error,
+    load_model,
+    top_k_correct,
+)
 from mnistrepro.lenet_training import (
     HISTORY_FIELDS,
     LeNetRun,
     build_model,
     epoch_permutation,
-    evaluate,
-    load_model,
-    run_metrics,
     save_checkpoint,
     save_model,
     to_device_data,
     train,
+    training_record,
     write_history_csv,
 )
 
@@ -256,6 +263,71 @@ def test_evaluate_counts():
     assert m["test_loss"] == pytest.approx(float(F.cross_entropy(logits, y)))
 
 
+def test_top_2_counts_the_runner_up():
+    y = torch.tensor([0, 1, 2, 3])
+    logits = torch.tensor([
+        [5.0, 4, 0, 0, 0, 0, 0, 0, 0, 0],  # true class first
+        [5.0, 4, 0, 0, 0, 0, 0, 0, 0, 0],  # true class second
+        [5.0, 4, 3, 0, 0, 0, 0, 0, 0, 0],  # true class third
+        [0.0, 0, 0, 0, 0, 0, 0, 0, 0, 9],  # true class among the tied last
+    ])
+    assert top_k_correct(logits, y, 1).tolist() == [True, False, False, False]
+    assert top_k_correct(logits, y, 2).tolist() == [True, True, False, False]
+    assert top_k_correct(logits, y, 10).all()
+    m = evaluate(FixedLogits(logits), torch.arange(4.0).view(4, 1, 1, 1), y)
+    assert m["test_correct"] == 1 and m["top2_correct"] == 2 and m["top2_accuracy"] == 0.5
+
+
+def confident_logits(pred: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor:
+    """Logits ``[N, 10]`` whose softmax gives class ``pred`` probability ``confidence``, the others the rest evenly."""
+    rest = ((1 - confidence) / 9).log().unsqueeze(1).expand(-1, 10).clone()
+    rest[torch.arange(len(pred)), pred] = confidence.log()
+    return rest
+
+
+def test_ece_of_a_hand_built_case_is_its_textbook_value():
+    # 10 predictions in two of the 15 bins: 4 at confidence 0.9 (bin (13/15, 14/15]), 3 of them right;
+    # 6 at 0.55 (bin (8/15, 9/15]), 3 right. ECE = 4/10 |0.75 - 0.9| + 6/10 |0.5 - 0.55| = 0.06 + 0.03.
+    confidence = torch.tensor([0.9] * 4 + [0.55] * 6, dtype=torch.float64)
+    correct = torch.tensor([1, 1, 1, 0, 1, 1, 1, 0, 0, 0], dtype=torch.bool)
+    assert expected_calibration_error(confidence, correct) == pytest.approx(0.09, abs=1e-12)
+    bins = calibration_bins(confidence, correct)
+    assert [i for i, k in enumerate(bins["count"]) if k] == [8, 13] and sum(bins["count"]) == 10
+    assert bins["accuracy"][13] == 0.75 and bins["confidence"][8] == pytest.approx(0.55)
+    assert bins["accuracy"][0] is None and bins["upper"][-1] == 1.0
+    # Perfectly calibrated: 70% right at confidence 0.7. Bins are right-closed: 1.0 is in the last one.
+    seventy = torch.full((10,), 0.7, dtype=torch.float64)
+    assert expected_calibration_error(seventy, torch.arange(10) < 7) == pytest.approx(0, abs=1e-12)
+    edges = torch.tensor([1.0, 1 / 15], dtype=torch.float64)
+    assert calibration_bins(edges, torch.tensor([True, True]))["count"] == [1] + [0] * 13 + [1]
+    # The same case through evaluate: the confidence is the softmax probability of the predicted class.
+    y = torch.tensor([3, 3, 3, 5, 1, 1, 1, 2, 2, 2])
+    pred = torch.where(correct, y, (y + 1) % 10)
+    m = evaluate(FixedLogits(confident_logits(pred, confidence)), torch.arange(10.0).view(10, 1, 1, 1), y)
+    assert m["test_correct"] == 6 and m["ece_bins"] == 15
+    assert m["ece"] == pytest.approx(0.09, abs=1e-6)
+    assert m["mean_confidence"] == pytest.approx(0.69, abs=1e-6)
+
+
+@pytest.mark.parametrize("c3", ["sparse", "full"])
+def test_evaluating_the_saved_model_gives_the_training_time_evaluation(one_thread, mnist, tmp_path, c3):
+    """On real MNIST: the evaluation step (weights read back from model.pt) gives exactly the numbers the
+    training job's own evaluation gave, i.e. the last epoch's test monitoring and evaluate() on the
+    in-memory model, as train_lenet computed metrics.json before evaluation was its own step."""
+    run = LeNetRun(c3=c3, seed=3, epochs=2, batch_size=100, lr=0.1, train_limit=6000, test_limit=2500)
+    data = to_device_data(mnist, "cpu", run.train_limit, run.test_limit)
+    result = train(run, data)
+    batch = eval_batch_size(torch.device("cpu"))
+    in_training = evaluate(result.model, data.test_x, data.test_y, batch)
+    save_model(result.model, run, tmp_path / "model.pt")
+    model, _ = load_model(tmp_path / "model.pt", torch.device("cpu"))
+    from_disk = evaluate(model, data.test_x, data.test_y, batch)
+    assert from_disk == in_training
+    last = result.history[-1]
+    assert from_disk["test_accuracy"] == last["test_accuracy"] and from_disk["test_loss"] == last["test_loss"]
+    assert 0.5 < from_disk["test_accuracy"] <= from_disk["top2_accuracy"] < 1 and 0 < from_disk["ece"] < 0.5
+
+
 # ----------------------------------------------------------------------------------------------
 # Training: learning, determinism, resume
 
@@ -269,17 +341,19 @@ def test_training_learns_and_reports(one_thread, tmp_path):
     assert set(h[0]) == set(HISTORY_FIELDS)
     assert h[-1]["train_loss"] < h[0]["train_loss"]
     assert h[-1]["test_accuracy"] > 0.9  # chance is 0.1
-    metrics = run_metrics(run, result, data, "cpu", threads=1)
-    assert metrics["test_accuracy"] == h[-1]["test_accuracy"]
-    assert metrics["trainable_params"] == metrics["trainable_params_analytic"] == 61_706
-    assert metrics["test_images"] == 300 and metrics["train_images"] == 1000
-    assert len(metrics["misclassified_test_indices"]) == 300 - metrics["test_correct"]
+    record = training_record(run, result, data, "cpu", threads=1)
+    assert record["trainable_params"] == record["trainable_params_analytic"] == 61_706
+    assert record["train_images"] == 1000 and record["epochs"] == 3 and record["resumed_from_epoch"] is None
+    assert record["train_seconds"] > 0 and "test_accuracy" not in record  # evaluation is its own step
     write_history_csv(h, tmp_path / "history.csv")
     lines = (tmp_path / "history.csv").read_text().splitlines()
     assert lines[0] == ",".join(HISTORY_FIELDS) and len(lines) == 4
     save_model(result.model, run, tmp_path / "model.pt")
-    reloaded = load_model(tmp_path / "model.pt")
-    assert evaluate(reloaded, data.test_x, data.test_y)["test_correct"] == metrics["test_correct"]
+    reloaded, saved_run = load_model(tmp_path / "model.pt", torch.device("cpu"))
+    assert saved_run == dataclasses.asdict(run)
+    metrics = evaluate(reloaded, data.test_x, data.test_y)
+    assert metrics["test_accuracy"] == h[-1]["test_accuracy"] and metrics["test_images"] == 300
+    assert len(metrics["misclassified_test_indices"]) == 300 - metrics["test_correct"]
 
 
 @pytest.mark.parametrize("c3", ["sparse", "full"])
@@ -287,7 +361,8 @@ def test_same_seed_same_metrics_on_cpu(one_thread, c3):
     data = to_device_data(synthetic_mnist(400, 100), "cpu")
     runs = [LeNetRun(c3=c3, seed=s, epochs=2, batch_size=50) for s in (7, 7, 8)]
     results = [train(r, data) for r in runs]
-    metrics = [without_timing(run_metrics(r, res, data, "cpu")) for r, res in zip(runs, results)]
+    metrics = [without_timing(training_record(r, res, data, "cpu")) | evaluate(res.model, data.test_x, data.test_y)
+               for r, res in zip(runs, results)]
     assert metrics[0] == metrics[1]
     assert without_timing(results[0].history) == without_timing(results[1].history)
     assert_same_weights(results[0].model, results[1].model)
@@ -376,7 +451,7 @@ def test_rule_declares_gpu_resource(tmp_path, device, gpu):
     config["device"] = device
     config["lenet"].update(c3=["sparse", "full"], seeds=[0, 4], threads=2)
     (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(config))
-    targets = [f"results/lenet/{c3}/seed{seed}/metrics.json" for c3 in ("sparse", "full") for seed in (0, 4)]
+    targets = [f"results/lenet/{c3}/seed{seed}/evaluation.json" for c3 in ("sparse", "full") for seed in (0, 4)]
     out = run_snakemake(tmp_path / "work", "-n", "--cores", "2", *targets, config=tmp_path / "cfg.yaml")
     assert out.returncode == 0, out.stdout + out.stderr
     text = out.stdout + out.stderr
@@ -387,6 +462,13 @@ def test_rule_declares_gpu_resource(tmp_path, device, gpu):
         assert f"gpu={gpu}" in resources
         assert "threads: 2" in job
         assert "results/checkpoints" not in job.split("log:")[0]  # the checkpoint is no output
+    # Evaluation: one job per variant, on the training device; on a CPU machine no gpu resource at all.
+    evals = [block.split("\n\n")[0] for block in text.split("rule evaluate_lenet:")[1:]]
+    assert len(evals) == 2
+    for job in evals:
+        resources = next(line for line in job.splitlines() if "resources:" in line)
+        assert ("gpu=1" in resources) if gpu else ("gpu" not in resources), resources
+        assert "threads: 2" in job
     for target in targets:
         assert target in text
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, run_snakemake
+from conftest import REPO, job_counts, run_snakemake
 from mnistrepro.aggregate import RUN_COLUMNS
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -72,12 +72,39 @@ def test_tables_have_the_documented_columns(study):
 
 
 def test_every_run_record_is_complete(study):
-    records = list((study / "results/logreg").rglob("seed*.json")) + list((study / "results/lenet").rglob("metrics.json"))
-    assert len(records) == 12 + 6 + 4
+    lenet = study / "results/lenet"
+    records = list((study / "results/logreg").rglob("seed*.json")) + list(lenet.rglob("training.json"))
+    records += list(lenet.rglob("evaluation.json"))
+    assert len(records) == 12 + 6 + 4 + 4
     for path in records:
         record = json.loads(path.read_text())
         assert record["device"] == "cpu"
     assert not (study / "results/checkpoints/lenet").exists() or not any((study / "results/checkpoints/lenet").iterdir())
+
+
+def test_evaluation_step_reproduces_the_training_time_evaluation(study):
+    """The evaluate_lenet rule, reading model.pt, gives exactly the test numbers that training's last epoch gave."""
+    runs = pd.read_csv(study / "results/tables/runs.csv")
+    lenet = runs[runs["experiment"] == "lenet"]
+    assert len(lenet) == 4 and lenet["ece"].between(0, 1).all()
+    assert (lenet["top2_accuracy"] >= lenet["test_accuracy"]).all()
+    for row in lenet.itertuples():
+        last = pd.read_csv(study / f"results/lenet/{row.c3}/seed{row.seed}/history.csv").iloc[-1]
+        evaluation = json.loads((study / f"results/lenet/{row.c3}/seed{row.seed}/evaluation.json").read_text())
+        assert evaluation["test_accuracy"] == last["test_accuracy"] == row.test_accuracy
+        assert evaluation["test_loss"] == last["test_loss"] == row.test_loss
+        assert evaluation["test_images"] == 1000 and evaluation["ece_bins"] == 15
+
+
+def test_forcerun_evaluation_runs_no_training(study):
+    """New metrics without retraining: forcing the evaluation reruns it and what reads it, no training job."""
+    result = run_snakemake(study, "-n", "--quiet", "rules", "--forcerun", "evaluate_lenet",
+                           config=study / "test-config.yaml")
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stdout)
+    assert counts["evaluate_lenet"] == 2  # sparse, full: each evaluates both seeds
+    assert not {"train_lenet", "train_logreg", "train_logreg_pair", "download_mnist", "idx_to_tensors"} & set(counts)
+    assert {"aggregate", "figure_lenet_calibration", "figure_lenet_confusion"} <= set(counts)
 
 
 def test_rerun_has_nothing_to_do(study):
@@ -98,7 +125,7 @@ def test_report_contains_every_table_and_figure(report):
     for name in ["runs.csv", "summary.csv", "comparisons.csv", "params.csv", "environment.csv", "hardware.csv",
                  "identities.csv",
                  "rule_benchmarks.csv", "logreg_accuracy_vs_steps.png", "lenet_accuracy_vs_params.png",
-                 "lenet_accuracy_per_epoch.png", "lenet_confusion.png", "lenet_misclassified.png",
+                 "lenet_accuracy_per_epoch.png", "lenet_confusion.png", "lenet_calibration.png", "lenet_misclassified.png",
                  "pair_difficulty.png", "train_time.png", "rule_resources.png", "identities_mnist.png",
                  "identities_rgb.png"]:
         assert name in html, name
@@ -107,6 +134,8 @@ def test_report_contains_every_table_and_figure(report):
     # Captions quote the measured numbers (from facts.json), not placeholders.
     facts = json.loads((report.parent / "tables/facts.json").read_text())
     assert facts["lenet_sparse_mean"] in html and facts["hardest_pair"] in html
+    assert facts["lenet_sparse_ece"] in html and facts["lenet_full_top2"] in html and facts["lenet_ece_verdict"] in html
+    assert "not run in this configuration" not in html
 
 
 # Clicks through the report's React menu (Results -> a category) once the page has loaded, so that
@@ -127,6 +156,7 @@ CATEGORY_ENTRIES = {
     "Data": ["MNIST source, checksums, counts", "one row per run", "mean, std, 95% CI per variant", "differences, CIs, p-values, verdicts"],
     "Logistic regression": ["accuracy vs steps", "digit-pair sweep", "45-pair difficulty heatmap"],
     "LeNet-5": ["accuracy vs trainable parameters", "test accuracy per epoch", "confusion matrices",
+                "calibration next to accuracy",
                 "misclassified test digits", "trainable parameters per layer"],
     "Convolution identities": ["all five identities", "finite differences, average pooling", "RGB to grayscale"],
     "Environment": ["software of the submitting host", "where each training run ran", "time and peak memory per job",
@@ -176,3 +206,23 @@ def test_report_screenshot_is_not_blank(report, tmp_path):
     low, high = image.getextrema()
     assert high - low > 100, "the screenshot is blank"
     assert len(image.getcolors(maxcolors=256)) > 20, "the screenshot has almost no detail"
+
+
+@pytest.mark.parametrize("facts", [{}, {"lenet_sparse_mean": "98.60%", "lenet_sparse_ece": "0.30%"}])
+def test_calibration_caption_never_renders_empty(facts):
+    """A fact this configuration did not produce (no facts yet, or one C3 variant only) is named as such."""
+    from types import SimpleNamespace
+
+    from docutils.core import publish_parts
+    from jinja2 import Environment
+
+    # As Snakemake renders a caption (snakemake.report): Jinja, then reStructuredText to HTML.
+    source = (REPO / "workflow/report/lenet_calibration.rst").read_text()
+    snakemake = SimpleNamespace(params=SimpleNamespace(facts=facts), config={})
+    text = Environment(trim_blocks=True, lstrip_blocks=True).from_string(source).render(snakemake=snakemake)
+    html = publish_parts(text, writer="html")["body"]
+    slots = ["lenet_sparse_mean", "lenet_sparse_top2", "lenet_sparse_ece", "lenet_sparse_ece_ci", "lenet_full_mean",
+             "lenet_full_top2", "lenet_full_ece", "lenet_full_ece_ci", "lenet_verdict", "lenet_ece_verdict"]
+    assert html.count("not run in this configuration") == sum(slot not in facts for slot in slots)
+    for value in facts.values():
+        assert value in html

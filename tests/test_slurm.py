@@ -35,13 +35,15 @@ TEST_CONFIG = REPO / ".test" / "config_slurm.yaml"
 IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 # Rules whose jobs must ask SLURM for a GPU; every other submitted job must not.
-GPU_RULES = {"train_lenet"}
+GPU_RULES = {"train_lenet", "evaluate_lenet"}
 # The only rules whose jobs go to the cluster.
-SUBMITTED_RULES = {"train_logreg", "train_logreg_pair", "train_lenet", "identities"}
+SUBMITTED_RULES = {"train_logreg", "train_logreg_pair", "train_lenet", "evaluate_lenet", "identities"}
 # Rules marked `localrule: True`: seconds of work, run by Snakemake itself rather than queued.
 LOCAL_RULES = {
-    "all", "download_mnist", "idx_to_tensors", "extract_pair", "hardware", "data_summary", "aggregate", "lenet_params", "environment", "rule_benchmarks", "figure_logreg_steps",
+    "all", "download_mnist", "idx_to_tensors", "extract_pair", "hardware", "data_summary", "aggregate", "lenet_params",
+    "environment", "rule_benchmarks", "figure_logreg_steps",
     "figure_pair_difficulty", "figure_accuracy_vs_params", "figure_lenet_epochs", "figure_lenet_confusion",
+    "figure_lenet_calibration",
     "figure_misclassified", "figure_train_time", "figure_rule_resources",
 }
 
@@ -248,7 +250,8 @@ def expected_outputs(config: dict) -> list[str]:
     paths += [f"results/logreg/main/{loss}_{sc}/seed{s}.json" for loss in lr["losses"] for sc in lr["scalings"] for s in lr["seeds"]]
     for c3 in config["lenet"]["c3"]:
         for s in config["lenet"]["seeds"]:
-            paths += [f"results/lenet/{c3}/seed{s}/{f}" for f in ("metrics.json", "history.csv", "model.pt")]
+            paths += [f"results/lenet/{c3}/seed{s}/{f}"
+                      for f in ("training.json", "history.csv", "model.pt", "evaluation.json")]
     return paths
 
 
@@ -271,11 +274,12 @@ def test_only_training_and_identities_go_through_sbatch(good_run):
     rules = {j.rule for j in good_run.jobs}
     # Acquisition and the data rules run on the submitting host: compute nodes may be offline.
     assert rules <= SUBMITTED_RULES, f"submitted to SLURM: {sorted(rules)}"
-    for rule in ("train_logreg", "train_lenet", "identities"):
+    for rule in ("train_logreg", "train_lenet", "evaluate_lenet", "identities"):
         assert rule in rules, f"no SLURM job for {rule}; submitted: {sorted(rules)}"
     config = tiny_config()
+    # one per (loss, scaling), the identities, one per LeNet run, one evaluation per C3 variant
     expected_jobs = (len(config["logreg"]["losses"]) * len(config["logreg"]["scalings"]) + 1
-                     + len(config["lenet"]["c3"]) * len(config["lenet"]["seeds"]))
+                     + len(config["lenet"]["c3"]) * len(config["lenet"]["seeds"]) + len(config["lenet"]["c3"]))
     assert len(SBATCH_CALL.findall(good_run.output)) == len(good_run.jobs) == expected_jobs
     # Every other job Snakemake finished ran on the submitting host.
     finished = {int(i): r for i, r in re.findall(r"Finished jobid: (\d+) \(Rule: (\w+)\)", good_run.output)}
@@ -304,7 +308,8 @@ def test_gpu_jobs_get_the_gres_and_cpu_jobs_do_not(good_run):
     assert good_run.returncode == 0, tail(good_run)
     gpu_jobs = [j for j in good_run.jobs if j.rule in GPU_RULES]
     cpu_jobs = [j for j in good_run.jobs if j.rule not in GPU_RULES]
-    assert len(gpu_jobs) == len(tiny_config()["lenet"]["c3"]) * len(tiny_config()["lenet"]["seeds"])
+    lenet = tiny_config()["lenet"]
+    assert len(gpu_jobs) == len(lenet["c3"]) * len(lenet["seeds"]) + len(lenet["c3"])  # training + evaluation
     assert cpu_jobs
     for job in gpu_jobs:
         assert " --gpus=1" in job.sbatch and " -p gpu " in job.sbatch, job.sbatch
@@ -333,7 +338,7 @@ def test_training_jobs_record_the_device_they_were_given(good_run):
     for c3 in config["lenet"]["c3"]:
         for s in config["lenet"]["seeds"]:
             job = lenet_jobs[f"{c3}_{s}"]
-            metrics = json.loads((good_run.workdir / f"results/lenet/{c3}/seed{s}/metrics.json").read_text())
+            metrics = json.loads((good_run.workdir / f"results/lenet/{c3}/seed{s}/training.json").read_text())
             assert metrics["device"] == "cpu", metrics
             assert str(metrics["cuda_visible_devices"]) == "0", metrics
             assert str(metrics["slurm_job_id"]) == job.slurm_id, metrics

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import REPO, run_snakemake
+from conftest import REPO, job_counts, run_snakemake
 
 # Every rule the default config runs, with its job count.
 EXPECTED_JOBS = {
@@ -15,6 +15,7 @@ EXPECTED_JOBS = {
     "train_logreg": 4,  # loss x scaling, each job running all 10 seeds
     "train_logreg_pair": 45,  # every digit pair, each job running all its seeds
     "train_lenet": 6,  # C3 variant x seed
+    "evaluate_lenet": 2,  # C3 variant, each job evaluating all 3 seeds
     "identities": 1,
     "aggregate": 1,
     "lenet_params": 1,
@@ -26,16 +27,12 @@ EXPECTED_JOBS = {
     "figure_accuracy_vs_params": 1,
     "figure_lenet_epochs": 1,
     "figure_lenet_confusion": 1,
+    "figure_lenet_calibration": 1,
     "figure_misclassified": 1,
     "figure_train_time": 1,
     "figure_rule_resources": 1,
     "all": 1,
 }
-
-
-def job_counts(stdout: str) -> dict[str, int]:
-    table = stdout[stdout.index("job "):]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m.group(1) != "total"}
 
 
 def test_dry_run_shows_the_whole_dag(tmp_path):

@@ -38,14 +38,18 @@ def logreg_sweep_files():
 
 
 def lenet_run_files(name, seeds=None):
-    """One file (``metrics.json``, ``history.csv`` or ``model.pt``) of every LeNet-5 run."""
+    """One file (``training.json``, ``evaluation.json``, ``history.csv``, ``model.pt``) of every LeNet-5 run."""
     return expand(
         "results/lenet/{c3}/seed{seed}/{name}", c3=LENET["c3"], seed=seeds or LENET["seeds"], name=name
     )
 
 
-def lenet_metrics_files(seeds=None):
-    return lenet_run_files("metrics.json", seeds)
+def lenet_training_files():
+    return lenet_run_files("training.json")
+
+
+def lenet_evaluation_files(seeds=None):
+    return lenet_run_files("evaluation.json", seeds)
 
 
 def lenet_history_files():
@@ -60,7 +64,7 @@ def figure_rules():
     """The figure rules the config asks for (the pair heatmap only with the sweep), minus the
     resources figure, which is drawn from the benchmarks of these."""
     names = ["figure_logreg_steps", "figure_accuracy_vs_params", "figure_lenet_epochs",
-             "figure_lenet_confusion", "figure_misclassified", "figure_train_time"]
+             "figure_lenet_confusion", "figure_lenet_calibration", "figure_misclassified", "figure_train_time"]
     if SWEEP["enabled"]:
         names.append("figure_pair_difficulty")
     return [getattr(rules, name) for name in names]
@@ -75,6 +79,7 @@ def job_benchmark_files(wildcards):
     if SWEEP["enabled"]:
         files += [expand(rules.train_logreg_pair.benchmark, a=a, b=b)[0] for a, b in SWEEP_PAIRS]
     files += expand(rules.train_lenet.benchmark, c3=LENET["c3"], seed=LENET["seeds"])
+    files += expand(rules.evaluate_lenet.benchmark, c3=LENET["c3"])
     files += [rule.benchmark for rule in figure_rules()]
     return files
 

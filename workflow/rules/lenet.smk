@@ -1,5 +1,6 @@
 # Experiment B: LeNet-5, sparse C3 (LeCun's table) vs full C3, replicated over seeds.
-# A job declares gpu=1 when it will train on a GPU (LENET_GPU, common.smk), so that
+# Training writes the weights; evaluation is its own rule, so a new metric needs no retraining.
+# A job declares gpu=1 when it will run on a GPU (LENET_GPU, common.smk), so that
 # `--resources gpu=N` bounds how many GPU jobs run at once; inside the job, the script claims a
 # free GPU slot (mnistrepro.gpu_slots), so that concurrent jobs spread over the machine's GPUs.
 # On SLURM the profile requests the GPU itself, and the job only sees the GPU it was given.
@@ -9,7 +10,7 @@ rule train_lenet:
     input:
         mnist=f"{DATA}/mnist.pt",
     output:
-        metrics="results/lenet/{c3}/seed{seed}/metrics.json",
+        training="results/lenet/{c3}/seed{seed}/training.json",
         history="results/lenet/{c3}/seed{seed}/history.csv",
         model="results/lenet/{c3}/seed{seed}/model.pt",
     wildcard_constraints:
@@ -35,3 +36,28 @@ rule train_lenet:
     script:
         "../../scripts/train_lenet.py"
 
+
+
+# All seeds of a C3 variant in one job: torch's start-up (2-3 s) is paid once per variant, not per run.
+rule evaluate_lenet:
+    input:
+        mnist=f"{DATA}/mnist.pt",
+        models=expand("results/lenet/{{c3}}/seed{seed}/model.pt", seed=LENET["seeds"]),
+    output:
+        evaluations=expand("results/lenet/{{c3}}/seed{seed}/evaluation.json", seed=LENET["seeds"]),
+    wildcard_constraints:
+        c3="sparse|full",
+    params:
+        test_limit=LENET["test_limit"],
+        device=config["device"],
+        gpu=config["gpu"],
+    threads: LENET["threads"]  # as in training, whose per-epoch test numbers this reproduces exactly
+    resources:
+        # No gpu resource at all on a CPU machine.
+        **({"gpu": 1} if LENET_GPU else {}),
+    log:
+        "results/logs/lenet/evaluate_{c3}.log",
+    benchmark:
+        "results/benchmarks/lenet_eval/{c3}.tsv"
+    script:
+        "../../scripts/evaluate_lenet.py"

@@ -11,7 +11,8 @@ rule aggregate:
     input:
         logreg=logreg_main_files(),
         sweep=logreg_sweep_files(),
-        lenet=lenet_metrics_files(),
+        lenet=lenet_evaluation_files(),
+        lenet_training=lenet_training_files(),
     output:
         runs=report(f"{TABLES}/runs.csv", caption="../report/runs.rst", category="Data",
                     labels={"result": "table", "shows": "one row per run"}),
@@ -64,7 +65,7 @@ rule hardware:
     input:
         logreg=logreg_main_files(),
         sweep=logreg_sweep_files(),
-        lenet=lenet_metrics_files(),
+        lenet=lenet_training_files(),
     output:
         report(f"{TABLES}/hardware.csv", caption="../report/hardware.rst", category="Environment",
                labels={"result": "table", "shows": "where each training run ran"}),
@@ -141,7 +142,7 @@ rule figure_accuracy_vs_params:
 rule figure_lenet_epochs:
     localrule: True
     input:
-        metrics=lenet_metrics_files(),
+        training=lenet_training_files(),
         history=lenet_history_files(),
     output:
         report(f"{FIGURES}/lenet_accuracy_per_epoch.png", caption="../report/lenet_epochs.rst",
@@ -159,7 +160,7 @@ rule figure_lenet_epochs:
 rule figure_lenet_confusion:
     localrule: True
     input:
-        metrics=lenet_metrics_files(),
+        evaluations=lenet_evaluation_files(),
     output:
         report(f"{FIGURES}/lenet_confusion.png", caption="../report/lenet_confusion.rst",
                category="LeNet-5", labels={"result": "figure", "shows": "confusion matrices"}),
@@ -174,7 +175,7 @@ rule figure_lenet_confusion:
 rule figure_misclassified:
     localrule: True
     input:
-        metrics=lenet_metrics_files(seeds=LENET["seeds"][:1]),
+        evaluations=lenet_evaluation_files(seeds=LENET["seeds"][:1]),
         mnist=f"{DATA}/mnist.pt",
     output:
         report(f"{FIGURES}/lenet_misclassified.png", caption="../report/misclassified.rst",
@@ -185,6 +186,23 @@ rule figure_misclassified:
         "results/logs/results/figure_misclassified.log",
     benchmark:
         "results/benchmarks/results/figure_misclassified.tsv"
+    script:
+        "../../scripts/figure.py"
+
+
+rule figure_lenet_calibration:
+    localrule: True
+    input:
+        evaluations=lenet_evaluation_files(),
+    output:
+        report(f"{FIGURES}/lenet_calibration.png", caption="../report/lenet_calibration.rst",
+               category="LeNet-5", labels={"result": "figure", "shows": "calibration next to accuracy"}),
+    params:
+        facts=report_facts,
+    log:
+        "results/logs/results/figure_lenet_calibration.log",
+    benchmark:
+        "results/benchmarks/results/figure_lenet_calibration.tsv"
     script:
         "../../scripts/figure.py"
 

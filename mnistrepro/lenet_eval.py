@@ -1,0 +1,138 @@
+"""Evaluating a trained LeNet-5 on the test images: the run's evaluation record.
+
+Evaluation is its own step (rule ``evaluate_lenet``): it reads the weights training saved
+(``model.pt``), so a new or corrected metric costs seconds, not a retraining. The per-epoch
+test monitoring inside training (:func:`mnistrepro.lenet_training.train`) goes through the same
+:func:`logits_and_loss`, in the same batches and memory format, so the evaluation of the saved
+weights reproduces the training-time numbers bit for bit (``tests/test_lenet.py``).
+
+Calibration is measured as the expected calibration error of Guo et al. (2017), "On Calibration of
+Modern Neural Networks": the confidence of a prediction is its softmax probability; the
+predictions are put in ``M`` equal-width confidence bins ``((m-1)/M, m/M]`` and
+
+    ECE = sum_m |B_m| / n * |accuracy(B_m) - mean confidence(B_m)|.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from mnistrepro.lenet import LeNet5
+
+NUM_CLASSES = 10
+ECE_BINS = 15
+
+
+def eval_batch_size(device: torch.device) -> int:
+    """Test images per forward pass: all of them on a GPU, 1,000 on the CPU (less memory, same speed)."""
+    return 10_000 if device.type == "cuda" else 1000
+
+
+@torch.inference_mode()
+def logits_and_loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
+                batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+    """The logits ``[N, 10]`` of ``x`` ``[N, 1, 28, 28]`` and their summed cross-entropy loss (0-d float64).
+
+    The loss is summed batch by batch in float64, so the result depends on ``batch_size``: training's
+    monitoring and the evaluation step use the same one (:func:`eval_batch_size`).
+    """
+    was_training = model.training
+    model.eval()
+    logits, loss_sum = [], torch.zeros((), dtype=torch.float64, device=x.device)
+    for start in range(0, x.shape[0], batch_size):
+        out = model(x[start:start + batch_size])
+        loss_sum += F.cross_entropy(out, y[start:start + batch_size], reduction="sum").double()
+        logits.append(out)
+    model.train(was_training)
+    return torch.cat(logits), loss_sum
+
+
+def top_k_correct(logits: torch.Tensor, y: torch.Tensor, k: int) -> torch.Tensor:
+    """Whether the true class is among the ``k`` highest logits: bool ``[N]`` (``logits`` ``[N, C]``, ``y`` ``[N]``)."""
+    return (logits.topk(k, dim=1).indices == y.unsqueeze(1)).any(1)
+
+
+def calibration_bins(confidence: torch.Tensor, correct: torch.Tensor, n_bins: int = ECE_BINS) -> dict[str, list]:
+    """Reliability-diagram bins: per equal-width bin ``((m-1)/M, m/M]`` of ``confidence`` ``[N]`` (in (0, 1]),
+    the ``count``, the ``accuracy`` (fraction of ``correct`` ``[N]``) and the mean ``confidence``
+    (``None`` for an empty bin), and the bins' ``upper`` edges."""
+    confidence = confidence.double()
+    # ceil(c * M) - 1 puts c = m/M in bin m (right-closed); the clamp keeps float round-off in range.
+    index = (torch.ceil(confidence * n_bins).long() - 1).clamp_(0, n_bins - 1)
+    count = torch.bincount(index, minlength=n_bins)
+    correct_sum = torch.bincount(index, weights=correct.double(), minlength=n_bins)
+    confidence_sum = torch.bincount(index, weights=confidence, minlength=n_bins)
+    count_, correct_, conf_ = count.tolist(), correct_sum.tolist(), confidence_sum.tolist()
+    return {
+        "upper": [(m + 1) / n_bins for m in range(n_bins)],
+        "count": count_,
+        "accuracy": [c / k if k else None for c, k in zip(correct_, count_)],
+        "confidence": [s / k if k else None for s, k in zip(conf_, count_)],
+    }
+
+
+def expected_calibration_error(confidence: torch.Tensor, correct: torch.Tensor, n_bins: int = ECE_BINS) -> float:
+    """ECE (Guo et al. 2017) of predictions with ``confidence`` ``[N]`` in (0, 1] and ``correct`` bool ``[N]``."""
+    bins = calibration_bins(confidence, correct, n_bins)
+    n = sum(bins["count"])
+    return sum(k / n * abs(a - c) for k, a, c in zip(bins["count"], bins["accuracy"], bins["confidence"]) if k)
+
+
+def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> dict[str, Any]:
+    """Test metrics of ``model`` on images ``x`` ``[N, 1, 28, 28]`` with labels ``y`` ``[N]``.
+
+    Accuracy, mean loss, per-class accuracy, confusion matrix, misclassified images, top-2 accuracy and
+    the expected calibration error with its bins. ``confusion_matrix[t][p]`` counts images of class
+    ``t`` predicted as ``p``. ``misclassified_test_indices`` are rows of ``x`` (ascending), with their
+    ``misclassified_predicted`` and ``misclassified_true`` classes.
+    """
+    logits, loss_sum = logits_and_loss(model, x, y, batch_size)
+    pred = logits.argmax(1)
+    n = y.shape[0]
+    confusion = torch.bincount(y * NUM_CLASSES + pred, minlength=NUM_CLASSES ** 2).view(NUM_CLASSES, NUM_CLASSES)
+    confusion = confusion.cpu()
+    correct = int(confusion.diagonal().sum())
+    per_class_total = confusion.sum(1)
+    per_class = [
+        (float(confusion[c, c]) / float(per_class_total[c])) if per_class_total[c] > 0 else None
+        for c in range(NUM_CLASSES)
+    ]
+    wrong = torch.nonzero(pred != y).flatten()
+    top2 = int(top_k_correct(logits, y, 2).sum())
+    # Confidence in float64: the float32 softmax of a confident prediction rounds to exactly 1.
+    confidence = torch.softmax(logits.double(), dim=1).amax(1).cpu()
+    bins = calibration_bins(confidence, (pred == y).cpu())
+    return {
+        "test_images": n,
+        "test_correct": correct,
+        "test_accuracy": correct / n,
+        "test_loss": float(loss_sum) / n,
+        "per_class_accuracy": per_class,
+        "per_class_count": per_class_total.tolist(),
+        "confusion_matrix": confusion.tolist(),
+        "misclassified_test_indices": wrong.tolist(),
+        "misclassified_predicted": pred[wrong].tolist(),
+        "misclassified_true": y[wrong].tolist(),
+        "top2_correct": top2,
+        "top2_accuracy": top2 / n,
+        "mean_confidence": float(confidence.mean()),
+        "ece": expected_calibration_error(confidence, (pred == y).cpu()),
+        "ece_bins": ECE_BINS,
+        "calibration_bins": bins,
+    }
+
+
+def load_model(path: str | os.PathLike, device: torch.device) -> tuple[LeNet5, dict[str, Any]]:
+    """The model saved at ``path`` (by :func:`mnistrepro.lenet_training.save_model`) on ``device``, in the
+    memory format training evaluated it in (channels-last on the CPU, where oneDNN's convolutions may
+    round differently in the other format), and the run description saved with it."""
+    saved = torch.load(path, map_location=device, weights_only=True)
+    model = LeNet5(saved["c3"]).to(device)
+    model.load_state_dict(saved["state_dict"])
+    if device.type == "cpu":
+        model = model.to(memory_format=torch.channels_last)
+    return model, saved["run"]
