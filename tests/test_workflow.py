@@ -57,3 +57,15 @@ def test_lint_reports_only_the_missing_conda_environments(tmp_path):
     lints = re.findall(r"^\s+\* (.+?):?$", result.stdout + result.stderr, re.M)
     assert lints, "expected the conda lints"
     assert set(lints) == {"Specify a conda environment or container for each rule."}, lints
+
+
+def test_snakemake_files_are_formatted():
+    """snakefmt (the Snakemake formatter) would change nothing."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    snakefmt = Path(sys.executable).with_name("snakefmt")
+    files = [str(REPO / "Snakefile"), *map(str, sorted((REPO / "workflow" / "rules").glob("*.smk")))]
+    result = subprocess.run([str(snakefmt), "--check", "--diff", *files], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
