@@ -54,6 +54,14 @@ def test_dry_run_without_the_sweep_drops_its_jobs(tmp_path):
     assert counts["train_lenet"] == 6
 
 
+def test_lenet_power_config_runs_ten_or_more_seeds_per_variant(tmp_path):
+    result = run_snakemake(tmp_path, "-n", "--quiet", "rules", "--configfile", str(REPO / "configs" / "lenet_power.yaml"))
+    assert result.returncode == 0, result.stderr
+    counts = job_counts(result.stdout)
+    assert counts["train_lenet"] == 2 * 20
+    assert counts["train_logreg"] == EXPECTED_JOBS["train_logreg"]  # the rest of the study is unchanged
+
+
 def test_lint_reports_only_the_missing_conda_environments(tmp_path):
     """We install with pip into one venv (pyproject.toml); every other lint is fixed."""
     result = run_snakemake(tmp_path, "--lint")
