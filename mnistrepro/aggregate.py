@@ -106,8 +106,8 @@ def summary_table(runs: pd.DataFrame, rng: np.random.Generator, resamples: int =
 def escape_table(runs: pd.DataFrame, chance: float) -> pd.DataFrame:
     """Per logistic-regression variant and step count: how many runs escaped chance, and how well.
 
-    A run has escaped when its test accuracy exceeds ``threshold``, the midpoint of the widest
-    gap above ``chance`` among the final accuracies of every run (see
+    A run has escaped when its test accuracy exceeds ``threshold``, the valley between the mode at
+    chance and the mode of trained runs in the final accuracies of every run (see
     :func:`mnistrepro.stats.escape_threshold`): one threshold for the whole table. Columns:
     ``loss``, ``scaling``, ``steps``, ``n``, ``escaped``, ``escape_rate`` with its Wilson 95%
     interval (``escape_ci95_low``, ``escape_ci95_high``), ``threshold``, ``chance``, the escaped

@@ -107,7 +107,7 @@ def logreg_distribution(runs: pd.DataFrame, escape: pd.DataFrame) -> plt.Figure:
     at["variant"] = at["loss"].map({"mse": "MSE", "ce": "logistic"}) + ", " + at["scaling"] + " pixels"
     threshold = 100 * float(at["threshold"].iloc[0])
     ax.axhline(threshold, color="grey", linestyle="--", linewidth=1,
-               label=f"escape threshold {threshold:.1f}% (widest gap above chance)")
+               label=f"escape threshold {threshold:.1f}% (valley between the modes)")
     top = ax.get_ylim()[1]
     for i, variant in enumerate(order):
         row = at[at["variant"] == variant].iloc[0]

@@ -6,10 +6,13 @@ accuracies in [0, 1], some of them bimodal (MSE on raw pixels: stuck at chance o
 - the interval of a variant's mean accuracy is a percentile bootstrap over seeds, which stays
   inside the range of the data (so inside [0, 1]); a share of runs (the escape rate) gets a
   Wilson interval, which stays inside [0, 1] even at 0 of n or n of n;
+- a run has escaped chance when its accuracy is above the valley between the two modes of the
+  accuracies' density (:func:`escape_threshold`);
 - a comparison of two variants run on the same seeds is a paired permutation test of the mean
   difference (signs of the per-seed differences flipped; exact when there are at most
-  ``resamples`` sign patterns), with a percentile bootstrap interval of the mean difference. It
-  assumes nothing about the shape of the outcome. Unpaired samples get the two-sample version;
+  ``resamples`` sign patterns), with the interval from that exact test inverted, or for larger n
+  a percentile bootstrap interval of the mean difference. It assumes nothing about the shape of
+  the outcome. Unpaired samples get the two-sample version;
 - the p-values of a study are Holm-adjusted together, and verdicts use the adjusted value;
 - a "no significant difference" verdict states the smallest difference its n could detect.
 
@@ -94,19 +97,25 @@ def summarize(runs: pd.DataFrame, by: Sequence[str], rng: np.random.Generator, v
     return pd.DataFrame(rows)
 
 
-def escape_threshold(accuracies: Sequence[float], chance: float) -> float:
+def escape_threshold(accuracies: Sequence[float], chance: float, grid_points: int = 2001) -> float:
     """The accuracy that separates runs stuck at chance from runs that escaped, read from the data.
 
     Runs that predict one class score at most ``chance`` (the majority class's share). The
-    threshold is the midpoint of the widest gap between consecutive values of ``chance`` and the
-    accuracies above it (and 1.0, so that it is defined when no run escaped): the empty stretch
-    between the two modes.
+    threshold is the valley between the two modes: the lowest point of the accuracies' density
+    (Gaussian KDE, Scott's bandwidth) between ``chance`` and the median of the runs above chance.
+    Why a density and not the widest gap between sorted values: with a few hundred runs the
+    escaped ones spread thinly (gaps of a few points between them), so the widest gap can fall
+    among them. Returns ``chance`` when no run is above it.
     """
-    above = np.sort(np.asarray([a for a in accuracies if a > chance], dtype=float))
-    points = np.concatenate([[chance], above, [1.0]])
-    gaps = np.diff(points)
-    i = int(np.argmax(gaps))
-    return float((points[i] + points[i + 1]) / 2)
+    a = np.asarray(accuracies, dtype=float)
+    above = a[a > chance]
+    if above.size == 0:
+        return float(chance)
+    if np.unique(a).size < 2:
+        return float((chance + above.min()) / 2)
+    grid = np.linspace(chance, float(np.median(above)), grid_points)
+    density = stats.gaussian_kde(a)(grid)
+    return float(grid[int(np.argmin(density))])
 
 
 def holm(p_values: Sequence[float]) -> np.ndarray:
@@ -125,6 +134,33 @@ def holm(p_values: Sequence[float]) -> np.ndarray:
     adjusted = np.minimum(1.0, np.maximum.accumulate(p[order] * (m - np.arange(m))))
     out[order] = adjusted
     return out
+
+
+def sign_flip_interval(diff: Sequence[float], confidence: float = CONFIDENCE, grid_points: int = 401
+                       ) -> tuple[float, float]:
+    """Interval of the mean paired difference from the exact paired permutation test, inverted.
+
+    The shifts ``delta`` for which the exact sign-flip test of ``diff - delta`` is not rejected
+    at ``1 - confidence`` (searched on a grid over ``[min, max]`` of ``diff``; outside it every
+    shifted difference has one sign, which the test rejects whenever it can reject at all). For
+    small n, where a bootstrap interval is far too narrow (3 values of one sign give a bootstrap
+    interval that excludes 0 while the test's smallest p is 0.25), this interval agrees with the
+    test. When the test cannot reach the level at all (``2 / 2^n > 1 - confidence``), no shift is
+    rejected: ``(-1, 1)``, every possible difference of two accuracies.
+    """
+    d = np.asarray(diff, dtype=float)
+    n = d.size
+    alpha = 1 - confidence
+    if 2.0 / 2**n > alpha:
+        return -1.0, 1.0
+    signs = (((np.arange(2**n)[:, None] >> np.arange(n)) & 1) * 2 - 1).astype(float)  # [2^n, n]
+    grid = np.linspace(d.min(), d.max(), grid_points)
+    shifted = d[None, :] - grid[:, None]  # [G, n]
+    observed = np.abs(shifted.mean(axis=1))
+    null = np.abs(shifted @ signs.T) / n  # [G, 2^n]
+    p = np.mean(null >= observed[:, None] * (1 - 1e-12), axis=1)
+    kept = grid[p > alpha]
+    return float(kept.min()), float(kept.max())
 
 
 def smallest_p(n: int, resamples: int = RESAMPLES) -> float:
@@ -187,8 +223,9 @@ def compare(a: pd.Series, b: pd.Series, rng: np.random.Generator, resamples: int
     """Compare two samples indexed by seed; paired when they share every seed.
 
     Paired: a permutation test of the mean per-seed difference (the sign of each difference
-    flipped at random; every sign pattern when there are at most ``resamples``), and a percentile
-    bootstrap interval of that mean. Otherwise the two-sample permutation test of the difference
+    flipped at random; every sign pattern when there are at most ``resamples``), with the
+    interval of that mean from the exact test inverted (:func:`sign_flip_interval`) when the test
+    is exact, else a percentile bootstrap interval. Otherwise the two-sample permutation test of the difference
     in means, with the interval from independent bootstrap resamples of each sample. Identical
     differences (zero spread, up to rounding) give p = 1 for a zero difference, 0 otherwise.
     """
@@ -197,9 +234,10 @@ def compare(a: pd.Series, b: pd.Series, rng: np.random.Generator, resamples: int
     if paired:
         diff = (a.sort_index() - b.sort_index()).to_numpy()
         n = diff.size
+        exact = 2**n <= resamples
         mean, low, high = bootstrap_interval(diff, rng, resamples)
         sd = float(diff.std(ddof=1)) if n > 1 else math.nan
-        test = "paired permutation test (exact)" if 2**n <= resamples else "paired permutation test"
+        test = "paired permutation test (exact)" if exact else "paired permutation test"
         if n < 2:
             p = math.nan
         elif _is_constant(diff):
@@ -207,6 +245,8 @@ def compare(a: pd.Series, b: pd.Series, rng: np.random.Generator, resamples: int
         else:
             p = float(stats.permutation_test((diff,), _mean, permutation_type="samples", vectorized=True,
                                              n_resamples=resamples, rng=rng).pvalue)
+            if exact:
+                low, high = sign_flip_interval(diff)
         return Comparison(len(a), len(b), True, mean, low, high, p, test, sd)
     x, y = a.to_numpy(), b.to_numpy()
     mean = float(x.mean() - y.mean())
@@ -244,8 +284,10 @@ def verdict(name_a: str, name_b: str, c: Comparison, unit: str = "percentage poi
         better, worse = (name_a, name_b) if c.difference > 0 else (name_b, name_a)
         return f"{better} is more accurate than {worse} by {d:.2f} {unit} ({p_text})"
     if math.isinf(c.mdd):
-        power = (f"with n = {min(c.n_a, c.n_b)} no difference could be significant "
-                 f"(smallest possible p = {smallest_p(min(c.n_a, c.n_b)):.2g})")
+        n = min(c.n_a, c.n_b)
+        return (f"no significant difference between {name_a} and {name_b} ({c.difference * scale:+.2f} {unit}, "
+                f"{p_text}); with n = {n} no difference could be significant (smallest possible p = "
+                f"{smallest_p(n):.2g}), and no interval can bound it")
     elif math.isnan(c.mdd):
         power = "detectable difference unknown"
     else:

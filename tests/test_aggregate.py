@@ -107,17 +107,17 @@ def test_comparisons_with_enough_seeds_flag_a_real_difference_and_not_a_null_one
 
 def test_escape_table_counts_runs_above_the_gap():
     # Eight MSE runs: four stuck at chance (49.32% / 50.68%), four escaped; CE all escaped.
-    mse = [0.4932, 0.5068, 0.5068, 0.4932, 0.63, 0.70, 0.7805, 0.85]
+    mse = [0.4932, 0.5068, 0.5068, 0.4932, 0.75, 0.77, 0.80, 0.85]
     ce = [0.90, 0.92, 0.93, 0.95, 0.91, 0.94, 0.96, 0.97]
     records = [logreg_record("mse", "raw", s, 0.5, a) for s, a in enumerate(mse)]
     records += [logreg_record("ce", "raw", s, 0.9, a) for s, a in enumerate(ce)]
     escape = escape_table(runs_table(records), chance=0.5068).set_index(["loss", "steps"])
     row = escape.loc[("mse", 10000)]
-    assert row["threshold"] == pytest.approx((0.5068 + 0.63) / 2)
+    assert 0.5068 < row["threshold"] < 0.75 and row["chance"] == 0.5068
     assert (row["n"], row["escaped"]) == (8, 4) and row["escape_rate"] == 0.5
     # Wilson 95% interval of 4 of 8: 0.21522 to 0.78478.
     assert (row["escape_ci95_low"], row["escape_ci95_high"]) == pytest.approx((0.21522, 0.78478), abs=1e-5)
-    assert row["escaped_median"] == pytest.approx((0.70 + 0.7805) / 2) and row["escaped_min"] == pytest.approx(0.63)
+    assert row["escaped_median"] == pytest.approx((0.77 + 0.80) / 2) and row["escaped_min"] == pytest.approx(0.75)
     # The reference's 78.05% is above two of the four escaped runs.
     assert row["reference_accuracy"] == 0.7805 and row["reference_percentile"] == pytest.approx(0.5)
     assert escape.loc[("ce", 10000)]["escaped"] == 8 and escape.loc[("ce", 10000)]["escape_ci95_high"] == 1.0

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mnistrepro.stats import (adjust, bootstrap_interval, compare, escape_threshold, holm,
+from mnistrepro.stats import (adjust, bootstrap_interval, compare, escape_threshold, holm, sign_flip_interval,
                               minimum_detectable_difference, smallest_p, summarize, verdict, wilson_interval)
 
 
@@ -74,12 +74,15 @@ def test_summarize_groups_and_statistics():
 # ------------------------------------------------------------------------------ escape threshold
 
 
-def test_escape_threshold_is_the_gap_between_the_modes():
+def test_escape_threshold_is_the_valley_between_the_modes():
     stuck = [0.4932, 0.5068] * 10
-    escaped = [0.63, 0.7, 0.78, 0.8, 0.9]
-    assert escape_threshold(stuck + escaped, chance=0.5068) == pytest.approx((0.5068 + 0.63) / 2)
-    # No run escaped: the threshold is still defined (halfway from chance to 1).
-    assert escape_threshold(stuck, chance=0.5068) == pytest.approx((0.5068 + 1) / 2)
+    escaped = [0.75, 0.78, 0.8, 0.85, 0.9]
+    threshold = escape_threshold(stuck + escaped, chance=0.5068)
+    assert 0.5068 < threshold < 0.75
+    # A third mode of well-trained runs does not move it out of the valley.
+    assert 0.5068 < escape_threshold(stuck + escaped + [0.92, 0.93, 0.94] * 20, chance=0.5068) < 0.75
+    # No run above chance: every run is stuck, whatever the threshold.
+    assert escape_threshold(stuck, chance=0.5068) == 0.5068
 
 
 # ------------------------------------------------------------------------------ tests and adjustment
@@ -167,3 +170,19 @@ def test_three_seeds_cannot_be_significant_and_the_verdict_says_so():
 def test_too_few_runs_cannot_be_tested():
     c = compare(pd.Series([0.9], index=[0]), pd.Series([0.8], index=[0]), rng())
     assert math.isnan(c.p_value) and verdict("A", "B", c).startswith("cannot test")
+
+
+def test_exact_interval_agrees_with_the_exact_test():
+    # Eight differences: the exact test can reach 5% (smallest p = 2/256), so the inverted
+    # interval is finite, inside the data's range, and excludes 0 exactly when p < 0.05.
+    d = np.array([0.004, 0.007, -0.001, 0.003, 0.006, 0.002, 0.005, 0.001])
+    low, high = sign_flip_interval(d)
+    c = compare(pd.Series(0.9 + d), pd.Series([0.9] * 8), rng())
+    assert (c.ci95_low, c.ci95_high) == pytest.approx((low, high), abs=1e-12)
+    assert d.min() <= low < d.mean() < high <= d.max()
+    assert c.p_value < 0.05 and low > 0
+    shifted = compare(pd.Series(0.9 + d - 0.0025), pd.Series([0.9] * 8), rng())
+    assert shifted.p_value > 0.05 and shifted.ci95_low < 0 < shifted.ci95_high
+    # Three values of one sign: a bootstrap interval would exclude 0, but p = 0.25; the test's
+    # interval is every possible difference.
+    assert sign_flip_interval([-0.002, -0.001, -0.003]) == (-1.0, 1.0)
