@@ -38,6 +38,7 @@ GPU_RULES = {"train_lenet"}
 # Rules marked `localrule: True`: seconds of work, run by Snakemake itself rather than queued.
 LOCAL_RULES = {
     "all", "data_summary", "aggregate", "lenet_params", "environment", "rule_benchmarks", "figure_logreg_steps",
+    "figure_logreg_distribution",
     "figure_pair_difficulty", "figure_accuracy_vs_params", "figure_lenet_epochs", "figure_lenet_confusion",
     "figure_misclassified", "figure_train_time", "figure_rule_resources",
 }
