@@ -141,15 +141,17 @@ def batched_vs_per_seed(x: torch.Tensor, y: torch.Tensor, args: argparse.Namespa
         batched_rate = len(seeds) / (time.perf_counter() - t0)
         best["per-seed"] = max(best["per-seed"], per_seed_rate)
         best["batched"] = max(best["batched"], batched_rate)
-        print(f"round {rnd + 1}: {len(seeds)} runs x {args.batch_steps} steps: per-seed loop {per_seed_rate:,.1f} runs/s, "
-              f"batched {batched_rate:,.1f} runs/s, ratio {batched_rate / per_seed_rate:.2f}x")
+        print(f"round {rnd + 1}: {len(seeds)} runs x {args.batch_steps} steps: "
+              f"per-seed loop {per_seed_rate:,.1f} runs/s, batched {batched_rate:,.1f} runs/s, "
+              f"ratio {batched_rate / per_seed_rate:.2f}x")
     print(f"best: per-seed loop {best['per-seed']:,.1f} runs/s ({best['per-seed'] * args.batch_steps:,.0f} steps/s), "
           f"batched {best['batched']:,.1f} runs/s ({best['batched'] * args.batch_steps:,.0f} steps/s), "
           f"ratio {best['batched'] / best['per-seed']:.2f}x")
     diff = float((w - torch.stack(per_seed)).abs().max())
     if args.scaling == "unit":
         ok = diff <= 1e-9
-        print(f"batched vs per-seed final weights (unit pixels): max |difference| {diff:.3g}: {'OK' if ok else 'MISMATCH'}")
+        print(f"batched vs per-seed final weights (unit pixels): max |difference| {diff:.3g}: "
+              f"{'OK' if ok else 'MISMATCH'}")
         return ok
     print(f"batched vs per-seed final weights (raw pixels, chaotic): max |difference| {diff:.3g} (not checked)")
     return True

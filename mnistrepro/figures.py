@@ -37,7 +37,8 @@ def _percent(df: pd.DataFrame, column: str = "test_accuracy") -> pd.DataFrame:
 
 
 def accuracy_vs_params(runs: pd.DataFrame, summary: pd.DataFrame) -> plt.Figure:
-    """LeNet-5 variants: every seed as a point, the mean with its 95% CI (from ``summary``), against trainable parameters."""
+    """LeNet-5 variants: every seed as a point, the mean with its 95% CI (from ``summary``), against
+    trainable parameters."""
     theme()
     lenet = _percent(runs[runs["experiment"] == "lenet"])
     lenet = lenet[lenet["epochs"] == lenet["epochs"].max()]

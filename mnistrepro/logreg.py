@@ -16,13 +16,15 @@ gradient ``~8 exp(m)``, effectively zero, so it never gets corrected; the logist
 gradient tends to ``-y`` there instead. Whether an MSE run escapes depends on its initial weights
 and sample order. The records count these "stuck" steps (misclassified, ``|dl/dz| < 1e-6``).
 
-Two training loops, same maths:
+Three training loops, same maths:
 
 - :func:`train_reference`: the straightforward loop, ``nn.Linear`` + autograd +
   ``torch.optim.SGD``, one sample per step (for tests and the benchmark).
 - :func:`train_fast`: the closed-form gradient on NumPy views of the tensors, sample indices drawn
   up front; one ``dot`` and one ``axpy`` per step. Same results up to float rounding for the
-  same initial weights and sample sequence. Note that with raw pixels and lr 1e-4 one step moves
+  same initial weights and sample sequence.
+- :func:`train_batched`: :func:`train_fast` for many seeds at once (``[S, 784]`` weights; one
+  gather, row-wise dot and update per step), what :func:`run_seeds` and the pipeline use. Note that with raw pixels and lr 1e-4 one step moves
   that sample's own logit by ``lr |x|^2 dl/dz`` (``lr |x|^2`` is ~300), so the dynamics are
   chaotic: rounding-level differences between any two implementations grow over thousands of steps.
   With ``unit`` scaling (``lr |x|^2`` ~ 0.005) they stay at rounding level.
@@ -395,8 +397,8 @@ def train_batched(
             stats["stuck_steps"] += (is_wrong & (-_dmargin_array(loss, segment) < VANISHING_GRAD)).sum(axis=0)
             start = stop
             if on_eval is not None and stop in eval_steps:
-                on_eval(stop, torch.from_numpy(w.copy()), torch.from_numpy(b.copy()),
-                        {**stats, "wrong_steps": stats["wrong_steps"].copy(), "stuck_steps": stats["stuck_steps"].copy()})
+                so_far = {**stats, "wrong_steps": stats["wrong_steps"].copy(), "stuck_steps": stats["stuck_steps"].copy()}
+                on_eval(stop, torch.from_numpy(w.copy()), torch.from_numpy(b.copy()), so_far)
     return torch.from_numpy(w), torch.from_numpy(b), stats
 
 # ----------------------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ summary = summary_table(runs, rng, params.resamples)
 escape = escape_table(runs, chance=logreg[0]["chance_accuracy"])
 comparisons = comparisons_table(runs, params.logreg_steps, rng, params.resamples)
 pairs = pair_difficulty(runs)
-log.info("%d run rows, %d variants, %d comparisons, %d digit pairs", len(runs), len(summary), len(comparisons), len(pairs))
+log.info("%d run rows, %d variants, %d comparisons, %d digit pairs",
+         len(runs), len(summary), len(comparisons), len(pairs))
 if not escape.empty:
     log.info("escape threshold %.4f (chance %.4f)", escape["threshold"].iloc[0], escape["chance"].iloc[0])
 for row in escape.itertuples(index=False):
