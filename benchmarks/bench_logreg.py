@@ -1,9 +1,13 @@
-"""Steps/s of the straightforward autograd loop vs the fast loop of mnistrepro.logreg, side by side.
+"""Steps/s of the straightforward autograd loop vs the fast loop of mnistrepro.logreg, side by side;
+then runs/s of the per-seed fast loop vs the batched loop (all seeds stepped together).
 
 Both loops run in this process, on the CPU, from the same initial weights and the same sample
 sequence (``init_run(seed)``), alternating for ``--repeats`` rounds; the best round of each is
 reported. Then it checks that they agree: both loops in float64 for ``--check-steps`` steps must
-give the same weights up to float rounding.
+give the same weights up to float rounding. The second part trains ``--seeds`` runs of
+``--batch-steps`` steps once per seed with ``train_fast`` and once together with
+``train_batched`` (float64, as the pipeline), alternating for ``--repeats`` rounds, and prints
+runs/s of each and their ratio.
 
     .venv/bin/python benchmarks/bench_logreg.py                       # real 4-vs-9 data if built
     .venv/bin/python benchmarks/bench_logreg.py --loss mse --scaling unit --steps 5000
@@ -63,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--check-steps", type=int, default=100)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seeds", type=int, default=200, help="runs for the per-seed vs batched comparison")
+    parser.add_argument("--batch-steps", type=int, default=2000, help="steps per run in that comparison")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -107,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name} after {args.steps} steps: test accuracy {100 * m['accuracy']:.2f}% "
               f"({m['correct']}/{m['total']}), test loss {m['test_loss']:.4f}")
 
+    batched_ok = batched_vs_per_seed(x[torch.float64], y, args)
+
     n = min(args.check_steps, args.steps)
     w_ref, b_ref = logreg.train_reference(x[torch.float64], y, args.loss, args.lr, weight, bias, indices[:n])
     w_fast, b_fast, _ = logreg.train_fast(x[torch.float64], y, args.loss, args.lr, weight, bias, indices[:n])
@@ -115,7 +123,38 @@ def main(argv: list[str] | None = None) -> int:
     agree = diff <= 1e-9 * max(scale, 1.0)
     print(f"agreement (both float64, {n} steps): max |difference| {diff:.3g} "
           f"(max |weight| {scale:.3g}): {'OK' if agree else 'MISMATCH'}")
-    return 0 if agree else 1
+    return 0 if agree and batched_ok else 1
+
+
+def batched_vs_per_seed(x: torch.Tensor, y: torch.Tensor, args: argparse.Namespace) -> bool:
+    """Runs/s of ``train_fast`` seed by seed vs ``train_batched`` over all seeds; True if the
+    batched final weights match the per-seed ones on unit pixels (else only the rates count)."""
+    seeds = list(range(args.seeds))
+    weights, biases, indices = logreg.init_runs(seeds, x.shape[0], args.batch_steps)
+    best = {"per-seed": 0.0, "batched": 0.0}
+    for rnd in range(args.repeats):
+        t0 = time.perf_counter()
+        per_seed = [logreg.train_fast(x, y, args.loss, args.lr, weights[k], biases[k], indices[k])[0] for k in seeds]
+        per_seed_rate = len(seeds) / (time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        w, _, _ = logreg.train_batched(x, y, args.loss, args.lr, weights, biases, indices)
+        batched_rate = len(seeds) / (time.perf_counter() - t0)
+        best["per-seed"] = max(best["per-seed"], per_seed_rate)
+        best["batched"] = max(best["batched"], batched_rate)
+        print(f"round {rnd + 1}: {len(seeds)} runs x {args.batch_steps} steps: "
+              f"per-seed loop {per_seed_rate:,.1f} runs/s, batched {batched_rate:,.1f} runs/s, "
+              f"ratio {batched_rate / per_seed_rate:.2f}x")
+    print(f"best: per-seed loop {best['per-seed']:,.1f} runs/s ({best['per-seed'] * args.batch_steps:,.0f} steps/s), "
+          f"batched {best['batched']:,.1f} runs/s ({best['batched'] * args.batch_steps:,.0f} steps/s), "
+          f"ratio {best['batched'] / best['per-seed']:.2f}x")
+    diff = float((w - torch.stack(per_seed)).abs().max())
+    if args.scaling == "unit":
+        ok = diff <= 1e-9
+        print(f"batched vs per-seed final weights (unit pixels): max |difference| {diff:.3g}: "
+              f"{'OK' if ok else 'MISMATCH'}")
+        return ok
+    print(f"batched vs per-seed final weights (raw pixels, chaotic): max |difference| {diff:.3g} (not checked)")
+    return True
 
 
 if __name__ == "__main__":

@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 from typing import Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 
-from mnistrepro.stats import compare, summarize, t_interval, verdict
+from mnistrepro.stats import (RESAMPLES, adjust, bootstrap_interval, compare, escape_threshold, summarize, verdict,
+                              wilson_interval)
 
 RUN_COLUMNS = [
     "experiment", "loss", "scaling", "c3", "pair", "seed", "steps", "epochs",
@@ -21,6 +23,8 @@ RUN_COLUMNS = [
 ]
 VARIANT_COLUMNS = ["experiment", "loss", "scaling", "c3", "pair", "steps", "epochs"]
 LOGREG_PARAMS = 28 * 28 + 1
+# The reference's single runs (docs/SPEC.md): (loss, scaling, steps) -> test accuracy on 4 vs 9.
+REFERENCE_ACCURACY = {("mse", "raw", 10000): 0.7805, ("ce", "raw", 1000): 0.9121}
 
 
 def pair_name(digits: Sequence[int]) -> str:
@@ -103,10 +107,10 @@ def runs_table(logreg: Iterable[dict] = (), sweep: Iterable[dict] = (),
                             na_position="first", ignore_index=True)
 
 
-def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per variant (``VARIANT_COLUMNS``): n, mean, std, 95% CI of test accuracy, train seconds, parameters,
-    and (LeNet-5) the mean top-2 accuracy and expected calibration error."""
-    summary = summarize(runs, VARIANT_COLUMNS)
+def summary_table(runs: pd.DataFrame, rng: np.random.Generator, resamples: int = RESAMPLES) -> pd.DataFrame:
+    """Per variant (``VARIANT_COLUMNS``): n, mean, std, 95% bootstrap CI of test accuracy, train
+    seconds, parameters, and (LeNet-5) the mean top-2 accuracy and expected calibration error."""
+    summary = summarize(runs, VARIANT_COLUMNS, rng, resamples=resamples)
     # The same grouping as summarize's, so the rows line up.
     means = runs.groupby(VARIANT_COLUMNS, dropna=False, sort=True)[["top2_accuracy", "ece"]].mean()
     summary["mean_top2_accuracy"] = means["top2_accuracy"].to_numpy()
@@ -114,52 +118,91 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
     return summary
 
 
-def _comparison_row(name: str, label_a: str, label_b: str, a: pd.DataFrame, b: pd.DataFrame, **where) -> dict:
-    c = compare(a.set_index("seed")["test_accuracy"], b.set_index("seed")["test_accuracy"])
-    return {
-        "comparison": name,
-        "a": label_a,
-        "b": label_b,
-        **where,
-        "n_a": c.n_a,
-        "n_b": c.n_b,
-        "mean_a": float(a["test_accuracy"].mean()),
-        "mean_b": float(b["test_accuracy"].mean()),
-        "difference": c.difference,
-        "ci95_low": c.ci95_low,
-        "ci95_high": c.ci95_high,
-        "p_value": c.p_value,
-        "test": c.test,
-        "significant": c.significant,
-        "verdict": verdict(label_a, label_b, c),
-    }
+def escape_table(runs: pd.DataFrame, chance: float) -> pd.DataFrame:
+    """Per logistic-regression variant and step count: how many runs escaped chance, and how well.
 
-
-def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int]) -> pd.DataFrame:
-    """Sparse vs full C3 (last epoch), and per scaling and step count: logistic vs MSE loss, and
-    for the MSE loss unit vs raw pixels. Differences are a - b in accuracy (fractions)."""
+    A run has escaped when its test accuracy exceeds ``threshold``, the valley between the mode at
+    chance and the mode of trained runs in the final accuracies of every run (see
+    :func:`mnistrepro.stats.escape_threshold`): one threshold for the whole table. Columns:
+    ``loss``, ``scaling``, ``steps``, ``n``, ``escaped``, ``escape_rate`` with its Wilson 95%
+    interval (``escape_ci95_low``, ``escape_ci95_high``), ``threshold``, ``chance``, the escaped
+    runs' accuracy (``escaped_median``, ``escaped_q25``, ``escaped_q75``, ``escaped_min``,
+    ``escaped_max``), and where the reference's single run exists: ``reference_accuracy`` and
+    ``reference_percentile`` (the share of escaped runs below it).
+    """
+    columns = ["loss", "scaling", "steps", "n", "escaped", "escape_rate", "escape_ci95_low", "escape_ci95_high",
+               "threshold", "chance", "escaped_median", "escaped_q25", "escaped_q75", "escaped_min", "escaped_max",
+               "reference_accuracy", "reference_percentile"]
+    logreg = runs[runs["experiment"] == "logreg"]
+    if logreg.empty:
+        return pd.DataFrame(columns=columns)
+    final = logreg[logreg["steps"] == logreg["steps"].max()]
+    threshold = escape_threshold(final["test_accuracy"], chance)
     rows = []
+    for (loss, scaling, steps), group in logreg.groupby(["loss", "scaling", "steps"], sort=True):
+        acc = group["test_accuracy"].to_numpy(dtype=float)
+        escaped = acc[acc > threshold]
+        low, high = wilson_interval(escaped.size, acc.size)
+        reference = REFERENCE_ACCURACY.get((loss, scaling, int(steps)), math.nan)
+        rows.append({
+            "loss": loss, "scaling": scaling, "steps": int(steps), "n": acc.size, "escaped": escaped.size,
+            "escape_rate": escaped.size / acc.size, "escape_ci95_low": low, "escape_ci95_high": high,
+            "threshold": threshold, "chance": chance,
+            **({f"escaped_{k}": math.nan for k in ("median", "q25", "q75", "min", "max")} if escaped.size == 0 else {
+                "escaped_median": float(np.median(escaped)), "escaped_q25": float(np.quantile(escaped, 0.25)),
+                "escaped_q75": float(np.quantile(escaped, 0.75)), "escaped_min": float(escaped.min()),
+                "escaped_max": float(escaped.max())}),
+            "reference_accuracy": reference,
+            "reference_percentile": (float(np.mean(escaped < reference)) if escaped.size and not math.isnan(reference)
+                                     else math.nan),
+        })
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _comparison(name: str, label_a: str, label_b: str, a: pd.DataFrame, b: pd.DataFrame,
+                rng: np.random.Generator, resamples: int, **where) -> tuple[dict, object]:
+    c = compare(a.set_index("seed")["test_accuracy"], b.set_index("seed")["test_accuracy"], rng, resamples)
+    row = {"comparison": name, "a": label_a, "b": label_b, **where,
+           "mean_a": float(a["test_accuracy"].mean()), "mean_b": float(b["test_accuracy"].mean())}
+    return row, c
+
+
+def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int], rng: np.random.Generator,
+                      resamples: int = RESAMPLES) -> pd.DataFrame:
+    """Sparse vs full C3 (last epoch), and per scaling and step count: logistic vs MSE loss, and
+    for the MSE loss unit vs raw pixels. Differences are a - b in accuracy (fractions).
+
+    Each row: the difference with its 95% bootstrap CI, the raw p-value of its test, the Holm p
+    over every comparison in the table, the minimum detectable difference (``mdd``, 80% power)
+    and a verdict that uses the Holm p.
+    """
+    pending = []
     lenet = runs[runs["experiment"] == "lenet"]
     if set(lenet["c3"]) >= {"sparse", "full"}:
         last = lenet[lenet["epochs"] == lenet["epochs"].max()]
-        rows.append(_comparison_row("C3 connection table", "sparse C3", "full C3",
-                                    last[last["c3"] == "sparse"], last[last["c3"] == "full"],
-                                    epochs=int(last["epochs"].max())))
+        pending.append(_comparison("C3 connection table", "sparse C3", "full C3", last[last["c3"] == "sparse"],
+                                   last[last["c3"] == "full"], rng, resamples, epochs=int(last["epochs"].max())))
     logreg = runs[runs["experiment"] == "logreg"]
     for steps in logreg_steps:
         at = logreg[logreg["steps"] == steps]
         for scaling in sorted(set(at["scaling"])):
             s = at[at["scaling"] == scaling]
             if set(s["loss"]) >= {"mse", "ce"}:
-                rows.append(_comparison_row("loss", f"logistic loss ({scaling})", f"MSE loss ({scaling})",
-                                            s[s["loss"] == "ce"], s[s["loss"] == "mse"], scaling=scaling, steps=steps))
+                pending.append(_comparison("loss", f"logistic loss ({scaling})", f"MSE loss ({scaling})",
+                                           s[s["loss"] == "ce"], s[s["loss"] == "mse"], rng, resamples,
+                                           scaling=scaling, steps=steps))
         mse = at[at["loss"] == "mse"]
         if set(mse["scaling"]) >= {"raw", "unit"}:
-            rows.append(_comparison_row("input scaling", "MSE loss (unit)", "MSE loss (raw)",
-                                        mse[mse["scaling"] == "unit"], mse[mse["scaling"] == "raw"],
-                                        loss="mse", steps=steps))
+            pending.append(_comparison("input scaling", "MSE loss (unit)", "MSE loss (raw)",
+                                       mse[mse["scaling"] == "unit"], mse[mse["scaling"] == "raw"], rng, resamples,
+                                       loss="mse", steps=steps))
+    adjusted = adjust([c for _, c in pending])
+    rows = [{**row, "n_a": c.n_a, "n_b": c.n_b, "difference": c.difference, "ci95_low": c.ci95_low,
+             "ci95_high": c.ci95_high, "p_value": c.p_value, "p_holm": c.p_holm, "test": c.test, "mdd": c.mdd,
+             "significant": c.significant, "verdict": verdict(row["a"], row["b"], c)}
+            for (row, _), c in zip(pending, adjusted)]
     columns = ["comparison", "a", "b", "scaling", "loss", "steps", "epochs", "n_a", "n_b", "mean_a", "mean_b",
-               "difference", "ci95_low", "ci95_high", "p_value", "test", "significant", "verdict"]
+               "difference", "ci95_low", "ci95_high", "p_value", "p_holm", "test", "mdd", "significant", "verdict"]
     table = pd.DataFrame(rows, columns=columns)
     for column in ("steps", "epochs"):
         table[column] = table[column].astype("Int64")
@@ -181,9 +224,22 @@ def _pct(x: float) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.2f}%"
 
 
-def headline_facts(summary: pd.DataFrame, comparisons: pd.DataFrame, pairs: pd.DataFrame) -> dict[str, str]:
+def headline_facts(summary: pd.DataFrame, comparisons: pd.DataFrame, pairs: pd.DataFrame,
+                   escape: pd.DataFrame | None = None) -> dict[str, str]:
     """Short formatted numbers for the report captions, keyed by name (strings, ready to quote)."""
     facts: dict[str, str] = {}
+    if escape is not None and not escape.empty:
+        facts["escape_threshold"] = _pct(escape["threshold"].iloc[0])
+        facts["chance"] = _pct(escape["chance"].iloc[0])
+        for row in escape.itertuples(index=False):
+            key = f"{row.loss}_{row.scaling}_{row.steps}"
+            facts[f"escape_{key}"] = (f"{row.escaped} of {row.n} runs ({_pct(row.escape_rate)}, Wilson 95% CI "
+                                      f"{_pct(row.escape_ci95_low)} to {_pct(row.escape_ci95_high)})")
+            facts[f"escaped_{key}_median"] = _pct(row.escaped_median)
+            facts[f"escaped_{key}_range"] = f"{_pct(row.escaped_min)} to {_pct(row.escaped_max)}"
+            if not math.isnan(row.reference_percentile):
+                facts[f"reference_{key}"] = (f"the reference's single run ({_pct(row.reference_accuracy)}) is above "
+                                             f"{100 * row.reference_percentile:.0f}% of the escaped runs")
     for row in summary.itertuples(index=False):
         if row.experiment == "lenet":
             key = f"lenet_{row.c3}"
@@ -214,31 +270,32 @@ def headline_facts(summary: pd.DataFrame, comparisons: pd.DataFrame, pairs: pd.D
     return facts
 
 
-def calibration_facts(runs: pd.DataFrame) -> dict[str, str]:
+def calibration_facts(runs: pd.DataFrame, rng: np.random.Generator, resamples: int = RESAMPLES) -> dict[str, str]:
     """Report facts on LeNet-5's top-2 accuracy and calibration: per C3 variant the mean top-2 accuracy and
-    ECE (with its 95% CI), and whether sparse and full C3 differ in ECE (paired by seed)."""
+    ECE (with its 95% bootstrap CI), and whether sparse and full C3 differ in ECE (paired by seed)."""
     lenet = runs[runs["experiment"] == "lenet"]
     lenet = lenet[lenet["epochs"] == lenet["epochs"].max()]
     facts: dict[str, str] = {}
     for c3, group in lenet.groupby("c3"):
-        mean, low, high = t_interval(group["ece"])
+        mean, low, high = bootstrap_interval(group["ece"], rng, resamples)
         facts[f"lenet_{c3}_ece"] = _pct(mean)
         facts[f"lenet_{c3}_ece_ci"] = f"{_pct(low)} to {_pct(high)}"
         facts[f"lenet_{c3}_top2"] = _pct(float(group["top2_accuracy"].mean()))
     if set(lenet["c3"]) >= {"sparse", "full"}:
         c = compare(lenet[lenet["c3"] == "sparse"].set_index("seed")["ece"],
-                    lenet[lenet["c3"] == "full"].set_index("seed")["ece"])
+                    lenet[lenet["c3"] == "full"].set_index("seed")["ece"], rng, resamples)
         if math.isnan(c.p_value):
             facts["lenet_ece_verdict"] = f"cannot test: too few runs ({c.n_a} vs {c.n_b})"
         elif c.significant:
             better, worse = ("full C3", "sparse C3") if c.difference > 0 else ("sparse C3", "full C3")
             facts["lenet_ece_verdict"] = (f"{better} is better calibrated than {worse}: its ECE is lower by "
-                                          f"{abs(c.difference) * 100:.2f} points (p = {c.p_value:.2g}, "
+                                          f"{abs(c.difference) * 100:.2f} points ({c.test}, p = {c.p_value:.2g}, "
                                           f"n = {c.n_a}/{c.n_b})")
         else:
             facts["lenet_ece_verdict"] = (f"no significant difference in ECE between sparse and full C3 "
                                           f"({c.difference * 100:+.2f} points, 95% CI {c.ci95_low * 100:+.2f} to "
-                                          f"{c.ci95_high * 100:+.2f}, p = {c.p_value:.2g}, n = {c.n_a}/{c.n_b})")
+                                          f"{c.ci95_high * 100:+.2f}, {c.test}, p = {c.p_value:.2g}, "
+                                          f"n = {c.n_a}/{c.n_b})")
     return facts
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from mnistrepro.logs import ConfigError
 
@@ -26,3 +26,8 @@ def check_config(config: Mapping[str, Any]) -> None:
             f"identities.figure_index: {identities['figure_index']} is not among the first "
             f"identities.n_images ({identities['n_images']}) test images; expected 0 to {identities['n_images'] - 1}"
         )
+
+
+def seed_list(seeds: int | Sequence[int]) -> list[int]:
+    """A config's ``seeds``: a count ``n`` means seeds ``0 .. n-1``; a list is kept as it is."""
+    return list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]

@@ -16,7 +16,6 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
 
-from mnistrepro.stats import t_interval  # noqa: E402
 
 DPI = 120
 C3_ORDER = ["sparse", "full"]
@@ -37,16 +36,19 @@ def _percent(df: pd.DataFrame, column: str = "test_accuracy") -> pd.DataFrame:
     return df
 
 
-def accuracy_vs_params(runs: pd.DataFrame) -> plt.Figure:
-    """LeNet-5 variants: every seed as a point, the mean with its Student-t 95% CI, against trainable parameters."""
+def accuracy_vs_params(runs: pd.DataFrame, summary: pd.DataFrame) -> plt.Figure:
+    """LeNet-5 variants: every seed as a point, the mean with its 95% CI (from ``summary``), against
+    trainable parameters."""
     theme()
     lenet = _percent(runs[runs["experiment"] == "lenet"])
     lenet = lenet[lenet["epochs"] == lenet["epochs"].max()]
+    intervals = summary[(summary["experiment"] == "lenet") & (summary["epochs"] == lenet["epochs"].max())]
+    intervals = intervals.set_index("c3")[["mean", "ci95_low", "ci95_high"]] * 100
     fig, ax = plt.subplots(figsize=(7, 5))
     palette = dict(zip(C3_ORDER, sns.color_palette(n_colors=len(C3_ORDER))))
     for c3, group in lenet.groupby("c3"):
         params = group["trainable_params"].iloc[0]
-        mean, low, high = t_interval(group["test accuracy (%)"])
+        mean, low, high = intervals.loc[c3]
         ax.scatter(np.full(len(group), params), group["test accuracy (%)"], color=palette[c3], alpha=0.5, s=40,
                    label=f"{c3} C3: seeds (n = {len(group)})")
         yerr = None if np.isnan(low) else [[mean - low], [high - mean]]
@@ -88,6 +90,37 @@ def logreg_steps(runs: pd.DataFrame) -> plt.Figure:
     grid.set_titles("pixels: {col_name}")
     grid.figure.suptitle("Logistic regression, 4 vs 9: test accuracy vs steps (band: min-max over seeds)", y=1.04)
     return grid.figure
+
+
+def logreg_distribution(runs: pd.DataFrame, escape: pd.DataFrame) -> plt.Figure:
+    """Final test accuracy of every logistic-regression run, one strip per (loss, scaling), with the
+    escape threshold, the escape rate of each variant and the reference's single runs."""
+    theme()
+    logreg = runs[runs["experiment"] == "logreg"]
+    steps = int(logreg["steps"].max())
+    final = _percent(logreg[logreg["steps"] == steps])
+    final["variant"] = final["loss"].map({"mse": "MSE", "ce": "logistic"}) + ", " + final["scaling"] + " pixels"
+    order = sorted(final["variant"].unique())
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    sns.stripplot(data=final, x="variant", y="test accuracy (%)", order=order, hue="variant", hue_order=order,
+                  jitter=0.3, size=3, alpha=0.5, legend=False, ax=ax)
+    at = escape[escape["steps"] == steps].copy()
+    at["variant"] = at["loss"].map({"mse": "MSE", "ce": "logistic"}) + ", " + at["scaling"] + " pixels"
+    threshold = 100 * float(at["threshold"].iloc[0])
+    ax.axhline(threshold, color="grey", linestyle="--", linewidth=1,
+               label=f"escape threshold {threshold:.1f}% (valley between the modes)")
+    top = ax.get_ylim()[1]
+    for i, variant in enumerate(order):
+        row = at[at["variant"] == variant].iloc[0]
+        ax.text(i, top, f"escaped {row['escaped']}/{row['n']}\n({100 * row['escape_ci95_low']:.0f}-"
+                f"{100 * row['escape_ci95_high']:.0f}%)", ha="center", va="bottom", fontsize=9)
+        if not np.isnan(row["reference_accuracy"]):
+            ax.scatter([i], [100 * row["reference_accuracy"]], marker="*", s=250, color="black", zorder=5,
+                       label=f"reference's single run ({100 * row['reference_accuracy']:.2f}%)")
+    ax.set_xlabel("")
+    ax.set_title(f"Logistic regression, 4 vs 9: final test accuracy of every run ({steps:,} steps)", pad=38)
+    ax.legend(loc="lower right", fontsize=9)
+    return fig
 
 
 def pair_heatmap(pairs: pd.DataFrame) -> plt.Figure:
@@ -266,7 +299,8 @@ def _misclassified(input, per_variant: int = 20) -> plt.Figure:
 FIGURES = {
     "figure_logreg_steps": lambda input: logreg_steps(pd.read_csv(input.runs)),
     "figure_pair_difficulty": lambda input: pair_heatmap(pd.read_csv(input.pairs)),
-    "figure_accuracy_vs_params": lambda input: accuracy_vs_params(pd.read_csv(input.runs)),
+    "figure_logreg_distribution": lambda input: logreg_distribution(pd.read_csv(input.runs), pd.read_csv(input.escape)),
+    "figure_accuracy_vs_params": lambda input: accuracy_vs_params(pd.read_csv(input.runs), pd.read_csv(input.summary)),
     "figure_train_time": lambda input: train_time(pd.read_csv(input.runs)),
     "figure_lenet_epochs": _lenet_epochs,
     "figure_lenet_confusion": _lenet_confusion,

@@ -16,13 +16,15 @@ gradient ``~8 exp(m)``, effectively zero, so it never gets corrected; the logist
 gradient tends to ``-y`` there instead. Whether an MSE run escapes depends on its initial weights
 and sample order. The records count these "stuck" steps (misclassified, ``|dl/dz| < 1e-6``).
 
-Two training loops, same maths:
+Three training loops, same maths:
 
 - :func:`train_reference`: the straightforward loop, ``nn.Linear`` + autograd +
   ``torch.optim.SGD``, one sample per step (for tests and the benchmark).
 - :func:`train_fast`: the closed-form gradient on NumPy views of the tensors, sample indices drawn
   up front; one ``dot`` and one ``axpy`` per step. Same results up to float rounding for the
-  same initial weights and sample sequence. Note that with raw pixels and lr 1e-4 one step moves
+  same initial weights and sample sequence.
+- :func:`train_batched`: :func:`train_fast` for many seeds at once (``[S, 784]`` weights; one
+  gather, row-wise dot and update per step), what :func:`run_seeds` and the pipeline use. Note that with raw pixels and lr 1e-4 one step moves
   that sample's own logit by ``lr |x|^2 dl/dz`` (``lr |x|^2`` is ~300), so the dynamics are
   chaotic: rounding-level differences between any two implementations grow over thousands of steps.
   With ``unit`` scaling (``lr |x|^2`` ~ 0.005) they stay at rounding level.
@@ -291,38 +293,163 @@ def train_fast(
     return torch.from_numpy(w.copy()), torch.tensor(float(b), dtype=dtype), stats
 
 
+def init_runs(
+    seeds: Sequence[int],
+    n_train: int,
+    steps: int,
+    n_features: int = N_FEATURES,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str = "cpu",
+) -> tuple[Tensor, Tensor, Tensor]:
+    """:func:`init_run` for every seed, stacked: weights ``[S, n_features]``, biases ``[S]``, indices
+    ``int64 [S, steps]``. Row ``s`` is exactly what ``init_run(seeds[s], ...)`` draws."""
+    runs = [init_run(int(seed), n_train, steps, n_features, dtype, device) for seed in seeds]
+    if not runs:
+        raise ValueError("seeds: expected at least one seed")
+    weights, biases, indices = (torch.stack(parts) for parts in zip(*runs))
+    return weights, biases, indices
+
+
+def _dmargin_array(loss: str, m: np.ndarray) -> np.ndarray:
+    """``d/dm`` of the loss at margins ``m`` (any shape), the array form of ``_DMARGIN``.
+
+    ``1 / (1 + exp(-m))`` is accurate to rounding for every ``m`` (an overflowing ``exp`` gives
+    the exact limit 0), so no branch on the sign is needed.
+    """
+    with np.errstate(over="ignore"):
+        s_neg = 1.0 / (1.0 + np.exp(m))
+        if loss == "mse":
+            return -8.0 * s_neg * s_neg / (1.0 + np.exp(-m))
+        return -s_neg
+
+
+def train_batched(
+    x: Tensor,
+    y: Tensor,
+    loss: str,
+    lr: float,
+    weights: Tensor,
+    biases: Tensor,
+    indices: Tensor,
+    eval_steps: Sequence[int] = (),
+    on_eval: Callable[[int, Tensor, Tensor, dict], None] | None = None,
+) -> tuple[Tensor, Tensor, dict]:
+    """:func:`train_fast` for ``S`` independent runs at once (CPU, NumPy views): every step is
+    one gather, one row-wise dot and one update over all runs.
+
+    ``x``: CPU ``[N, 784]`` float64, ``y``: ``[N]`` in {-1, +1}, ``weights``: ``[S, 784]``,
+    ``biases``: ``[S]`` (initial values, not modified), ``indices``: ``int64 [S, steps]`` (row
+    ``s``: run ``s``'s samples). Run ``s`` makes the updates of ``train_fast`` on ``(weights[s],
+    biases[s], indices[s])`` up to float rounding (the dot product is summed in another order).
+    Why: one step of one run is a 784-long dot product, so a per-run loop is mostly interpreter
+    overhead; stepping all runs together pays it once per step instead of once per run and step.
+
+    After each step count in ``eval_steps`` calls ``on_eval(step, weights [S, 784], biases [S],
+    stats)`` with copies; ``stats``: ``train_seconds`` (all ``S`` runs together), ``wrong_steps``
+    and ``stuck_steps`` (``int64 [S]``, as in :func:`train_fast`) so far. Returns ``(weights,
+    biases, stats)`` after all steps.
+    """
+    _check(loss=loss)
+    if x.device.type != "cpu" or x.dtype != torch.float64:
+        raise ValueError(f"x: expected a CPU float64 tensor, got {x.dtype} on {x.device}")
+    if indices.dim() != 2 or weights.shape != (indices.shape[0], x.shape[1]) or biases.shape != (indices.shape[0],):
+        raise ValueError(f"expected weights [S, {x.shape[1]}], biases [S], indices [S, steps]; got "
+                         f"{tuple(weights.shape)}, {tuple(biases.shape)}, {tuple(indices.shape)}")
+    steps = int(indices.shape[1])
+    bad = [s for s in eval_steps if not 1 <= s <= steps]
+    if bad:
+        raise ValueError(f"eval_steps: {bad} outside 1..{steps}")
+    xn = x.contiguous().numpy()
+    w = weights.detach().to(dtype=torch.float64).numpy().copy()
+    b = biases.detach().to(dtype=torch.float64).numpy().copy()
+    # Row t: every run's sample (and its label) at step t, contiguous for the per-step gather.
+    idx_t = indices.t().contiguous().numpy()
+    y_t = y.to(torch.float64).numpy()[idx_t]
+    # Each step's margins are kept so that wrong and stuck steps are counted per segment, outside
+    # the loop (they are functions of the margin).
+    margins = np.empty(idx_t.shape)
+    coef = 8.0 * lr if loss == "mse" else lr
+    stats = {"train_seconds": 0.0, "wrong_steps": np.zeros(w.shape[0], np.int64),
+             "stuck_steps": np.zeros(w.shape[0], np.int64)}
+    bounds = sorted(set(int(s) for s in eval_steps) | {steps})
+    start = 0
+    with np.errstate(over="ignore"):
+        for stop in bounds:
+            t0 = time.perf_counter()
+            for t in range(start, stop):
+                xi = xn.take(idx_t[t], axis=0)  # [S, 784], a copy
+                m = margins[t]
+                np.einsum("ij,ij->i", xi, w, out=m)
+                m += b
+                m *= y_t[t]
+                # c = -lr dl/dz = -lr y g: mse g = -8 s(-m)^2 s(m); ce g = -s(-m).
+                s_neg = 1.0 / (1.0 + np.exp(m))
+                c = coef * y_t[t] * s_neg
+                if loss == "mse":
+                    c *= s_neg / (1.0 + np.exp(-m))
+                xi *= c[:, None]
+                w += xi
+                b += c
+            stats["train_seconds"] += time.perf_counter() - t0
+            segment = margins[start:stop]
+            is_wrong = segment < 0.0
+            stats["wrong_steps"] += is_wrong.sum(axis=0)
+            stats["stuck_steps"] += (is_wrong & (-_dmargin_array(loss, segment) < VANISHING_GRAD)).sum(axis=0)
+            start = stop
+            if on_eval is not None and stop in eval_steps:
+                so_far = {**stats, "wrong_steps": stats["wrong_steps"].copy(), "stuck_steps": stats["stuck_steps"].copy()}
+                on_eval(stop, torch.from_numpy(w.copy()), torch.from_numpy(b.copy()), so_far)
+    return torch.from_numpy(w), torch.from_numpy(b), stats
+
 # ----------------------------------------------------------------------------------------------
 # Evaluation and runs
 # ----------------------------------------------------------------------------------------------
 
 
-def evaluate(weight: Tensor, bias: Tensor, x: Tensor, y: Tensor, index: Tensor, loss: str) -> dict:
-    """Test metrics of the linear model ``z = x @ weight + bias``.
+def evaluate_batch(weights: Tensor, biases: Tensor, x: Tensor, y: Tensor, loss: str) -> dict:
+    """Test metrics of ``S`` linear models ``z = x @ weights[s] + biases[s]`` at once.
 
-    ``weight``: ``[784]``, ``bias``: ``[]``, ``x``: ``[M, 784]``, ``y``: ``[M]`` in {-1, +1},
-    ``index``: ``int64 [M]``, each test sample's row in the full MNIST test split. Computed in
-    ``x``'s dtype and on its device. Returns ``accuracy`` (correct when ``z * y >= 0``),
-    ``test_loss`` (mean :func:`loss_value`), ``correct``, ``total``, ``misclassified`` (sorted
-    original test rows), ``saturated_errors`` (misclassified with ``|dl/dz| < VANISHING_GRAD``)
-    and ``median_abs_logit``.
+    ``weights``: ``[S, 784]``, ``biases``: ``[S]``, ``x``: ``[M, 784]``, ``y``: ``[M]`` in
+    {-1, +1}. Computed in ``x``'s dtype and on its device. Returns ``correct`` (``int64 [S]``;
+    correct when ``z * y >= 0``), ``total`` (``M``), ``accuracy``, ``test_loss`` (mean
+    :func:`loss_value`), ``saturated_errors`` (misclassified with ``|dl/dz| < VANISHING_GRAD``),
+    ``median_abs_logit`` (each ``[S]``, on the CPU) and ``wrong`` (bool ``[M, S]``).
     """
-    weight = weight.to(device=x.device, dtype=x.dtype)
-    bias = bias.to(device=x.device, dtype=x.dtype)
-    y = y.to(device=x.device, dtype=x.dtype)
-    z = x @ weight + bias
-    ok = z * y >= 0
-    wrong = ~ok
-    correct = int(ok.sum())
-    total = int(y.numel())
+    weights = weights.to(device=x.device, dtype=x.dtype)
+    biases = biases.to(device=x.device, dtype=x.dtype)
+    y = y.to(device=x.device, dtype=x.dtype).unsqueeze(1)
+    z = x @ weights.t() + biases  # [M, S]
+    wrong = z * y < 0
+    correct = (~wrong).sum(0)
     grad = loss_grad(loss, z, y).abs()
     return {
-        "accuracy": correct / total,
-        "test_loss": float(loss_value(loss, z, y).mean()),
-        "correct": correct,
-        "total": total,
-        "misclassified": sorted(int(i) for i in index.to("cpu")[wrong.to("cpu")].tolist()),
-        "saturated_errors": int((wrong & (grad < VANISHING_GRAD)).sum()),
-        "median_abs_logit": float(z.abs().median()),
+        "correct": correct.cpu(),
+        "total": int(y.shape[0]),
+        "accuracy": (correct / y.shape[0]).cpu(),
+        "test_loss": loss_value(loss, z, y).mean(0).cpu(),
+        "saturated_errors": (wrong & (grad < VANISHING_GRAD)).sum(0).cpu(),
+        "median_abs_logit": z.abs().median(0).values.cpu(),
+        "wrong": wrong.cpu(),
+    }
+
+
+def evaluate(weight: Tensor, bias: Tensor, x: Tensor, y: Tensor, index: Tensor, loss: str) -> dict:
+    """Test metrics of the linear model ``z = x @ weight + bias`` (:func:`evaluate_batch`, one run).
+
+    ``weight``: ``[784]``, ``bias``: ``[]``, ``x``: ``[M, 784]``, ``y``: ``[M]`` in {-1, +1},
+    ``index``: ``int64 [M]``, each test sample's row in the full MNIST test split. Returns
+    ``accuracy``, ``test_loss``, ``correct``, ``total``, ``misclassified`` (sorted original test
+    rows), ``saturated_errors`` and ``median_abs_logit``.
+    """
+    m = evaluate_batch(weight.reshape(1, -1), bias.reshape(1), x, y, loss)
+    return {
+        "accuracy": int(m["correct"][0]) / m["total"],
+        "test_loss": float(m["test_loss"][0]),
+        "correct": int(m["correct"][0]),
+        "total": m["total"],
+        "misclassified": sorted(int(i) for i in index.cpu()[m["wrong"][:, 0]].tolist()),
+        "saturated_errors": int(m["saturated_errors"][0]),
+        "median_abs_logit": float(m["median_abs_logit"][0]),
     }
 
 
@@ -334,68 +461,92 @@ def run_seeds(
     steps: int,
     lr: float,
     eval_steps: Sequence[int],
-    dtype: torch.dtype = torch.float64,
     device: torch.device | str = "cpu",
     on_record: Callable[[dict], None] | None = None,
 ) -> list[dict]:
-    """Train one run per seed with :func:`train_fast` on a digit pair; one record per run.
+    """Train one run per seed on a digit pair, all seeds together (:func:`train_batched`, float64,
+    CPU); one record per run.
 
     ``pair``: the dict of ``mnistrepro.data.extract_pair`` (``digits``, ``{train,test}_images``
-    uint8 ``[N, 28, 28]``, ``{train,test}_labels`` in {-1, +1}, ``test_index``). Training runs on
-    the CPU; evaluation on ``device``. Each record has the run's settings (``model``, ``loss``,
-    ``scaling``, ``digits``, ``seed``, ``lr``, ``steps``, ``dtype``, ``device``, ``n_train``),
-    the metrics of :func:`evaluate` at ``steps`` at top level, ``train_seconds``,
-    ``steps_per_s``, ``wrong_steps``, ``stuck_steps``, and ``evals``: the same metrics plus
-    ``step``, ``train_seconds``, ``wrong_steps``, ``stuck_steps`` at every step count in
-    ``sorted(set(eval_steps) | {steps})``. ``on_record`` is called with each record when done.
+    uint8 ``[N, 28, 28]``, ``{train,test}_labels`` in {-1, +1}, ``test_index``). Evaluation runs
+    on ``device``. Each record has the run's settings (``model``, ``loss``, ``scaling``,
+    ``digits``, ``seed``, ``lr``, ``steps``, ``dtype``, ``device``, ``n_train``), the metrics at
+    ``steps`` at top level (those of :func:`evaluate`), ``chance_accuracy`` (the majority class's
+    share of the test set: what predicting one class scores), ``train_seconds`` (the batch's
+    training time divided equally among its runs), ``steps_per_s``, ``wrong_steps``,
+    ``stuck_steps``, and ``evals``: ``step``, ``accuracy``, ``test_loss``, ``correct``,
+    ``total``, ``saturated_errors``, ``median_abs_logit``, ``train_seconds``, ``wrong_steps``,
+    ``stuck_steps`` at every step count in ``sorted(set(eval_steps) | {steps})``. ``on_record``
+    is called with each record.
     """
     _check(loss=loss, scaling=scaling)
+    seeds = [int(s) for s in seeds]
     device = torch.device(device)
+    dtype = torch.float64
     x_train = scale_inputs(pair["train_images"], scaling, dtype, "cpu")
     y_train = labels_pm1(pair["train_labels"], dtype, "cpu")
     x_test = scale_inputs(pair["test_images"], scaling, dtype, device)
     y_test = labels_pm1(pair["test_labels"], dtype, device)
     test_index = pair["test_index"]
+    n_pos = int((y_test > 0).sum())
+    chance = max(n_pos, y_test.numel() - n_pos) / y_test.numel()
     checkpoints = sorted(set(int(s) for s in eval_steps) | {int(steps)})
     digits = [int(d) for d in pair["digits"]]
+    weights, biases, indices = init_runs(seeds, x_train.shape[0], int(steps), x_train.shape[1], dtype, "cpu")
+    evals: list[list[dict]] = [[] for _ in seeds]
+    wrong_final: list[Tensor] = []
+
+    def record_eval(step: int, w: Tensor, b: Tensor, stats: dict) -> None:
+        m = evaluate_batch(w, b, x_test, y_test, loss)
+        for k in range(len(seeds)):
+            evals[k].append({
+                "step": step,
+                "accuracy": int(m["correct"][k]) / m["total"],
+                "test_loss": float(m["test_loss"][k]),
+                "correct": int(m["correct"][k]),
+                "total": m["total"],
+                "saturated_errors": int(m["saturated_errors"][k]),
+                "median_abs_logit": float(m["median_abs_logit"][k]),
+                "train_seconds": stats["train_seconds"] / len(seeds),
+                "wrong_steps": int(stats["wrong_steps"][k]),
+                "stuck_steps": int(stats["stuck_steps"][k]),
+            })
+        if step == checkpoints[-1]:
+            wrong_final.append(m["wrong"])
+
+    train_batched(x_train, y_train, loss, lr, weights, biases, indices, checkpoints, record_eval)
     records = []
-    for seed in seeds:
-        weight, bias, indices = init_run(int(seed), x_train.shape[0], int(steps), x_train.shape[1], dtype, "cpu")
-        evals: list[dict] = []
-
-        def record_eval(step: int, w: Tensor, b: Tensor, stats: dict) -> None:
-            metrics = evaluate(w, b, x_test, y_test, test_index, loss)
-            evals.append({"step": step, **metrics, **stats})
-
-        _, _, stats = train_fast(x_train, y_train, loss, lr, weight, bias, indices, checkpoints, record_eval)
-        final = evals[-1]
+    for k, seed in enumerate(seeds):
+        final = evals[k][-1]
         record = {
             "model": "logreg",
             "loss": loss,
             "scaling": scaling,
             "digits": digits,
-            "seed": int(seed),
+            "seed": seed,
             "lr": float(lr),
             "steps": int(steps),
             "dtype": str(dtype).removeprefix("torch."),
             "device": "cpu",
             "eval_device": str(device),
             "n_train": int(x_train.shape[0]),
-            **{k: final[k] for k in ("accuracy", "test_loss", "correct", "total", "misclassified",
-                                     "saturated_errors", "median_abs_logit")},
-            "train_seconds": stats["train_seconds"],
-            "steps_per_s": steps / stats["train_seconds"] if stats["train_seconds"] > 0 else None,
-            "wrong_steps": stats["wrong_steps"],
-            "stuck_steps": stats["stuck_steps"],
-            "evals": evals,
+            **{key: final[key] for key in ("accuracy", "test_loss", "correct", "total", "saturated_errors",
+                                           "median_abs_logit")},
+            "misclassified": sorted(int(i) for i in test_index.cpu()[wrong_final[0][:, k]].tolist()),
+            "chance_accuracy": chance,
+            "train_seconds": final["train_seconds"],
+            "steps_per_s": steps / final["train_seconds"] if final["train_seconds"] > 0 else None,
+            "wrong_steps": final["wrong_steps"],
+            "stuck_steps": final["stuck_steps"],
+            "evals": evals[k],
         }
-        log.info(
-            "%s/%s digits %s seed %d: %s | %.0f steps/s",
-            loss, scaling, digits, seed,
-            ", ".join(f"{e['step']}: {100 * e['accuracy']:.2f}%" for e in evals),
-            record["steps_per_s"] or float("nan"),
-        )
         if on_record is not None:
             on_record(record)
         records.append(record)
+    accuracies = torch.tensor([r["accuracy"] for r in records])
+    log.info(
+        "%s/%s digits %s, %d seeds: final accuracy median %.2f%% (min %.2f%%, max %.2f%%) | %.0f run-steps/s",
+        loss, scaling, digits, len(seeds), 100 * float(accuracies.median()), 100 * float(accuracies.min()),
+        100 * float(accuracies.max()), len(seeds) * steps / max(evals[0][-1]["train_seconds"] * len(seeds), 1e-12),
+    )
     return records

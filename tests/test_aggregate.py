@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from mnistrepro.aggregate import (RUN_COLUMNS, calibration_facts, comparisons_table, headline_facts, pair_difficulty,
+from mnistrepro.aggregate import (RUN_COLUMNS, calibration_facts, comparisons_table, escape_table, headline_facts,
+                                  pair_difficulty,
                                   params_table, rule_benchmarks, runs_table, summary_table)
 
-T_975_DF2 = 4.302652729911275  # Student-t 97.5% quantile, 2 degrees of freedom
+
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
 
 
 def logreg_record(loss, scaling, seed, acc_1000, acc_final, digits=(4, 9)):
@@ -70,13 +74,16 @@ def test_lenet_row_refuses_records_of_different_runs():
 
 
 def test_summary_means_stds_and_intervals(runs):
-    summary = summary_table(runs)
+    summary = summary_table(runs, rng())
     mse = summary[(summary["loss"] == "mse") & (summary["steps"] == 10000) & (summary["experiment"] == "logreg")].iloc[0]
     assert mse["n"] == 3
     assert mse["mean"] == pytest.approx(0.6)
     assert mse["std"] == pytest.approx(0.1)
-    half = T_975_DF2 * 0.1 / math.sqrt(3)
-    assert mse["ci95_low"] == pytest.approx(0.6 - half) and mse["ci95_high"] == pytest.approx(0.6 + half)
+    # Percentile bootstrap of the mean of 0.5, 0.6, 0.7: between the extreme resample means.
+    assert 0.5 <= mse["ci95_low"] < 0.6 < mse["ci95_high"] <= 0.7
+    # Every interval of the table stays inside [0, 1], even the sweep's pair at 99-100%.
+    assert summary["ci95_low"].between(0, 1).all() and summary["ci95_high"].between(0, 1).all()
+    assert summary[summary["pair"] == "0-1"]["ci95_high"].iloc[0] <= 1.0
     assert mse["mean_train_seconds"] == pytest.approx(1.0) and mse["trainable_params"] == 785
     sparse = summary[summary["c3"] == "sparse"].iloc[0]
     assert sparse["mean"] == pytest.approx(0.986) and sparse["std"] == pytest.approx(0.002)
@@ -86,34 +93,81 @@ def test_summary_means_stds_and_intervals(runs):
 
 
 def test_calibration_facts(runs):
-    facts = calibration_facts(runs)
+    facts = calibration_facts(runs, rng())
     assert facts["lenet_sparse_ece"] == "2.00%" and facts["lenet_full_ece"] == "4.00%"
     assert facts["lenet_sparse_top2"] == "99.60%"
-    half = T_975_DF2 * 0.01 / math.sqrt(3)
-    assert facts["lenet_sparse_ece_ci"] == f"{100 * (0.02 - half):.2f}% to {100 * (0.02 + half):.2f}%"
+    # A bootstrap interval of the mean ECE: inside the runs' range, around the mean.
+    low, high = (float(x.rstrip("%")) for x in facts["lenet_sparse_ece_ci"].split(" to "))
+    sparse_ece = 100 * runs.loc[runs["c3"] == "sparse", "ece"]
+    assert sparse_ece.min() <= low < 2.0 < high <= sparse_ece.max()
     assert facts["lenet_ece_verdict"].startswith("sparse C3 is better calibrated than full C3: its ECE is lower by 2.00")
     # Sparse and full swapped: the other way round.
     swapped = runs.assign(c3=runs["c3"].map({"sparse": "full", "full": "sparse"}))
-    assert calibration_facts(swapped)["lenet_ece_verdict"].startswith("full C3 is better calibrated")
+    assert calibration_facts(swapped, rng())["lenet_ece_verdict"].startswith("full C3 is better calibrated")
 
 
 def test_comparisons_flag_the_real_difference_only(runs):
-    comparisons = comparisons_table(runs, [1000, 10000]).set_index(["comparison", "steps"], drop=False)
+    comparisons = comparisons_table(runs, [1000, 10000], rng()).set_index(["comparison", "steps"], drop=False)
     loss = comparisons.loc[("loss", 10000)]
-    assert loss["difference"] == pytest.approx(0.30) and loss["test"] == "paired t-test"
-    assert bool(loss["significant"]) and loss["verdict"].startswith("logistic loss (raw) is more accurate than MSE loss (raw)")
+    assert loss["difference"] == pytest.approx(0.30) and loss["test"] == "paired permutation test (exact)"
+    # Three seeds: 8 sign patterns, so the smallest possible p is 2/8; nothing can be significant.
+    assert loss["p_value"] == pytest.approx(0.25) and not loss["significant"]
+    assert loss["mdd"] == math.inf and "with n = 3 no difference could be significant" in loss["verdict"]
     c3 = comparisons[comparisons["comparison"] == "C3 connection table"].iloc[0]
     assert c3["difference"] == pytest.approx(0.0, abs=1e-12) and not c3["significant"]
     assert c3["verdict"].startswith("no significant difference between sparse C3 and full C3")
-    # At 1,000 steps CE is 0.9 and MSE 0.5 for every seed: a constant difference, p = 0.
-    assert comparisons.loc[("loss", 1000)]["p_value"] == 0.0
+    # At 1,000 steps CE is 0.9 and MSE 0.5 for every seed: a constant difference, p = 0, and
+    # significant after Holm's adjustment too.
+    at_1000 = comparisons.loc[("loss", 1000)]
+    assert at_1000["p_value"] == 0.0 and at_1000["p_holm"] == 0.0 and bool(at_1000["significant"])
+    # Holm over all four comparisons: never below the raw p, never above 1.
+    assert (comparisons["p_holm"] >= comparisons["p_value"]).all() and (comparisons["p_holm"] <= 1).all()
+    assert {"p_value", "p_holm", "test", "mdd"} <= set(comparisons.columns)
+
+
+def test_comparisons_with_enough_seeds_flag_a_real_difference_and_not_a_null_one():
+    gen = np.random.default_rng(1)
+    base = 0.9 + 0.02 * gen.standard_normal(30)
+    records = [logreg_record("mse", "raw", s, 0.5, float(a)) for s, a in enumerate(base)]
+    records += [logreg_record("ce", "raw", s, 0.5, float(a + 0.01 + 0.002 * gen.standard_normal()))
+                for s, a in enumerate(base)]
+    records += [logreg_record("mse", "unit", s, 0.5, float(a + 0.002 * gen.standard_normal()))
+                for s, a in enumerate(base)]
+    table = comparisons_table(runs_table(records), [1000, 10000], rng()).set_index(["comparison", "steps"])
+    real, null = table.loc[("loss", 10000)], table.loc[("input scaling", 10000)]
+    assert bool(real["significant"]) and real["p_holm"] < 0.05 and real["ci95_low"] > 0
+    assert not null["significant"] and null["p_holm"] >= 0.05
+    assert 0 < null["mdd"] < 0.01 and "with 80% power" in null["verdict"]
+
+
+def test_escape_table_counts_runs_above_the_gap():
+    # Eight MSE runs: four stuck at chance (49.32% / 50.68%), four escaped; CE all escaped.
+    mse = [0.4932, 0.5068, 0.5068, 0.4932, 0.75, 0.77, 0.80, 0.85]
+    ce = [0.90, 0.92, 0.93, 0.95, 0.91, 0.94, 0.96, 0.97]
+    records = [logreg_record("mse", "raw", s, 0.5, a) for s, a in enumerate(mse)]
+    records += [logreg_record("ce", "raw", s, 0.9, a) for s, a in enumerate(ce)]
+    escape = escape_table(runs_table(records), chance=0.5068).set_index(["loss", "steps"])
+    row = escape.loc[("mse", 10000)]
+    assert 0.5068 < row["threshold"] < 0.75 and row["chance"] == 0.5068
+    assert (row["n"], row["escaped"]) == (8, 4) and row["escape_rate"] == 0.5
+    # Wilson 95% interval of 4 of 8: 0.21522 to 0.78478.
+    assert (row["escape_ci95_low"], row["escape_ci95_high"]) == pytest.approx((0.21522, 0.78478), abs=1e-5)
+    assert row["escaped_median"] == pytest.approx((0.77 + 0.80) / 2) and row["escaped_min"] == pytest.approx(0.75)
+    # The reference's 78.05% is above two of the four escaped runs.
+    assert row["reference_accuracy"] == 0.7805 and row["reference_percentile"] == pytest.approx(0.5)
+    assert escape.loc[("ce", 10000)]["escaped"] == 8 and escape.loc[("ce", 10000)]["escape_ci95_high"] == 1.0
+    assert escape.loc[("mse", 1000)]["escaped"] == 0 and escape.loc[("mse", 1000)]["escape_ci95_low"] == 0.0
+    facts = headline_facts(pd.DataFrame(columns=["experiment"]), pd.DataFrame(columns=["comparison"]),
+                           pd.DataFrame(), escape.reset_index())
+    assert facts["escape_mse_raw_10000"] == "4 of 8 runs (50.00%, Wilson 95% CI 21.52% to 78.48%)"
+    assert facts["reference_mse_raw_10000"] == "the reference's single run (78.05%) is above 50% of the escaped runs"
 
 
 def test_pair_difficulty_and_facts(runs):
     pairs = pair_difficulty(runs)
     assert list(pairs["pair"]) == ["7-9", "4-9", "0-1"]
     assert pairs.iloc[0]["mean"] == pytest.approx(0.82)
-    facts = headline_facts(summary_table(runs), comparisons_table(runs, [10000]), pairs)
+    facts = headline_facts(summary_table(runs, rng()), comparisons_table(runs, [10000], rng()), pairs)
     assert facts["hardest_pair"] == "7 vs 9 (82.00%)"
     assert facts["rank_4_9"] == "2 of 3"
     assert facts["lenet_sparse_mean"] == "98.60%" and facts["lenet_sparse_params"] == "60,806"

@@ -11,7 +11,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from conftest import REPO, run_snakemake
-from mnistrepro.config import ConfigError, check_config
+from mnistrepro.config import ConfigError, check_config, seed_list
 
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
 
@@ -36,11 +36,20 @@ def test_shipped_config_is_valid(config):
     check_config(config)
 
 
+def test_seeds_are_a_count_or_a_list(config):
+    assert seed_list(3) == [0, 1, 2] and seed_list([5, 2]) == [5, 2]
+    validate(set_key(config, "logreg.seeds", [7, 8]), SCHEMA)
+    for bad in (0, [1, 1], "many"):
+        with pytest.raises(WorkflowError):
+            validate(set_key(config, "logreg.seeds", bad), SCHEMA)
+
+
 def test_schema_fills_defaults():
     config = {}
     validate(config, SCHEMA)
     assert config["pair"] == [4, 9]
-    assert config["logreg"]["lr"] == 1e-4 and len(config["logreg"]["seeds"]) >= 10
+    assert config["logreg"]["lr"] == 1e-4 and len(seed_list(config["logreg"]["seeds"])) >= 200
+    assert config["stats"] == {"seed": 0, "resamples": 9999}
     assert config["lenet"]["c3"] == ["sparse", "full"] and config["lenet"]["epochs"] == 10
     assert config["data"]["sources"] == ["official", "pypi", "local"]
     check_config(config)

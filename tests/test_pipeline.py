@@ -52,8 +52,16 @@ def test_tables_have_the_documented_columns(study):
     summary = pd.read_csv(tables / "summary.csv")
     for column in ["n", "mean", "std", "ci95_low", "ci95_high", "mean_train_seconds", "trainable_params"]:
         assert column in summary.columns
+    # No accuracy interval leaves [0, 1].
+    assert summary[["ci95_low", "ci95_high"]].stack().between(0, 1).all()
+    escape = pd.read_csv(tables / "escape.csv")
+    assert len(escape) == 2 * 2 * 2 and (escape["n"] == 3).all()
+    assert escape[["escape_rate", "escape_ci95_low", "escape_ci95_high"]].stack().between(0, 1).all()
+    assert escape["threshold"].nunique() == 1 and (escape["threshold"] > escape["chance"]).all()
     comparisons = pd.read_csv(tables / "comparisons.csv")
-    assert {"difference", "ci95_low", "ci95_high", "p_value", "verdict"} <= set(comparisons.columns)
+    assert {"difference", "ci95_low", "ci95_high", "p_value", "p_holm", "test", "mdd", "verdict"} <= set(comparisons.columns)
+    assert (comparisons["p_holm"] >= comparisons["p_value"]).all()
+    assert comparisons["test"].str.startswith("paired permutation test").all()
     assert set(comparisons["comparison"]) == {"C3 connection table", "loss", "input scaling"}
     params = pd.read_csv(tables / "params.csv")
     totals = params[params["layer"] == "total"].set_index("c3")
@@ -103,7 +111,7 @@ def test_forcerun_evaluation_runs_no_training(study):
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout)
     assert counts["evaluate_lenet"] == 2  # sparse, full: each evaluates both seeds
-    assert not {"train_lenet", "train_logreg", "train_logreg_pair", "download_mnist", "idx_to_tensors"} & set(counts)
+    assert not {"train_lenet", "train_logreg", "train_logreg_sweep", "download_mnist", "idx_to_tensors"} & set(counts)
     assert {"aggregate", "figure_lenet_calibration", "figure_lenet_confusion"} <= set(counts)
 
 
@@ -123,9 +131,9 @@ def report(study) -> Path:
 def test_report_contains_every_table_and_figure(report):
     html = report.read_text()
     for name in ["runs.csv", "summary.csv", "comparisons.csv", "params.csv", "environment.csv", "hardware.csv",
-                 "identities.csv",
-                 "rule_benchmarks.csv", "logreg_accuracy_vs_steps.png", "lenet_accuracy_vs_params.png",
-                 "lenet_accuracy_per_epoch.png", "lenet_confusion.png", "lenet_calibration.png", "lenet_misclassified.png",
+                 "identities.csv", "rule_benchmarks.csv", "escape.csv", "logreg_accuracy_vs_steps.png",
+                 "logreg_accuracy_distribution.png", "lenet_accuracy_vs_params.png", "lenet_accuracy_per_epoch.png",
+                 "lenet_confusion.png", "lenet_calibration.png", "lenet_misclassified.png",
                  "pair_difficulty.png", "train_time.png", "rule_resources.png", "identities_mnist.png",
                  "identities_rgb.png"]:
         assert name in html, name
@@ -154,7 +162,8 @@ window.addEventListener("load", function () {
 
 CATEGORY_ENTRIES = {
     "Data": ["MNIST source, checksums, counts", "one row per run", "mean, std, 95% CI per variant", "differences, CIs, p-values, verdicts"],
-    "Logistic regression": ["accuracy vs steps", "digit-pair sweep", "45-pair difficulty heatmap"],
+    "Logistic regression": ["accuracy vs steps", "final accuracy of every run", "escape rates from chance",
+                            "digit-pair sweep", "45-pair difficulty heatmap"],
     "LeNet-5": ["accuracy vs trainable parameters", "test accuracy per epoch", "confusion matrices",
                 "calibration next to accuracy",
                 "misclassified test digits", "trainable parameters per layer"],

@@ -37,11 +37,11 @@ IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 # Rules whose jobs must ask SLURM for a GPU; every other submitted job must not.
 GPU_RULES = {"train_lenet", "evaluate_lenet"}
 # The only rules whose jobs go to the cluster.
-SUBMITTED_RULES = {"train_logreg", "train_logreg_pair", "train_lenet", "evaluate_lenet", "identities"}
+SUBMITTED_RULES = {"train_logreg", "train_logreg_sweep", "train_lenet", "evaluate_lenet", "identities"}
 # Rules marked `localrule: True`: seconds of work, run by Snakemake itself rather than queued.
 LOCAL_RULES = {
     "all", "download_mnist", "idx_to_tensors", "extract_pair", "hardware", "data_summary", "aggregate", "lenet_params",
-    "environment", "rule_benchmarks", "figure_logreg_steps",
+    "environment", "rule_benchmarks", "figure_logreg_steps", "figure_logreg_distribution",
     "figure_pair_difficulty", "figure_accuracy_vs_params", "figure_lenet_epochs", "figure_lenet_confusion",
     "figure_lenet_calibration",
     "figure_misclassified", "figure_train_time", "figure_rule_resources",

@@ -12,8 +12,8 @@ EXPECTED_JOBS = {
     "idx_to_tensors": 1,
     "extract_pair": 1,
     "data_summary": 1,
-    "train_logreg": 4,  # loss x scaling, each job running all 10 seeds
-    "train_logreg_pair": 45,  # every digit pair, each job running all its seeds
+    "train_logreg": 4,  # loss x scaling, each job running all 200 seeds together
+    "train_logreg_sweep": 1,  # every digit pair and seed in one job
     "train_lenet": 6,  # C3 variant x seed
     "evaluate_lenet": 2,  # C3 variant, each job evaluating all 3 seeds
     "identities": 1,
@@ -23,6 +23,7 @@ EXPECTED_JOBS = {
     "hardware": 1,
     "rule_benchmarks": 1,
     "figure_logreg_steps": 1,
+    "figure_logreg_distribution": 1,
     "figure_pair_difficulty": 1,
     "figure_accuracy_vs_params": 1,
     "figure_lenet_epochs": 1,
@@ -47,8 +48,16 @@ def test_dry_run_without_the_sweep_drops_its_jobs(tmp_path):
     result = run_snakemake(tmp_path / "work", "-n", "--quiet", "rules", config=config)
     assert result.returncode == 0, result.stderr
     counts = job_counts(result.stdout)
-    assert "train_logreg_pair" not in counts and "figure_pair_difficulty" not in counts
+    assert "train_logreg_sweep" not in counts and "figure_pair_difficulty" not in counts
     assert counts["train_lenet"] == 6
+
+
+def test_lenet_power_config_runs_ten_or_more_seeds_per_variant(tmp_path):
+    result = run_snakemake(tmp_path, "-n", "--quiet", "rules", "--configfile", str(REPO / "configs" / "lenet_power.yaml"))
+    assert result.returncode == 0, result.stderr
+    counts = job_counts(result.stdout)
+    assert counts["train_lenet"] == 2 * 20
+    assert counts["train_logreg"] == EXPECTED_JOBS["train_logreg"]  # the rest of the study is unchanged
 
 
 def test_lint_reports_only_the_missing_conda_environments(tmp_path):

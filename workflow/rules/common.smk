@@ -1,9 +1,12 @@
 # Checks the JSON schema cannot express, then the names and functions shared by the rule files.
-from mnistrepro.config import check_config
+from mnistrepro.config import check_config, seed_list
 from mnistrepro.device import will_use_gpu
 from mnistrepro.io import read_facts
 
 check_config(config)
+# `seeds: 200` means seeds 0 to 199; a list is taken as it is.
+for _section in ("logreg", "pair_sweep", "lenet"):
+    config[_section]["seeds"] = seed_list(config[_section]["seeds"])
 
 DATA = "results/data"
 PAIR = config["pair"]
@@ -63,7 +66,7 @@ def lenet_history_files():
 def figure_rules():
     """The figure rules the config asks for (the pair heatmap only with the sweep), minus the
     resources figure, which is drawn from the benchmarks of these."""
-    names = ["figure_logreg_steps", "figure_accuracy_vs_params", "figure_lenet_epochs",
+    names = ["figure_logreg_steps", "figure_logreg_distribution", "figure_accuracy_vs_params", "figure_lenet_epochs",
              "figure_lenet_confusion", "figure_lenet_calibration", "figure_misclassified", "figure_train_time"]
     if SWEEP["enabled"]:
         names.append("figure_pair_difficulty")
@@ -77,7 +80,7 @@ def job_benchmark_files(wildcards):
     files += expand(rules.extract_pair.benchmark, a=PAIR[0], b=PAIR[1])
     files += expand(rules.train_logreg.benchmark, loss=LOGREG["losses"], scaling=LOGREG["scalings"])
     if SWEEP["enabled"]:
-        files += [expand(rules.train_logreg_pair.benchmark, a=a, b=b)[0] for a, b in SWEEP_PAIRS]
+        files.append(rules.train_logreg_sweep.benchmark)
     files += expand(rules.train_lenet.benchmark, c3=LENET["c3"], seed=LENET["seeds"])
     files += expand(rules.evaluate_lenet.benchmark, c3=LENET["c3"])
     files += [rule.benchmark for rule in figure_rules()]

@@ -3,9 +3,9 @@
 #
 # These jobs always train on the CPU, with one thread: each step is one 784-long dot product and
 # one update, far less work than a GPU kernel launch, so a GPU would only slow them down. A job
-# runs all the seeds of one (loss, scaling) or one digit pair, because Python + torch start-up
-# (seconds) costs more than a whole run (a fraction of a second); each run still gets its own
-# JSON record.
+# runs all the seeds of one (loss, scaling), stepping them together (one gather, dot and update
+# over all seeds per step); the sweep is one job for all its pairs, because Python + torch start-up
+# (seconds) costs more than a pair's whole batch of runs. Each run still gets its own JSON record.
 
 rule train_logreg:
     input:
@@ -22,7 +22,7 @@ rule train_logreg:
         steps=LOGREG["steps"],
         lr=LOGREG["lr"],
         eval_steps=LOGREG["eval_steps"],
-        digits=None,
+        pairs=None,
     threads: 1
     log:
         "results/logs/logreg/main/{loss}_{scaling}.log",
@@ -32,26 +32,26 @@ rule train_logreg:
         "../../scripts/train_logreg.py"
 
 
-rule train_logreg_pair:
-    input:
-        f"{DATA}/mnist.pt",
-    output:
-        expand("results/logreg/sweep/pair_{{a}}_{{b}}/seed{seed}.json", seed=SWEEP["seeds"]),
-    wildcard_constraints:
-        a=r"\d",
-        b=r"\d",
-    params:
-        loss=SWEEP["loss"],
-        scaling=SWEEP["scaling"],
-        seeds=SWEEP["seeds"],
-        steps=SWEEP["steps"],
-        lr=SWEEP["lr"],
-        eval_steps=[SWEEP["steps"]],
-        digits=lambda wc: [int(wc.a), int(wc.b)],
-    threads: 1
-    log:
-        "results/logs/logreg/sweep/pair_{a}_{b}.log",
-    benchmark:
-        "results/benchmarks/logreg/sweep/pair_{a}_{b}.tsv"
-    script:
-        "../../scripts/train_logreg.py"
+# The sweep's rule exists only when the config enables it.
+if SWEEP["enabled"]:
+
+    rule train_logreg_sweep:
+        input:
+            f"{DATA}/mnist.pt",
+        output:
+            logreg_sweep_files(),
+        params:
+            loss=SWEEP["loss"],
+            scaling=SWEEP["scaling"],
+            seeds=SWEEP["seeds"],
+            steps=SWEEP["steps"],
+            lr=SWEEP["lr"],
+            eval_steps=[SWEEP["steps"]],
+            pairs=[list(p) for p in SWEEP_PAIRS],
+        threads: 1
+        log:
+            "results/logs/logreg/sweep.log",
+        benchmark:
+            "results/benchmarks/logreg/sweep.tsv"
+        script:
+            "../../scripts/train_logreg.py"

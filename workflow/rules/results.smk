@@ -18,6 +18,8 @@ rule aggregate:
                     labels={"result": "table", "shows": "one row per run"}),
         summary=report(f"{TABLES}/summary.csv", caption="../report/summary.rst", category="Data",
                        labels={"result": "table", "shows": "mean, std, 95% CI per variant"}),
+        escape=report(f"{TABLES}/escape.csv", caption="../report/escape.rst", category="Logistic regression",
+                      labels={"result": "table", "shows": "escape rates from chance"}),
         comparisons=report(f"{TABLES}/comparisons.csv", caption="../report/comparisons.rst", category="Data",
                            labels={"result": "table", "shows": "differences, CIs, p-values, verdicts"}),
         pairs=report(f"{TABLES}/pair_difficulty.csv", caption="../report/pair_difficulty_table.rst",
@@ -25,6 +27,8 @@ rule aggregate:
         facts=f"{TABLES}/facts.json",
     params:
         logreg_steps=sorted(set(LOGREG["eval_steps"]) | {LOGREG["steps"]}),
+        seed=config["stats"]["seed"],
+        resamples=config["stats"]["resamples"],
         facts=report_facts,
     log:
         "results/logs/results/aggregate.log",
@@ -105,6 +109,24 @@ rule figure_logreg_steps:
         "../../scripts/figure.py"
 
 
+rule figure_logreg_distribution:
+    localrule: True
+    input:
+        runs=f"{TABLES}/runs.csv",
+        escape=f"{TABLES}/escape.csv",
+    output:
+        report(f"{FIGURES}/logreg_accuracy_distribution.png", caption="../report/logreg_distribution.rst",
+               category="Logistic regression", labels={"result": "figure", "shows": "final accuracy of every run"}),
+    params:
+        facts=report_facts,
+    log:
+        "results/logs/results/figure_logreg_distribution.log",
+    benchmark:
+        "results/benchmarks/results/figure_logreg_distribution.tsv"
+    script:
+        "../../scripts/figure.py"
+
+
 rule figure_pair_difficulty:
     localrule: True
     input:
@@ -126,6 +148,7 @@ rule figure_accuracy_vs_params:
     localrule: True
     input:
         runs=f"{TABLES}/runs.csv",
+        summary=f"{TABLES}/summary.csv",
     output:
         report(f"{FIGURES}/lenet_accuracy_vs_params.png", caption="../report/accuracy_vs_params.rst",
                category="LeNet-5", labels={"result": "figure", "shows": "accuracy vs trainable parameters"}),
