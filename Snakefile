@@ -22,6 +22,6 @@ include: "workflow/rules/results.smk"
 
 
 rule all:
+    default_target: True
     input:
         study_targets(),
-    default_target: True

@@ -27,7 +27,9 @@ def logreg_main_files():
     """Every run record of the main logistic-regression grid (loss x scaling x seed)."""
     return expand(
         "results/logreg/main/{loss}_{scaling}/seed{seed}.json",
-        loss=LOGREG["losses"], scaling=LOGREG["scalings"], seed=LOGREG["seeds"],
+        loss=LOGREG["losses"],
+        scaling=LOGREG["scalings"],
+        seed=LOGREG["seeds"],
     )
 
 
@@ -35,16 +37,12 @@ def logreg_sweep_files():
     """Every run record of the 45-pair sweep (none when pair_sweep.enabled is false)."""
     if not SWEEP["enabled"]:
         return []
-    return [
-        f"results/logreg/sweep/pair_{a}_{b}/seed{seed}.json" for a, b in SWEEP_PAIRS for seed in SWEEP["seeds"]
-    ]
+    return [f"results/logreg/sweep/pair_{a}_{b}/seed{seed}.json" for a, b in SWEEP_PAIRS for seed in SWEEP["seeds"]]
 
 
 def lenet_run_files(name, seeds=None):
     """One file (``training.json``, ``evaluation.json``, ``history.csv``, ``model.pt``) of every LeNet-5 run."""
-    return expand(
-        "results/lenet/{c3}/seed{seed}/{name}", c3=LENET["c3"], seed=seeds or LENET["seeds"], name=name
-    )
+    return expand("results/lenet/{c3}/seed{seed}/{name}", c3=LENET["c3"], seed=seeds or LENET["seeds"], name=name)
 
 
 def lenet_training_files():
@@ -66,8 +64,16 @@ def lenet_history_files():
 def figure_rules():
     """The figure rules the config asks for (the pair heatmap only with the sweep), minus the
     resources figure, which is drawn from the benchmarks of these."""
-    names = ["figure_logreg_steps", "figure_logreg_distribution", "figure_accuracy_vs_params", "figure_lenet_epochs",
-             "figure_lenet_confusion", "figure_lenet_calibration", "figure_misclassified", "figure_train_time"]
+    names = [
+        "figure_logreg_steps",
+        "figure_logreg_distribution",
+        "figure_accuracy_vs_params",
+        "figure_lenet_epochs",
+        "figure_lenet_confusion",
+        "figure_lenet_calibration",
+        "figure_misclassified",
+        "figure_train_time",
+    ]
     if SWEEP["enabled"]:
         names.append("figure_pair_difficulty")
     return [getattr(rules, name) for name in names]
@@ -75,8 +81,12 @@ def figure_rules():
 
 def job_benchmark_files(wildcards):
     """The benchmark: file of every job that does real work."""
-    files = [rules.download_mnist.benchmark, rules.idx_to_tensors.benchmark, rules.identities.benchmark,
-             rules.aggregate.benchmark]
+    files = [
+        rules.download_mnist.benchmark,
+        rules.idx_to_tensors.benchmark,
+        rules.identities.benchmark,
+        rules.aggregate.benchmark,
+    ]
     files += expand(rules.extract_pair.benchmark, a=PAIR[0], b=PAIR[1])
     files += expand(rules.train_logreg.benchmark, loss=LOGREG["losses"], scaling=LOGREG["scalings"])
     if SWEEP["enabled"]:
@@ -89,8 +99,17 @@ def job_benchmark_files(wildcards):
 
 def study_targets():
     """Every table and figure of the study (the runs, tensors and subset follow as their inputs)."""
-    rules_ = [rules.data_summary, rules.identities, rules.aggregate, rules.lenet_params, rules.environment,
-              rules.hardware, rules.rule_benchmarks, rules.figure_rule_resources, *figure_rules()]
+    rules_ = [
+        rules.data_summary,
+        rules.identities,
+        rules.aggregate,
+        rules.lenet_params,
+        rules.environment,
+        rules.hardware,
+        rules.rule_benchmarks,
+        rules.figure_rule_resources,
+        *figure_rules(),
+    ]
     return [path for rule in rules_ for path in rule.output]
 
 

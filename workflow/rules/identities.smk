@@ -26,13 +26,13 @@ rule identities:
             category=_IDENTITIES_CATEGORY,
             labels={"result": "figure", "shows": "RGB to grayscale"},
         ),
-    params:
-        device="cpu",  # float64 checks on a few MB of data: no GPU needed
-        **config["identities"],
     log:
         "results/logs/identities.log",
     benchmark:
         "results/benchmarks/identities.tsv"
     threads: 1
+    params:
+        **config["identities"],
+        device="cpu",  # float64 checks on a few MB of data: no GPU needed
     script:
         "../../scripts/identities.py"

@@ -13,9 +13,16 @@ rule train_lenet:
         training="results/lenet/{c3}/seed{seed}/training.json",
         history="results/lenet/{c3}/seed{seed}/history.csv",
         model="results/lenet/{c3}/seed{seed}/model.pt",
+    log:
+        "results/logs/lenet/{c3}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/lenet/{c3}_seed{seed}.tsv"
     wildcard_constraints:
         c3="sparse|full",
         seed=r"\d+",
+    threads: LENET["threads"]
+    resources:
+        gpu=LENET_GPU,
     params:
         epochs=LENET["epochs"],
         batch_size=LENET["batch_size"],
@@ -26,16 +33,8 @@ rule train_lenet:
         gpu=config["gpu"],
         # Resumable state after every epoch; not an output, so a failed or killed job keeps it.
         checkpoint="results/checkpoints/lenet/{c3}_seed{seed}.pt",
-    threads: LENET["threads"]
-    resources:
-        gpu=LENET_GPU,
-    log:
-        "results/logs/lenet/{c3}_seed{seed}.log",
-    benchmark:
-        "results/benchmarks/lenet/{c3}_seed{seed}.tsv"
     script:
         "../../scripts/train_lenet.py"
-
 
 
 # All seeds of a C3 variant in one job: torch's start-up (2-3 s) is paid once per variant, not per run.
@@ -45,19 +44,19 @@ rule evaluate_lenet:
         models=expand("results/lenet/{{c3}}/seed{seed}/model.pt", seed=LENET["seeds"]),
     output:
         evaluations=expand("results/lenet/{{c3}}/seed{seed}/evaluation.json", seed=LENET["seeds"]),
-    wildcard_constraints:
-        c3="sparse|full",
-    params:
-        test_limit=LENET["test_limit"],
-        device=config["device"],
-        gpu=config["gpu"],
-    threads: LENET["threads"]  # as in training, whose per-epoch test numbers this reproduces exactly
-    resources:
-        # No gpu resource at all on a CPU machine.
-        **({"gpu": 1} if LENET_GPU else {}),
     log:
         "results/logs/lenet/evaluate_{c3}.log",
     benchmark:
         "results/benchmarks/lenet_eval/{c3}.tsv"
+    wildcard_constraints:
+        c3="sparse|full",
+    threads: LENET["threads"]  # as in training, whose per-epoch test numbers this reproduces exactly
+    resources:
+        # No gpu resource at all on a CPU machine.
+        **({"gpu": 1} if LENET_GPU else {}),
+    params:
+        test_limit=LENET["test_limit"],
+        device=config["device"],
+        gpu=config["gpu"],
     script:
         "../../scripts/evaluate_lenet.py"

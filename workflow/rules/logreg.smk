@@ -7,14 +7,20 @@
 # over all seeds per step); the sweep is one job for all its pairs, because Python + torch start-up
 # (seconds) costs more than a pair's whole batch of runs. Each run still gets its own JSON record.
 
+
 rule train_logreg:
     input:
         f"{DATA}/pair_{PAIR[0]}_{PAIR[1]}.pt",
     output:
         expand("results/logreg/main/{{loss}}_{{scaling}}/seed{seed}.json", seed=LOGREG["seeds"]),
+    log:
+        "results/logs/logreg/main/{loss}_{scaling}.log",
+    benchmark:
+        "results/benchmarks/logreg/main/{loss}_{scaling}.tsv"
     wildcard_constraints:
         loss="mse|ce",
         scaling="raw|unit",
+    threads: 1
     params:
         loss=lambda wc: wc.loss,
         scaling=lambda wc: wc.scaling,
@@ -23,11 +29,6 @@ rule train_logreg:
         lr=LOGREG["lr"],
         eval_steps=LOGREG["eval_steps"],
         pairs=None,
-    threads: 1
-    log:
-        "results/logs/logreg/main/{loss}_{scaling}.log",
-    benchmark:
-        "results/benchmarks/logreg/main/{loss}_{scaling}.tsv"
     script:
         "../../scripts/train_logreg.py"
 
@@ -40,6 +41,11 @@ if SWEEP["enabled"]:
             f"{DATA}/mnist.pt",
         output:
             logreg_sweep_files(),
+        log:
+            "results/logs/logreg/sweep.log",
+        benchmark:
+            "results/benchmarks/logreg/sweep.tsv"
+        threads: 1
         params:
             loss=SWEEP["loss"],
             scaling=SWEEP["scaling"],
@@ -48,10 +54,5 @@ if SWEEP["enabled"]:
             lr=SWEEP["lr"],
             eval_steps=[SWEEP["steps"]],
             pairs=[list(p) for p in SWEEP_PAIRS],
-        threads: 1
-        log:
-            "results/logs/logreg/sweep.log",
-        benchmark:
-            "results/benchmarks/logreg/sweep.tsv"
         script:
             "../../scripts/train_logreg.py"
