@@ -13,8 +13,8 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from mnistrepro.stats import (RESAMPLES, adjust, bootstrap_interval, compare, escape_threshold, summarize, verdict,
-                              wilson_interval)
+from mnistrepro.stats import (RESAMPLES, adjust, bootstrap_interval, compare, escape_threshold, smallest_p, summarize,
+                              verdict, wilson_interval)
 
 RUN_COLUMNS = [
     "experiment", "loss", "scaling", "c3", "pair", "seed", "steps", "epochs",
@@ -291,6 +291,12 @@ def calibration_facts(runs: pd.DataFrame, rng: np.random.Generator, resamples: i
             facts["lenet_ece_verdict"] = (f"{better} is better calibrated than {worse}: its ECE is lower by "
                                           f"{abs(c.difference) * 100:.2f} points ({c.test}, p = {c.p_value:.2g}, "
                                           f"n = {c.n_a}/{c.n_b})")
+        elif smallest_p(min(c.n_a, c.n_b)) >= 0.05:
+            n = min(c.n_a, c.n_b)
+            facts["lenet_ece_verdict"] = (f"no significant difference in ECE between sparse and full C3 "
+                                          f"({c.difference * 100:+.2f} points, {c.test}, p = {c.p_value:.2g}, "
+                                          f"n = {c.n_a}/{c.n_b}); with n = {n} no difference could be significant "
+                                          f"(smallest possible p = {smallest_p(n):.2g})")
         else:
             facts["lenet_ece_verdict"] = (f"no significant difference in ECE between sparse and full C3 "
                                           f"({c.difference * 100:+.2f} points, 95% CI {c.ci95_low * 100:+.2f} to "

@@ -108,7 +108,10 @@ def test_calibration_facts(runs):
     # Noise on one seed: with 3 seeds, no longer significant.
     noisy = runs.copy()
     noisy.loc[(noisy["c3"] == "full") & (noisy["seed"] == 1), "ece"] = 0.041
-    assert calibration_facts(noisy, rng())["lenet_ece_verdict"].startswith("no significant difference in ECE")
+    noisy_verdict = calibration_facts(noisy, rng())["lenet_ece_verdict"]
+    assert noisy_verdict.startswith("no significant difference in ECE")
+    assert "with n = 3 no difference could be significant (smallest possible p = 0.25)" in noisy_verdict
+    assert "100.00" not in noisy_verdict  # no interval spanning every possible difference
 
 
 def test_comparisons_flag_the_real_difference_only(runs):
