@@ -1,8 +1,10 @@
 """From per-run evaluation records to the study's tables: runs, summary, comparisons, facts.
 
 ``runs`` has one row per evaluated model: a LeNet-5 run after its last epoch, and a logistic
-regression run at each step count it was evaluated at (so one 10,000-step run gives the rows for
-1,000 and 10,000 steps).
+regression run at each step count it was evaluated at (``logreg.eval_steps`` and ``logreg.steps``).
+
+The facts (``facts.json``) are the report's words: every key is named so that a caption reads the
+same key whatever the configuration (the last step count is ``final``, the main pair ``main_pair``).
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ RUN_COLUMNS = [
 ]
 VARIANT_COLUMNS = ["experiment", "loss", "scaling", "c3", "pair", "steps", "epochs"]
 LOGREG_PARAMS = 28 * 28 + 1
-# The reference's single runs (docs/SPEC.md): (loss, scaling, steps) -> test accuracy on 4 vs 9.
-REFERENCE_ACCURACY = {("mse", "raw", 10000): 0.7805, ("ce", "raw", 1000): 0.9121}
+# The reference's single runs (docs/SPEC.md), all on its one digit pair: (pair, loss, scaling, steps) -> test
+# accuracy. Another pair or step count has no reference run to compare with.
+REFERENCE_PAIR = "4-9"
+REFERENCE_ACCURACY = {(REFERENCE_PAIR, "mse", "raw", 10000): 0.7805, (REFERENCE_PAIR, "ce", "raw", 1000): 0.9121}
 
 
 def pair_name(digits: Sequence[int]) -> str:
@@ -138,12 +142,13 @@ def escape_table(runs: pd.DataFrame, chance: float) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     final = logreg[logreg["steps"] == logreg["steps"].max()]
     threshold = escape_threshold(final["test_accuracy"], chance)
+    pair = logreg["pair"].iloc[0]  # the main grid runs one pair
     rows = []
     for (loss, scaling, steps), group in logreg.groupby(["loss", "scaling", "steps"], sort=True):
         acc = group["test_accuracy"].to_numpy(dtype=float)
         escaped = acc[acc > threshold]
         low, high = wilson_interval(escaped.size, acc.size)
-        reference = REFERENCE_ACCURACY.get((loss, scaling, int(steps)), math.nan)
+        reference = REFERENCE_ACCURACY.get((pair, loss, scaling, int(steps)), math.nan)
         rows.append({
             "loss": loss, "scaling": scaling, "steps": int(steps), "n": acc.size, "escaped": escaped.size,
             "escape_rate": escaped.size / acc.size, "escape_ci95_low": low, "escape_ci95_high": high,
@@ -224,19 +229,35 @@ def _pct(x: float) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.2f}%"
 
 
+def _points(low: float, high: float) -> str:
+    return f"{100 * low:+.2f} to {100 * high:+.2f} percentage points"
+
+
+def _step_key(steps: int, final: int) -> str:
+    """A step count as fact keys name it: the last one is ``final``, so captions need not know the config's."""
+    return "final" if steps == final else str(steps)
+
+
 def headline_facts(summary: pd.DataFrame, comparisons: pd.DataFrame, pairs: pd.DataFrame,
-                   escape: pd.DataFrame | None = None) -> dict[str, str]:
-    """Short formatted numbers for the report captions, keyed by name (strings, ready to quote)."""
+                   escape: pd.DataFrame | None = None, identities: pd.DataFrame | None = None) -> dict[str, str]:
+    """Short formatted numbers for the report captions, keyed by name (strings, ready to quote).
+
+    Logistic-regression keys carry the step count, the last one as ``final`` (``logreg_mse_raw_final_mean``);
+    a comparison's ``*_verdict`` includes its 95% interval where its n can bound one."""
     facts: dict[str, str] = {}
+    logreg = summary[summary["experiment"] == "logreg"]
+    steps = [*logreg.get("steps", []), *([] if escape is None else escape["steps"])]
+    final = int(max(steps)) if steps else None
     if escape is not None and not escape.empty:
         facts["escape_threshold"] = _pct(escape["threshold"].iloc[0])
         facts["chance"] = _pct(escape["chance"].iloc[0])
         for row in escape.itertuples(index=False):
-            key = f"{row.loss}_{row.scaling}_{row.steps}"
+            key = f"{row.loss}_{row.scaling}_{_step_key(row.steps, final)}"
             facts[f"escape_{key}"] = (f"{row.escaped} of {row.n} runs ({_pct(row.escape_rate)}, Wilson 95% CI "
                                       f"{_pct(row.escape_ci95_low)} to {_pct(row.escape_ci95_high)})")
-            facts[f"escaped_{key}_median"] = _pct(row.escaped_median)
-            facts[f"escaped_{key}_range"] = f"{_pct(row.escaped_min)} to {_pct(row.escaped_max)}"
+            facts[f"escaped_{key}_median"] = "none escaped" if row.escaped == 0 else _pct(row.escaped_median)
+            facts[f"escaped_{key}_range"] = ("none escaped" if row.escaped == 0 else
+                                             f"{_pct(row.escaped_min)} to {_pct(row.escaped_max)}")
             if not math.isnan(row.reference_percentile):
                 facts[f"reference_{key}"] = (f"the reference's single run ({_pct(row.reference_accuracy)}) is above "
                                              f"{100 * row.reference_percentile:.0f}% of the escaped runs")
@@ -244,7 +265,7 @@ def headline_facts(summary: pd.DataFrame, comparisons: pd.DataFrame, pairs: pd.D
         if row.experiment == "lenet":
             key = f"lenet_{row.c3}"
         elif row.experiment == "logreg":
-            key = f"logreg_{row.loss}_{row.scaling}_{row.steps}"
+            key = f"logreg_{row.loss}_{row.scaling}_{_step_key(row.steps, final)}"
         else:
             continue
         facts[f"{key}_mean"] = _pct(row.mean)
@@ -256,17 +277,41 @@ def headline_facts(summary: pd.DataFrame, comparisons: pd.DataFrame, pairs: pd.D
             facts[f"{key}_params"] = f"{int(row.trainable_params):,}"
     for row in comparisons.itertuples(index=False):
         if row.comparison == "C3 connection table":
-            facts["lenet_verdict"] = row.verdict
+            key = "lenet"
         elif row.comparison == "loss":
-            facts[f"loss_verdict_{row.scaling}_{row.steps}"] = row.verdict
+            key = f"loss_{row.scaling}_{_step_key(row.steps, final)}"
         elif row.comparison == "input scaling":
-            facts[f"scaling_verdict_{row.steps}"] = row.verdict
+            key = f"scaling_{_step_key(row.steps, final)}"
+        else:
+            continue
+        # Every verdict with its interval: a "no significant difference" verdict states its own (or why none
+        # can bound it); a significant one gets it here.
+        interval = f"; 95% CI {_points(row.ci95_low, row.ci95_high)}" if row.significant else ""
+        facts[f"{key}_verdict"] = row.verdict + interval
     if not pairs.empty:
         hardest, easiest = pairs.iloc[0], pairs.iloc[-1]
-        facts["hardest_pair"] = f"{hardest['a']} vs {hardest['b']} ({_pct(hardest['mean'])})"
-        facts["easiest_pair"] = f"{easiest['a']} vs {easiest['b']} ({_pct(easiest['mean'])})"
-        rank = pairs.index[pairs["pair"].isin(["4-9", "9-4"])]
-        facts["rank_4_9"] = f"{int(rank[0]) + 1} of {len(pairs)}" if len(rank) else "n/a"
+        facts["hardest_pair"] = f"{hardest['a']} vs {hardest['b']} ({_pct(hardest['mean'])}, n = {hardest['n']})"
+        facts["easiest_pair"] = f"{easiest['a']} vs {easiest['b']} ({_pct(easiest['mean'])}, n = {easiest['n']})"
+        main_pair = logreg["pair"].iloc[0] if not logreg.empty else None
+        rank = pairs.index[pairs["pair"] == main_pair]
+        if len(rank):
+            facts["main_pair_rank"] = f"{int(rank[0]) + 1} of {len(pairs)}"
+    if identities is not None and not identities.empty:
+        facts.update(identity_facts(identities))
+    return facts
+
+
+def identity_facts(identities: pd.DataFrame) -> dict[str, str]:
+    """The identities table in two facts: how many checks came out as expected, and the largest error of
+    those that must hold (the ones that must not, such as x^2 with max pooling, by how much they break)."""
+    holds = identities[identities["expected"]]
+    breaks = identities[~identities["expected"]]
+    facts = {"identities_verdict": (f"{int(identities['as_expected'].sum())} of {len(identities)} checks as "
+                                    f"expected; the {len(holds)} identities hold to max error "
+                                    f"{holds['max_abs_error'].max():.2g}")}
+    if not breaks.empty:
+        facts["identities_breaks"] = "; ".join(f"{row.identity} breaks (max error {row.max_abs_error:.2g})"
+                                               for row in breaks.itertuples(index=False))
     return facts
 
 

@@ -36,6 +36,11 @@ def _percent(df: pd.DataFrame, column: str = "test_accuracy") -> pd.DataFrame:
     return df
 
 
+def pair_title(runs: pd.DataFrame) -> str:
+    """The digit pair of the runs, as titles write it ("3 vs 5"); the main grid runs one pair (``runs.pair``)."""
+    return " vs ".join(runs["pair"].iloc[0].split("-"))
+
+
 def accuracy_vs_params(runs: pd.DataFrame, summary: pd.DataFrame) -> plt.Figure:
     """LeNet-5 variants: every seed as a point, the mean with its 95% CI (from ``summary``), against
     trainable parameters."""
@@ -88,7 +93,8 @@ def logreg_steps(runs: pd.DataFrame) -> plt.Figure:
         ax.set_xlabel("SGD steps (one sample each, log scale)")
         ax.axhline(50, color="grey", linestyle=":", linewidth=1)
     grid.set_titles("pixels: {col_name}")
-    grid.figure.suptitle("Logistic regression, 4 vs 9: test accuracy vs steps (band: min-max over seeds)", y=1.04)
+    grid.figure.suptitle(f"Logistic regression, {pair_title(logreg)}: test accuracy vs steps "
+                         "(band: min-max over seeds)", y=1.04)
     return grid.figure
 
 
@@ -118,7 +124,8 @@ def logreg_distribution(runs: pd.DataFrame, escape: pd.DataFrame) -> plt.Figure:
             ax.scatter([i], [100 * row["reference_accuracy"]], marker="*", s=250, color="black", zorder=5,
                        label=f"reference's single run ({100 * row['reference_accuracy']:.2f}%)")
     ax.set_xlabel("")
-    ax.set_title(f"Logistic regression, 4 vs 9: final test accuracy of every run ({steps:,} steps)", pad=38)
+    ax.set_title(f"Logistic regression, {pair_title(final)}: final test accuracy of every run ({steps:,} steps)",
+                 pad=38)
     ax.legend(loc="lower right", fontsize=9)
     return fig
 

@@ -51,7 +51,19 @@ def save_torch(obj: Any, path: str | os.PathLike) -> None:
         torch.save(obj, tmp)
 
 
-def read_facts(path: str | os.PathLike) -> dict:
-    """The report's headline numbers (``results/tables/facts.json``), or ``{}`` before they exist."""
+NOT_RUN = "not run in this configuration"
+
+
+class Facts(dict):
+    """The report's headline numbers, keyed by name. A name this configuration did not produce (a
+    variant, a step count or a sweep it did not run) reads as :data:`NOT_RUN`, so a report caption
+    never renders empty and never fails on it (Jinja looks ``facts.name`` up as ``facts["name"]``)."""
+
+    def __missing__(self, key: str) -> str:
+        return NOT_RUN
+
+
+def read_facts(path: str | os.PathLike) -> Facts:
+    """The report's headline numbers (``results/tables/facts.json``); none before they exist."""
     path = Path(path)
-    return read_json(path) if path.exists() else {}
+    return Facts(read_json(path) if path.exists() else {})

@@ -1,5 +1,7 @@
-"""Rule aggregate: every run record -> runs, summary, escape rates, comparisons, pair difficulty, report facts."""
+"""Rule aggregate: every run record (and the identities table) -> runs, summary, escape rates, comparisons, pair
+difficulty, report facts."""
 import numpy as np
+import pandas as pd
 
 from mnistrepro.aggregate import (calibration_facts, comparisons_table, escape_table, headline_facts, pair_difficulty,
                                   runs_table, summary_table)
@@ -33,5 +35,5 @@ for name, table in [("runs", runs), ("summary", summary), ("escape", escape), ("
                     ("pairs", pairs)]:
     with atomic_path(snakemake.output[name]) as tmp:
         table.to_csv(tmp, index=False)
-write_json({**headline_facts(summary, comparisons, pairs, escape), **calibration_facts(runs, rng, params.resamples)},
-           snakemake.output.facts)
+facts = headline_facts(summary, comparisons, pairs, escape, pd.read_csv(snakemake.input.identities))
+write_json({**facts, **calibration_facts(runs, rng, params.resamples)}, snakemake.output.facts)

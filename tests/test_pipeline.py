@@ -3,6 +3,8 @@ tables have their columns, the report builds and renders in headless Chromium.""
 
 from __future__ import annotations
 
+import copy
+import html as html_lib
 import json
 import os
 import re
@@ -10,29 +12,62 @@ import shutil
 import socket
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 import yaml
+from snakemake.utils import update_config
 
 from conftest import REPO, job_counts, run_snakemake
 from mnistrepro.aggregate import RUN_COLUMNS
+from mnistrepro.config import seed_list
+from mnistrepro.io import NOT_RUN, Facts
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--disable-quic"]
 
 
-@pytest.fixture(scope="module")
-def study(mnist_idx_dir, tmp_path_factory) -> Path:
-    """A working directory where the CI-sized study has run to completion."""
-    workdir = tmp_path_factory.mktemp("study")
+# A configuration unlike the default and the CI one in everything a caption quotes: another main pair,
+# step and evaluation counts, seeds, a sweep subset without the default pair, one scaling only (so the
+# unit-pixel facts do not exist), one LeNet-5 epoch on other limits, other pooling sizes. Small: it runs
+# in CI on 2 cores.
+OTHER_CONFIG = {
+    "pair": [3, 5],
+    "logreg": {"scalings": ["raw"], "seeds": 4, "steps": 500, "eval_steps": [50, 500]},
+    "pair_sweep": {"pairs": [[3, 5], [0, 1], [7, 9]], "seeds": 2, "steps": 150},
+    "lenet": {"seeds": [0, 1], "epochs": 1, "train_limit": 1000, "test_limit": 200},
+    "identities": {"n_images": 50, "pool_sizes": [2, 7]},
+}
+
+
+def ci_config(overrides: dict | None = None) -> dict:
+    """.test/config.yaml, with ``overrides`` merged in key by key."""
     config = yaml.safe_load((REPO / ".test" / "config.yaml").read_text())
+    update_config(config, copy.deepcopy(overrides or {}))
+    return config
+
+
+def run_study(workdir: Path, config: dict, mnist_idx_dir: Path) -> Path:
+    """Run the whole workflow with ``config`` (reading MNIST from ``mnist_idx_dir``) in ``workdir``."""
     config["data"]["local_dir"] = str(mnist_idx_dir)
     config_path = workdir / "test-config.yaml"
     config_path.write_text(yaml.safe_dump(config))
     result = run_snakemake(workdir, "--cores", "2", config=config_path)
     assert result.returncode == 0, result.stderr[-5000:]
     return workdir
+
+
+@pytest.fixture(scope="module")
+def study(mnist_idx_dir, tmp_path_factory) -> Path:
+    """A working directory where the CI-sized study has run to completion."""
+    return run_study(tmp_path_factory.mktemp("study"), ci_config(), mnist_idx_dir)
+
+
+@pytest.fixture(scope="module")
+def other_study(mnist_idx_dir, tmp_path_factory) -> Path:
+    """A working directory where the study has run with OTHER_CONFIG."""
+    return run_study(tmp_path_factory.mktemp("other_study"), ci_config(OTHER_CONFIG), mnist_idx_dir)
 
 
 def test_data_log_names_the_source(study):
@@ -121,11 +156,20 @@ def test_rerun_has_nothing_to_do(study):
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
+def build_report(workdir: Path) -> Path:
+    result = run_snakemake(workdir, "--report", "results/report.html", config=workdir / "test-config.yaml")
+    assert result.returncode == 0, result.stderr[-5000:]
+    return workdir / "results/report.html"
+
+
 @pytest.fixture(scope="module")
 def report(study) -> Path:
-    result = run_snakemake(study, "--report", "results/report.html", config=study / "test-config.yaml")
-    assert result.returncode == 0, result.stderr[-5000:]
-    return study / "results/report.html"
+    return build_report(study)
+
+
+@pytest.fixture(scope="module")
+def other_report(other_study) -> Path:
+    return build_report(other_study)
 
 
 def test_report_contains_every_table_and_figure(report):
@@ -143,7 +187,8 @@ def test_report_contains_every_table_and_figure(report):
     facts = json.loads((report.parent / "tables/facts.json").read_text())
     assert facts["lenet_sparse_mean"] in html and facts["hardest_pair"] in html
     assert facts["lenet_sparse_ece"] in html and facts["lenet_full_top2"] in html and facts["lenet_ece_verdict"] in html
-    assert "not run in this configuration" not in html
+    # The CI config runs every variant; only the reference's single runs are at step counts it does not run.
+    assert html.count(NOT_RUN) == html.count(f"Against the reference: {NOT_RUN}") > 0
 
 
 # Clicks through the report's React menu (Results -> a category) once the page has loaded, so that
@@ -217,21 +262,134 @@ def test_report_screenshot_is_not_blank(report, tmp_path):
     assert len(image.getcolors(maxcolors=256)) > 20, "the screenshot has almost no detail"
 
 
+def report_config(config: dict, facts: dict) -> dict:
+    """``config`` as the report sees it: on top of config.yaml, seeds as lists, the facts in it (common.smk)."""
+    full = yaml.safe_load((REPO / "config.yaml").read_text())
+    update_config(full, copy.deepcopy(config))
+    for section in ("logreg", "pair_sweep", "lenet"):
+        full[section]["seeds"] = seed_list(full[section]["seeds"])
+    full["facts"] = Facts(facts)
+    return full
+
+
+def render_caption(name: str, config: dict, facts: dict) -> str:
+    """A caption (``workflow/report/{name}``) rendered as Snakemake's report renders it, Jinja then
+    reStructuredText to HTML, but strictly: an undefined name in the Jinja, or any docutils warning or
+    error (what the report would show as a ``system-message`` box), fails."""
+    from docutils.core import publish_parts
+    from jinja2 import Environment, StrictUndefined
+
+    source = (REPO / "workflow/report" / name).read_text()
+    snakemake = SimpleNamespace(params=SimpleNamespace(facts=Facts(facts)), config=report_config(config, facts))
+    text = Environment(trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined).from_string(source).render(
+        snakemake=snakemake)
+    return publish_parts(text, writer="html", settings_overrides={"halt_level": 2, "report_level": 2})["body"]
+
+
+def visible_text(fragment: str) -> str:
+    return html_lib.unescape(re.sub(r"<[^>]+>", "", fragment))
+
+
+def stale_literals(config: dict) -> list[str]:
+    """What a caption written for the default configuration would say where ``config`` differs from it."""
+    default = report_config({}, {})
+    config = report_config(config, {})
+    stale = []
+    if config["pair"] != default["pair"]:
+        stale.append("{} vs {}".format(*default["pair"]))
+    if config["logreg"]["steps"] != default["logreg"]["steps"]:
+        stale += [f"{default['logreg']['steps']:,}", str(default["logreg"]["steps"])]
+    if config["lenet"]["epochs"] != default["lenet"]["epochs"]:
+        stale.append(f"{default['lenet']['epochs']} epochs")
+    if config["pair_sweep"]["pairs"] is not None:
+        stale.append("45 digit pairs")
+    return stale
+
+
+def empty_substitutions(text: str) -> list[str]:
+    """Traces of a substitution that rendered empty: empty brackets, a space before punctuation."""
+    return re.findall(r".{0,30}(?:\(\s*\)|[ \t][,.;:)]).{0,30}", text)
+
+
+CAPTIONS = sorted(p.name for p in (REPO / "workflow/report").glob("*.rst"))
+
+
+FINDINGS = ["MSE vs logistic loss", "MSE on raw pixels escapes chance", "Raw vs unit pixels", "Hardest digit pair",
+            "Sparse vs full C3", "Convolution identities"]
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None and not os.environ.get("CI"),
+                    reason="Debian's chromium is not installed (CI installs it)")
+def test_report_home_page_opens_with_the_findings(report, tmp_path):
+    """Answers first: the page a reader lands on shows one line per claim, with its verdict from the facts,
+    before the method."""
+    dom = chromium("--dump-dom", report.as_uri(), profile=tmp_path / "profile")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    text = app_text(dom.stdout)
+    facts = json.loads((report.parent / "tables/facts.json").read_text())
+    found, method = text.index("|What the study found|"), text.index("|How|")
+    assert found < method, text[:2000]
+    findings = text[found:method]
+    for claim in FINDINGS:
+        assert f"|{claim}|" in findings, (claim, findings)
+    for key in ["loss_raw_final_verdict", "escape_mse_raw_final", "scaling_final_verdict", "hardest_pair",
+                "lenet_verdict", "lenet_ece_verdict", "identities_verdict"]:
+        assert facts[key] in html_lib.unescape(findings), (key, findings)
+
+
+@pytest.mark.parametrize("config", [{}, ci_config(), ci_config(OTHER_CONFIG)], ids=["default", "ci", "other"])
+@pytest.mark.parametrize("name", CAPTIONS)
+def test_every_caption_renders_for_any_config_before_any_fact(name, config):
+    """No facts yet (or none of this configuration): every caption still renders, without an undefined
+    name, a docutils error or a stale literal, and says what was not run."""
+    text = visible_text(render_caption(name, config, {}))
+    for literal in stale_literals(config):
+        assert literal not in text, (name, literal)
+    assert not empty_substitutions(text), (name, empty_substitutions(text))
+    source = (REPO / "workflow/report" / name).read_text()
+    assert ("not run in this configuration" in text) == ("facts" in source), name
+
+
 @pytest.mark.parametrize("facts", [{}, {"lenet_sparse_mean": "98.60%", "lenet_sparse_ece": "0.30%"}])
 def test_calibration_caption_never_renders_empty(facts):
     """A fact this configuration did not produce (no facts yet, or one C3 variant only) is named as such."""
-    from types import SimpleNamespace
-
-    from docutils.core import publish_parts
-    from jinja2 import Environment
-
-    # As Snakemake renders a caption (snakemake.report): Jinja, then reStructuredText to HTML.
-    source = (REPO / "workflow/report/lenet_calibration.rst").read_text()
-    snakemake = SimpleNamespace(params=SimpleNamespace(facts=facts), config={})
-    text = Environment(trim_blocks=True, lstrip_blocks=True).from_string(source).render(snakemake=snakemake)
-    html = publish_parts(text, writer="html")["body"]
+    html = render_caption("lenet_calibration.rst", {}, facts)
     slots = ["lenet_sparse_mean", "lenet_sparse_top2", "lenet_sparse_ece", "lenet_sparse_ece_ci", "lenet_full_mean",
              "lenet_full_top2", "lenet_full_ece", "lenet_full_ece_ci", "lenet_verdict", "lenet_ece_verdict"]
-    assert html.count("not run in this configuration") == sum(slot not in facts for slot in slots)
+    assert html.count(NOT_RUN) == sum(slot not in facts for slot in slots)
     for value in facts.values():
         assert value in html
+
+
+def report_texts(report: Path) -> tuple[str, list[str]]:
+    """The visible text of a built report's home page and of each of its captions."""
+    page = report.read_text()
+    home = json.loads(re.search(r'var workflow_desc = (".*?(?<!\\)");', page, re.S).group(1))
+    captions = [json.loads(m) for m in re.findall(r'"caption": ("(?:[^"\\]|\\.)*")', page)]
+    return visible_text(home), [visible_text(c) for c in captions]
+
+
+@pytest.mark.parametrize("which", ["report", "other_report"])
+def test_report_follows_its_config(which, request):
+    """The built report of the CI config and of OTHER_CONFIG: every caption rendered, no docutils error box,
+    no empty substitution, nothing the default config would say where this one differs, and the facts quoted."""
+    report = request.getfixturevalue(which)
+    workdir = report.parents[1]
+    config = yaml.safe_load((workdir / "test-config.yaml").read_text())
+    page = report.read_text()
+    assert "system-message" not in page and "Docutils System Messages" not in page
+    home, captions = report_texts(report)
+    assert len(captions) == 22 and all(captions), [c[:80] for c in captions]
+    facts = json.loads((workdir / "results/tables/facts.json").read_text())
+    for text in [home, *captions]:
+        for literal in stale_literals(config):
+            assert literal not in text, (literal, text[:300])
+        assert not empty_substitutions(text), empty_substitutions(text)
+    pair = "{} vs {}".format(*config["pair"])
+    assert f"logistic regression on {pair}, raw pixels, {config['logreg']['steps']:,} steps" in home
+    assert facts["loss_raw_final_verdict"] in home and facts["hardest_pair"] in home
+    assert facts["identities_verdict"] in home and facts["lenet_ece_verdict"] in home
+    if config["pair"] == OTHER_CONFIG["pair"]:
+        # No unit-pixel runs, and no reference run on this pair: said so, not left empty.
+        assert "Raw vs unit pixels (MSE loss, 500 steps): not run in this configuration" in home
+        assert "Against the reference: not run in this configuration." in "\n".join(captions)

@@ -20,6 +20,9 @@ SWEEP_PAIRS = (
     else sorted({tuple(sorted(p)) for p in SWEEP["pairs"]})
 )
 FACTS = "results/tables/facts.json"
+# Snakemake renders the report's home page (workflow.rst) with the config alone (no params), so the
+# facts ride along there; captions get them as params.facts (report_facts). Both read at report time.
+config["facts"] = read_facts(FACTS)
 LENET_GPU = 1 if will_use_gpu(config["device"]) else 0
 
 

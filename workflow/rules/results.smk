@@ -12,6 +12,7 @@ rule aggregate:
         sweep=logreg_sweep_files(),
         lenet=lenet_evaluation_files(),
         lenet_training=lenet_training_files(),
+        identities=rules.identities.output.table,
     output:
         runs=report(
             f"{TABLES}/runs.csv",
@@ -71,6 +72,7 @@ rule lenet_params:
     localrule: True
     params:
         c3=LENET["c3"],
+        facts=report_facts,
     script:
         "../../scripts/lenet_params.py"
 
