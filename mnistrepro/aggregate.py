@@ -285,8 +285,9 @@ def headline_facts(summary: pd.DataFrame, comparisons: pd.DataFrame, pairs: pd.D
         else:
             continue
         # Every verdict with its interval: a "no significant difference" verdict states its own (or why none
-        # can bound it); a significant one gets it here.
-        interval = f"; 95% CI {_points(row.ci95_low, row.ci95_high)}" if row.significant else ""
+        # can bound it); a significant one gets it here, signed as the verdict reads (the better one's lead).
+        low, high = (row.ci95_low, row.ci95_high) if row.difference > 0 else (-row.ci95_high, -row.ci95_low)
+        interval = f"; 95% CI {_points(low, high)}" if row.significant else ""
         facts[f"{key}_verdict"] = row.verdict + interval
     if not pairs.empty:
         hardest, easiest = pairs.iloc[0], pairs.iloc[-1]

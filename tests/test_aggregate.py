@@ -191,6 +191,10 @@ def test_another_pair_has_no_reference_and_its_own_rank():
     assert facts["main_pair_rank"] == "2 of 3" and facts["hardest_pair"] == "4 vs 9 (82.00%, n = 2)"
     assert facts["loss_raw_final_verdict"].startswith("logistic loss (raw) is more accurate")
     assert facts["loss_raw_final_verdict"].endswith("; 95% CI +20.00 to +20.00 percentage points")
+    # The interval reads as the verdict does: the better variant's lead, positive, whichever side it is on.
+    swapped = comparisons_table(runs, [10000], rng()).assign(difference=-0.2, ci95_low=-0.21, ci95_high=-0.19)
+    assert headline_facts(summary_table(runs, rng()), swapped, pair_difficulty(runs))["loss_raw_final_verdict"].endswith(
+        "; 95% CI +19.00 to +21.00 percentage points")
     # A fact this configuration did not produce reads as such (the report's captions rely on it).
     assert facts["lenet_verdict"] == facts["identities_verdict"] == NOT_RUN
 
