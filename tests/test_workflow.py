@@ -4,42 +4,43 @@ from __future__ import annotations
 
 import re
 
-from conftest import REPO, job_counts, run_snakemake
+import yaml
+from snakemake.utils import update_config
 
-# Every rule the default config runs, with its job count.
-EXPECTED_JOBS = {
-    "download_mnist": 1,
-    "idx_to_tensors": 1,
-    "extract_pair": 1,
-    "data_summary": 1,
-    "train_logreg": 4,  # loss x scaling, each job running all 200 seeds together
-    "train_logreg_sweep": 1,  # every digit pair and seed in one job
-    "train_lenet": 6,  # C3 variant x seed
-    "evaluate_lenet": 2,  # C3 variant, each job evaluating all 3 seeds
-    "identities": 1,
-    "aggregate": 1,
-    "lenet_params": 1,
-    "environment": 1,
-    "hardware": 1,
-    "rule_benchmarks": 1,
-    "figure_logreg_steps": 1,
-    "figure_logreg_distribution": 1,
-    "figure_pair_difficulty": 1,
-    "figure_accuracy_vs_params": 1,
-    "figure_lenet_epochs": 1,
-    "figure_lenet_confusion": 1,
-    "figure_lenet_calibration": 1,
-    "figure_misclassified": 1,
-    "figure_train_time": 1,
-    "figure_rule_resources": 1,
-    "all": 1,
-}
+from conftest import REPO, job_counts, run_snakemake
+from mnistrepro.config import seed_list
+
+def workflow_rules(tmp_path) -> list[str]:
+    """Every rule the workflow defines (``snakemake --list-rules``)."""
+    result = run_snakemake(tmp_path, "--list-rules")
+    assert result.returncode == 0, result.stderr
+    return re.findall(r"^(\w+)$", result.stdout, re.M)
+
+
+def expected_jobs(rules: list[str], config: dict) -> dict[str, int]:
+    """Jobs per rule that ``config`` implies: each rule once, except those that fan out over the config's
+    variants and seeds; without the sweep, its two rules do not run. A new rule needs no change here."""
+    counts = dict.fromkeys(rules, 1)
+    logreg, lenet = config["logreg"], config["lenet"]
+    counts["train_logreg"] = len(logreg["losses"]) * len(logreg["scalings"])  # each job runs all its seeds together
+    counts["train_lenet"] = len(lenet["c3"]) * len(seed_list(lenet["seeds"]))
+    counts["evaluate_lenet"] = len(lenet["c3"])  # each job evaluates all seeds of its C3 variant
+    if not config["pair_sweep"]["enabled"]:
+        del counts["train_logreg_sweep"], counts["figure_pair_difficulty"]
+    return counts
+
+
+def default_config() -> dict:
+    return yaml.safe_load((REPO / "config.yaml").read_text())
 
 
 def test_dry_run_shows_the_whole_dag(tmp_path):
     result = run_snakemake(tmp_path, "-n", "--quiet", "rules")
     assert result.returncode == 0, result.stderr
-    assert job_counts(result.stdout) == EXPECTED_JOBS
+    counts = job_counts(result.stdout)
+    assert counts == expected_jobs(workflow_rules(tmp_path), default_config())
+    # The default: 2 losses x 2 scalings, 2 C3 variants x 3 seeds.
+    assert (counts["train_logreg"], counts["train_lenet"], counts["evaluate_lenet"]) == (4, 6, 2)
 
 
 def test_dry_run_without_the_sweep_drops_its_jobs(tmp_path):
@@ -49,7 +50,9 @@ def test_dry_run_without_the_sweep_drops_its_jobs(tmp_path):
     assert result.returncode == 0, result.stderr
     counts = job_counts(result.stdout)
     assert "train_logreg_sweep" not in counts and "figure_pair_difficulty" not in counts
-    assert counts["train_lenet"] == 6
+    config_ = default_config()
+    config_["pair_sweep"]["enabled"] = False
+    assert counts == expected_jobs(workflow_rules(tmp_path), config_)
 
 
 def test_lenet_power_config_runs_ten_or_more_seeds_per_variant(tmp_path):
@@ -57,7 +60,9 @@ def test_lenet_power_config_runs_ten_or_more_seeds_per_variant(tmp_path):
     assert result.returncode == 0, result.stderr
     counts = job_counts(result.stdout)
     assert counts["train_lenet"] == 2 * 20
-    assert counts["train_logreg"] == EXPECTED_JOBS["train_logreg"]  # the rest of the study is unchanged
+    config = default_config()
+    update_config(config, yaml.safe_load((REPO / "configs" / "lenet_power.yaml").read_text()))
+    assert counts == expected_jobs(workflow_rules(tmp_path), config)  # the rest of the study is unchanged
 
 
 def test_lint_reports_only_the_missing_conda_environments(tmp_path):
