@@ -58,6 +58,18 @@ def run_study(workdir: Path, config: dict, mnist_idx_dir: Path) -> Path:
     return workdir
 
 
+def run_counts(config: dict) -> dict[str, int]:
+    """How many runs each experiment of ``config`` trains, and at how many step counts a logistic-regression
+    run is evaluated: the numbers the tables and records must show, from the config rather than by hand."""
+    logreg, sweep, lenet = config["logreg"], config["pair_sweep"], config["lenet"]
+    return {
+        "logreg": len(logreg["losses"]) * len(logreg["scalings"]) * len(seed_list(logreg["seeds"])),
+        "sweep": len(sweep["pairs"]) * len(seed_list(sweep["seeds"])) if sweep["enabled"] else 0,
+        "lenet": len(lenet["c3"]) * len(seed_list(lenet["seeds"])),
+        "logreg_step_counts": len(set(logreg["eval_steps"]) | {logreg["steps"]}),
+    }
+
+
 @pytest.fixture(scope="module")
 def study(mnist_idx_dir, tmp_path_factory) -> Path:
     """A working directory where the CI-sized study has run to completion."""
@@ -80,8 +92,9 @@ def test_tables_have_the_documented_columns(study):
     tables = study / "results/tables"
     runs = pd.read_csv(tables / "runs.csv")
     assert list(runs.columns) == RUN_COLUMNS
-    # 2 losses x 2 scalings x 3 seeds x 2 step counts + 3 pairs x 2 seeds + 2 C3 x 2 seeds
-    assert len(runs) == 24 + 6 + 4
+    config, n = ci_config(), run_counts(ci_config())
+    # A logistic-regression run gives a row per evaluated step count; the sweep's, at its one step count.
+    assert len(runs) == n["logreg"] * n["logreg_step_counts"] + n["sweep"] + n["lenet"]
     assert set(runs["experiment"]) == {"logreg", "pair_sweep", "lenet"}
     assert runs["test_accuracy"].between(0, 1).all()
     summary = pd.read_csv(tables / "summary.csv")
@@ -90,7 +103,9 @@ def test_tables_have_the_documented_columns(study):
     # No accuracy interval leaves [0, 1].
     assert summary[["ci95_low", "ci95_high"]].stack().between(0, 1).all()
     escape = pd.read_csv(tables / "escape.csv")
-    assert len(escape) == 2 * 2 * 2 and (escape["n"] == 3).all()
+    variants = len(config["logreg"]["losses"]) * len(config["logreg"]["scalings"])
+    assert len(escape) == variants * n["logreg_step_counts"]
+    assert (escape["n"] == len(seed_list(config["logreg"]["seeds"]))).all()
     assert escape[["escape_rate", "escape_ci95_low", "escape_ci95_high"]].stack().between(0, 1).all()
     assert escape["threshold"].nunique() == 1 and (escape["threshold"] > escape["chance"]).all()
     comparisons = pd.read_csv(tables / "comparisons.csv")
@@ -109,7 +124,8 @@ def test_tables_have_the_documented_columns(study):
     hardware = pd.read_csv(tables / "hardware.csv", dtype=str)
     assert set(hardware["experiment"]) == {"logreg", "sweep", "lenet"}
     assert (hardware["host"] == socket.gethostname()).all() and (hardware["device"] == "cpu").all(), hardware
-    assert hardware.set_index("experiment")["runs"].astype(int).to_dict() == {"logreg": 12, "sweep": 6, "lenet": 4}
+    assert hardware.set_index("experiment")["runs"].astype(int).to_dict() == {
+        experiment: n[experiment] for experiment in ("logreg", "sweep", "lenet")}
     benchmarks = pd.read_csv(tables / "rule_benchmarks.csv")
     assert {"lenet", "logreg", "data"} <= set(benchmarks["rule_group"]) and (benchmarks["seconds"] > 0).all()
 
@@ -118,7 +134,8 @@ def test_every_run_record_is_complete(study):
     lenet = study / "results/lenet"
     records = list((study / "results/logreg").rglob("seed*.json")) + list(lenet.rglob("training.json"))
     records += list(lenet.rglob("evaluation.json"))
-    assert len(records) == 12 + 6 + 4 + 4
+    n = run_counts(ci_config())
+    assert len(records) == n["logreg"] + n["sweep"] + 2 * n["lenet"]  # LeNet-5: training.json, evaluation.json
     for path in records:
         record = json.loads(path.read_text())
         assert record["device"] == "cpu"
@@ -129,14 +146,14 @@ def test_evaluation_step_reproduces_the_training_time_evaluation(study):
     """The evaluate_lenet rule, reading model.pt, gives exactly the test numbers that training's last epoch gave."""
     runs = pd.read_csv(study / "results/tables/runs.csv")
     lenet = runs[runs["experiment"] == "lenet"]
-    assert len(lenet) == 4 and lenet["ece"].between(0, 1).all()
+    assert len(lenet) == run_counts(ci_config())["lenet"] and lenet["ece"].between(0, 1).all()
     assert (lenet["top2_accuracy"] >= lenet["test_accuracy"]).all()
     for row in lenet.itertuples():
         last = pd.read_csv(study / f"results/lenet/{row.c3}/seed{row.seed}/history.csv").iloc[-1]
         evaluation = json.loads((study / f"results/lenet/{row.c3}/seed{row.seed}/evaluation.json").read_text())
         assert evaluation["test_accuracy"] == last["test_accuracy"] == row.test_accuracy
         assert evaluation["test_loss"] == last["test_loss"] == row.test_loss
-        assert evaluation["test_images"] == 1000 and evaluation["ece_bins"] == 15
+        assert evaluation["test_images"] == ci_config()["lenet"]["test_limit"] and evaluation["ece_bins"] == 15
 
 
 def test_forcerun_evaluation_runs_no_training(study):
@@ -145,7 +162,7 @@ def test_forcerun_evaluation_runs_no_training(study):
                            config=study / "test-config.yaml")
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout)
-    assert counts["evaluate_lenet"] == 2  # sparse, full: each evaluates both seeds
+    assert counts["evaluate_lenet"] == len(ci_config()["lenet"]["c3"])  # one job per C3 variant, all its seeds
     assert not {"train_lenet", "train_logreg", "train_logreg_sweep", "download_mnist", "idx_to_tensors"} & set(counts)
     assert {"aggregate", "figure_lenet_calibration", "figure_lenet_confusion"} <= set(counts)
 
