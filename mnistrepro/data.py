@@ -8,6 +8,7 @@ complete.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import logging
 import os
@@ -270,14 +271,10 @@ def verify_acquired(idx_dir: str | os.PathLike, recorded_md5: dict[str, str]) ->
     d = Path(idx_dir)
     for f in IDX_FILES:
         path = d / f.name
-        expected = recorded_md5.get(f.name)
-        if expected is None:
-            raise CorruptDataError(f"{path}: no MD5 recorded at acquisition",
-                                   action=f"Delete {d} and rerun: the download_mnist rule acquires and verifies the files again.")
-        found = calculate_md5(path) if path.is_file() else "missing"
-        if found != expected:
+        problem = verify_file(path, dataclasses.replace(f, md5=recorded_md5[f.name]))
+        if problem is not None:
             raise CorruptDataError(
-                f"{path} changed after it was acquired: MD5 {found}, recorded {expected}",
+                f"{path} changed after it was acquired: {problem}",
                 action=f"Delete {path} and rerun: the download_mnist rule acquires and verifies it again.",
             )
 

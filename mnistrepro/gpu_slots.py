@@ -73,7 +73,7 @@ def _lock_path(lock_dir: Path, uuid: str, slot: int) -> Path:
     return lock_dir / f"{safe}.slot{slot}.lock"
 
 
-def _open_lock_dir(lock_dir: Path) -> None:
+def _make_lock_dir(lock_dir: Path) -> None:
     if not lock_dir.exists():
         lock_dir.mkdir(parents=True, exist_ok=True)
         try:
@@ -88,7 +88,7 @@ def try_claim(gpu_uuids: Sequence[str], jobs_per_gpu: int, lock_dir: Path) -> Gp
     Slots are tried slot-major (slot 0 of every GPU, then slot 1, ...), so that jobs spread over the
     GPUs before any GPU gets a second job.
     """
-    _open_lock_dir(lock_dir)
+    _make_lock_dir(lock_dir)
     for slot in range(jobs_per_gpu):
         for index, uuid in enumerate(gpu_uuids):
             path = _lock_path(lock_dir, uuid, slot)
