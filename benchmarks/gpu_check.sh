@@ -1,46 +1,83 @@
 #!/usr/bin/env bash
 # One prepared GPU check, for a machine where torch sees a GPU (e.g. the lent device machine):
-#   1. the CUDA tests (tests/test_lenet.py -k cuda, the GPU-slot tests);
+#   1. the LeNet-5 and GPU-slot tests on that machine (the CUDA-only ones run there, not in CI);
 #   2. the LeNet-5 benchmark on CUDA (10 epochs per C3 variant, sparse/full time ratio);
-#   3. the default study with device: auto, twice in two directories, its wall time each, and
-#      whether the two runs gave identical LeNet-5 metrics (same seed, same GPU).
-# Everything it prints also goes under $OUT (default: gpu-check/), for the notes.
+#   3. the default study with device: auto, its wall time and its rule benchmarks;
+#   4. the LeNet-5 runs again in a second directory, and whether both gave identical metrics
+#      (same seed, same GPU).
+# A short summary goes to stdout and $OUT/gpu_check.txt; the study's tables, logs and benchmarks
+# go to $OUT as tarballs. The study itself runs under $WORK (default: a temporary directory).
 #
-#   bash benchmarks/gpu_check.sh            # from the repository root, with .venv installed
+#   bash benchmarks/gpu_check.sh                     # with .venv installed (PY=.venv/bin/python)
+#   PY=python3 bash benchmarks/gpu_check.sh          # a Python that has torch and snakemake
 #
-# The GPU machine may have no network: MNIST is read from $MNISTREPRO_TEST_DATA/idx (default
-# .test-data/idx, which the test suite fills; carry it along with .venv).
+# The machine may have no network: MNIST is read from $MNIST_IDX (the four IDX files, plain or
+# gzipped; default .test-data/idx, which the test suite fills).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+REPO=$PWD
 OUT="${OUT:-gpu-check}"
-mkdir -p "$OUT"
-PY=.venv/bin/python
-export MNISTREPRO_TEST_DATA="${MNISTREPRO_TEST_DATA:-$PWD/.test-data}"
+WORK="${WORK:-$(mktemp -d)}"
+PY="${PY:-.venv/bin/python}"
+MNIST_IDX="${MNIST_IDX:-$REPO/.test-data/idx}"
+mkdir -p "$OUT" "$WORK"
+# The test suite reads MNIST from $MNISTREPRO_TEST_DATA/idx, plain files.
+export MNISTREPRO_TEST_DATA="$WORK/test-data"
+mkdir -p "$MNISTREPRO_TEST_DATA/idx"
+for f in "$MNIST_IDX"/*; do
+  name=$(basename "$f" .gz)
+  case "$f" in *.gz) gunzip -c "$f" > "$MNISTREPRO_TEST_DATA/idx/$name" ;; *) cp "$f" "$MNISTREPRO_TEST_DATA/idx/$name" ;; esac
+done
+
+study() {  # study DIR [targets...]: the workflow in DIR with the repository's config, MNIST from MNIST_IDX
+  local dir=$1; shift
+  mkdir -p "$dir"
+  cp config.yaml "$dir/config.yaml"
+  $PY -m snakemake -s "$REPO/Snakefile" --directory "$dir" --cores all --workflow-profile "$REPO/workflow/profiles/default" \
+    --config "data={sources: [local], local_dir: $MNISTREPRO_TEST_DATA/idx}" "$@" > "$dir/snakemake.log" 2>&1
+}
+
 {
-  nvidia-smi || true
-  $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'available', torch.cuda.is_available())"
-  echo "== 1. CUDA tests"
-  .venv/bin/pytest -q tests/test_lenet.py -k cuda tests/test_gpu_slots.py -rs
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true
+  $PY -c "import torch, snakemake; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'available', torch.cuda.is_available(), 'snakemake', snakemake.__version__)"
+  nproc
+
+  echo "== 1. LeNet-5 and GPU-slot tests"
+  timeout 240 $PY -m pytest -q -p no:cacheprovider tests/test_lenet.py tests/test_gpu_slots.py -rs 2>&1 | tail -15
+
   echo "== 2. LeNet-5 benchmark on CUDA"
-  $PY benchmarks/bench_lenet.py --device cuda --no-straightforward --json "$OUT/bench_lenet_cuda.json"
-  echo "== 3. default study, device: auto, twice"
-  for run in 1 2; do
-    mkdir -p "$OUT/study$run"
-    cp config.yaml "$OUT/study$run/config.yaml"
-    start=$(date +%s)
-    .venv/bin/snakemake -s Snakefile --directory "$OUT/study$run" --cores all --workflow-profile workflow/profiles/default \
-      --config "data={sources: [local], local_dir: $MNISTREPRO_TEST_DATA/idx}" > "$OUT/study$run/snakemake.log" 2>&1
-    echo "study $run: exit $?, $(( $(date +%s) - start )) s wall"
-  done
-  $PY - "$OUT" <<'PY'
+  $PY -c "import sys; from mnistrepro.data import read_idx_dir, save_mnist; save_mnist(read_idx_dir(sys.argv[1]), sys.argv[2])" \
+    "$MNISTREPRO_TEST_DATA/idx" "$WORK/mnist.pt"
+  timeout 150 $PY benchmarks/bench_lenet.py --device cuda --no-straightforward --data "$WORK/mnist.pt" \
+    --json "$OUT/bench_lenet_cuda.json" 2>&1 | tail -20
+
+  echo "== 3. default study, device: auto"
+  start=$(date +%s)
+  timeout 420 bash -c "$(declare -f study); REPO=$REPO PY=$PY MNISTREPRO_TEST_DATA=$MNISTREPRO_TEST_DATA study $WORK/study1"
+  echo "study 1: exit $?, $(( $(date +%s) - start )) s wall"
+  tail -5 "$WORK/study1/snakemake.log"
+  cat "$WORK/study1/results/tables/hardware.csv" 2>/dev/null | head -4
+  tar czf "$OUT/study1_results.tgz" -C "$WORK/study1" results/tables results/figures results/logs results/benchmarks snakemake.log 2>/dev/null
+
+  echo "== 4. the LeNet-5 runs again, same seeds"
+  targets=$(cd "$WORK/study1" && ls results/lenet/*/seed*/evaluation.json)
+  start=$(date +%s)
+  timeout 240 bash -c "$(declare -f study); REPO=$REPO PY=$PY MNISTREPRO_TEST_DATA=$MNISTREPRO_TEST_DATA study $WORK/study2 $(echo $targets)"
+  echo "study 2: exit $?, $(( $(date +%s) - start )) s wall"
+  $PY - "$WORK" <<'PY'
 import json, sys
 from pathlib import Path
-out = Path(sys.argv[1])
-keys = ("test_accuracy", "test_correct", "test_loss")
-for record in sorted((out / "study1/results/lenet").rglob("*.json")):
-    other = out / "study2" / record.relative_to(out / "study1")
-    a, b = json.loads(record.read_text()), json.loads(other.read_text())
-    same = {k: a.get(k) == b.get(k) for k in keys if k in a}
-    print(record.relative_to(out / "study1"), a.get("device"), a.get("train_seconds"), "identical" if all(same.values()) else f"DIFFER {same}")
+work = Path(sys.argv[1])
+for record in sorted((work / "study1/results/lenet").rglob("*.json")):
+    other = work / "study2" / record.relative_to(work / "study1")
+    a = json.loads(record.read_text())
+    if not other.exists():
+        print(record.relative_to(work / "study1"), "MISSING in study 2")
+        continue
+    b = json.loads(other.read_text())
+    keys = [k for k in a if k.startswith("test_") and not isinstance(a[k], (dict, list))]
+    differ = [k for k in keys if a[k] != b.get(k)]
+    print(record.relative_to(work / "study1"), a.get("device"), a.get("test_accuracy"),
+          a.get("train_seconds"), "identical" if not differ else f"DIFFER {differ}")
 PY
 } 2>&1 | tee "$OUT/gpu_check.txt"
