@@ -1,13 +1,14 @@
 """Rules train_logreg and train_logreg_sweep: every seed of one (loss, scaling), or of every digit pair.
 
-Input: a pair subset (results/data/pair_{a}_{b}.pt) or, with params.pairs, the full mnist.pt from
-which each pair is extracted in memory. Writes one JSON record per run: output[k] is run k in
-pair-major, seed-minor order (params.pairs x params.seeds). All seeds of a pair train together
+Input: mnist.pt, from which each digit pair of params.pairs is extracted in memory (the main grid has
+one pair, the sweep many; extract_pair gives the same tensors as the pair file of rule extract_pair).
+Writes one JSON record per run: output[k] is run k in pair-major, seed-minor order (params.pairs x
+params.seeds). All seeds of a pair train together
 (mnistrepro.logreg.run_seeds); training runs on the CPU (see workflow/rules/logreg.smk).
 """
 import torch
 
-from mnistrepro.data import extract_pair, load_mnist, load_pair
+from mnistrepro.data import extract_pair, load_mnist
 from mnistrepro.environment import job_hardware
 from mnistrepro.io import write_json
 from mnistrepro.logs import setup_logging
@@ -18,11 +19,8 @@ torch.set_num_threads(snakemake.threads)
 params = snakemake.params
 seeds = list(params.seeds)
 outputs = list(snakemake.output)
-if params.pairs is None:
-    pairs = [load_pair(snakemake.input[0])]
-else:
-    mnist = load_mnist(snakemake.input[0])
-    pairs = [extract_pair(mnist, tuple(digits)) for digits in params.pairs]
+mnist = load_mnist(snakemake.input[0])
+pairs = [extract_pair(mnist, digits) for digits in params.pairs]
 if len(pairs) * len(seeds) != len(outputs):
     raise ValueError(f"{len(pairs)} pairs x {len(seeds)} seeds but {len(outputs)} outputs")
 hardware = job_hardware(torch.device("cpu"))

@@ -6,11 +6,12 @@
 # runs all the seeds of one (loss, scaling), stepping them together (one gather, dot and update
 # over all seeds per step); the sweep is one job for all its pairs, because Python + torch start-up
 # (seconds) costs more than a pair's whole batch of runs. Each run still gets its own JSON record.
+# Both rules take their digit pairs from mnist.pt the same way (params.pairs; scripts/train_logreg.py).
 
 
 rule train_logreg:
     input:
-        f"{DATA}/pair_{PAIR[0]}_{PAIR[1]}.pt",
+        f"{DATA}/mnist.pt",
     output:
         expand("results/logreg/main/{{loss}}_{{scaling}}/seed{seed}.json", seed=LOGREG["seeds"]),
     log:
@@ -28,7 +29,7 @@ rule train_logreg:
         steps=LOGREG["steps"],
         lr=LOGREG["lr"],
         eval_steps=LOGREG["eval_steps"],
-        pairs=None,
+        pairs=[PAIR],
     script:
         "../../scripts/train_logreg.py"
 
