@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mnistrepro.device import describe_device, resolve_device  # noqa: E402
 from mnistrepro.lenet import LeNet5  # noqa: E402
 from mnistrepro.lenet_training import (  # noqa: E402
-    LeNetRun, TrainStep, build_model, epoch_permutation, make_optimizer, to_device_data, train)
+    LeNetRun, TrainStep, epoch_permutation, resume, to_device_data, train, use_deterministic_cudnn)
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / "results" / "data" / "mnist.pt"
 VARIANTS = ("sparse", "full")
@@ -121,12 +121,9 @@ class Pipeline:
 
     def __init__(self, data, c3: str, seed: int) -> None:
         device = data.device
-        self.model = build_model(c3, seed, device)
-        if device.type == "cpu":
-            self.model = self.model.to(memory_format=torch.channels_last)
-        else:
-            torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
-        self.step = TrainStep(self.model, make_optimizer(self.model, 0.1), data, 100, graph=True)
+        use_deterministic_cudnn(device)
+        state = resume(LeNetRun(c3=c3, seed=seed), device)  # no checkpoint: a fresh start
+        self.step = TrainStep(state.model, state.optimizer, data, 100, graph=True)
         self.n, self.seed, self.epoch, self.pos = data.train_x.shape[0], seed, 0, 0
         self.perm = epoch_permutation(seed, 0, self.n).to(device)
 

@@ -2,7 +2,7 @@
 
 Evaluation is its own step (rule ``evaluate_lenet``): it reads the weights training saved
 (``model.pt``), so a new or corrected metric costs seconds, not a retraining. The per-epoch
-test monitoring inside training (:func:`mnistrepro.lenet_training.train`) goes through the same
+test monitoring inside training (:func:`mnistrepro.lenet_training.evaluate_epoch`) goes through the same
 :func:`logits_and_loss`, in the same batches and memory format, so the evaluation of the saved
 weights reproduces the training-time numbers bit for bit (``tests/test_lenet.py``).
 

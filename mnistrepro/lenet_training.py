@@ -13,8 +13,11 @@ The loop is built for speed and for exact reproducibility:
   as a CUDA graph and replayed, removing the per-kernel launch overhead that dominates a model
   this small (falls back to eager execution if the capture fails);
 - after every epoch a checkpoint (model, optimizer, epoch, history, run description) is written
-  atomically; :func:`train` resumes from it when its run description matches, and on the CPU
-  ends with the same weights as an uninterrupted run.
+  atomically; :func:`resume` picks it up when its run description matches, and on the CPU training
+  then ends with the same weights as an uninterrupted run.
+
+:func:`train` is the composition: :func:`resume` (or start afresh), then per epoch :func:`train_epoch`
+and :func:`evaluate_epoch` (the test monitoring), a history row and a checkpoint.
 """
 
 from __future__ import annotations
@@ -140,11 +143,19 @@ def make_optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
 # Per-epoch test monitoring (the run's evaluation is its own step: mnistrepro.lenet_eval)
 
 
-def predict(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
-            batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
-    """Predicted classes ``[N]`` and the summed cross-entropy loss (0-d float64), both on the device."""
-    logits, loss_sum = logits_and_loss(model, x, y, batch_size)
-    return logits.argmax(1), loss_sum
+def evaluate_epoch(model: torch.nn.Module, data: DeviceData, batch_size: int) -> dict[str, float]:
+    """The test monitoring after an epoch: ``test_loss`` (mean cross-entropy), ``test_accuracy`` and
+    ``eval_seconds``, on ``data.test_x`` ``[N, 1, 28, 28]`` in batches of ``batch_size``.
+
+    Goes through :func:`mnistrepro.lenet_eval.logits_and_loss`, as the evaluation step does, so that the
+    evaluation of the saved weights reproduces the last epoch's numbers bit for bit.
+    """
+    start = time.perf_counter()
+    logits, loss_sum = logits_and_loss(model, data.test_x, data.test_y, batch_size)
+    correct = int((logits.argmax(1) == data.test_y).sum())  # syncs
+    seconds = time.perf_counter() - start
+    n = data.test_y.shape[0]
+    return {"test_loss": float(loss_sum) / n, "test_accuracy": correct / n, "eval_seconds": seconds}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -236,11 +247,25 @@ def _sync(device: torch.device) -> None:
 
 
 @dataclass
-class TrainResult:
+class TrainState:
+    """A run after ``len(history)`` epochs: what :func:`resume` starts from and :func:`train` returns."""
+
     model: LeNet5
     optimizer: torch.optim.Optimizer
     history: list[dict[str, Any]]
-    resumed_from_epoch: int | None  # epochs already done when this call started (None: fresh start)
+    resumed_from_epoch: int | None  # epochs already done when training started (None: fresh start)
+
+    @property
+    def epochs_done(self) -> int:
+        return len(self.history)  # one row per finished epoch
+
+
+def use_deterministic_cudnn(device: torch.device) -> None:
+    """On CUDA, deterministic cuDNN convolutions and no autotuning, so that a seed gives the same numbers
+    (process-wide settings); nothing elsewhere."""
+    if device.type == "cuda":
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
 
 
 def load_checkpoint(path: str | os.PathLike, run: LeNetRun, device: torch.device) -> dict[str, Any] | None:
@@ -265,83 +290,92 @@ def load_checkpoint(path: str | os.PathLike, run: LeNetRun, device: torch.device
     return ckpt
 
 
-def train(run: LeNetRun, data: DeviceData, checkpoint_path: str | os.PathLike | None = None,
-          cuda_graph: bool = True, channels_last: bool | None = None, eval_batch_size: int | None = None,
-          on_epoch_end: Callable[[int, dict[str, Any]], None] | None = None) -> TrainResult:
-    """Train LeNet-5 for ``run.epochs`` epochs on ``data`` (already on the device).
+def resume(run: LeNetRun, device: torch.device, checkpoint_path: str | os.PathLike | None = None,
+           channels_last: bool | None = None) -> TrainState:
+    """The model and optimizer of ``run`` on ``device``: from the checkpoint at ``checkpoint_path`` when one
+    belongs to ``run`` ("resumed from epoch k" is logged), else freshly initialised from ``run.seed``.
 
-    After each epoch: evaluate on the test images, append a history row (see :data:`HISTORY_FIELDS`),
-    write the checkpoint to ``checkpoint_path`` (if given), then call ``on_epoch_end(epoch, row)``.
-    A matching checkpoint found at the start is resumed ("resumed from epoch k" is logged).
-    ``channels_last`` (default: on the CPU only) stores activations NHWC, which oneDNN's convolutions
-    and pooling run faster on; ``cuda_graph`` replays each training step as a CUDA graph on a GPU.
-    On CUDA this sets ``torch.backends.cudnn.deterministic`` (process-wide).
+    ``channels_last`` (default: on the CPU only) stores activations NHWC, which oneDNN's convolutions and
+    pooling run faster on.
     """
-    device = data.device
-    eval_batch_size = eval_batch_size or default_eval_batch_size(device)
     if channels_last is None:
         channels_last = device.type == "cpu"
-    if device.type == "cuda":
-        # Deterministic cuDNN convolutions (and no autotuning), so that a seed gives the same numbers.
-        torch.backends.cudnn.deterministic = True
-        torch.backends.cudnn.benchmark = False
+    # Built from the seed even when resuming: the checkpoint's weights are then copied in place.
     model = build_model(run.c3, run.seed, device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, run.lr)
-    history: list[dict[str, Any]] = []
-    start_epoch, resumed = 0, None
-    if checkpoint_path is not None:
-        ckpt = load_checkpoint(checkpoint_path, run, device)
-        if ckpt is not None:
-            model.load_state_dict(ckpt["model"])
-            optimizer.load_state_dict(ckpt["optimizer"])
-            history = list(ckpt["history"])
-            start_epoch = resumed = int(ckpt["epoch"])
-            log.info("resumed from epoch %d (checkpoint %s)", start_epoch, checkpoint_path)
-    if start_epoch == 0:
+    ckpt = load_checkpoint(checkpoint_path, run, device) if checkpoint_path is not None else None
+    if ckpt is None:
+        return TrainState(model=model, optimizer=optimizer, history=[], resumed_from_epoch=None)
+    model.load_state_dict(ckpt["model"])
+    optimizer.load_state_dict(ckpt["optimizer"])
+    log.info("resumed from epoch %d (checkpoint %s)", ckpt["epoch"], checkpoint_path)
+    return TrainState(model=model, optimizer=optimizer, history=list(ckpt["history"]),
+                      resumed_from_epoch=int(ckpt["epoch"]))
+
+
+def train_epoch(step: TrainStep, seed: int, epoch: int) -> dict[str, float]:
+    """Epoch ``epoch`` (0-based) of run ``seed``: one SGD step per batch of ``step.batch_size`` images, in the
+    order :func:`epoch_permutation` gives. Returns ``train_loss`` (mean over the epoch's images),
+    ``train_accuracy``, ``epoch_seconds`` and ``images_per_s``.
+
+    Raises:
+        FloatingPointError: the epoch's training loss is not finite.
+    """
+    data = step.data
+    n = data.train_x.shape[0]
+    order = epoch_permutation(seed, epoch, n).to(data.device, non_blocking=True)
+    _sync(data.device)
+    start = time.perf_counter()
+    step.reset()
+    for first in range(0, n, step.batch_size):
+        step(order[first:first + step.batch_size])
+    loss_sum, correct = step.loss_sum.item(), step.correct.item()  # syncs
+    seconds = time.perf_counter() - start
+    if not math.isfinite(loss_sum):
+        raise FloatingPointError(f"epoch {epoch + 1}: training loss is {loss_sum}")
+    return {"train_loss": loss_sum / n, "train_accuracy": correct / n, "epoch_seconds": seconds,
+            "images_per_s": n / seconds}
+
+
+def train(run: LeNetRun, data: DeviceData, checkpoint_path: str | os.PathLike | None = None,
+          cuda_graph: bool = True, channels_last: bool | None = None, eval_batch_size: int | None = None,
+          on_epoch_end: Callable[[int, dict[str, Any]], None] | None = None) -> TrainState:
+    """Train LeNet-5 for ``run.epochs`` epochs on ``data`` (already on the device), resuming from
+    ``checkpoint_path`` where it can (:func:`resume`).
+
+    Each epoch: :func:`train_epoch`, then :func:`evaluate_epoch` on the test images; its history row
+    (:data:`HISTORY_FIELDS`) is appended, the checkpoint written to ``checkpoint_path`` (if given), and
+    ``on_epoch_end(epoch, row)`` called. ``cuda_graph`` replays each training step as a CUDA graph on a
+    GPU (:class:`TrainStep`); on CUDA this sets cuDNN to deterministic (:func:`use_deterministic_cudnn`).
+    """
+    device = data.device
+    eval_batch_size = eval_batch_size or default_eval_batch_size(device)
+    use_deterministic_cudnn(device)
+    state = resume(run, device, checkpoint_path, channels_last)
+    done = state.epochs_done
+    if done == 0:
         log.info("starting %s C3, seed %d: %d epochs of %d images, batch %d, lr %g, on %s",
                  run.c3, run.seed, run.epochs, data.train_x.shape[0], run.batch_size, run.lr, device)
-
-    n = data.train_x.shape[0]
-    model.train()
-    stepper = TrainStep(model, optimizer, data, run.batch_size, graph=cuda_graph) if start_epoch < run.epochs else None
-    if stepper is not None and stepper.graph is not None:
+    if done == run.epochs:
+        return state
+    state.model.train()
+    step = TrainStep(state.model, state.optimizer, data, run.batch_size, graph=cuda_graph)
+    if step.graph is not None:
         log.info("training step captured as a CUDA graph")
-    for epoch in range(start_epoch, run.epochs):
-        perm = epoch_permutation(run.seed, epoch, n).to(device, non_blocking=True)
-        _sync(device)
-        t0 = time.perf_counter()
-        stepper.reset()
-        for start in range(0, n, run.batch_size):
-            stepper(perm[start:start + run.batch_size])
-        loss_sum, correct = stepper.loss_sum.item(), stepper.correct.item()  # syncs
-        seconds = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        pred, test_loss_sum = predict(model, data.test_x, data.test_y, eval_batch_size)
-        test_correct = int((pred == data.test_y).sum())
-        eval_seconds = time.perf_counter() - t1
-        if not math.isfinite(loss_sum):
-            raise FloatingPointError(f"epoch {epoch + 1}: training loss is {loss_sum}")
-        row = {
-            "epoch": epoch + 1,
-            "train_loss": loss_sum / n,
-            "train_accuracy": correct / n,
-            "test_loss": float(test_loss_sum) / data.test_y.shape[0],
-            "test_accuracy": test_correct / data.test_y.shape[0],
-            "epoch_seconds": seconds,
-            "images_per_s": n / seconds,
-            "eval_seconds": eval_seconds,
-        }
-        history.append(row)
+    for epoch in range(done, run.epochs):
+        row = {"epoch": epoch + 1, **train_epoch(step, run.seed, epoch),
+               **evaluate_epoch(state.model, data, eval_batch_size)}
+        state.history.append(row)
         log.info("epoch %d/%d: train loss %.4f acc %.4f, test loss %.4f acc %.4f, %.2f s (%.0f images/s)",
                  epoch + 1, run.epochs, row["train_loss"], row["train_accuracy"], row["test_loss"],
-                 row["test_accuracy"], seconds, row["images_per_s"])
+                 row["test_accuracy"], row["epoch_seconds"], row["images_per_s"])
         if checkpoint_path is not None:
-            save_checkpoint(checkpoint_path, run, model, optimizer, epoch + 1, history, device)
+            save_checkpoint(checkpoint_path, run, state.model, state.optimizer, epoch + 1, state.history, device)
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, row)
-    return TrainResult(model=model, optimizer=optimizer, history=history, resumed_from_epoch=resumed)
+    return state
 
 
 def save_checkpoint(path: str | os.PathLike, run: LeNetRun, model: torch.nn.Module,
@@ -359,7 +393,7 @@ def save_checkpoint(path: str | os.PathLike, run: LeNetRun, model: torch.nn.Modu
     }, path)
 
 
-def training_record(run: LeNetRun, result: TrainResult, data: DeviceData, device_description: str,
+def training_record(run: LeNetRun, result: TrainState, data: DeviceData, device_description: str,
                     threads: int | None = None) -> dict[str, Any]:
     """The training.json of one run: its settings, parameter counts, timing and device (no test metrics:
     those are the evaluation step's, mnistrepro.lenet_eval)."""
