@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     y_test = logreg.labels_pm1(pair["test_labels"])
     for name, (w, b) in finals.items():
         m = logreg.evaluate(w, b, x_test, y_test, pair["test_index"], args.loss)
-        print(f"{name} after {args.steps} steps: test accuracy {100 * m['accuracy']:.2f}% "
+        print(f"{name} after {args.steps} steps: test accuracy {100 * m['test_accuracy']:.2f}% "
               f"({m['correct']}/{m['total']}), test loss {m['test_loss']:.4f}")
 
     batched_ok = batched_vs_per_seed(x[torch.float64], y, args)

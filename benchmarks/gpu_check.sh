@@ -67,17 +67,20 @@ study() {  # study DIR [targets...]: the workflow in DIR with the repository's c
   $PY - "$WORK" <<'PY'
 import json, sys
 from pathlib import Path
+from mnistrepro.aggregate import RECORD_METRICS
 work = Path(sys.argv[1])
-for record in sorted((work / "study1/results/lenet").rglob("*.json")):
-    other = work / "study2" / record.relative_to(work / "study1")
-    a = json.loads(record.read_text())
+# Per run: where it trained and how long (training.json), and whether the test metrics every run record
+# shares (evaluation.json) are the same in both studies.
+for evaluation in sorted((work / "study1/results/lenet").rglob("evaluation.json")):
+    run = evaluation.parent.relative_to(work / "study1")
+    other = work / "study2" / run / "evaluation.json"
     if not other.exists():
-        print(record.relative_to(work / "study1"), "MISSING in study 2")
+        print(run, "MISSING in study 2")
         continue
-    b = json.loads(other.read_text())
-    keys = [k for k in a if k.startswith("test_") and not isinstance(a[k], (dict, list))]
-    differ = [k for k in keys if a[k] != b.get(k)]
-    print(record.relative_to(work / "study1"), a.get("device"), a.get("test_accuracy"),
-          a.get("train_seconds"), "identical" if not differ else f"DIFFER {differ}")
+    training = json.loads((evaluation.parent / "training.json").read_text())
+    a, b = json.loads(evaluation.read_text()), json.loads(other.read_text())
+    differ = [k for k in RECORD_METRICS if a[k] != b[k]]
+    print(run, training["device"], a["test_accuracy"], training["train_seconds"],
+          "identical" if not differ else f"DIFFER {differ}")
 PY
 } 2>&1 | tee "$OUT/gpu_check.txt"

@@ -24,6 +24,11 @@ RUN_COLUMNS = [
     "top2_accuracy", "ece",  # LeNet-5 only (mnistrepro.lenet_eval)
 ]
 VARIANT_COLUMNS = ["experiment", "loss", "scaling", "c3", "pair", "steps", "epochs"]
+# The test metrics every run record carries under these names (logistic regression: the record and each of
+# its evals, mnistrepro.logreg.run_metrics; LeNet-5: evaluation.json, mnistrepro.lenet_eval.evaluate), copied
+# into the runs columns of the same names. Training time and device are `train_seconds` and `device` in both
+# experiments' training records.
+RECORD_METRICS = ("test_accuracy", "test_loss", "correct", "total")
 LOGREG_PARAMS = 28 * 28 + 1
 # The reference's single runs (docs/SPEC.md), all on its one digit pair: (pair, loss, scaling, steps) -> test
 # accuracy. Another pair or step count has no reference run to compare with.
@@ -45,10 +50,7 @@ def logreg_rows(record: dict, experiment: str) -> list[dict]:
             "pair": pair_name(record["digits"]),
             "seed": record["seed"],
             "steps": e["step"],
-            "test_accuracy": e["accuracy"],
-            "test_loss": e["test_loss"],
-            "correct": e["correct"],
-            "total": e["total"],
+            **{key: e[key] for key in RECORD_METRICS},
             "trainable_params": LOGREG_PARAMS,
             "train_seconds": e["train_seconds"],
             "device": record["device"],
@@ -59,7 +61,7 @@ def logreg_rows(record: dict, experiment: str) -> list[dict]:
 
 def lenet_row(training: dict, evaluation: dict) -> dict:
     """The ``runs`` row of one LeNet-5 run: its training record (mnistrepro.lenet_training.training_record)
-    and the evaluation of its final weights (mnistrepro.lenet_eval.evaluate). ``device``: the training device."""
+    and the evaluation of its final weights (mnistrepro.lenet_eval.evaluate)."""
     if (training["c3"], training["seed"]) != (evaluation["c3"], evaluation["seed"]):
         raise ValueError(f"training record of {training['c3']} seed {training['seed']} paired with the evaluation "
                          f"of {evaluation['c3']} seed {evaluation['seed']}")
@@ -68,10 +70,7 @@ def lenet_row(training: dict, evaluation: dict) -> dict:
         "c3": training["c3"],
         "seed": training["seed"],
         "epochs": training["epochs"],
-        "test_accuracy": evaluation["test_accuracy"],
-        "test_loss": evaluation["test_loss"],
-        "correct": evaluation["test_correct"],
-        "total": evaluation["test_images"],
+        **{key: evaluation[key] for key in RECORD_METRICS},
         "trainable_params": training["trainable_params"],
         "train_seconds": training["train_seconds"],
         "device": training["device"],

@@ -85,8 +85,10 @@ def expected_calibration_error(confidence: torch.Tensor, correct: torch.Tensor, 
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> dict[str, Any]:
     """Test metrics of ``model`` on images ``x`` ``[N, 1, 28, 28]`` with labels ``y`` ``[N]``.
 
-    Accuracy, mean loss, per-class accuracy, confusion matrix, misclassified images, top-2 accuracy and
-    the expected calibration error with its bins. ``confusion_matrix[t][p]`` counts images of class
+    ``test_accuracy``, ``test_loss`` (mean cross-entropy), ``correct`` and ``total`` (images), the keys
+    every run record of the study shares (logistic regression's: mnistrepro.logreg.run_metrics); then
+    per-class accuracy, confusion matrix, misclassified images, top-2 accuracy and the expected
+    calibration error with its bins. ``confusion_matrix[t][p]`` counts images of class
     ``t`` predicted as ``p``. ``misclassified_test_indices`` are rows of ``x`` (ascending), with their
     ``misclassified_predicted`` and ``misclassified_true`` classes.
     """
@@ -107,10 +109,10 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
     confidence = torch.softmax(logits.double(), dim=1).amax(1).cpu()
     bins = calibration_bins(confidence, (pred == y).cpu())
     return {
-        "test_images": n,
-        "test_correct": correct,
         "test_accuracy": correct / n,
         "test_loss": float(loss_sum) / n,
+        "correct": correct,
+        "total": n,
         "per_class_accuracy": per_class,
         "per_class_count": per_class_total.tolist(),
         "confusion_matrix": confusion.tolist(),

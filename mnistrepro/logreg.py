@@ -46,9 +46,14 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from mnistrepro.device import describe_device
+
 LOSSES = ("mse", "ce")
 SCALINGS = ("raw", "unit")
 N_FEATURES = 784
+# A run's test metrics, in its record and in each of its ``evals`` (:func:`run_metrics`). The first four are
+# the keys every run record of the study shares (LeNet-5's: mnistrepro.lenet_eval.evaluate).
+TEST_METRICS = ("test_accuracy", "test_loss", "correct", "total", "saturated_errors", "median_abs_logit")
 # |dl/dz| below this counts as a vanished gradient (a step that barely moves the weights).
 VANISHING_GRAD = 1e-6
 
@@ -410,10 +415,10 @@ def evaluate_batch(weights: Tensor, biases: Tensor, x: Tensor, y: Tensor, loss: 
     """Test metrics of ``S`` linear models ``z = x @ weights[s] + biases[s]`` at once.
 
     ``weights``: ``[S, 784]``, ``biases``: ``[S]``, ``x``: ``[M, 784]``, ``y``: ``[M]`` in
-    {-1, +1}. Computed in ``x``'s dtype and on its device. Returns ``correct`` (``int64 [S]``;
-    correct when ``z * y >= 0``), ``total`` (``M``), ``accuracy``, ``test_loss`` (mean
-    :func:`loss_value`), ``saturated_errors`` (misclassified with ``|dl/dz| < VANISHING_GRAD``),
-    ``median_abs_logit`` (each ``[S]``, on the CPU) and ``wrong`` (bool ``[M, S]``).
+    {-1, +1}. Computed in ``x``'s dtype and on its device. Returns ``test_loss`` (mean
+    :func:`loss_value`), ``correct`` (``int64``; correct when ``z * y >= 0``), ``saturated_errors``
+    (misclassified with ``|dl/dz| < VANISHING_GRAD``), ``median_abs_logit`` (each ``[S]``, on the CPU),
+    ``total`` (``M``) and ``wrong`` (bool ``[M, S]``); :func:`run_metrics` reads one run's out of it.
     """
     weights = weights.to(device=x.device, dtype=x.dtype)
     biases = biases.to(device=x.device, dtype=x.dtype)
@@ -423,13 +428,26 @@ def evaluate_batch(weights: Tensor, biases: Tensor, x: Tensor, y: Tensor, loss: 
     correct = (~wrong).sum(0)
     grad = loss_grad(loss, z, y).abs()
     return {
+        "test_loss": loss_value(loss, z, y).mean(0).cpu(),
         "correct": correct.cpu(),
         "total": int(y.shape[0]),
-        "accuracy": (correct / y.shape[0]).cpu(),
-        "test_loss": loss_value(loss, z, y).mean(0).cpu(),
         "saturated_errors": (wrong & (grad < VANISHING_GRAD)).sum(0).cpu(),
         "median_abs_logit": z.abs().median(0).values.cpu(),
         "wrong": wrong.cpu(),
+    }
+
+
+def run_metrics(batch: dict, k: int) -> dict:
+    """Run ``k``'s test metrics out of :func:`evaluate_batch`'s ``batch``, as Python numbers: the keys of
+    :data:`TEST_METRICS` (``test_accuracy`` is ``correct / total``)."""
+    correct = int(batch["correct"][k])
+    return {
+        "test_accuracy": correct / batch["total"],
+        "test_loss": float(batch["test_loss"][k]),
+        "correct": correct,
+        "total": batch["total"],
+        "saturated_errors": int(batch["saturated_errors"][k]),
+        "median_abs_logit": float(batch["median_abs_logit"][k]),
     }
 
 
@@ -437,20 +455,11 @@ def evaluate(weight: Tensor, bias: Tensor, x: Tensor, y: Tensor, index: Tensor, 
     """Test metrics of the linear model ``z = x @ weight + bias`` (:func:`evaluate_batch`, one run).
 
     ``weight``: ``[784]``, ``bias``: ``[]``, ``x``: ``[M, 784]``, ``y``: ``[M]`` in {-1, +1},
-    ``index``: ``int64 [M]``, each test sample's row in the full MNIST test split. Returns
-    ``accuracy``, ``test_loss``, ``correct``, ``total``, ``misclassified`` (sorted original test
-    rows), ``saturated_errors`` and ``median_abs_logit``.
+    ``index``: ``int64 [M]``, each test sample's row in the full MNIST test split. Returns the
+    :data:`TEST_METRICS` (:func:`run_metrics`) and ``misclassified`` (sorted original test rows).
     """
     m = evaluate_batch(weight.reshape(1, -1), bias.reshape(1), x, y, loss)
-    return {
-        "accuracy": int(m["correct"][0]) / m["total"],
-        "test_loss": float(m["test_loss"][0]),
-        "correct": int(m["correct"][0]),
-        "total": m["total"],
-        "misclassified": sorted(int(i) for i in index.cpu()[m["wrong"][:, 0]].tolist()),
-        "saturated_errors": int(m["saturated_errors"][0]),
-        "median_abs_logit": float(m["median_abs_logit"][0]),
-    }
+    return {**run_metrics(m, 0), "misclassified": sorted(int(i) for i in index.cpu()[m["wrong"][:, 0]].tolist())}
 
 
 def run_seeds(
@@ -474,10 +483,11 @@ def run_seeds(
     ``steps`` at top level (those of :func:`evaluate`), ``chance_accuracy`` (the majority class's
     share of the test set: what predicting one class scores), ``train_seconds`` (the batch's
     training time divided equally among its runs), ``steps_per_s``, ``wrong_steps``,
-    ``stuck_steps``, and ``evals``: ``step``, ``accuracy``, ``test_loss``, ``correct``,
-    ``total``, ``saturated_errors``, ``median_abs_logit``, ``train_seconds``, ``wrong_steps``,
-    ``stuck_steps`` at every step count in ``sorted(set(eval_steps) | {steps})``. ``on_record``
-    is called with each record.
+    ``stuck_steps``, and ``evals``: ``step``, the :data:`TEST_METRICS`, ``train_seconds``,
+    ``wrong_steps``, ``stuck_steps`` at every step count in ``sorted(set(eval_steps) | {steps})``.
+    ``device`` is where the runs trained (always the CPU), ``eval_device`` where they were evaluated
+    (both as :func:`mnistrepro.device.describe_device` names them). ``on_record`` is called with each
+    record.
     """
     _check(loss=loss, scaling=scaling)
     seeds = [int(s) for s in seeds]
@@ -501,12 +511,7 @@ def run_seeds(
         for k in range(len(seeds)):
             evals[k].append({
                 "step": step,
-                "accuracy": int(m["correct"][k]) / m["total"],
-                "test_loss": float(m["test_loss"][k]),
-                "correct": int(m["correct"][k]),
-                "total": m["total"],
-                "saturated_errors": int(m["saturated_errors"][k]),
-                "median_abs_logit": float(m["median_abs_logit"][k]),
+                **run_metrics(m, k),
                 "train_seconds": stats["train_seconds"] / len(seeds),
                 "wrong_steps": int(stats["wrong_steps"][k]),
                 "stuck_steps": int(stats["stuck_steps"][k]),
@@ -527,11 +532,10 @@ def run_seeds(
             "lr": float(lr),
             "steps": int(steps),
             "dtype": str(dtype).removeprefix("torch."),
-            "device": "cpu",
-            "eval_device": str(device),
+            "device": describe_device(x_train.device),
+            "eval_device": describe_device(device),
             "n_train": int(x_train.shape[0]),
-            **{key: final[key] for key in ("accuracy", "test_loss", "correct", "total", "saturated_errors",
-                                           "median_abs_logit")},
+            **{key: final[key] for key in TEST_METRICS},
             "misclassified": sorted(int(i) for i in test_index.cpu()[wrong_final[0][:, k]].tolist()),
             "chance_accuracy": chance,
             "train_seconds": final["train_seconds"],
@@ -543,7 +547,7 @@ def run_seeds(
         if on_record is not None:
             on_record(record)
         records.append(record)
-    accuracies = torch.tensor([r["accuracy"] for r in records])
+    accuracies = torch.tensor([r["test_accuracy"] for r in records])
     log.info(
         "%s/%s digits %s, %d seeds: final accuracy median %.2f%% (min %.2f%%, max %.2f%%) | %.0f run-steps/s",
         loss, scaling, digits, len(seeds), 100 * float(accuracies.median()), 100 * float(accuracies.min()),

@@ -33,10 +33,10 @@ for model_path, out in zip(snakemake.input.models, snakemake.output.evaluations)
     t0 = time.perf_counter()
     metrics = evaluate(model, data.test_x, data.test_y, eval_batch_size(device))
     seconds = time.perf_counter() - t0
-    record = {"experiment": "lenet5", **run, "model": model_path, **metrics, "device": description,
-              "device_type": device.type, "threads": snakemake.threads, "eval_seconds": seconds,
-              "torch_version": torch.__version__}
+    # eval_device, not device: in every run record `device` is where the run trained (training.json).
+    record = {"experiment": "lenet5", **run, "model": model_path, **metrics, "eval_device": description,
+              "threads": snakemake.threads, "eval_seconds": seconds, "torch_version": torch.__version__}
     write_json(record, out)
     log.info("%s C3 seed %d: test accuracy %.4f (%d/%d), loss %.4f, top-2 %.4f, ECE %.4f; %.2f s",
-             run["c3"], run["seed"], metrics["test_accuracy"], metrics["test_correct"], metrics["test_images"],
+             run["c3"], run["seed"], metrics["test_accuracy"], metrics["correct"], metrics["total"],
              metrics["test_loss"], metrics["top2_accuracy"], metrics["ece"], seconds)

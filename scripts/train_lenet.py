@@ -42,8 +42,6 @@ log.info(
 data = to_device_data(load_mnist(snakemake.input.mnist), device, run.train_limit, run.test_limit)
 result = train(run, data, checkpoint_path=checkpoint)
 record = training_record(run, result, data, hardware["device"], threads=snakemake.threads)
-record["cuda_visible_devices"] = hardware["cuda_visible_devices"]
-record["slurm_job_id"] = hardware["slurm_job_id"]
 record["gpu_index"] = None if gpu_slot is None else gpu_slot.index
 record["hardware"] = hardware
 log.info(

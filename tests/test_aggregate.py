@@ -20,9 +20,9 @@ def rng() -> np.random.Generator:
 
 def logreg_record(loss, scaling, seed, acc_1000, acc_final, digits=(4, 9)):
     evals = [
-        {"step": 1000, "accuracy": acc_1000, "test_loss": 1.0, "correct": round(acc_1000 * 1991), "total": 1991,
+        {"step": 1000, "test_accuracy": acc_1000, "test_loss": 1.0, "correct": round(acc_1000 * 1991), "total": 1991,
          "train_seconds": 0.1},
-        {"step": 10000, "accuracy": acc_final, "test_loss": 0.5, "correct": round(acc_final * 1991), "total": 1991,
+        {"step": 10000, "test_accuracy": acc_final, "test_loss": 0.5, "correct": round(acc_final * 1991), "total": 1991,
          "train_seconds": 1.0},
     ]
     return {"loss": loss, "scaling": scaling, "digits": list(digits), "seed": seed, "device": "cpu", "evals": evals}
@@ -33,8 +33,8 @@ def lenet_records(c3, seed, accuracy, ece):
     training = {"c3": c3, "seed": seed, "epochs": 10, "trainable_params": {"sparse": 60806, "full": 61706}[c3],
                 "train_seconds": 60.0 + seed, "device": "cpu"}
     evaluation = {"c3": c3, "seed": seed, "epochs": 10, "test_accuracy": accuracy, "test_loss": 0.05,
-                  "test_correct": round(accuracy * 10000), "test_images": 10000, "top2_accuracy": accuracy + 0.01,
-                  "ece": ece, "device": "cuda:0 (evaluated elsewhere)"}
+                  "correct": round(accuracy * 10000), "total": 10000, "top2_accuracy": accuracy + 0.01,
+                  "ece": ece, "eval_device": "cuda:0 (evaluated elsewhere)"}
     return training, evaluation
 
 

@@ -28,6 +28,7 @@ from mnistrepro.lenet import (
     count_trainable,
     measured_param_counts,
 )
+from mnistrepro.aggregate import RECORD_METRICS
 from mnistrepro.lenet_eval import (
     calibration_bins,
     eval_batch_size,
@@ -253,7 +254,7 @@ def test_evaluate_counts():
     logits = F.one_hot(pred, 10).double() * 5
     x = torch.arange(7.0).view(7, 1, 1, 1)  # the model looks up row i of logits
     m = evaluate(FixedLogits(logits), x, y, batch_size=3)
-    assert m["test_correct"] == 5 and m["test_accuracy"] == pytest.approx(5 / 7)
+    assert m["correct"] == 5 and m["test_accuracy"] == pytest.approx(5 / 7)
     assert m["misclassified_test_indices"] == [1, 5]
     assert m["misclassified_predicted"] == [2, 1] and m["misclassified_true"] == [1, 9]
     cm = torch.tensor(m["confusion_matrix"])
@@ -275,7 +276,7 @@ def test_top_2_counts_the_runner_up():
     assert top_k_correct(logits, y, 2).tolist() == [True, True, False, False]
     assert top_k_correct(logits, y, 10).all()
     m = evaluate(FixedLogits(logits), torch.arange(4.0).view(4, 1, 1, 1), y)
-    assert m["test_correct"] == 1 and m["top2_correct"] == 2 and m["top2_accuracy"] == 0.5
+    assert m["correct"] == 1 and m["top2_correct"] == 2 and m["top2_accuracy"] == 0.5
 
 
 def confident_logits(pred: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor:
@@ -304,7 +305,7 @@ def test_ece_of_a_hand_built_case_is_its_textbook_value():
     y = torch.tensor([3, 3, 3, 5, 1, 1, 1, 2, 2, 2])
     pred = torch.where(correct, y, (y + 1) % 10)
     m = evaluate(FixedLogits(confident_logits(pred, confidence)), torch.arange(10.0).view(10, 1, 1, 1), y)
-    assert m["test_correct"] == 6 and m["ece_bins"] == 15
+    assert m["correct"] == 6 and m["ece_bins"] == 15
     assert m["ece"] == pytest.approx(0.09, abs=1e-6)
     assert m["mean_confidence"] == pytest.approx(0.69, abs=1e-6)
 
@@ -352,8 +353,9 @@ def test_training_learns_and_reports(one_thread, tmp_path):
     reloaded, saved_run = load_model(tmp_path / "model.pt", torch.device("cpu"))
     assert saved_run == dataclasses.asdict(run)
     metrics = evaluate(reloaded, data.test_x, data.test_y)
-    assert metrics["test_accuracy"] == h[-1]["test_accuracy"] and metrics["test_images"] == 300
-    assert len(metrics["misclassified_test_indices"]) == 300 - metrics["test_correct"]
+    assert set(RECORD_METRICS) <= set(metrics)
+    assert metrics["test_accuracy"] == h[-1]["test_accuracy"] and metrics["total"] == 300
+    assert len(metrics["misclassified_test_indices"]) == 300 - metrics["correct"]
 
 
 @pytest.mark.parametrize("c3", ["sparse", "full"])

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mnistrepro import logreg
+from mnistrepro.aggregate import RECORD_METRICS
 
 LR = 1e-4
 # Logits: moderate ones for comparisons with autograd, extreme ones for stability.
@@ -290,7 +291,7 @@ def test_evaluate_by_hand():
     b = torch.tensor(-1.0, dtype=torch.float64)
     m = logreg.evaluate(w, b, x, y, index, "ce")
     # z*y: -1 (wrong), 0 (correct: z*y >= 0), 2 (correct), -3 (wrong)
-    assert (m["correct"], m["total"], m["accuracy"]) == (2, 4, 0.5)
+    assert (m["correct"], m["total"], m["test_accuracy"]) == (2, 4, 0.5)
     assert m["misclassified"] == [10, 40]
     expected = (math.log(1 + math.e) + math.log(2) + math.log(1 + math.exp(-2)) + math.log(1 + math.exp(3))) / 4
     assert m["test_loss"] == pytest.approx(expected, rel=1e-12)
@@ -304,10 +305,11 @@ def test_run_seeds_records(pair):
         assert (r["model"], r["loss"], r["scaling"], r["digits"], r["steps"], r["device"]) == \
             ("logreg", "mse", "raw", [4, 9], 300, "cpu")
         assert [e["step"] for e in r["evals"]] == [100, 300]
-        assert r["total"] == 150 and r["accuracy"] == r["correct"] / 150
+        assert set(RECORD_METRICS) <= set(r) and all(set(RECORD_METRICS) <= set(e) for e in r["evals"])
+        assert r["total"] == 150 and r["test_accuracy"] == r["correct"] / 150
         assert len(r["misclassified"]) == 150 - r["correct"]
         assert set(r["misclassified"]) <= set(pair["test_index"].tolist())
-        assert r["evals"][-1]["accuracy"] == r["accuracy"]
+        assert r["evals"][-1]["test_accuracy"] == r["test_accuracy"]
         assert r["train_seconds"] > 0 and r["steps_per_s"] > 0
         assert r["evals"][0]["train_seconds"] <= r["evals"][1]["train_seconds"] == r["train_seconds"]
     # The final metrics equal an independent evaluation of a straightforward run.
@@ -317,7 +319,7 @@ def test_run_seeds_records(pair):
     w, b = logreg.train_reference(x, y, "mse", LR, w0, b0, idx)
     m = logreg.evaluate(w, b, logreg.scale_inputs(pair["test_images"], "raw"),
                         logreg.labels_pm1(pair["test_labels"]), pair["test_index"], "mse")
-    assert m["accuracy"] == pytest.approx(records[1]["accuracy"], abs=2 / 150)
+    assert m["test_accuracy"] == pytest.approx(records[1]["test_accuracy"], abs=2 / 150)
 
 
 TIMING_KEYS = {"train_seconds", "steps_per_s"}
@@ -341,7 +343,7 @@ def test_ce_learns_the_synthetic_problem(pair):
     """400 random sparse images, label: more ink in the top half. Chance is ~50%."""
     (r,) = logreg.run_seeds(pair, "ce", "unit", [0], steps=4000, lr=0.01, eval_steps=[1])
     first, last = r["evals"]
-    assert first["accuracy"] < 0.55 and last["accuracy"] > 0.65
+    assert first["test_accuracy"] < 0.55 and last["test_accuracy"] > 0.65
     assert last["test_loss"] < first["test_loss"]
 
 
@@ -358,7 +360,7 @@ def test_real_4_vs_9(mnist):
     (mse,) = logreg.run_seeds(real, "mse", "raw", [0], steps=1000, lr=LR, eval_steps=[100])
     assert ce["total"] == 1991 == mse["total"]
     # The logistic loss learns 4 vs 9 well past chance within 1,000 steps (SPEC: 86-92%).
-    assert ce["accuracy"] > 0.8
+    assert ce["test_accuracy"] > 0.8
     # Raw pixels: logits of tens to hundreds, so the sigmoid saturates.
     assert ce["median_abs_logit"] > 10
     # The logistic loss never has a vanishing gradient on a misclassified sample; MSE can.
@@ -377,7 +379,7 @@ def test_batched_loop_escapes_as_often_as_per_seed_loop_on_raw_pixels(mnist):
     seeds = list(range(60))
     steps = 10000
     records = logreg.run_seeds(real, "mse", "raw", seeds, steps=steps, lr=LR, eval_steps=[])
-    batched = [r["accuracy"] for r in records]
+    batched = [r["test_accuracy"] for r in records]
     x = logreg.scale_inputs(real["train_images"], "raw")
     y = logreg.labels_pm1(real["train_labels"])
     x_test = logreg.scale_inputs(real["test_images"], "raw")
@@ -386,7 +388,7 @@ def test_batched_loop_escapes_as_often_as_per_seed_loop_on_raw_pixels(mnist):
     for seed in seeds:
         w0, b0, idx = logreg.init_run(seed, x.shape[0], steps)
         w, b, _ = logreg.train_fast(x, y, "mse", LR, w0, b0, idx)
-        looped.append(logreg.evaluate(w, b, x_test, y_test, real["test_index"], "mse")["accuracy"])
+        looped.append(logreg.evaluate(w, b, x_test, y_test, real["test_index"], "mse")["test_accuracy"])
     threshold = 0.57  # between chance (50.7%) and the lowest escaped run (about 63%)
     k_batched, k_looped = sum(a > threshold for a in batched), sum(a > threshold for a in looped)
     assert 0 < k_looped < len(seeds)  # the outcome is bimodal here

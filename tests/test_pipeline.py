@@ -138,7 +138,8 @@ def test_every_run_record_is_complete(study):
     assert len(records) == n["logreg"] + n["sweep"] + 2 * n["lenet"]  # LeNet-5: training.json, evaluation.json
     for path in records:
         record = json.loads(path.read_text())
-        assert record["device"] == "cpu"
+        # `device`: where the run trained; a LeNet-5 evaluation record has its own `eval_device`.
+        assert record["eval_device" if path.name == "evaluation.json" else "device"] == "cpu"
     assert not (study / "results/checkpoints/lenet").exists() or not any((study / "results/checkpoints/lenet").iterdir())
 
 
@@ -153,7 +154,7 @@ def test_evaluation_step_reproduces_the_training_time_evaluation(study):
         evaluation = json.loads((study / f"results/lenet/{row.c3}/seed{row.seed}/evaluation.json").read_text())
         assert evaluation["test_accuracy"] == last["test_accuracy"] == row.test_accuracy
         assert evaluation["test_loss"] == last["test_loss"] == row.test_loss
-        assert evaluation["test_images"] == ci_config()["lenet"]["test_limit"] and evaluation["ece_bins"] == 15
+        assert evaluation["total"] == ci_config()["lenet"]["test_limit"] and evaluation["ece_bins"] == 15
 
 
 def test_forcerun_evaluation_runs_no_training(study):

@@ -340,9 +340,8 @@ def test_training_jobs_record_the_device_they_were_given(good_run):
             job = lenet_jobs[f"{c3}_{s}"]
             metrics = json.loads((good_run.workdir / f"results/lenet/{c3}/seed{s}/training.json").read_text())
             assert metrics["device"] == "cpu", metrics
-            assert str(metrics["cuda_visible_devices"]) == "0", metrics
-            assert str(metrics["slurm_job_id"]) == job.slurm_id, metrics
             hardware = metrics["hardware"]
+            assert str(hardware["cuda_visible_devices"]) == "0", hardware
             assert hardware["slurm_job_id"] == job.slurm_id and hardware["device"] == "cpu", hardware
             assert hardware["host"] == job.scontrol.get("BatchHost"), (hardware, job.scontrol)
             rule_log = (good_run.workdir / f"results/logs/lenet/{c3}_seed{s}.log").read_text()
