@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# One prepared GPU check, for a machine where torch sees a GPU (e.g. the lent device machine):
-#   1. the LeNet-5 and GPU-slot tests on that machine (the CUDA-only ones run there, not in CI);
-#   2. the LeNet-5 benchmark on CUDA (10 epochs per C3 variant, sparse/full time ratio);
-#   3. the default study with device: auto, its wall time and its rule benchmarks;
-#   4. the LeNet-5 runs again in a second directory, and whether both gave identical metrics
-#      (same seed, same GPU).
+# One prepared GPU check, for a machine where torch sees a GPU (e.g. the lent device machine).
+# Its steps, all by default or the ones named as arguments:
+#   environment:   the GPU, torch and snakemake versions;
+#   tests:         the LeNet-5 and GPU-slot tests on that machine (the CUDA-only ones run there, not in CI);
+#   benchmark:     the LeNet-5 benchmark on CUDA (10 epochs per C3 variant, sparse/full time ratio);
+#   default_study: the default study with device: auto, its wall time and its rule benchmarks;
+#   determinism:   every LeNet-5 run trained twice, in two directories, and whether both gave
+#                  identical test metrics (same seed, same GPU).
 # A short summary goes to stdout and $OUT/gpu_check.txt; the study's tables, logs and benchmarks
 # go to $OUT as tarballs. The study itself runs under $WORK (default: a temporary directory).
 #
 #   bash benchmarks/gpu_check.sh                     # with .venv installed (PY=.venv/bin/python)
 #   PY=python3 bash benchmarks/gpu_check.sh          # a Python that has torch and snakemake
+#   bash benchmarks/gpu_check.sh determinism         # one step
+#   CONFIG=.test/config.yaml bash benchmarks/gpu_check.sh determinism   # another configuration
 #
 # The machine may have no network: MNIST is read from $MNIST_IDX (the four IDX files, plain or
 # gzipped; default .test-data/idx, which the test suite fills).
@@ -19,6 +23,7 @@ REPO=$PWD
 OUT="${OUT:-gpu-check}"
 WORK="${WORK:-$(mktemp -d)}"
 PY="${PY:-.venv/bin/python}"
+CONFIG="${CONFIG:-$REPO/config.yaml}"   # the study's configuration
 MNIST_IDX="${MNIST_IDX:-$REPO/.test-data/idx}"
 mkdir -p "$OUT" "$WORK"
 # The test suite reads MNIST from $MNISTREPRO_TEST_DATA/idx, plain files.
@@ -32,55 +37,66 @@ done
 study() {  # study DIR [targets...]: the workflow in DIR with the repository's config, MNIST from MNIST_IDX
   local dir=$1; shift
   mkdir -p "$dir"
-  cp config.yaml "$dir/config.yaml"
-  $PY -m snakemake -s "$REPO/Snakefile" --directory "$dir" --cores all --workflow-profile "$REPO/workflow/profiles/default" \
-    --config "data={sources: [local], local_dir: $MNISTREPRO_TEST_DATA/idx}" "$@" > "$dir/snakemake.log" 2>&1
+  cp "$CONFIG" "$dir/config.yaml"
+  local start=$(date +%s)
+  # Targets before --config, which takes every word after it.
+  timeout "${STUDY_TIMEOUT:-420}" $PY -m snakemake -s "$REPO/Snakefile" --directory "$dir" --cores all "$@" \
+    --workflow-profile "$REPO/workflow/profiles/default" \
+    --config "data={sources: [local], local_dir: $MNISTREPRO_TEST_DATA/idx}" > "$dir/snakemake.log" 2>&1
+  local rc=$?
+  echo "$(basename "$dir"): exit $rc, $(( $(date +%s) - start )) s wall"
+  [ $rc -eq 0 ] || tail -30 "$dir/snakemake.log"
+  return $rc
 }
 
-{
+environment() {
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true
   $PY -c "import torch, snakemake; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'available', torch.cuda.is_available(), 'snakemake', snakemake.__version__)"
-  nproc
+  echo "$(nproc) CPUs"
+}
 
-  echo "== 1. LeNet-5 and GPU-slot tests"
+tests() {
   timeout 240 $PY -m pytest -q -p no:cacheprovider tests/test_lenet.py tests/test_gpu_slots.py -rs 2>&1 | tail -15
+}
 
-  echo "== 2. LeNet-5 benchmark on CUDA"
+benchmark() {
   $PY -c "import sys; from mnistrepro.data import read_idx_dir, save_mnist; save_mnist(read_idx_dir(sys.argv[1]), sys.argv[2])" \
     "$MNISTREPRO_TEST_DATA/idx" "$WORK/mnist.pt"
   timeout 150 $PY benchmarks/bench_lenet.py --device cuda --no-straightforward --data "$WORK/mnist.pt" \
     --json "$OUT/bench_lenet_cuda.json" 2>&1 | tail -20
+}
 
-  echo "== 3. default study, device: auto"
-  start=$(date +%s)
-  timeout 420 bash -c "$(declare -f study); REPO=$REPO PY=$PY MNISTREPRO_TEST_DATA=$MNISTREPRO_TEST_DATA study $WORK/study1"
-  echo "study 1: exit $?, $(( $(date +%s) - start )) s wall"
-  tail -5 "$WORK/study1/snakemake.log"
-  cat "$WORK/study1/results/tables/hardware.csv" 2>/dev/null | head -4
-  tar czf "$OUT/study1_results.tgz" -C "$WORK/study1" results/tables results/figures results/logs results/benchmarks snakemake.log 2>/dev/null
+default_study() {
+  study "$WORK/study"
+  tail -3 "$WORK/study/snakemake.log"
+  head -4 "$WORK/study/results/tables/hardware.csv"
+  tar czf "$OUT/study_results.tgz" -C "$WORK/study" results/tables results/figures results/logs results/benchmarks snakemake.log
+}
 
-  echo "== 4. the LeNet-5 runs again, same seeds"
-  targets=$(cd "$WORK/study1" && ls results/lenet/*/seed*/evaluation.json)
-  start=$(date +%s)
-  timeout 240 bash -c "$(declare -f study); REPO=$REPO PY=$PY MNISTREPRO_TEST_DATA=$MNISTREPRO_TEST_DATA study $WORK/study2 $(echo $targets)"
-  echo "study 2: exit $?, $(( $(date +%s) - start )) s wall"
-  $PY - "$WORK" <<'PY'
-import json, sys
+determinism() {  # every LeNet-5 run trained twice, in two directories: same seed, same GPU, same numbers?
+  local targets=$($PY -c "import yaml; c = yaml.safe_load(open('$CONFIG'))['lenet']
+print(' '.join(f'results/lenet/{v}/seed{s}/training.json' for v in c['c3'] for s in c['seeds']))")
+  study "$WORK/lenet_a" $targets && study "$WORK/lenet_b" $targets || return
+  $PY - "$WORK" $targets <<'PY'
+import sys
 from pathlib import Path
-from mnistrepro.aggregate import RECORD_METRICS
-work = Path(sys.argv[1])
-# Per run: where it trained and how long (training.json), and whether the test metrics every run record
-# shares (evaluation.json) are the same in both studies.
-for evaluation in sorted((work / "study1/results/lenet").rglob("evaluation.json")):
-    run = evaluation.parent.relative_to(work / "study1")
-    other = work / "study2" / run / "evaluation.json"
-    if not other.exists():
-        print(run, "MISSING in study 2")
-        continue
-    training = json.loads((evaluation.parent / "training.json").read_text())
-    a, b = json.loads(evaluation.read_text()), json.loads(other.read_text())
-    differ = [k for k in RECORD_METRICS if a[k] != b[k]]
-    print(run, training["device"], a["test_accuracy"], training["train_seconds"],
-          "identical" if not differ else f"DIFFER {differ}")
+import pandas as pd
+import torch
+work, targets = Path(sys.argv[1]), sys.argv[2:]
+for target in targets:
+    run = Path(target).parent
+    histories = [pd.read_csv(work / d / run / "history.csv") for d in ("lenet_a", "lenet_b")]
+    histories = [h.drop(columns=[c for c in h if "seconds" in c or "per_s" in c]) for h in histories]  # timings differ
+    models = [torch.load(work / d / run / "model.pt", map_location="cpu", weights_only=True) for d in ("lenet_a", "lenet_b")]
+    states = [m["state_dict"] for m in models]
+    same_weights = states[0].keys() == states[1].keys() and all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+    same_history = histories[0].equals(histories[1])
+    print(run, histories[0].iloc[-1].to_dict(),
+          "weights", "identical" if same_weights else "DIFFER", "| history", "identical" if same_history else "DIFFERS")
 PY
-} 2>&1 | tee "$OUT/gpu_check.txt"
+}
+
+for step in ${*:-environment tests benchmark default_study determinism}; do
+  echo "== $step"
+  $step
+done 2>&1 | tee "$OUT/gpu_check.txt"
