@@ -22,6 +22,7 @@ from snakemake.utils import update_config
 from conftest import REPO, job_counts, run_snakemake
 from mnistrepro.aggregate import RUN_COLUMNS
 from mnistrepro.config import seed_list
+from mnistrepro.findings import findings
 from mnistrepro.io import NOT_RUN, Facts
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -287,6 +288,7 @@ def report_config(config: dict, facts: dict) -> dict:
     for section in ("logreg", "pair_sweep", "lenet"):
         full[section]["seeds"] = seed_list(full[section]["seeds"])
     full["facts"] = Facts(facts)
+    full["findings"] = findings(full, full["facts"])
     return full
 
 
@@ -353,6 +355,42 @@ def test_report_home_page_opens_with_the_findings(report, tmp_path):
     for key in ["loss_raw_final_verdict", "escape_mse_raw_final", "scaling_final_verdict", "hardest_pair",
                 "lenet_verdict", "lenet_ece_verdict", "identities_verdict"]:
         assert facts[key] in html_lib.unescape(findings), (key, findings)
+
+
+class Placeholders(dict):
+    """Facts whose every value is a marker naming its key, to match text written from real facts."""
+
+    def __missing__(self, key: str) -> str:
+        return f"\x00{key}\x00"
+
+
+def findings_patterns(config: dict) -> list[re.Pattern]:
+    """One pattern per findings line of ``config``: the line's words as they are, any facts in it."""
+    lines = findings(report_config(config, {}), Placeholders())
+    return [re.compile("(.+?)".join(re.escape(part) for part in re.split("\x00\\w+\x00", line))) for line in lines]
+
+
+def test_readme_states_the_home_pages_findings():
+    """The README's results open with the same lines as the report's home page, for the default config."""
+    readme = (REPO / "README.md").read_text()
+    block = readme[readme.index("<!-- findings -->"):readme.index("<!-- /findings -->")]
+    lines = [line[2:] for line in block.splitlines() if line.startswith("- ")]
+    patterns = findings_patterns({})
+    assert len(lines) == len(patterns), lines
+    for line, pattern in zip(lines, patterns):
+        assert pattern.fullmatch(line), (line, pattern.pattern)
+        assert NOT_RUN not in line
+
+
+@pytest.mark.parametrize("config", [{}, ci_config(OTHER_CONFIG)], ids=["default", "other"])
+def test_home_page_states_the_findings_lines(config):
+    """The home page renders each line of mnistrepro.findings, facts quoted, in order."""
+    facts = {"loss_raw_final_verdict": "logistic loss wins", "hardest_pair": "7 vs 9 (88.74%, n = 10)"}
+    text = visible_text(render_caption("workflow.rst", config, facts))
+    at = 0
+    for line in findings(report_config(config, facts), Facts(facts)):
+        at = text.index(line.replace("**", ""), at)
+    assert "logistic loss wins" in text and "7 vs 9 (88.74%, n = 10)" in text
 
 
 @pytest.mark.parametrize("config", [{}, ci_config(), ci_config(OTHER_CONFIG)], ids=["default", "ci", "other"])

@@ -1,6 +1,7 @@
 # Checks the JSON schema cannot express, then the names and functions shared by the rule files.
 from mnistrepro.config import check_config, seed_list
 from mnistrepro.device import will_use_gpu
+from mnistrepro.findings import findings
 from mnistrepro.io import read_facts
 
 check_config(config)
@@ -23,6 +24,7 @@ FACTS = "results/tables/facts.json"
 # Snakemake renders the report's home page (workflow.rst) with the config alone (no params), so the
 # facts ride along there; captions get them as params.facts (report_facts). Both read at report time.
 config["facts"] = read_facts(FACTS)
+config["findings"] = findings(config, config["facts"])
 LENET_GPU = 1 if will_use_gpu(config["device"]) else 0
 
 
