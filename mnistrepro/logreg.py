@@ -46,8 +46,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-LOSSES = ("mse", "ce")
-SCALINGS = ("raw", "unit")
+from mnistrepro.choices import LOSSES, SCALINGS
+
 N_FEATURES = 784
 # |dl/dz| below this counts as a vanished gradient (a step that barely moves the weights).
 VANISHING_GRAD = 1e-6
