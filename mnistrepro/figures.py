@@ -1,7 +1,9 @@
-"""The study's figures, drawn with seaborn from the aggregated tables.
+"""The study's figures, drawn with seaborn in one style (:func:`theme`, :func:`save`).
 
-Each function takes tables (pandas) or tensors and returns a matplotlib Figure; the scripts save
-them. Accuracies are plotted in percent.
+A figure is one function here, registered with :func:`figure` under its name, and one entry of the
+same name in FIGURES of workflow/rules/figures.smk, whose rule calls it through scripts/figure.py with
+the rule's named input files and settings as keyword arguments and saves the Figure it returns.
+Accuracies are plotted in percent.
 """
 
 from __future__ import annotations
@@ -10,15 +12,29 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from typing import Callable, Sequence  # noqa: E402
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
 
+from mnistrepro import identities as ident  # noqa: E402
+from mnistrepro.aggregate import lenet_history  # noqa: E402
+from mnistrepro.choices import C3_KINDS  # noqa: E402
+from mnistrepro.io import read_json  # noqa: E402
 
 DPI = 120
-C3_ORDER = ["sparse", "full"]
+C3_ORDER = list(C3_KINDS)
+
+FIGURES: dict[str, Callable[..., plt.Figure]] = {}
+
+
+def figure(plot: Callable[..., plt.Figure]) -> Callable[..., plt.Figure]:
+    """Register ``plot`` in FIGURES under its own name, the name its rule's ``plot`` param gives."""
+    FIGURES[plot.__name__] = plot
+    return plot
 
 
 def theme() -> None:
@@ -28,6 +44,13 @@ def theme() -> None:
 def save(fig: plt.Figure, path) -> None:
     fig.savefig(path, dpi=DPI, bbox_inches="tight", format="png")
     plt.close(fig)
+
+
+def _load_mnist(path) -> dict[str, torch.Tensor]:
+    # Imported here: mnistrepro.data pulls in torchvision (1-2 s), which only the figures of MNIST images need.
+    from mnistrepro.data import load_mnist
+
+    return load_mnist(path)
 
 
 def _percent(df: pd.DataFrame, column: str = "test_accuracy") -> pd.DataFrame:
@@ -41,10 +64,12 @@ def pair_title(runs: pd.DataFrame) -> str:
     return " vs ".join(runs["pair"].iloc[0].split("-"))
 
 
-def accuracy_vs_params(runs: pd.DataFrame, summary: pd.DataFrame) -> plt.Figure:
-    """LeNet-5 variants: every seed as a point, the mean with its 95% CI (from ``summary``), against
-    trainable parameters."""
+@figure
+def accuracy_vs_params(runs, summary) -> plt.Figure:
+    """LeNet-5 variants: every seed as a point (from runs.csv), the mean with its 95% CI (from
+    summary.csv), against trainable parameters."""
     theme()
+    runs, summary = pd.read_csv(runs), pd.read_csv(summary)
     lenet = _percent(runs[runs["experiment"] == "lenet"])
     lenet = lenet[lenet["epochs"] == lenet["epochs"].max()]
     intervals = summary[(summary["experiment"] == "lenet") & (summary["epochs"] == lenet["epochs"].max())]
@@ -67,9 +92,12 @@ def accuracy_vs_params(runs: pd.DataFrame, summary: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def lenet_epochs(history: pd.DataFrame) -> plt.Figure:
-    """Test accuracy per epoch, mean over seeds with a min-max band, per C3 variant."""
+@figure
+def lenet_epochs(training: Sequence, history: Sequence) -> plt.Figure:
+    """Test accuracy per epoch, mean over seeds with a min-max band, per C3 variant, from each run's
+    training.json and history.csv (in the same order)."""
     theme()
+    history = lenet_history((read_json(t), pd.read_csv(h)) for t, h in zip(training, history, strict=True))
     fig, ax = plt.subplots(figsize=(7, 5))
     sns.lineplot(data=_percent(history), x="epoch", y="test accuracy (%)", hue="c3", hue_order=C3_ORDER,
                  errorbar=("pi", 100), marker="o", ax=ax)
@@ -79,9 +107,11 @@ def lenet_epochs(history: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def logreg_steps(runs: pd.DataFrame) -> plt.Figure:
-    """Logistic regression: test accuracy vs SGD steps per loss and scaling, with seed bands."""
+@figure
+def logreg_steps(runs) -> plt.Figure:
+    """Logistic regression: test accuracy vs SGD steps per loss and scaling, with seed bands (runs.csv)."""
     theme()
+    runs = pd.read_csv(runs)
     logreg = _percent(runs[runs["experiment"] == "logreg"]).astype({"steps": int})
     logreg["loss"] = logreg["loss"].map({"mse": "MSE on sigmoid", "ce": "logistic (CE)"})
     grid = sns.relplot(data=logreg, x="steps", y="test accuracy (%)", hue="loss", col="scaling", kind="line",
@@ -98,10 +128,12 @@ def logreg_steps(runs: pd.DataFrame) -> plt.Figure:
     return grid.figure
 
 
-def logreg_distribution(runs: pd.DataFrame, escape: pd.DataFrame) -> plt.Figure:
-    """Final test accuracy of every logistic-regression run, one strip per (loss, scaling), with the
-    escape threshold, the escape rate of each variant and the reference's single runs."""
+@figure
+def logreg_distribution(runs, escape) -> plt.Figure:
+    """Final test accuracy of every logistic-regression run (runs.csv), one strip per (loss, scaling), with
+    the escape threshold, the escape rate of each variant and the reference's single runs (escape.csv)."""
     theme()
+    runs, escape = pd.read_csv(runs), pd.read_csv(escape)
     logreg = runs[runs["experiment"] == "logreg"]
     steps = int(logreg["steps"].max())
     final = _percent(logreg[logreg["steps"] == steps])
@@ -130,11 +162,13 @@ def logreg_distribution(runs: pd.DataFrame, escape: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def pair_heatmap(pairs: pd.DataFrame) -> plt.Figure:
-    """Mean test accuracy of the logistic loss for every pair of digits (a 10 x 10 symmetric grid)."""
+@figure
+def pair_difficulty(pairs) -> plt.Figure:
+    """Mean test accuracy of the logistic loss for every pair of digits (a 10 x 10 symmetric grid), from
+    pair_difficulty.csv."""
     theme()
     grid = np.full((10, 10), np.nan)
-    for row in pairs.itertuples(index=False):
+    for row in pd.read_csv(pairs).itertuples(index=False):
         grid[row.a, row.b] = grid[row.b, row.a] = 100 * row.mean
     fig, ax = plt.subplots(figsize=(8, 6.5))
     sns.heatmap(pd.DataFrame(grid, index=range(10), columns=range(10)), annot=True, fmt=".1f", cmap="rocket",
@@ -145,9 +179,15 @@ def pair_heatmap(pairs: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def confusion(matrices: dict[str, np.ndarray]) -> plt.Figure:
-    """Confusion matrices (rows: true digit, columns: predicted), summed over seeds, per variant."""
+@figure
+def lenet_confusion(evaluations: Sequence) -> plt.Figure:
+    """Confusion matrices (rows: true digit, columns: predicted), summed over seeds, per variant, from the
+    runs' evaluation.json."""
     theme()
+    matrices: dict[str, np.ndarray] = {}
+    for path in evaluations:
+        m = read_json(path)
+        matrices[m["c3"]] = matrices.get(m["c3"], 0) + np.asarray(m["confusion_matrix"])
     fig, axes = plt.subplots(1, len(matrices), figsize=(7 * len(matrices), 6), squeeze=False)
     for ax, (name, matrix) in zip(axes.flat, matrices.items()):
         off = matrix.astype(float).copy()
@@ -160,14 +200,16 @@ def confusion(matrices: dict[str, np.ndarray]) -> plt.Figure:
     return fig
 
 
-def calibration(evaluations: list[dict]) -> plt.Figure:
-    """LeNet-5 calibration next to accuracy, per C3 variant, from the runs' evaluation records.
+@figure
+def lenet_calibration(evaluations: Sequence) -> plt.Figure:
+    """LeNet-5 calibration next to accuracy, per C3 variant, from the runs' evaluation.json.
 
     Left and middle: test accuracy and expected calibration error of every seed (points) and their mean
     (line). Right: the reliability diagram, test images pooled over seeds: accuracy per confidence bin against
     the bin's mean confidence (the diagonal is perfect calibration; below it, overconfidence).
     """
     theme()
+    evaluations = [read_json(path) for path in evaluations]
     runs = pd.DataFrame([{"c3": e["c3"], "seed": e["seed"], "test accuracy": 100 * e["test_accuracy"],
                           "top-2 accuracy": 100 * e["top2_accuracy"], "ECE": 100 * e["ece"]} for e in evaluations])
     order = [c for c in C3_ORDER if c in set(runs["c3"])]
@@ -205,8 +247,21 @@ def calibration(evaluations: list[dict]) -> plt.Figure:
     return fig
 
 
-def misclassified_grid(images: torch.Tensor, true: list, predicted: list, title: str, columns: int = 10) -> plt.Figure:
-    """A grid of test digits with their true and predicted labels. ``images``: uint8 ``[N, 28, 28]``."""
+@figure
+def misclassified(evaluations: Sequence, mnist, per_variant: int = 20, columns: int = 10) -> plt.Figure:
+    """The first ``per_variant`` misclassified test digits of each run (its evaluation.json), with their true
+    and predicted labels, read from mnist.pt."""
+    theme()
+    test = _load_mnist(mnist)
+    digits, true, predicted, titles = [], [], [], []
+    for path in evaluations:
+        m = read_json(path)
+        index = m["misclassified_test_indices"][:per_variant]
+        digits.append(test["test_images"][index])
+        true += test["test_labels"][index].tolist()
+        predicted += m["misclassified_predicted"][:per_variant]
+        titles.append(f"{m['c3']} C3 seed {m['seed']}: {len(m['misclassified_test_indices'])} errors")
+    images = torch.cat(digits)
     n = len(images)
     rows = max(1, -(-n // columns))
     fig, axes = plt.subplots(rows, columns, figsize=(1.3 * columns, 1.55 * rows + 0.6), squeeze=False)
@@ -215,15 +270,16 @@ def misclassified_grid(images: torch.Tensor, true: list, predicted: list, title:
         if i < n:
             ax.imshow(images[i].numpy(), cmap="gray_r", vmin=0, vmax=255)
             ax.set_title(f"true {true[i]}\npred {predicted[i]}", fontsize=9)
-    fig.suptitle(title, fontsize=12)
+    fig.suptitle("LeNet-5 misclassified test digits (the first of each run)\n" + "; ".join(titles), fontsize=12)
     fig.tight_layout()
     return fig
 
 
-def train_time(runs: pd.DataFrame) -> plt.Figure:
-    """Training seconds per variant (points: seeds; bars: mean)."""
+@figure
+def train_time(runs) -> plt.Figure:
+    """Training seconds per variant (points: seeds; bars: mean), from runs.csv."""
     theme()
-    df = runs.copy()
+    df = pd.read_csv(runs)
     df = df[(df["experiment"] == "lenet") | ((df["experiment"] == "logreg") & (df["steps"] == df["steps"].max()))]
     df["variant"] = np.where(df["experiment"] == "lenet", "LeNet-5 " + df["c3"].astype(str) + " C3",
                              "logreg " + df["loss"].astype(str) + "/" + df["scaling"].astype(str))
@@ -243,10 +299,11 @@ def train_time(runs: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def rule_resources(benchmarks: pd.DataFrame, top: int = 25) -> plt.Figure:
-    """Wall time and peak memory (RSS) of the slowest jobs."""
+@figure
+def rule_resources(benchmarks, top: int = 25) -> plt.Figure:
+    """Wall time and peak memory (RSS) of the slowest jobs, from rule_benchmarks.csv (slowest first)."""
     theme()
-    df = benchmarks.head(top)
+    df = pd.read_csv(benchmarks).head(top)
     fig, axes = plt.subplots(1, 2, figsize=(13, 0.32 * len(df) + 1.8), sharey=True)
     sns.barplot(data=df, y="job", x="seconds", hue="rule_group", dodge=False, ax=axes[0])
     sns.barplot(data=df, y="job", x="max_rss_mb", hue="rule_group", dodge=False, ax=axes[1], legend=False)
@@ -259,59 +316,66 @@ def rule_resources(benchmarks: pd.DataFrame, top: int = 25) -> plt.Figure:
     return fig
 
 
-# ----------------------------------------------------------------------------------------------
-# Rule name -> figure, from the rule's named input files.
 
 
-def _lenet_epochs(input) -> plt.Figure:
-    from mnistrepro.aggregate import lenet_history
-    from mnistrepro.io import read_json
-
-    return lenet_epochs(lenet_history((read_json(t), pd.read_csv(h)) for t, h in zip(input.training, input.history)))
+# Experiment C: what the convolution operators of mnistrepro.identities do.
 
 
-def _lenet_confusion(input) -> plt.Figure:
-    from mnistrepro.io import read_json
-
-    matrices: dict[str, np.ndarray] = {}
-    for path in input.evaluations:
-        m = read_json(path)
-        matrices[m["c3"]] = matrices.get(m["c3"], 0) + np.asarray(m["confusion_matrix"])
-    return confusion(matrices)
-
-
-def _lenet_calibration(input) -> plt.Figure:
-    from mnistrepro.io import read_json
-
-    return calibration([read_json(path) for path in input.evaluations])
+def _show(fig: plt.Figure, ax, img: np.ndarray, title: str, *, cmap: str, vmin: float, vmax: float) -> None:
+    """``img`` on ``ax``, pixel for pixel, with a colour bar (no grid: it would hide the pixels)."""
+    im = ax.imshow(img, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.grid(False)
+    ax.set_title(title)
+    ax.set_xlabel("column j")
+    ax.set_ylabel("row i")
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
 
 
-def _misclassified(input, per_variant: int = 20) -> plt.Figure:
-    from mnistrepro.data import load_mnist
-    from mnistrepro.io import read_json
+@figure
+def identities_mnist(mnist, index: int = 0, pool_size: int = 4) -> plt.Figure:
+    """MNIST test image ``index`` (from mnist.pt), its two finite-difference maps and its ``pool_size``
+    average-pooled version.
 
-    test = load_mnist(input.mnist)
-    images, true, predicted, titles = [], [], [], []
-    for path in input.evaluations:
-        m = read_json(path)
-        index = m["misclassified_test_indices"][:per_variant]
-        images.append(test["test_images"][index])
-        true += test["test_labels"][index].tolist()
-        predicted += m["misclassified_predicted"][:per_variant]
-        titles.append(f"{m['c3']} C3 seed {m['seed']}: {len(m['misclassified_test_indices'])} errors")
-    return misclassified_grid(torch.cat(images), true, predicted,
-                              "LeNet-5 misclassified test digits (the first of each run)\n" + "; ".join(titles))
+    Every map is computed by the convolution of :mod:`mnistrepro.identities` (float64, pixels / 255)
+    and shown on its valid region: Y1 ``[H-1, W]``, Y2 ``[H, W-1]``, pooled ``[H // k, W // k]``.
+    """
+    theme()
+    test = _load_mnist(mnist)
+    image, label = test["test_images"][index], int(test["test_labels"][index])
+    x = image.to(torch.float64).reshape(1, 1, *image.shape[-2:]) / 255.0
+    h, w = x.shape[-2:]
+    with torch.no_grad():
+        d = ident.finite_difference_conv()(x)[0]
+        pooled = ident.avg_pool_conv(1, pool_size)(x)[0, 0]
+    fig, axes = plt.subplots(1, 4, figsize=(17, 4.6), layout="constrained")
+    _show(fig, axes[0], x[0, 0].numpy(), f"MNIST test image {index} (label {label})\nX (pixels / 255)",
+          cmap="gray_r", vmin=0, vmax=1)
+    _show(fig, axes[1], d[0, : h - 1, :].numpy(), "Y1[i,j] = X[i+1,j] − X[i,j]\n(conv channel 0: row differences)",
+          cmap="RdBu_r", vmin=-1, vmax=1)
+    _show(fig, axes[2], d[1, :, : w - 1].numpy(), "Y2[i,j] = X[i,j+1] − X[i,j]\n(conv channel 1: column differences)",
+          cmap="RdBu_r", vmin=-1, vmax=1)
+    _show(fig, axes[3], pooled.numpy(), f"{pool_size}×{pool_size} average pool, stride {pool_size}\n"
+          f"(depthwise conv, {pooled.shape[0]}×{pooled.shape[1]})", cmap="gray_r", vmin=0, vmax=1)
+    fig.suptitle("Finite differences and average pooling computed as convolutions", fontsize="x-large")
+    return fig
 
 
-FIGURES = {
-    "figure_logreg_steps": lambda input: logreg_steps(pd.read_csv(input.runs)),
-    "figure_pair_difficulty": lambda input: pair_heatmap(pd.read_csv(input.pairs)),
-    "figure_logreg_distribution": lambda input: logreg_distribution(pd.read_csv(input.runs), pd.read_csv(input.escape)),
-    "figure_accuracy_vs_params": lambda input: accuracy_vs_params(pd.read_csv(input.runs), pd.read_csv(input.summary)),
-    "figure_train_time": lambda input: train_time(pd.read_csv(input.runs)),
-    "figure_lenet_epochs": _lenet_epochs,
-    "figure_lenet_confusion": _lenet_confusion,
-    "figure_lenet_calibration": _lenet_calibration,
-    "figure_misclassified": _misclassified,
-    "figure_rule_resources": lambda input: rule_resources(pd.read_csv(input.benchmarks)),
-}
+@figure
+def identities_rgb(sample: str = "grace_hopper.jpg") -> plt.Figure:
+    """An RGB photo of matplotlib's sample data and its grayscale version from the 1x1 convolution."""
+    theme()
+    rgb, path = ident.load_sample_rgb(sample)
+    x = ident.rgb_hwc_to_nchw(rgb)
+    with torch.no_grad():
+        gray = ident.grayscale_conv()(x)[0, 0].numpy()
+    err = ident.check_grayscale(x)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5.6), layout="constrained")
+    axes[0].imshow(x[0].permute(1, 2, 0).numpy(), interpolation="nearest")
+    axes[0].grid(False)
+    axes[0].set_title(f"{path.name}: R, G, B ({x.shape[2]}×{x.shape[3]})")
+    axes[0].set_xlabel("column j")
+    axes[0].set_ylabel("row i")
+    _show(fig, axes[1], gray, "1×1 conv, weights [0.299, 0.587, 0.114]", cmap="gray", vmin=0, vmax=1)
+    fig.suptitle(f"RGB to grayscale as a 1×1 convolution (max |conv − formula| = {err.max_abs_error:.1e})",
+                 fontsize="x-large")
+    return fig

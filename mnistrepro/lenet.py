@@ -38,8 +38,7 @@ C3_IN = 6
 C3_OUT = 16
 KERNEL = 5
 
-C3Kind = Literal["sparse", "full"]
-C3_KINDS: tuple[str, ...] = ("sparse", "full")
+C3Kind = Literal["sparse", "full"]  # mnistrepro.choices.C3_KINDS, as a type
 
 
 def c3_connection_mask(table: Sequence[Sequence[int]] = C3_TABLE, in_maps: int = C3_IN) -> torch.Tensor:

@@ -46,10 +46,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from mnistrepro.choices import LOSSES, SCALINGS
 from mnistrepro.device import describe_device
 
-LOSSES = ("mse", "ce")
-SCALINGS = ("raw", "unit")
 N_FEATURES = 784
 # A run's test metrics, in its record and in each of its ``evals`` (:func:`run_metrics`). The first four are
 # the keys every run record of the study shares (LeNet-5's: mnistrepro.lenet_eval.evaluate).

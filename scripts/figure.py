@@ -1,10 +1,12 @@
-"""The figure rules: draw the figure named by the rule (see mnistrepro.figures.FIGURES)."""
+"""Every figure rule (workflow/rules/figures.smk): draw the figure its `plot` param names, from its
+named input files and its settings, with mnistrepro.figures."""
 from mnistrepro.figures import FIGURES, save
 from mnistrepro.io import atomic_path
 from mnistrepro.logs import setup_logging
 
 log = setup_logging(snakemake.log[0])
-figure = FIGURES[snakemake.rule](snakemake.input)
+plot = FIGURES[snakemake.params.plot]
+figure = plot(**dict(snakemake.input.items()), **snakemake.params.settings)
 with atomic_path(snakemake.output[0]) as tmp:
     save(figure, tmp)
 log.info("wrote %s", snakemake.output[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -11,9 +12,25 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from conftest import REPO, run_snakemake
+from mnistrepro.choices import C3_KINDS, DEVICES, LOSSES, SCALINGS, SOURCES
 from mnistrepro.config import ConfigError, check_config, seed_list
 
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
+# Every enum of the schema, by its place in the schema, and the package's list it must equal.
+SCHEMA_ENUMS = {
+    "definitions/loss": LOSSES,
+    "definitions/scaling": SCALINGS,
+    "properties/device": DEVICES,
+    "properties/data/properties/sources/items": SOURCES,
+    "properties/lenet/properties/c3/items": C3_KINDS,
+}
+# Settings that choose among those lists and by default take all of it.
+DEFAULT_ALL = {
+    "logreg/losses": LOSSES,
+    "logreg/scalings": SCALINGS,
+    "data/sources": SOURCES,
+    "lenet/c3": C3_KINDS,
+}
 
 
 @pytest.fixture
@@ -50,9 +67,28 @@ def test_schema_fills_defaults():
     assert config["pair"] == [4, 9]
     assert config["logreg"]["lr"] == 1e-4 and len(seed_list(config["logreg"]["seeds"])) >= 200
     assert config["stats"] == {"seed": 0, "resamples": 9999}
-    assert config["lenet"]["c3"] == ["sparse", "full"] and config["lenet"]["epochs"] == 10
-    assert config["data"]["sources"] == ["official", "pypi", "local"]
+    assert config["lenet"]["epochs"] == 10
+    for dotted, values in DEFAULT_ALL.items():
+        section, key = dotted.split("/")
+        assert config[section][key] == list(values), dotted
     check_config(config)
+
+
+def schema_enums(node, where: str = "") -> dict[str, list]:
+    """Every ``enum`` in the schema ``node``, by its place (keys joined with '/')."""
+    if not isinstance(node, dict):
+        return {}
+    found = {where: node["enum"]} if "enum" in node else {}
+    for key, child in node.items():
+        found |= schema_enums(child, f"{where}/{key}".lstrip("/"))
+    return found
+
+
+def test_schema_enums_are_the_package_lists():
+    """The schema's choices are the package's (mnistrepro.choices): a value the package adds or drops
+    must be added to or dropped from the schema too, and a new enum must name its list here."""
+    enums = schema_enums(yaml.safe_load(Path(SCHEMA).read_text()))
+    assert enums == {where: list(values) for where, values in SCHEMA_ENUMS.items()}
 
 
 @pytest.mark.parametrize(
@@ -61,12 +97,12 @@ def test_schema_fills_defaults():
         ("logreg.steps", "many", r"'many' is not of type 'integer'"),  # wrong type
         ("logreg.lr", 0, r"0 is less than or equal to the minimum of 0"),  # out of range
         ("lenet.epochs", 0, r"0 is less than the minimum of 1"),  # out of range
-        ("logreg.losses", ["mse", "hinge"], r"'hinge' is not one of \['mse', 'ce'\]"),  # unknown loss
-        ("lenet.c3", ["sparse", "dense"], r"'dense' is not one of \['sparse', 'full'\]"),  # unknown C3 variant
+        ("logreg.losses", ["mse", "hinge"], rf"'hinge' is not one of {re.escape(str(list(LOSSES)))}"),  # unknown loss
+        ("lenet.c3", ["sparse", "dense"], rf"'dense' is not one of {re.escape(str(list(C3_KINDS)))}"),  # unknown C3
         ("pair", [4, 10], r"10 is greater than the maximum of 9"),  # digit outside 0-9
         ("pair", [4, 4], r"\[4, 4\] has non-unique elements"),  # the same digit twice
         ("pair", [4], r"\[4\] is too short|should be non-empty|fewer than 2"),
-        ("device", "tpu", r"'tpu' is not one of \['auto', 'cpu', 'cuda'\]"),
+        ("device", "tpu", rf"'tpu' is not one of {re.escape(str(list(DEVICES)))}"),
         ("data.sources", ["official", "ftp"], r"'ftp' is not one of"),
         ("lenet.colour", "red", r"Additional properties are not allowed \('colour' was unexpected\)"),  # typo'd key
     ],

@@ -246,14 +246,13 @@ def test_run_all_checks_synthetic():
     _assert_table(df, n_mlp_rows=6)
 
 
-def test_figures(tmp_path):
-    from mnistrepro.figures_identities import plot_mnist_identities, plot_rgb_identities
+def test_figures(mnist_pt, tmp_path):
+    """The identities figures, drawn and saved as their rules draw them (scripts/figure.py)."""
+    from mnistrepro.figures import FIGURES, save
 
-    gen = torch.Generator().manual_seed(0)
-    fig = plot_mnist_identities(torch.randint(0, 256, (28, 28), generator=gen, dtype=torch.uint8), pool_size=4)
-    assert len(fig.axes) >= 4 and "Y1" in fig.axes[1].get_title()
-    fig.savefig(tmp_path / "mnist.png", dpi=30)
-    fig = plot_rgb_identities(torch.randint(0, 256, (20, 30, 3), generator=gen, dtype=torch.uint8).numpy())
-    fig.savefig(tmp_path / "rgb.png", dpi=30)
+    fig = FIGURES["identities_mnist"](mnist=mnist_pt, index=3, pool_size=4)
+    assert len(fig.axes) >= 4 and "Y1" in fig.axes[1].get_title() and "test image 3" in fig.axes[0].get_title()
+    save(fig, tmp_path / "mnist.png")
+    save(FIGURES["identities_rgb"](sample="grace_hopper.jpg"), tmp_path / "rgb.png")
     for name in ("mnist.png", "rgb.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

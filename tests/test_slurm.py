@@ -28,24 +28,51 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "slurm"))
 import minicluster  # noqa: E402
+from conftest import job_counts, run_snakemake  # noqa: E402
+from mnistrepro.mnist_files import IDX_FILES  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILE = REPO / "workflow" / "profiles" / "slurm"
 TEST_CONFIG = REPO / ".test" / "config_slurm.yaml"
 IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
-# Rules whose jobs must ask SLURM for a GPU; every other submitted job must not.
-GPU_RULES = {"train_lenet", "evaluate_lenet"}
-# The only rules whose jobs go to the cluster.
-SUBMITTED_RULES = {"train_logreg", "train_logreg_sweep", "train_lenet", "evaluate_lenet", "identities"}
-# Rules marked `localrule: True`: seconds of work, run by Snakemake itself rather than queued.
-LOCAL_RULES = {
-    "all", "download_mnist", "idx_to_tensors", "extract_pair", "hardware", "data_summary", "aggregate", "lenet_params",
-    "environment", "rule_benchmarks", "figure_logreg_steps", "figure_logreg_distribution",
-    "figure_pair_difficulty", "figure_accuracy_vs_params", "figure_lenet_epochs", "figure_lenet_confusion",
-    "figure_lenet_calibration",
-    "figure_misclassified", "figure_train_time", "figure_rule_resources",
-}
+# Rules whose jobs must ask SLURM for a GPU (the profile's set-resources that name one); every other
+# submitted job must not.
+GPU_RULES = {rule for rule, resources in yaml.safe_load((PROFILE / "config.yaml").read_text())["set-resources"].items()
+             if "gpu" in resources or "gpu" in str(resources.get("gres", ""))}
+# Rules that must go to the cluster (training, the identities) and rules that must not (the data rules:
+# compute nodes may be offline); which other rules are local is the workflow's own say (rule_locality).
+MUST_SUBMIT = {"train_logreg", "train_lenet", "evaluate_lenet", "identities"}
+MUST_RUN_LOCALLY = {"download_mnist", "idx_to_tensors", "extract_pair", "environment"}
+
+# Loads the workflow as the SLURM executor would run it and prints, per rule, whether Snakemake runs its jobs
+# itself (`localrule: True`, or a rule that runs nothing, such as `all`) rather than submitting them. No
+# command-line option says this (a dry run prints `rule X:` for both), so it asks the API's parsed workflow,
+# with the SLURM executor plugin set on it, for Snakemake's own decision (Workflow.is_local).
+RULE_LOCALITY = """
+import json, sys
+from pathlib import Path
+from snakemake.api import SnakemakeApi
+from snakemake.settings.enums import Quietness
+from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
+from snakemake_interface_executor_plugins.registry import ExecutorPluginRegistry
+
+snakefile, workdir = map(Path, sys.argv[1:])
+with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
+    workflow = api.workflow(ResourceSettings(), ConfigSettings(), snakefile=snakefile, workdir=workdir)._workflow
+    workflow._executor_plugin = ExecutorPluginRegistry().get_plugin("slurm")
+    print(json.dumps({rule.name: workflow.is_local(rule) for rule in workflow.rules}))
+"""
+
+
+def rule_locality(workdir: Path) -> dict[str, bool]:
+    """Every rule of the workflow with ``workdir``'s config.yaml -> whether its jobs run on the submitting host."""
+    import json
+
+    result = subprocess.run([sys.executable, "-c", RULE_LOCALITY, str(REPO / "Snakefile"), str(workdir)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 # --------------------------------------------------------------------------- cluster
@@ -173,9 +200,6 @@ def tiny_config(idx_dir: Path | None = None) -> dict:
     return config
 
 
-IDX_NAMES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
-
-
 LENET_FAIL_DIR = "results/lenet/sparse/seed0"
 RESUME_TARGET = "results/lenet/sparse/seed0/model.pt"
 RESUME_CHECKPOINT = "results/checkpoints/lenet/sparse_seed0.pt"
@@ -238,12 +262,34 @@ def failed_run(slurm_runs) -> Run:
     return slurm_runs["fail"]
 
 
+@dataclass
+class Plan:
+    """What the workflow itself says a run of the tiny configuration does: its jobs per rule (a dry run),
+    and which rules run on the submitting host."""
+
+    jobs: dict[str, int]
+    local: set[str]
+    submitted: set[str]
+
+
+@pytest.fixture(scope="module")
+def tiny_plan(tmp_path_factory) -> Plan:
+    config = tmp_path_factory.mktemp("slurm-plan") / "tiny.yaml"
+    config.write_text(yaml.safe_dump(tiny_config(), sort_keys=False))
+    workdir = config.parent / "work"
+    dry = run_snakemake(workdir, "-n", "--quiet", "rules", config=config)
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    locality = rule_locality(workdir)
+    return Plan(job_counts(dry.stdout), {r for r, local in locality.items() if local},
+                {r for r, local in locality.items() if not local})
+
+
 def expected_outputs(config: dict) -> list[str]:
     """The contract paths (docs/CONTRACTS.md) this configuration must produce."""
     a, b = config["pair"]
     lr = config["logreg"]
     paths = [
-        *(f"results/data/idx/{n}" for n in IDX_NAMES),
+        *(f"results/data/idx/{f.name}" for f in IDX_FILES),
         "results/data/mnist.pt",
         f"results/data/pair_{a}_{b}.pt",
     ]
@@ -256,6 +302,15 @@ def expected_outputs(config: dict) -> list[str]:
 
 
 # --------------------------------------------------------------------------- tests
+def test_plan_submits_training_and_identities_only(tiny_plan):
+    """Without a cluster: the workflow submits training and the identities, with the GPU jobs among them,
+    and runs the data rules on the submitting host (the one with internet access)."""
+    assert MUST_SUBMIT <= tiny_plan.submitted, tiny_plan
+    assert MUST_RUN_LOCALLY <= tiny_plan.local, tiny_plan
+    assert GPU_RULES and GPU_RULES <= tiny_plan.submitted, (GPU_RULES, tiny_plan)
+    assert set(tiny_plan.jobs) <= tiny_plan.local | tiny_plan.submitted
+
+
 def test_workflow_completes_on_slurm(good_run):
     assert good_run.returncode == 0, tail(good_run)
     missing = [p for p in expected_outputs(tiny_config()) if not (good_run.workdir / p).is_file()]
@@ -269,25 +324,19 @@ def test_workflow_completes_on_slurm(good_run):
     assert "Nothing to be done" in dry.stdout + dry.stderr, dry.stdout[-3000:]
 
 
-def test_only_training_and_identities_go_through_sbatch(good_run):
+def test_only_training_and_identities_go_through_sbatch(good_run, tiny_plan):
     assert good_run.returncode == 0, tail(good_run)
+    # Exactly the rules the workflow does not mark local went to SLURM, each with all its jobs.
     rules = {j.rule for j in good_run.jobs}
-    # Acquisition and the data rules run on the submitting host: compute nodes may be offline.
-    assert rules <= SUBMITTED_RULES, f"submitted to SLURM: {sorted(rules)}"
-    for rule in ("train_logreg", "train_lenet", "evaluate_lenet", "identities"):
-        assert rule in rules, f"no SLURM job for {rule}; submitted: {sorted(rules)}"
-    config = tiny_config()
-    # one per (loss, scaling), the identities, one per LeNet run, one evaluation per C3 variant
-    expected_jobs = (len(config["logreg"]["losses"]) * len(config["logreg"]["scalings"]) + 1
-                     + len(config["lenet"]["c3"]) * len(config["lenet"]["seeds"]) + len(config["lenet"]["c3"]))
+    assert rules == tiny_plan.submitted, f"submitted to SLURM: {sorted(rules)}; expected {sorted(tiny_plan.submitted)}"
+    expected_jobs = sum(tiny_plan.jobs[rule] for rule in tiny_plan.submitted)
     assert len(SBATCH_CALL.findall(good_run.output)) == len(good_run.jobs) == expected_jobs
-    # Every other job Snakemake finished ran on the submitting host.
+    # Every other job Snakemake finished ran on the submitting host: every local rule's.
     finished = {int(i): r for i, r in re.findall(r"Finished jobid: (\d+) \(Rule: (\w+)\)", good_run.output)}
     submitted = {j.snakemake_id for j in good_run.jobs}
     assert submitted <= set(finished), (submitted, finished)
     local = {r for i, r in finished.items() if i not in submitted}
-    assert local <= LOCAL_RULES, f"jobs that ran outside SLURM: {local}"
-    assert {"download_mnist", "idx_to_tensors", "extract_pair", "environment"} <= local, local
+    assert local == tiny_plan.local, f"ran outside SLURM: {sorted(local)}; expected {sorted(tiny_plan.local)}"
     # Every job: a real SLURM job id, its sbatch line, a kept log file named by the id.
     ids = [j.slurm_id for j in good_run.jobs]
     assert len(ids) == len(set(ids))
@@ -304,12 +353,11 @@ def test_only_training_and_identities_go_through_sbatch(good_run):
         assert f"--comment rule_{job.rule}" in job.sbatch
 
 
-def test_gpu_jobs_get_the_gres_and_cpu_jobs_do_not(good_run):
+def test_gpu_jobs_get_the_gres_and_cpu_jobs_do_not(good_run, tiny_plan):
     assert good_run.returncode == 0, tail(good_run)
     gpu_jobs = [j for j in good_run.jobs if j.rule in GPU_RULES]
     cpu_jobs = [j for j in good_run.jobs if j.rule not in GPU_RULES]
-    lenet = tiny_config()["lenet"]
-    assert len(gpu_jobs) == len(lenet["c3"]) * len(lenet["seeds"]) + len(lenet["c3"])  # training + evaluation
+    assert len(gpu_jobs) == sum(tiny_plan.jobs[rule] for rule in GPU_RULES)  # LeNet-5 training + evaluation
     assert cpu_jobs
     for job in gpu_jobs:
         assert " --gpus=1" in job.sbatch and " -p gpu " in job.sbatch, job.sbatch
@@ -360,16 +408,15 @@ def test_training_jobs_record_the_device_they_were_given(good_run):
         assert run["device"] == "cpu", run
 
 
-def test_device_cuda_without_gpu_fails_only_training(failed_run):
+def test_device_cuda_without_gpu_fails_only_training(failed_run, tiny_plan):
     """``device: cuda``, the submitting host and the GPU node without CUDA, ``--keep-going``: every
     submit-host rule succeeds, and only LeNet training fails."""
     assert failed_run.returncode != 0, tail(failed_run)
     assert set(re.findall(r"Error in rule (\w+):", failed_run.output)) == {"train_lenet"}, tail(failed_run)
     for table in ("environment.csv", "data.csv", "params.csv", "identities.csv"):
         assert (failed_run.workdir / "results/tables" / table).is_file(), (table, tail(failed_run))
-    config = tiny_config()
     lenet = failed_run.jobs_of("train_lenet")
-    assert len(lenet) == len(config["lenet"]["c3"]) * len(config["lenet"]["seeds"]), failed_run.jobs
+    assert len(lenet) == tiny_plan.jobs["train_lenet"], failed_run.jobs
     # The other submitted jobs succeeded: only the LeNet jobs failed.
     others = {j.rule: j.scontrol.get("JobState") for j in failed_run.jobs if j.rule != "train_lenet"}
     assert others and set(others.values()) <= {"COMPLETED"}, others

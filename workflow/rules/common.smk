@@ -1,4 +1,7 @@
 # Checks the JSON schema cannot express, then the names and functions shared by the rule files.
+from dataclasses import dataclass, field
+
+from mnistrepro.choices import C3_KINDS, LOSSES, SCALINGS
 from mnistrepro.config import check_config, seed_list
 from mnistrepro.device import will_use_gpu
 from mnistrepro.findings import findings
@@ -10,6 +13,10 @@ for _section in ("logreg", "pair_sweep", "lenet"):
     config[_section]["seeds"] = seed_list(config[_section]["seeds"])
 
 DATA = "results/data"
+TABLES = "results/tables"
+# One LeNet-5 run's directory: train_lenet writes its training.json, history.csv and model.pt there,
+# evaluate_lenet its evaluation.json.
+LENET_RUN = "results/lenet/{c3}/seed{seed}"
 PAIR = config["pair"]
 LOGREG = config["logreg"]
 SWEEP = config["pair_sweep"]
@@ -20,7 +27,7 @@ SWEEP_PAIRS = (
     if SWEEP["pairs"] is None
     else sorted({tuple(sorted(p)) for p in SWEEP["pairs"]})
 )
-FACTS = "results/tables/facts.json"
+FACTS = f"{TABLES}/facts.json"
 # Snakemake renders the report's home page (workflow.rst) with the config alone (no params), so the
 # facts ride along there; captions get them as params.facts (report_facts). Both read at report time.
 config["facts"] = read_facts(FACTS)
@@ -28,14 +35,33 @@ config["findings"] = findings(config, config["facts"])
 LENET_GPU = 1 if will_use_gpu(config["device"]) else 0
 
 
-def logreg_main_files():
-    """Every run record of the main logistic-regression grid (loss x scaling x seed)."""
-    return expand(
-        "results/logreg/main/{loss}_{scaling}/seed{seed}.json",
-        loss=LOGREG["losses"],
-        scaling=LOGREG["scalings"],
-        seed=LOGREG["seeds"],
-    )
+# What a wildcard may match: the variants are the package's own lists, so a rule cannot run one the
+# package does not know (and the config schema's enums are tested against the same lists).
+wildcard_constraints:
+    loss="|".join(LOSSES),
+    scaling="|".join(SCALINGS),
+    c3="|".join(C3_KINDS),
+    seed=r"\d+",
+    a=r"\d",
+    b=r"\d",
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One figure of the report, an entry of FIGURES (figures.smk), drawn by the rule figure_<name> with
+    the function <name> of mnistrepro.figures; its caption is workflow/report/<name>.rst.
+
+    input: the function's named input files; settings: its other keyword arguments; png, category,
+    shows: the file under results/figures/ and its report category and label; drawn: False where the
+    config does not produce the figure's data (then it has no rule).
+    """
+
+    input: dict
+    png: str
+    category: str
+    shows: str
+    settings: dict = field(default_factory=dict)
+    drawn: bool = True
 
 
 def logreg_sweep_files():
@@ -47,7 +73,7 @@ def logreg_sweep_files():
 
 def lenet_run_files(name, seeds=None):
     """One file (``training.json``, ``evaluation.json``, ``history.csv``, ``model.pt``) of every LeNet-5 run."""
-    return expand("results/lenet/{c3}/seed{seed}/{name}", c3=LENET["c3"], seed=seeds or LENET["seeds"], name=name)
+    return expand(f"{LENET_RUN}/{name}", c3=LENET["c3"], seed=seeds or LENET["seeds"])
 
 
 def lenet_training_files():
@@ -62,26 +88,23 @@ def lenet_history_files():
     return lenet_run_files("history.csv")
 
 
-# The functions below read `rules`, so they are called only once every rule file is included
-# (from `rule all`, or from an input function).
+# The functions below read `rules`, so they are called only once the rule files they name are
+# included (from a later rule file, from `rule all`, or from an input function).
+
+
+def logreg_main_files():
+    """Every run record of the main logistic-regression grid (loss x scaling x seed)."""
+    return expand(rules.train_logreg.output.records, loss=LOGREG["losses"], scaling=LOGREG["scalings"])
+
+
+def drawn_figures():
+    """The entries of FIGURES (figures.smk) that this config draws."""
+    return {name: spec for name, spec in FIGURES.items() if spec.drawn}
 
 
 def figure_rules():
-    """The figure rules the config asks for (the pair heatmap only with the sweep), minus the
-    resources figure, which is drawn from the benchmarks of these."""
-    names = [
-        "figure_logreg_steps",
-        "figure_logreg_distribution",
-        "figure_accuracy_vs_params",
-        "figure_lenet_epochs",
-        "figure_lenet_confusion",
-        "figure_lenet_calibration",
-        "figure_misclassified",
-        "figure_train_time",
-    ]
-    if SWEEP["enabled"]:
-        names.append("figure_pair_difficulty")
-    return [getattr(rules, name) for name in names]
+    """The rule of every figure this config draws."""
+    return [getattr(rules, f"figure_{name}") for name in drawn_figures()]
 
 
 def job_benchmark_files(wildcards):
@@ -98,7 +121,8 @@ def job_benchmark_files(wildcards):
         files.append(rules.train_logreg_sweep.benchmark)
     files += expand(rules.train_lenet.benchmark, c3=LENET["c3"], seed=LENET["seeds"])
     files += expand(rules.evaluate_lenet.benchmark, c3=LENET["c3"])
-    files += [rule.benchmark for rule in figure_rules()]
+    # Not the benchmark of a figure drawn from these benchmarks: it would be its own input.
+    files += [rule.benchmark for rule in figure_rules() if rules.rule_benchmarks.output.table not in rule.input]
     return files
 
 
@@ -112,7 +136,6 @@ def study_targets():
         rules.environment,
         rules.hardware,
         rules.rule_benchmarks,
-        rules.figure_rule_resources,
         *figure_rules(),
     ]
     return [path for rule in rules_ for path in rule.output]

@@ -27,7 +27,7 @@ rule idx_to_tensors:
         idx=rules.download_mnist.output.idx,
         record=rules.download_mnist.output.record,
     output:
-        f"{DATA}/mnist.pt",
+        mnist=f"{DATA}/mnist.pt",
     log:
         "results/logs/data/idx_to_tensors.log",
     benchmark:
@@ -39,29 +39,30 @@ rule idx_to_tensors:
 
 rule extract_pair:
     input:
-        f"{DATA}/mnist.pt",
+        rules.idx_to_tensors.output.mnist,
     output:
-        f"{DATA}/pair_{{a}}_{{b}}.pt",
+        pair=f"{DATA}/pair_{{a}}_{{b}}.pt",
     log:
         "results/logs/data/extract_pair_{a}_{b}.log",
     benchmark:
         "results/benchmarks/data/extract_pair_{a}_{b}.tsv"
-    wildcard_constraints:
-        a=r"\d",
-        b=r"\d",
     localrule: True
     script:
         "../../scripts/extract_pair.py"
 
 
+# The subset of the main grid's digit pair (config `pair`).
+PAIR_FILE = expand(rules.extract_pair.output.pair, a=PAIR[0], b=PAIR[1])[0]
+
+
 rule data_summary:
     input:
-        record=f"{DATA}/acquisition.json",
-        mnist=f"{DATA}/mnist.pt",
-        pair=f"{DATA}/pair_{PAIR[0]}_{PAIR[1]}.pt",
+        record=rules.download_mnist.output.record,
+        mnist=rules.idx_to_tensors.output.mnist,
+        pair=PAIR_FILE,
     output:
         report(
-            "results/tables/data.csv",
+            f"{TABLES}/data.csv",
             caption="../report/data.rst",
             category="Data",
             labels={"result": "table", "shows": "MNIST source, checksums, counts"},

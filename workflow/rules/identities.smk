@@ -1,30 +1,19 @@
 # Experiment C: five facts about convolutions and backpropagation, checked on real data.
-# Settings: config["identities"] (defaults in the schema).
+# Settings: config["identities"] (defaults in the schema); its figure_* settings are those of the
+# figures (figures.smk), so that redrawing a figure does not rerun the checks.
 
-_IDENTITIES_CATEGORY = "Convolution identities"
+IDENTITIES_CATEGORY = "Convolution identities"
 
 
 rule identities:
     input:
-        mnist=f"{DATA}/mnist.pt",
+        mnist=rules.idx_to_tensors.output.mnist,
     output:
         table=report(
-            "results/tables/identities.csv",
+            f"{TABLES}/identities.csv",
             caption="../report/identities_table.rst",
-            category=_IDENTITIES_CATEGORY,
+            category=IDENTITIES_CATEGORY,
             labels={"result": "table", "shows": "all five identities"},
-        ),
-        mnist_figure=report(
-            "results/figures/identities_mnist.png",
-            caption="../report/identities_mnist.rst",
-            category=_IDENTITIES_CATEGORY,
-            labels={"result": "figure", "shows": "finite differences, average pooling"},
-        ),
-        rgb_figure=report(
-            "results/figures/identities_rgb.png",
-            caption="../report/identities_rgb.rst",
-            category=_IDENTITIES_CATEGORY,
-            labels={"result": "figure", "shows": "RGB to grayscale"},
         ),
     log:
         "results/logs/identities.log",
@@ -32,7 +21,7 @@ rule identities:
         "results/benchmarks/identities.tsv"
     threads: 1
     params:
-        **config["identities"],
+        **{key: value for key, value in config["identities"].items() if not key.startswith("figure_")},
         device="cpu",  # float64 checks on a few MB of data: no GPU needed
     script:
         "../../scripts/identities.py"

@@ -8,18 +8,15 @@
 
 rule train_lenet:
     input:
-        mnist=f"{DATA}/mnist.pt",
+        mnist=rules.idx_to_tensors.output.mnist,
     output:
-        training="results/lenet/{c3}/seed{seed}/training.json",
-        history="results/lenet/{c3}/seed{seed}/history.csv",
-        model="results/lenet/{c3}/seed{seed}/model.pt",
+        training=f"{LENET_RUN}/training.json",
+        history=f"{LENET_RUN}/history.csv",
+        model=f"{LENET_RUN}/model.pt",
     log:
         "results/logs/lenet/{c3}_seed{seed}.log",
     benchmark:
         "results/benchmarks/lenet/{c3}_seed{seed}.tsv"
-    wildcard_constraints:
-        c3="sparse|full",
-        seed=r"\d+",
     threads: LENET["threads"]
     resources:
         gpu=LENET_GPU,
@@ -40,16 +37,14 @@ rule train_lenet:
 # All seeds of a C3 variant in one job: torch's start-up (2-3 s) is paid once per variant, not per run.
 rule evaluate_lenet:
     input:
-        mnist=f"{DATA}/mnist.pt",
-        models=expand("results/lenet/{{c3}}/seed{seed}/model.pt", seed=LENET["seeds"]),
+        mnist=rules.idx_to_tensors.output.mnist,
+        models=expand(rules.train_lenet.output.model, seed=LENET["seeds"], allow_missing=True),
     output:
-        evaluations=expand("results/lenet/{{c3}}/seed{seed}/evaluation.json", seed=LENET["seeds"]),
+        evaluations=expand(f"{LENET_RUN}/evaluation.json", seed=LENET["seeds"], allow_missing=True),
     log:
         "results/logs/lenet/evaluate_{c3}.log",
     benchmark:
         "results/benchmarks/lenet_eval/{c3}.tsv"
-    wildcard_constraints:
-        c3="sparse|full",
     threads: LENET["threads"]  # as in training, whose per-epoch test numbers this reproduces exactly
     resources:
         # No gpu resource at all on a CPU machine.

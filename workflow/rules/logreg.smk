@@ -11,16 +11,13 @@
 
 rule train_logreg:
     input:
-        f"{DATA}/mnist.pt",
+        rules.idx_to_tensors.output.mnist,
     output:
-        expand("results/logreg/main/{{loss}}_{{scaling}}/seed{seed}.json", seed=LOGREG["seeds"]),
+        records=expand("results/logreg/main/{{loss}}_{{scaling}}/seed{seed}.json", seed=LOGREG["seeds"]),
     log:
         "results/logs/logreg/main/{loss}_{scaling}.log",
     benchmark:
         "results/benchmarks/logreg/main/{loss}_{scaling}.tsv"
-    wildcard_constraints:
-        loss="mse|ce",
-        scaling="raw|unit",
     threads: 1
     params:
         loss=lambda wc: wc.loss,
@@ -39,9 +36,9 @@ if SWEEP["enabled"]:
 
     rule train_logreg_sweep:
         input:
-            f"{DATA}/mnist.pt",
+            rules.idx_to_tensors.output.mnist,
         output:
-            logreg_sweep_files(),
+            records=logreg_sweep_files(),
         log:
             "results/logs/logreg/sweep.log",
         benchmark:

@@ -1,0 +1,117 @@
+# Figures: one entry of FIGURES a figure, one rule each (figure_<name>), all drawn by scripts/figure.py
+# with the function <name> of mnistrepro.figures, captioned by workflow/report/<name>.rst.
+# These jobs take seconds: on a cluster they run on the submitting host (localrule), not in the queue.
+# Captions quote numbers through params.facts (see report_facts in common.smk).
+
+FIGURE_DIR = "results/figures"
+
+FIGURES = {
+    "logreg_steps": FigureSpec(
+        input={"runs": rules.aggregate.output.runs},
+        png="logreg_accuracy_vs_steps.png",
+        category="Logistic regression",
+        shows="accuracy vs steps",
+    ),
+    "logreg_distribution": FigureSpec(
+        input={"runs": rules.aggregate.output.runs, "escape": rules.aggregate.output.escape},
+        png="logreg_accuracy_distribution.png",
+        category="Logistic regression",
+        shows="final accuracy of every run",
+    ),
+    "pair_difficulty": FigureSpec(
+        input={"pairs": rules.aggregate.output.pairs},
+        png="pair_difficulty.png",
+        category="Logistic regression",
+        shows="45-pair difficulty heatmap",
+        drawn=SWEEP["enabled"],
+    ),
+    "accuracy_vs_params": FigureSpec(
+        input={"runs": rules.aggregate.output.runs, "summary": rules.aggregate.output.summary},
+        png="lenet_accuracy_vs_params.png",
+        category="LeNet-5",
+        shows="accuracy vs trainable parameters",
+    ),
+    "lenet_epochs": FigureSpec(
+        input={"training": lenet_training_files(), "history": lenet_history_files()},
+        png="lenet_accuracy_per_epoch.png",
+        category="LeNet-5",
+        shows="test accuracy per epoch",
+    ),
+    "lenet_confusion": FigureSpec(
+        input={"evaluations": lenet_evaluation_files()},
+        png="lenet_confusion.png",
+        category="LeNet-5",
+        shows="confusion matrices",
+    ),
+    "misclassified": FigureSpec(
+        input={
+            "evaluations": lenet_evaluation_files(seeds=LENET["seeds"][:1]),
+            "mnist": rules.idx_to_tensors.output.mnist,
+        },
+        png="lenet_misclassified.png",
+        category="LeNet-5",
+        shows="misclassified test digits",
+    ),
+    "lenet_calibration": FigureSpec(
+        input={"evaluations": lenet_evaluation_files()},
+        png="lenet_calibration.png",
+        category="LeNet-5",
+        shows="calibration next to accuracy",
+    ),
+    "train_time": FigureSpec(
+        input={"runs": rules.aggregate.output.runs},
+        png="train_time.png",
+        category="Environment",
+        shows="training time per variant",
+    ),
+    "rule_resources": FigureSpec(
+        input={"benchmarks": rules.rule_benchmarks.output.table},
+        png="rule_resources.png",
+        category="Environment",
+        shows="time and peak memory per job",
+    ),
+    "identities_mnist": FigureSpec(
+        input={"mnist": rules.idx_to_tensors.output.mnist},
+        settings={
+            "index": config["identities"]["figure_index"],
+            "pool_size": config["identities"]["figure_pool_size"],
+        },
+        png="identities_mnist.png",
+        category=IDENTITIES_CATEGORY,
+        shows="finite differences, average pooling",
+    ),
+    "identities_rgb": FigureSpec(
+        input={},
+        settings={"sample": config["identities"]["rgb_sample"]},
+        png="identities_rgb.png",
+        category=IDENTITIES_CATEGORY,
+        shows="RGB to grayscale",
+    ),
+}
+
+
+for name, spec in drawn_figures().items():
+
+    rule:
+        name:
+            f"figure_{name}"
+        input:
+            **spec.input,
+        output:
+            report(
+                f"{FIGURE_DIR}/{spec.png}",
+                caption=f"../report/{name}.rst",
+                category=spec.category,
+                labels={"result": "figure", "shows": spec.shows},
+            ),
+        log:
+            f"results/logs/results/figure_{name}.log",
+        benchmark:
+            f"results/benchmarks/results/figure_{name}.tsv"
+        localrule: True
+        params:
+            plot=name,
+            settings=spec.settings,
+            facts=report_facts,
+        script:
+            "../../scripts/figure.py"
