@@ -11,6 +11,7 @@ import pytest
 from mnistrepro.aggregate import (RUN_COLUMNS, calibration_facts, comparisons_table, escape_table, headline_facts,
                                   identity_facts, pair_difficulty, params_table, rule_benchmarks, runs_table,
                                   summary_table)
+from mnistrepro.choices import LOSSES
 from mnistrepro.io import NOT_RUN, Facts
 
 
@@ -178,7 +179,7 @@ def test_escape_table_counts_runs_above_the_gap():
 def test_another_pair_has_no_reference_and_its_own_rank():
     """The reference ran 4 vs 9 only: another pair gets no reference facts, and the rank is the main pair's."""
     records = [logreg_record(loss, "raw", s, 0.5, 0.6 + 0.01 * s + (loss == "ce") * 0.2, digits=(3, 5))
-               for loss in ("mse", "ce") for s in range(8)]
+               for loss in LOSSES for s in range(8)]
     sweep = [logreg_record("ce", "raw", s, acc, acc, digits)
              for digits, accs in [((3, 5), (0.85, 0.86)), ((0, 1), (0.99, 1.0)), ((4, 9), (0.80, 0.84))]
              for s, acc in enumerate(accs)]

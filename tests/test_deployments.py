@@ -16,6 +16,7 @@ import torch
 import yaml
 
 from conftest import REPO, run_snakemake
+from mnistrepro.choices import C3_KINDS
 from mnistrepro.mnist_files import TRAIN_LABELS
 
 
@@ -25,7 +26,7 @@ def small_config(idx_dir: Path, **overrides) -> dict:
     config["data"] = {"sources": ["local"], "local_dir": str(idx_dir), "timeout_s": 5}
     config["logreg"].update(losses=["ce"], scalings=["raw"], seeds=[0])
     config["pair_sweep"]["enabled"] = False
-    config["lenet"].update(c3=["sparse", "full"], seeds=[0], epochs=1, train_limit=500, test_limit=200)
+    config["lenet"].update(c3=list(C3_KINDS), seeds=[0], epochs=1, train_limit=500, test_limit=200)
     config["identities"].update(n_images=50)
     config.update(overrides)
     return config

@@ -29,6 +29,7 @@ from mnistrepro.lenet import (
     measured_param_counts,
 )
 from mnistrepro.aggregate import RECORD_METRICS
+from mnistrepro.choices import C3_KINDS
 from mnistrepro.lenet_eval import (
     calibration_bins,
     eval_batch_size,
@@ -310,7 +311,7 @@ def test_ece_of_a_hand_built_case_is_its_textbook_value():
     assert m["mean_confidence"] == pytest.approx(0.69, abs=1e-6)
 
 
-@pytest.mark.parametrize("c3", ["sparse", "full"])
+@pytest.mark.parametrize("c3", C3_KINDS)
 def test_evaluating_the_saved_model_gives_the_training_time_evaluation(one_thread, mnist, tmp_path, c3):
     """On real MNIST: the evaluation step (weights read back from model.pt) gives exactly the numbers the
     training job's own evaluation gave, i.e. the last epoch's test monitoring and evaluate() on the
@@ -358,7 +359,7 @@ def test_training_learns_and_reports(one_thread, tmp_path):
     assert len(metrics["misclassified_test_indices"]) == 300 - metrics["correct"]
 
 
-@pytest.mark.parametrize("c3", ["sparse", "full"])
+@pytest.mark.parametrize("c3", C3_KINDS)
 def test_same_seed_same_metrics_on_cpu(one_thread, c3):
     data = to_device_data(synthetic_mnist(400, 100), "cpu")
     runs = [LeNetRun(c3=c3, seed=s, epochs=2, batch_size=50) for s in (7, 7, 8)]
@@ -451,9 +452,9 @@ def test_sigkill_and_resume_gives_same_weights(one_thread, tmp_path):
 def test_rule_declares_gpu_resource(tmp_path, device, gpu):
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config["device"] = device
-    config["lenet"].update(c3=["sparse", "full"], seeds=[0, 4], threads=2)
+    config["lenet"].update(c3=list(C3_KINDS), seeds=[0, 4], threads=2)
     (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(config))
-    targets = [f"results/lenet/{c3}/seed{seed}/evaluation.json" for c3 in ("sparse", "full") for seed in (0, 4)]
+    targets = [f"results/lenet/{c3}/seed{seed}/evaluation.json" for c3 in C3_KINDS for seed in (0, 4)]
     out = run_snakemake(tmp_path / "work", "-n", "--cores", "2", *targets, config=tmp_path / "cfg.yaml")
     assert out.returncode == 0, out.stdout + out.stderr
     text = out.stdout + out.stderr
