@@ -12,6 +12,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import functools  # noqa: E402
 from typing import Callable, Sequence  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
@@ -32,9 +33,16 @@ FIGURES: dict[str, Callable[..., plt.Figure]] = {}
 
 
 def figure(plot: Callable[..., plt.Figure]) -> Callable[..., plt.Figure]:
-    """Register ``plot`` in FIGURES under its own name, the name its rule's ``plot`` param gives."""
-    FIGURES[plot.__name__] = plot
-    return plot
+    """Register ``plot`` in FIGURES under its own name, the name its rule's ``plot`` param gives; it draws
+    in the study's :func:`theme`."""
+
+    @functools.wraps(plot)
+    def draw(*args, **kwargs) -> plt.Figure:
+        theme()
+        return plot(*args, **kwargs)
+
+    FIGURES[plot.__name__] = draw
+    return draw
 
 
 def theme() -> None:
@@ -68,7 +76,6 @@ def pair_title(runs: pd.DataFrame) -> str:
 def accuracy_vs_params(runs, summary) -> plt.Figure:
     """LeNet-5 variants: every seed as a point (from runs.csv), the mean with its 95% CI (from
     summary.csv), against trainable parameters."""
-    theme()
     runs, summary = pd.read_csv(runs), pd.read_csv(summary)
     lenet = _percent(runs[runs["experiment"] == "lenet"])
     lenet = lenet[lenet["epochs"] == lenet["epochs"].max()]
@@ -96,7 +103,6 @@ def accuracy_vs_params(runs, summary) -> plt.Figure:
 def lenet_epochs(training: Sequence, history: Sequence) -> plt.Figure:
     """Test accuracy per epoch, mean over seeds with a min-max band, per C3 variant, from each run's
     training.json and history.csv (in the same order)."""
-    theme()
     history = lenet_history((read_json(t), pd.read_csv(h)) for t, h in zip(training, history, strict=True))
     fig, ax = plt.subplots(figsize=(7, 5))
     sns.lineplot(data=_percent(history), x="epoch", y="test accuracy (%)", hue="c3", hue_order=C3_ORDER,
@@ -110,7 +116,6 @@ def lenet_epochs(training: Sequence, history: Sequence) -> plt.Figure:
 @figure
 def logreg_steps(runs) -> plt.Figure:
     """Logistic regression: test accuracy vs SGD steps per loss and scaling, with seed bands (runs.csv)."""
-    theme()
     runs = pd.read_csv(runs)
     logreg = _percent(runs[runs["experiment"] == "logreg"]).astype({"steps": int})
     logreg["loss"] = logreg["loss"].map({"mse": "MSE on sigmoid", "ce": "logistic (CE)"})
@@ -132,7 +137,6 @@ def logreg_steps(runs) -> plt.Figure:
 def logreg_distribution(runs, escape) -> plt.Figure:
     """Final test accuracy of every logistic-regression run (runs.csv), one strip per (loss, scaling), with
     the escape threshold, the escape rate of each variant and the reference's single runs (escape.csv)."""
-    theme()
     runs, escape = pd.read_csv(runs), pd.read_csv(escape)
     logreg = runs[runs["experiment"] == "logreg"]
     steps = int(logreg["steps"].max())
@@ -166,7 +170,6 @@ def logreg_distribution(runs, escape) -> plt.Figure:
 def pair_difficulty(pairs) -> plt.Figure:
     """Mean test accuracy of the logistic loss for every pair of digits (a 10 x 10 symmetric grid), from
     pair_difficulty.csv."""
-    theme()
     grid = np.full((10, 10), np.nan)
     for row in pd.read_csv(pairs).itertuples(index=False):
         grid[row.a, row.b] = grid[row.b, row.a] = 100 * row.mean
@@ -183,7 +186,6 @@ def pair_difficulty(pairs) -> plt.Figure:
 def lenet_confusion(evaluations: Sequence) -> plt.Figure:
     """Confusion matrices (rows: true digit, columns: predicted), summed over seeds, per variant, from the
     runs' evaluation.json."""
-    theme()
     matrices: dict[str, np.ndarray] = {}
     for path in evaluations:
         m = read_json(path)
@@ -208,7 +210,6 @@ def lenet_calibration(evaluations: Sequence) -> plt.Figure:
     (line). Right: the reliability diagram, test images pooled over seeds: accuracy per confidence bin against
     the bin's mean confidence (the diagonal is perfect calibration; below it, overconfidence).
     """
-    theme()
     evaluations = [read_json(path) for path in evaluations]
     runs = pd.DataFrame([{"c3": e["c3"], "seed": e["seed"], "test accuracy": 100 * e["test_accuracy"],
                           "top-2 accuracy": 100 * e["top2_accuracy"], "ECE": 100 * e["ece"]} for e in evaluations])
@@ -251,7 +252,6 @@ def lenet_calibration(evaluations: Sequence) -> plt.Figure:
 def misclassified(evaluations: Sequence, mnist, per_variant: int = 20, columns: int = 10) -> plt.Figure:
     """The first ``per_variant`` misclassified test digits of each run (its evaluation.json), with their true
     and predicted labels, read from mnist.pt."""
-    theme()
     test = _load_mnist(mnist)
     digits, true, predicted, titles = [], [], [], []
     for path in evaluations:
@@ -278,7 +278,6 @@ def misclassified(evaluations: Sequence, mnist, per_variant: int = 20, columns: 
 @figure
 def train_time(runs) -> plt.Figure:
     """Training seconds per variant (points: seeds; bars: mean), from runs.csv."""
-    theme()
     df = pd.read_csv(runs)
     df = df[(df["experiment"] == "lenet") | ((df["experiment"] == "logreg") & (df["steps"] == df["steps"].max()))]
     df["variant"] = np.where(df["experiment"] == "lenet", "LeNet-5 " + df["c3"].astype(str) + " C3",
@@ -302,7 +301,6 @@ def train_time(runs) -> plt.Figure:
 @figure
 def rule_resources(benchmarks, top: int = 25) -> plt.Figure:
     """Wall time and peak memory (RSS) of the slowest jobs, from rule_benchmarks.csv (slowest first)."""
-    theme()
     df = pd.read_csv(benchmarks).head(top)
     fig, axes = plt.subplots(1, 2, figsize=(13, 0.32 * len(df) + 1.8), sharey=True)
     sns.barplot(data=df, y="job", x="seconds", hue="rule_group", dodge=False, ax=axes[0])
@@ -314,8 +312,6 @@ def rule_resources(benchmarks, top: int = 25) -> plt.Figure:
     fig.suptitle(f"Time and peak memory per job (the {len(df)} slowest)")
     fig.tight_layout()
     return fig
-
-
 
 
 # Experiment C: what the convolution operators of mnistrepro.identities do.
@@ -339,7 +335,6 @@ def identities_mnist(mnist, index: int = 0, pool_size: int = 4) -> plt.Figure:
     Every map is computed by the convolution of :mod:`mnistrepro.identities` (float64, pixels / 255)
     and shown on its valid region: Y1 ``[H-1, W]``, Y2 ``[H, W-1]``, pooled ``[H // k, W // k]``.
     """
-    theme()
     test = _load_mnist(mnist)
     image, label = test["test_images"][index], int(test["test_labels"][index])
     x = image.to(torch.float64).reshape(1, 1, *image.shape[-2:]) / 255.0
@@ -363,7 +358,6 @@ def identities_mnist(mnist, index: int = 0, pool_size: int = 4) -> plt.Figure:
 @figure
 def identities_rgb(sample: str = "grace_hopper.jpg") -> plt.Figure:
     """An RGB photo of matplotlib's sample data and its grayscale version from the 1x1 convolution."""
-    theme()
     rgb, path = ident.load_sample_rgb(sample)
     x = ident.rgb_hwc_to_nchw(rgb)
     with torch.no_grad():
