@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mnistrepro.seeds import mix_seed
+
 # LeCun et al. 1998, Table I: the input maps (of S2/P2's 6) each C3 output map is connected to,
 # in SPEC.md's order: 6 maps over 3 contiguous inputs, 9 over 4, 1 over all 6.
 C3_TABLE: tuple[tuple[int, ...], ...] = (
@@ -49,11 +51,11 @@ def c3_connection_mask(table: Sequence[Sequence[int]] = C3_TABLE, in_maps: int =
     return mask
 
 
-def _init_uniform_(tensor: torch.Tensor, fan_in: int) -> None:
+def _init_uniform_(tensor: torch.Tensor, fan_in: int, generator: torch.Generator | None = None) -> None:
     """PyTorch's default Conv2d/Linear init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias."""
     bound = 1.0 / math.sqrt(fan_in)
     with torch.no_grad():
-        tensor.uniform_(-bound, bound)
+        tensor.uniform_(-bound, bound, generator=generator)
 
 
 class SparseC3(nn.Module):
@@ -81,12 +83,12 @@ class SparseC3(nn.Module):
         self.register_buffer("dense_rows", torch.tensor(rows, dtype=torch.long), persistent=False)
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         start = 0
         for o, inputs in enumerate(self.table):
             fan_in = len(inputs) * self.kernel_size ** 2
-            _init_uniform_(self.weight[start:start + len(inputs)], fan_in)
-            _init_uniform_(self.bias[o:o + 1], fan_in)
+            _init_uniform_(self.weight[start:start + len(inputs)], fan_in, generator)
+            _init_uniform_(self.bias[o:o + 1], fan_in, generator)
             start += len(inputs)
 
     def dense_weight(self) -> torch.Tensor:
@@ -184,6 +186,29 @@ class LeNet5(nn.Module):
         return self.f7(x)
 
 
+LAYERS = ("c1", "c3", "c5", "f6", "f7")  # the trainable layers of LeNet5, in order
+
+
+def init_weights_(model: LeNet5, seed: int) -> LeNet5:
+    """Draw ``model``'s weights from ``seed`` with common random numbers: each layer from its own CPU generator,
+    seeded from ``(seed, layer name)``, with PyTorch's default distribution (U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    for weights and biases; per output map for the sparse C3).
+
+    So two models with the same seed and different C3 kinds start from identical C1, C5, F6 and F7, and a
+    comparison of C3 kinds paired by seed differs only in the C3 layer. Returns ``model``.
+    """
+    for name in LAYERS:
+        layer = getattr(model, name)
+        generator = torch.Generator().manual_seed(mix_seed("lenet-init", seed, name))
+        if isinstance(layer, (nn.Conv2d, nn.Linear)):
+            fan_in = layer.weight[0].numel()
+            _init_uniform_(layer.weight, fan_in, generator)
+            _init_uniform_(layer.bias, fan_in, generator)
+        else:
+            layer.reset_parameters(generator=generator)
+    return model
+
+
 def count_trainable(module: nn.Module) -> int:
     """Measured: the number of elements of ``module``'s parameters that require gradients."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
@@ -220,6 +245,6 @@ def analytic_param_counts(c3: str = "sparse") -> dict[str, int]:
 
 def measured_param_counts(model: LeNet5) -> dict[str, int]:
     """Trainable parameters per layer of a built model (same keys as :func:`analytic_param_counts`)."""
-    counts = {name: count_trainable(getattr(model, name)) for name in ("c1", "c3", "c5", "f6", "f7")}
+    counts = {name: count_trainable(getattr(model, name)) for name in LAYERS}
     counts["total"] = count_trainable(model)
     return counts

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
 import logging
 import math
 import os
@@ -37,9 +36,10 @@ import torch
 import torch.nn.functional as F
 
 from mnistrepro.io import atomic_path, save_torch
-from mnistrepro.lenet import LeNet5, analytic_param_counts, measured_param_counts
+from mnistrepro.lenet import LeNet5, analytic_param_counts, init_weights_, measured_param_counts
 from mnistrepro.lenet_eval import eval_batch_size as default_eval_batch_size
 from mnistrepro.lenet_eval import logits_and_loss
+from mnistrepro.seeds import mix_seed
 
 log = logging.getLogger(__name__)
 
@@ -111,27 +111,21 @@ def to_device_data(mnist: Mapping[str, torch.Tensor], device: torch.device | str
     )
 
 
-def _mix_seed(*parts: int | str) -> int:
-    """A 63-bit generator seed from a tuple of integers/strings (stable across runs and platforms)."""
-    digest = hashlib.sha256(":".join(str(p) for p in parts).encode()).digest()
-    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
-
-
 def epoch_permutation(seed: int, epoch: int, n: int) -> torch.Tensor:
     """The order (CPU int64 ``[n]``) in which epoch ``epoch`` (0-based) of run ``seed`` visits the images.
 
     Drawn from a generator seeded from ``(seed, epoch)`` alone, so it does not depend on what ran before.
     """
-    generator = torch.Generator().manual_seed(_mix_seed("lenet-shuffle", seed, epoch))
+    generator = torch.Generator().manual_seed(mix_seed("lenet-shuffle", seed, epoch))
     return torch.randperm(n, generator=generator)
 
 
 def build_model(c3: str, seed: int, device: torch.device | str = "cpu") -> LeNet5:
-    """LeNet-5 with weights drawn on the CPU from ``seed`` (PyTorch's default layer init), then moved."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    """LeNet-5 with weights drawn on the CPU from ``seed`` (:func:`mnistrepro.lenet.init_weights_`: the layers
+    other than C3 are the same for every C3 kind), then moved to ``device``."""
+    with torch.random.fork_rng(devices=[]):  # the modules' own default init draws from the global generator
         model = LeNet5(c3)
-    return model.to(device)
+    return init_weights_(model, seed).to(device)
 
 
 def make_optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
@@ -251,7 +245,7 @@ class TrainState:
     """A run after ``len(history)`` epochs: what :func:`resume` starts from and :func:`train` returns."""
 
     model: LeNet5
-    optimizer: torch.optim.Optimizer
+    optimizer: torch.optim.Optimizer | None  # None for a seed trained in a group (plain SGD, no state)
     history: list[dict[str, Any]]
     resumed_from_epoch: int | None  # epochs already done when training started (None: fresh start)
 

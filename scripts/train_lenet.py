@@ -1,9 +1,11 @@
-"""Rule train_lenet: train LeNet-5 (one C3 variant, one seed), resuming from its checkpoint.
+"""Rule train_lenet: train LeNet-5 (one C3 variant, a group of seeds), resuming from the group's checkpoint.
 
-Writes the weights, the per-epoch history and the training record; rule evaluate_lenet evaluates the
-weights. The checkpoint (params.checkpoint) is not a rule output, so Snakemake keeps it when a job
-fails, is killed, cancelled or preempted; a retry (the SLURM profile's `retries`) or a rerun resumes
-from it. It is deleted only once training.json, history.csv and model.pt are all written.
+Writes each seed's weights, per-epoch history and training record under the group's directory (seed<N>/); rule
+evaluate_lenet evaluates the weights. With params.seeds_per_job 1 each seed trains alone
+(mnistrepro.lenet_training.train), otherwise the group trains together (mnistrepro.lenet_grouped.train_group).
+The checkpoint (params.checkpoint) is not a rule output, so Snakemake keeps it when a job fails, is killed,
+cancelled or preempted; a retry (the SLURM profile's `retries`) or a rerun resumes from it. It is deleted only once
+every file of the group is written.
 """
 from pathlib import Path
 
@@ -13,8 +15,10 @@ from mnistrepro.data import load_mnist
 from mnistrepro.device import claim_training_device
 from mnistrepro.environment import job_hardware
 from mnistrepro.io import write_json
+from mnistrepro.lenet_grouped import train_group
 from mnistrepro.lenet_training import LeNetRun, save_model, training_record, to_device_data, train, write_history_csv
 from mnistrepro.logs import setup_logging
+from mnistrepro.seeds import parse_group_label
 
 p = snakemake.params
 checkpoint = Path(p.checkpoint)
@@ -23,15 +27,18 @@ torch.set_num_threads(snakemake.threads)
 # The slot stays claimed until this process exits.
 device, gpu_slot = claim_training_device(p.device, p.gpu["jobs_per_gpu"], p.gpu["wait_s"])
 hardware = job_hardware(device)
-run = LeNetRun(
-    c3=snakemake.wildcards.c3,
-    seed=int(snakemake.wildcards.seed),
-    epochs=p.epochs,
-    batch_size=p.batch_size,
-    lr=p.lr,
-    train_limit=p.train_limit,
-    test_limit=p.test_limit,
-)
+runs = [
+    LeNetRun(
+        c3=snakemake.wildcards.c3,
+        seed=seed,
+        epochs=p.epochs,
+        batch_size=p.batch_size,
+        lr=p.lr,
+        train_limit=p.train_limit,
+        test_limit=p.test_limit,
+    )
+    for seed in parse_group_label(snakemake.wildcards.seeds)
+]
 log.info(
     "device %s (config: %s; CUDA_VISIBLE_DEVICES=%s, SLURM job %s) on host %s, %d CPU threads, torch %s%s",
     hardware["device"], p.device, hardware["cuda_visible_devices"], hardware["slurm_job_id"], hardware["host"],
@@ -39,17 +46,25 @@ log.info(
     "" if gpu_slot is None else f", CUDA {hardware['cuda']}, cuDNN {hardware['cudnn']}, driver {hardware['driver']}",
 )
 
-data = to_device_data(load_mnist(snakemake.input.mnist), device, run.train_limit, run.test_limit)
-result = train(run, data, checkpoint_path=checkpoint)
-record = training_record(run, result, data, hardware["device"], threads=snakemake.threads)
-record["gpu_index"] = None if gpu_slot is None else gpu_slot.index
-record["hardware"] = hardware
-log.info(
-    "%d trainable parameters (analytic %d); %.1f s training (%.0f images/s)",
-    record["trainable_params"], record["trainable_params_analytic"], record["train_seconds"], record["images_per_s"],
-)
-write_history_csv(result.history, snakemake.output.history)
-save_model(result.model, run, snakemake.output.model)
-write_json(record, snakemake.output.training)
+data = to_device_data(load_mnist(snakemake.input.mnist), device, runs[0].train_limit, runs[0].test_limit)
+if p.seeds_per_job == 1:
+    results = [train(run, data, checkpoint_path=checkpoint) for run in runs]
+else:
+    results = train_group(runs, data, checkpoint_path=checkpoint)
+group_dir = Path(snakemake.output.group)
+for run, result in zip(runs, results):
+    record = training_record(run, result, data, hardware["device"], threads=snakemake.threads)
+    record["seeds_trained_together"] = [r.seed for r in runs] if p.seeds_per_job > 1 else [run.seed]
+    record["gpu_index"] = None if gpu_slot is None else gpu_slot.index
+    record["hardware"] = hardware
+    log.info(
+        "seed %d: %d trainable parameters (analytic %d); %.1f s training (%.0f images/s)",
+        run.seed, record["trainable_params"], record["trainable_params_analytic"], record["train_seconds"],
+        record["images_per_s"],
+    )
+    run_dir = group_dir / f"seed{run.seed}"
+    write_history_csv(result.history, run_dir / "history.csv")
+    save_model(result.model, run, run_dir / "model.pt")
+    write_json(record, run_dir / "training.json")
 checkpoint.unlink(missing_ok=True)
 log.info("outputs written; checkpoint %s removed", checkpoint)

@@ -6,6 +6,7 @@ from mnistrepro.config import check_config, seed_list
 from mnistrepro.device import will_use_gpu
 from mnistrepro.findings import findings
 from mnistrepro.io import read_facts
+from mnistrepro.seeds import group_label, seed_groups
 
 check_config(config)
 # `seeds: 200` means seeds 0 to 199; a list is taken as it is.
@@ -14,9 +15,11 @@ for _section in ("logreg", "pair_sweep", "lenet"):
 
 DATA = "results/data"
 TABLES = "results/tables"
-# One LeNet-5 run's directory: train_lenet writes its training.json, history.csv and model.pt there,
-# evaluate_lenet its evaluation.json.
+# One LeNet-5 run's directory: its training.json, history.csv and model.pt (copied out of its training group's
+# directory by collect_lenet_run), and evaluate_lenet's evaluation.json.
 LENET_RUN = "results/lenet/{c3}/seed{seed}"
+# The directory one train_lenet job writes: the runs of a group of seeds trained together ({seeds}: group_label).
+LENET_GROUP = "results/lenet/{c3}/group_{seeds}"
 PAIR = config["pair"]
 LOGREG = config["logreg"]
 SWEEP = config["pair_sweep"]
@@ -33,6 +36,9 @@ FACTS = f"{TABLES}/facts.json"
 config["facts"] = read_facts(FACTS)
 config["findings"] = findings(config, config["facts"])
 LENET_GPU = 1 if will_use_gpu(config["device"]) else 0
+# Seeds per training job: on a GPU a seed alone leaves it idle, on a CPU grouping is slower (benchmarks/bench_lenet.py).
+LENET_SEEDS_PER_JOB = (10 if LENET_GPU else 1) if LENET["seeds_per_job"] == "auto" else LENET["seeds_per_job"]
+LENET_GROUPS = {seed: group for group in seed_groups(LENET["seeds"], LENET_SEEDS_PER_JOB) for seed in group}
 
 
 # What a wildcard may match: the variants are the package's own lists, so a rule cannot run one the
@@ -42,6 +48,7 @@ wildcard_constraints:
     scaling="|".join(SCALINGS),
     c3="|".join(C3_KINDS),
     seed=r"\d+",
+    seeds=r"\d+(-\d+)?(_\d+(-\d+)?)*",
     a=r"\d",
     b=r"\d",
 
@@ -88,6 +95,16 @@ def lenet_history_files():
     return lenet_run_files("history.csv")
 
 
+def lenet_group_labels():
+    """The group_label of every training group of the config's LeNet-5 seeds."""
+    return sorted({group_label(group) for group in LENET_GROUPS.values()})
+
+
+def lenet_group_of(wildcards):
+    """The directory of the training group that trains run ``{c3}/seed{seed}``."""
+    return expand(LENET_GROUP, c3=wildcards.c3, seeds=group_label(LENET_GROUPS[int(wildcards.seed)]))
+
+
 # The functions below read `rules`, so they are called only once the rule files they name are
 # included (from a later rule file, from `rule all`, or from an input function).
 
@@ -119,7 +136,7 @@ def job_benchmark_files(wildcards):
     files += expand(rules.train_logreg.benchmark, loss=LOGREG["losses"], scaling=LOGREG["scalings"])
     if SWEEP["enabled"]:
         files.append(rules.train_logreg_sweep.benchmark)
-    files += expand(rules.train_lenet.benchmark, c3=LENET["c3"], seed=LENET["seeds"])
+    files += expand(rules.train_lenet.benchmark, c3=LENET["c3"], seeds=lenet_group_labels())
     files += expand(rules.evaluate_lenet.benchmark, c3=LENET["c3"])
     # Not the benchmark of a figure drawn from these benchmarks: it would be its own input.
     files += [rule.benchmark for rule in figure_rules() if rules.rule_benchmarks.output.table not in rule.input]

@@ -6,17 +6,18 @@
 # On SLURM the profile requests the GPU itself, and the job only sees the GPU it was given.
 
 
+# One job trains a group of seeds (config lenet.seeds_per_job; one seed per job on a CPU), vectorised over seeds
+# when the group has more than one; its directory holds each seed's run (seed<N>/: training.json, history.csv,
+# model.pt), which collect_lenet_run copies to the run's own directory, where everything downstream reads it.
 rule train_lenet:
     input:
         mnist=rules.idx_to_tensors.output.mnist,
     output:
-        training=f"{LENET_RUN}/training.json",
-        history=f"{LENET_RUN}/history.csv",
-        model=f"{LENET_RUN}/model.pt",
+        group=directory(LENET_GROUP),
     log:
-        "results/logs/lenet/{c3}_seed{seed}.log",
+        "results/logs/lenet/{c3}_group_{seeds}.log",
     benchmark:
-        "results/benchmarks/lenet/{c3}_seed{seed}.tsv"
+        "results/benchmarks/lenet/{c3}_group_{seeds}.tsv"
     threads: LENET["threads"]
     resources:
         gpu=LENET_GPU,
@@ -26,19 +27,37 @@ rule train_lenet:
         lr=LENET["lr"],
         train_limit=LENET["train_limit"],
         test_limit=LENET["test_limit"],
+        # 1: each seed alone (mnistrepro.lenet_training.train); more: together (mnistrepro.lenet_grouped).
+        seeds_per_job=LENET_SEEDS_PER_JOB,
         device=config["device"],
         gpu=config["gpu"],
         # Resumable state after every epoch; not an output, so a failed or killed job keeps it.
-        checkpoint="results/checkpoints/lenet/{c3}_seed{seed}.pt",
+        checkpoint="results/checkpoints/lenet/{c3}_group_{seeds}.pt",
     script:
         "../../scripts/train_lenet.py"
+
+
+rule collect_lenet_run:
+    input:
+        group=lenet_group_of,
+    output:
+        training=f"{LENET_RUN}/training.json",
+        history=f"{LENET_RUN}/history.csv",
+        model=f"{LENET_RUN}/model.pt",
+    log:
+        "results/logs/lenet/collect_{c3}_seed{seed}.log",
+    localrule: True
+    shell:
+        "cp {input.group}/seed{wildcards.seed}/training.json {output.training} 2> {log} && "
+        "cp {input.group}/seed{wildcards.seed}/history.csv {output.history} 2>> {log} && "
+        "cp {input.group}/seed{wildcards.seed}/model.pt {output.model} 2>> {log}"
 
 
 # All seeds of a C3 variant in one job: torch's start-up (2-3 s) is paid once per variant, not per run.
 rule evaluate_lenet:
     input:
         mnist=rules.idx_to_tensors.output.mnist,
-        models=expand(rules.train_lenet.output.model, seed=LENET["seeds"], allow_missing=True),
+        models=expand(rules.collect_lenet_run.output.model, seed=LENET["seeds"], allow_missing=True),
     output:
         evaluations=expand(f"{LENET_RUN}/evaluation.json", seed=LENET["seeds"], allow_missing=True),
     log:
