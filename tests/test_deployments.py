@@ -57,13 +57,13 @@ def test_device_cuda_without_gpu_fails_only_the_training_jobs(mnist_idx_dir, tmp
     environment = (tmp_path / "results/tables/environment.csv").read_text()
     assert "config device,cuda" in environment
     for c3 in config["lenet"]["c3"]:
-        log = (tmp_path / f"results/logs/lenet/{c3}_seed0.log").read_text()
+        log = (tmp_path / f"results/logs/lenet/{c3}_group_0.log").read_text()
         assert "failed with DeviceUnavailableError: device: 'cuda' was requested but torch sees no GPU" in log, log
         assert "Traceback (most recent call last)" in log
         assert "What to do: Set `device: auto`" in log
         assert not (tmp_path / f"results/lenet/{c3}/seed0").exists() or not any((tmp_path / f"results/lenet/{c3}/seed0").iterdir())
     # Snakemake's console points to those logs.
-    assert "results/logs/lenet/sparse_seed0.log" in output
+    assert "results/logs/lenet/sparse_group_0.log" in output
 
 
 def test_corrupted_idx_file_fails_before_training_and_rerun_recovers(mnist_idx_dir, tmp_path):
@@ -86,7 +86,7 @@ def test_corrupted_idx_file_fails_before_training_and_rerun_recovers(mnist_idx_d
     assert f"{relative} changed after it was acquired" in log, log
     assert f"What to do: Delete {relative} and rerun" in log, log
     assert not (tmp_path / "results/data/mnist.pt").exists()
-    assert not (tmp_path / "results/logs/lenet/sparse_seed0.log").exists(), "training started on corrupted data"
+    assert not (tmp_path / "results/logs/lenet/sparse_group_0.log").exists(), "training started on corrupted data"
 
     # Doing what the log says recovers: the download rule acquires and verifies the file again.
     corrupted.unlink()

@@ -459,7 +459,8 @@ def test_rule_declares_gpu_resource(tmp_path, device, gpu):
     assert out.returncode == 0, out.stdout + out.stderr
     text = out.stdout + out.stderr
     jobs = [block for block in text.split("rule train_lenet:")[1:]]
-    assert len(jobs) == 4  # 2 variants x 2 seeds
+    # seeds_per_job auto: one seed per job on the CPU, the two seeds together on a GPU.
+    assert len(jobs) == (2 if gpu else 4)
     for job in jobs:
         resources = next(line for line in job.splitlines() if "resources:" in line)
         assert f"gpu={gpu}" in resources

@@ -202,7 +202,7 @@ def tiny_config(idx_dir: Path | None = None) -> dict:
 
 LENET_FAIL_DIR = "results/lenet/sparse/seed0"
 RESUME_TARGET = "results/lenet/sparse/seed0/model.pt"
-RESUME_CHECKPOINT = "results/checkpoints/lenet/sparse_seed0.pt"
+RESUME_CHECKPOINT = "results/checkpoints/lenet/sparse_group_0.pt"
 
 
 def resume_config(idx_dir: Path) -> dict:
@@ -392,7 +392,7 @@ def test_training_jobs_record_the_device_they_were_given(good_run):
             assert str(hardware["cuda_visible_devices"]) == "0", hardware
             assert hardware["slurm_job_id"] == job.slurm_id and hardware["device"] == "cpu", hardware
             assert hardware["host"] == job.scontrol.get("BatchHost"), (hardware, job.scontrol)
-            rule_log = (good_run.workdir / f"results/logs/lenet/{c3}_seed{s}.log").read_text()
+            rule_log = (good_run.workdir / f"results/logs/lenet/{c3}_group_{s}.log").read_text()
             assert re.search(r"device cpu\b", rule_log), rule_log
             assert "CUDA_VISIBLE_DEVICES=0" in rule_log, rule_log
     # The Hardware table gathers what the jobs recorded: the SLURM job ids of every LeNet run.
@@ -429,7 +429,7 @@ def test_device_cuda_without_gpu_fails_only_training(failed_run, tiny_plan):
         assert f"SLURM-job '{job.slurm_id}' failed" in failed_run.output, tail(failed_run)
         text = job.log.read_text(errors="replace")
         assert "torch sees no GPU" in text and "What to do: Set `device: auto`" in text, text[-3000:]
-    rule_log = (failed_run.workdir / "results/logs/lenet/sparse_seed0.log").read_text()
+    rule_log = (failed_run.workdir / "results/logs/lenet/sparse_group_0.log").read_text()
     assert "failed with DeviceUnavailableError" in rule_log and "Traceback" in rule_log, rule_log
     # No output that looks complete is left behind, and the job is still to do.
     out_dir = failed_run.workdir / LENET_FAIL_DIR
@@ -453,7 +453,7 @@ def test_cancelled_lenet_job_is_resubmitted_and_resumes_to_the_same_weights(slur
     lenet = run.jobs_of("train_lenet")
     assert [j.slurm_id for j in lenet][:1] == [slurm_runs["cancelled"]], lenet
     assert [j.scontrol.get("JobState") for j in lenet] == ["CANCELLED", "COMPLETED"], [j.scontrol for j in lenet]
-    rule_log = (run.workdir / "results/logs/lenet/sparse_seed0.log").read_text()
+    rule_log = (run.workdir / "results/logs/lenet/sparse_group_0.log").read_text()
     # Snakemake clears a job's log before each attempt: the retry's log says where it resumed.
     assert re.search(r"resumed from epoch [123] \(checkpoint", rule_log), rule_log
     assert not (run.workdir / RESUME_CHECKPOINT).exists()

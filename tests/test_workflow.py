@@ -9,6 +9,7 @@ from snakemake.utils import update_config
 
 from conftest import REPO, job_counts, run_snakemake
 from mnistrepro.config import seed_list
+from mnistrepro.seeds import seed_groups
 
 def workflow_rules(workdir, config=None) -> list[str]:
     """Every rule the workflow defines with ``config`` (``snakemake --list-rules``)."""
@@ -23,7 +24,11 @@ def expected_jobs(rules: list[str], config: dict) -> dict[str, int]:
     counts = dict.fromkeys(rules, 1)
     logreg, lenet = config["logreg"], config["lenet"]
     counts["train_logreg"] = len(logreg["losses"]) * len(logreg["scalings"])  # each job runs all its seeds together
-    counts["train_lenet"] = len(lenet["c3"]) * len(seed_list(lenet["seeds"]))
+    seeds = seed_list(lenet["seeds"])
+    # This machine has no GPU, so `seeds_per_job: auto` trains one seed per job.
+    per_job = 1 if lenet.get("seeds_per_job", "auto") == "auto" else lenet["seeds_per_job"]
+    counts["train_lenet"] = len(lenet["c3"]) * len(seed_groups(seeds, per_job))
+    counts["collect_lenet_run"] = len(lenet["c3"]) * len(seeds)  # each run copied out of its group's directory
     counts["evaluate_lenet"] = len(lenet["c3"])  # each job evaluates all seeds of its C3 variant
     return counts
 
@@ -82,3 +87,17 @@ def test_snakemake_files_are_formatted():
     files = [str(REPO / "Snakefile"), *map(str, sorted((REPO / "workflow" / "rules").glob("*.smk")))]
     result = subprocess.run([str(snakefmt), "--check", "--diff", *files], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def test_seeds_per_job_groups_the_training_jobs(tmp_path):
+    """Four seeds in groups of three: two training jobs per C3 variant, every run still collected on its own."""
+    config = default_config()
+    config["lenet"].update(seeds=[0, 1, 2, 5], seeds_per_job=3)
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(config))
+    result = run_snakemake(tmp_path / "work", "-n", "--quiet", "rules", config=tmp_path / "cfg.yaml")
+    assert result.returncode == 0, result.stderr
+    counts = job_counts(result.stdout)
+    assert (counts["train_lenet"], counts["collect_lenet_run"]) == (2 * 2, 2 * 4)
+    listing = run_snakemake(tmp_path / "work", "-n", config=tmp_path / "cfg.yaml")
+    for group in ("group_0-2", "group_5"):
+        assert f"results/lenet/sparse/{group}" in listing.stdout
