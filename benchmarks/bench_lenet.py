@@ -45,8 +45,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mnistrepro.choices import C3_KINDS, DEVICES  # noqa: E402
 from mnistrepro.device import describe_device, resolve_device  # noqa: E402
 from mnistrepro.lenet import LeNet5  # noqa: E402
+from mnistrepro.lenet_grouped import GroupTrainStep, StackedLeNet, train_group  # noqa: E402
 from mnistrepro.lenet_training import (  # noqa: E402
-    LeNetRun, TrainStep, epoch_permutation, resume, to_device_data, train, use_deterministic_cudnn)
+    LeNetRun, TrainStep, build_model, epoch_permutation, resume, to_device_data, train, use_deterministic_cudnn)
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / "results" / "data" / "mnist.pt"
 
@@ -197,6 +198,79 @@ def ten_epochs(mnist: dict, device: torch.device, epochs: int) -> dict:
     return out
 
 
+class GroupedPipeline:
+    """``seeds`` trained together: :class:`mnistrepro.lenet_grouped.GroupTrainStep` over stacked models, as
+    :func:`mnistrepro.lenet_grouped.train_group` sets it up; ``run(n)`` takes ``n`` steps of every seed."""
+
+    def __init__(self, data, c3: str, seeds: list[int]) -> None:
+        device = data.device
+        use_deterministic_cudnn(device)
+        net = StackedLeNet([build_model(c3, s, device) for s in seeds])
+        self.step = GroupTrainStep(net, 0.1, data, 100, graph=True)
+        self.seeds, self.n, self.pos = seeds, data.train_x.shape[0], 0
+        self.orders = torch.stack([epoch_permutation(s, 0, self.n) for s in seeds]).to(device)
+
+    def run(self, n_batches: int) -> int:
+        for _ in range(n_batches):
+            if self.pos + 100 > self.n:
+                self.pos = 0
+            self.step(self.orders[:, self.pos:self.pos + 100])
+            self.pos += 100
+        self.step.loss_sum.sum().item()  # syncs a GPU
+        return 100 * n_batches * len(self.seeds)
+
+
+class SeparatePipelines:
+    """The same seeds, each with its own :class:`Pipeline`, one after the other (one job per seed, minus the
+    start-up)."""
+
+    def __init__(self, data, c3: str, seeds: list[int]) -> None:
+        self.loops = [Pipeline(data, c3, s) for s in seeds]
+
+    def run(self, n_batches: int) -> int:
+        return sum(loop.run(n_batches) for loop in self.loops)
+
+
+def grouped_vs_separate(mnist: dict, device: torch.device, c3: str, group_size: int, n_images: int,
+                        slice_batches: int) -> dict:
+    """Seed-images/s of ``group_size`` seeds trained together vs one after the other, alternating slice by slice;
+    the median over slices of each and their ratio."""
+    data = to_device_data(mnist, device, test_limit=1000)
+    seeds = list(range(group_size))
+    loops = {"together": GroupedPipeline(data, c3, seeds), "separate": SeparatePipelines(data, c3, seeds)}
+    for loop in loops.values():
+        loop.run(2)
+    rates: dict[str, list[float]] = {name: [] for name in loops}
+    for _ in range(max(1, n_images // (100 * slice_batches * group_size))):
+        for name, loop in loops.items():
+            sync(device)
+            start = time.perf_counter()
+            seen = loop.run(slice_batches)
+            sync(device)
+            rates[name].append(seen / (time.perf_counter() - start))
+    med = {name: statistics.median(r) for name, r in rates.items()}
+    ratio = med["together"] / med["separate"]
+    print(f"{c3:<7} {group_size} seeds: together {med['together']:,.0f} seed-images/s, one after the other "
+          f"{med['separate']:,.0f}; together / separate {ratio:.2f}x")
+    return {"images_per_s": med, "together_over_separate": ratio}
+
+
+def group_epochs(mnist: dict, device: torch.device, c3: str, group_size: int, epochs: int) -> dict:
+    """A full grouped training run (``group_size`` seeds, ``epochs`` epochs): its seconds of training."""
+    data = to_device_data(mnist, device)
+    sync(device)
+    start = time.perf_counter()
+    states = train_group([LeNetRun(c3=c3, seed=s, epochs=epochs) for s in range(group_size)], data)
+    sync(device)
+    wall = time.perf_counter() - start
+    train_s = sum(row["epoch_seconds"] for row in states[0].history) * group_size  # each seed's share, summed
+    accuracy = [s.history[-1]["test_accuracy"] for s in states]
+    print(f"{c3:<7} {group_size} seeds x {epochs} epochs together: {train_s:.2f} s training ({wall:.2f} s with "
+          f"per-epoch evaluation and set-up), test accuracy {min(accuracy):.4f}-{max(accuracy):.4f}   "
+          f"(target: <= 5 s on a GPU)")
+    return {"train_seconds": train_s, "wall_seconds": wall, "test_accuracy": accuracy}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=None, help="mnist.pt (default: results/data/mnist.pt if built)")
@@ -208,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=10, help="epochs of the full CUDA runs")
     parser.add_argument("--no-straightforward", action="store_true", help="time only the pipeline's loop")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
+    parser.add_argument("--group-size", type=int, default=None,
+                        help="seeds trained together vs separately (default: 10 on CUDA, 4 on the CPU; 0: skip)")
     args = parser.parse_args(argv)
 
     path = args.data or (DEFAULT_DATA if DEFAULT_DATA.exists() else None)
@@ -229,9 +305,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"1-minute load average {load_before:.1f} before, {load_after:.1f} after ({os.cpu_count()} CPUs)")
         results["runs"].append({"threads": threads, "images_per_s": med, "ratios": ratios,
                                 "load_average": [load_before, load_after]})
+    group_size = args.group_size if args.group_size is not None else (10 if device.type == "cuda" else 4)
+    if group_size:
+        print(f"\nseeds trained together (one job, torch.func.vmap) vs one after the other, "
+              f"{torch.get_num_threads()} CPU thread(s)")
+        results["grouped"] = {c3: grouped_vs_separate(mnist, device, c3, group_size, args.images, args.slice)
+                              for c3 in C3_KINDS}
     if device.type == "cuda":
         print()
         results["full_runs"] = ten_epochs(mnist, device, args.epochs)
+        if group_size:
+            results["full_group_runs"] = {c3: group_epochs(mnist, device, c3, group_size, args.epochs)
+                                          for c3 in C3_KINDS}
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0
