@@ -3,8 +3,10 @@
 # Its steps, all by default or the ones named as arguments:
 #   environment:   the GPU, torch and snakemake versions;
 #   tests:         the LeNet-5 and GPU-slot tests on that machine (the CUDA-only ones run there, not in CI);
-#   benchmark:     the LeNet-5 benchmark on CUDA (10 epochs per C3 variant, sparse/full time ratio);
+#   benchmark:     the LeNet-5 benchmark on CUDA (10 epochs per C3 variant, sparse/full time ratio; 10 seeds
+#                  together vs one after the other, and 10 seeds x 10 epochs together);
 #   default_study: the default study with device: auto, its wall time and its rule benchmarks;
+#   power_study:   then configs/lenet_power.yaml in the same directory (it reuses the default's LeNet-5 runs);
 #   determinism:   every LeNet-5 run trained twice, in two directories, and whether both gave
 #                  identical test metrics (same seed, same GPU).
 # A short summary goes to stdout and $OUT/gpu_check.txt; the study's tables, logs and benchmarks
@@ -56,13 +58,13 @@ environment() {
 }
 
 tests() {
-  timeout 240 $PY -m pytest -q -p no:cacheprovider tests/test_lenet.py tests/test_gpu_slots.py -rs 2>&1 | tail -15
+  timeout 240 $PY -m pytest -q -p no:cacheprovider tests/test_lenet.py tests/test_lenet_grouped.py tests/test_gpu_slots.py -rs 2>&1 | tail -15
 }
 
 benchmark() {
   $PY -c "import sys; from mnistrepro.data import read_idx_dir, save_mnist; save_mnist(read_idx_dir(sys.argv[1]), sys.argv[2])" \
     "$MNISTREPRO_TEST_DATA/idx" "$WORK/mnist.pt"
-  timeout 150 $PY benchmarks/bench_lenet.py --device cuda --no-straightforward --data "$WORK/mnist.pt" \
+  timeout 240 $PY benchmarks/bench_lenet.py --device cuda --no-straightforward --data "$WORK/mnist.pt" \
     --json "$OUT/bench_lenet_cuda.json" 2>&1 | tail -20
 }
 
@@ -73,9 +75,19 @@ default_study() {
   tar czf "$OUT/study_results.tgz" -C "$WORK/study" results/tables results/figures results/logs results/benchmarks snakemake.log
 }
 
+power_study() {  # after default_study, in its directory: only the extra seeds train
+  local start=$(date +%s)
+  (cd "$WORK/study" && timeout 420 $PY -m snakemake -s "$REPO/Snakefile" --cores all --configfile "$REPO/configs/lenet_power.yaml" \
+    --workflow-profile "$REPO/workflow/profiles/default" \
+    --config "data={sources: [local], local_dir: $MNISTREPRO_TEST_DATA/idx}" > power.log 2>&1)
+  echo "power study: exit $?, $(( $(date +%s) - start )) s wall"
+  grep -E "^(train_lenet|collect_lenet_run|total) " "$WORK/study/power.log" | head -5
+  tail -3 "$WORK/study/power.log"
+}
+
 determinism() {  # every LeNet-5 run trained twice, in two directories: same seed, same GPU, same numbers?
-  local targets=$($PY -c "import yaml; c = yaml.safe_load(open('$CONFIG'))['lenet']
-print(' '.join(f'results/lenet/{v}/seed{s}/training.json' for v in c['c3'] for s in c['seeds']))")
+  local targets=$($PY -c "import yaml; from mnistrepro.config import seed_list; c = yaml.safe_load(open('$CONFIG'))['lenet']
+print(' '.join(f'results/lenet/{v}/seed{s}/training.json' for v in c['c3'] for s in seed_list(c['seeds'])))")
   study "$WORK/lenet_a" $targets && study "$WORK/lenet_b" $targets || return
   $PY - "$WORK" $targets <<'PY'
 import sys
@@ -96,7 +108,7 @@ for target in targets:
 PY
 }
 
-for step in ${*:-environment tests benchmark default_study determinism}; do
+for step in ${*:-environment tests benchmark default_study power_study determinism}; do
   echo "== $step"
   $step
 done 2>&1 | tee "$OUT/gpu_check.txt"

@@ -180,3 +180,15 @@ def test_a_checkpoint_of_another_group_is_ignored(one_thread, data, tmp_path, ca
         result = train_group(runs([0, 2], epochs=1), data, checkpoint_path=ckpt)
     assert "ignoring checkpoint" in caplog.text
     assert result[0].resumed_from_epoch is None
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_graph_group_training_matches_eager():
+    data = to_device_data(synthetic_mnist(1050, 100), "cuda")  # 1050: a partial last batch too
+    group = [LeNetRun(c3="sparse", seed=s, epochs=2, batch_size=100) for s in (0, 1, 2)]
+    graphed = train_group(group, data, cuda_graph=True)
+    eager = train_group(group, data, cuda_graph=False)
+    for g, e in zip(graphed, eager):
+        for (k, a), b in zip(g.model.state_dict().items(), e.model.state_dict().values()):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=k)
+        assert g.history[-1]["train_loss"] == pytest.approx(e.history[-1]["train_loss"], rel=1e-4)
