@@ -297,8 +297,8 @@ def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int], rng: np.r
     if pairs is not None and main_pair is not None and not pairs.empty:
         for steps, table in pairs.groupby("steps", sort=True):
             main = table[table["pair"] == main_pair]
-            if main.empty or len(table) < 2:
-                continue
+            if main.empty or len(table) < 2 or table["p_hardest"].isna().all():
+                continue  # too few seeds per pair for the test (pair_difficulty)
             main = main.iloc[0]
             others = table[table["pair"] != main_pair]
             runner = others.loc[others["mean"].idxmin()]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from mnistrepro.config import seed_list
-from mnistrepro.io import Facts, read_facts
+from mnistrepro.io import NOT_RUN, Facts, read_facts
 
 __all__ = ["findings", "readme_results", "replace_block", "steps_label", "epochs_label", "RESULTS_FACTS"]
 
@@ -100,10 +100,14 @@ def readme_results(config: Mapping[str, Any], facts: Mapping[str, str]) -> str:
                 key = f"logreg_{loss}_{scaling}_final"
                 lines.append(f"| {name}, {scaling} | {facts[key + '_mean']} ({facts[key + '_ci']}) | "
                              f"{facts[key + '_range']} |")
-    lines += ["", f"Escape from chance (MSE on raw pixels, {final}): {facts['escape_mse_raw_final']}; at fixed "
-              f"thresholds, runs above {facts['escape_mse_raw_final_sensitivity']}. The escaped runs reach a median "
-              f"of {facts['escaped_mse_raw_final_median']} ({facts['escaped_mse_raw_final_range']}); "
-              f"{facts['reference_mse_raw_final']}."]
+    escape = (f"Escape from chance (MSE on raw pixels, {final}): {facts['escape_mse_raw_final']}; at fixed "
+              f"thresholds, runs above {facts['escape_mse_raw_final_sensitivity']}.")
+    if facts["escaped_mse_raw_final_median"] not in ("none escaped", NOT_RUN):
+        escape += (f" The escaped runs reach a median of {facts['escaped_mse_raw_final_median']} "
+                   f"({facts['escaped_mse_raw_final_range']}).")
+    if facts["reference_mse_raw_final"] != NOT_RUN:
+        escape += f" Against the reference: {facts['reference_mse_raw_final']}."
+    lines += ["", escape]
     for s in sweep_steps(config):
         lines += ["", f"Digit pairs after {steps_label(s)}: hardest {facts[f'hardest_pair_{s}']}, easiest "
                   f"{facts[f'easiest_pair_{s}']}; {facts[f'main_pair_rank_{s}']}."]

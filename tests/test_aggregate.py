@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,6 +15,7 @@ from mnistrepro.aggregate import (RUN_COLUMNS, comparisons_table, ece_equal_mass
                                   headline_facts, identity_facts, lenet_facts, lenet_test_set, pair_difficulty,
                                   params_table, rule_benchmarks, runs_table, study_comparisons, summary_table)
 from mnistrepro.choices import LOSSES
+from mnistrepro.findings import README_BLOCK, RESULTS_FACTS, load_config, readme_results
 from mnistrepro.io import NOT_RUN, Facts
 
 
@@ -352,3 +356,51 @@ def test_rule_benchmarks_reads_snakemake_benchmark_files(tmp_path):
     table = rule_benchmarks([str(p) for p in sorted(root.rglob("*.tsv"))], root=str(root))
     assert list(table["job"]) == ["lenet/sparse_seed0", "identities"]
     assert table.iloc[0]["max_rss_mb"] == 812.3 and math.isnan(table.iloc[1]["cpu_seconds"])
+
+
+# ------------------------------------------------------------------------------ the README's numbers
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+SNAPSHOT = README.parent / RESULTS_FACTS
+
+
+def results_section(readme: str) -> str:
+    start = readme.index("## Results of the default configuration")
+    return readme[start:readme.index("\n## ", start + 1)]
+
+
+def readme_problems(readme: str, snapshot: dict) -> list[str]:
+    """Where the README's results section disagrees with the facts it was generated from: the generated
+    block differs from :func:`readme_results` of the snapshot's facts, or a number stands outside it."""
+    section = results_section(readme)
+    start, end = README_BLOCK
+    block = section[section.index(start) + len(start):section.index(end)].strip("\n")
+    config = load_config(str(README.parent / snapshot["config"]))
+    expected = readme_results(config, Facts(snapshot["facts"]))
+    problems = [f"block line differs: {a!r} != facts' {b!r}"
+                for a, b in zip(block.splitlines(), expected.splitlines()) if a != b]
+    if len(block.splitlines()) != len(expected.splitlines()):
+        problems.append(f"block has {len(block.splitlines())} lines, the facts give {len(expected.splitlines())}")
+    prose = section.replace(section[section.index(start):section.index(end)], "")
+    prose = re.sub(r"```.*?```", "", prose, flags=re.S)  # commands
+    prose = re.sub(r"`[^`]*`", "", prose)  # code: file names, formulas, config keys
+    problems += [f"a number outside the generated block: {m.group(0)!r}"
+                 for m in re.finditer(r"\d[\d.,]*%?", prose) if m.group(0) != "95%"]
+    return problems
+
+
+def test_readme_results_are_generated_from_the_facts():
+    """Every number of the README's results section comes from docs/results-facts.json (the facts of the run
+    the section reports): the generated block equals what the facts give, and no number stands outside it."""
+    assert readme_problems(README.read_text(), json.loads(SNAPSHOT.read_text())) == []
+
+
+def test_a_number_broken_on_purpose_in_the_readme_is_caught():
+    readme, snapshot = README.read_text(), json.loads(SNAPSHOT.read_text())
+    start = readme.index(README_BLOCK[0])
+    at = start + re.search(r"\d", readme[start + len(README_BLOCK[0]):]).start() + len(README_BLOCK[0])
+    at = readme.index("%", at) - 1  # the last digit of the block's first percentage
+    broken = readme[:at] + str((int(readme[at]) + 1) % 10) + readme[at + 1:]
+    assert any("block line differs" in p for p in readme_problems(broken, snapshot))
+    prose = readme.replace("Why MSE on raw pixels is bimodal:", "Why MSE on raw pixels (149 runs) is bimodal:")
+    assert readme_problems(prose, snapshot) == ["a number outside the generated block: '149'"]
