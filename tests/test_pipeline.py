@@ -402,6 +402,22 @@ def test_home_page_states_the_findings_lines(config):
     assert "logistic loss wins" in text and "7 vs 9 (88.74%, n = 10)" in text
 
 
+def test_findings_are_written_once():
+    """The home page, the comparisons caption and the README block state the lines of one function,
+    mnistrepro.findings.findings: the same lines in each, in order."""
+    from mnistrepro.findings import readme_results
+
+    facts = {"loss_raw_final_verdict": "logistic loss wins", "lenet_verdict": "full C3 is more accurate"}
+    config = report_config({}, facts)
+    lines = [line.replace("**", "") for line in findings(config, Facts(facts))]
+    readme = readme_results(config, Facts(facts)).replace("**", "")
+    texts = [visible_text(render_caption(name, {}, facts)) for name in ("workflow.rst", "comparisons.rst")]
+    for text in [*texts, readme]:
+        at = 0
+        for line in lines:
+            at = text.index(line, at)
+
+
 @pytest.mark.parametrize("config", [{}, ci_config(), ci_config(OTHER_CONFIG)], ids=["default", "ci", "other"])
 @pytest.mark.parametrize("name", CAPTIONS)
 def test_every_caption_renders_for_any_config_before_any_fact(name, config):
