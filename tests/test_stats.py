@@ -123,26 +123,40 @@ def test_interval_coverage_at_the_studys_smallest_n():
     """The interval the study prints for a mean, and for a paired difference, at its smallest n, covers the
     true mean within 2 points of 95% (simulated with normal seeds, as LeNet-5 accuracies roughly are)."""
     n = smallest_study_n()
+    resamples = yaml.safe_load((REPO / "config.yaml").read_text())["stats"]["resamples"]
     gen = rng(1)
-    trials = 2000
+    trials = 1000
     hits = sum(low <= 0.985 <= high for low, high in
                (mean_interval(gen.normal(0.985, 0.001, n), gen, resamples=999, bounds=(0.0, 1.0))[1:3]
                 for _ in range(trials)))
     assert abs(hits / trials - 0.95) <= 0.02, (n, hits / trials)
-    # Paired differences: compare()'s interval, which for an exact test is the inverted sign-flip test; where
-    # n is too small for any 95% interval it must say so instead (no interval printed as 95%).
-    a = pd.Series(np.zeros(n))
-    covered, bounded = 0, 0
-    for _ in range(400):
-        c = compare(a + gen.normal(0.001, 0.001, n), a, gen, resamples=999)
-        if (c.ci95_low, c.ci95_high) == (-1.0, 1.0):
-            continue
-        bounded += 1
-        covered += c.ci95_low <= 0.001 <= c.ci95_high
-    if smallest_p(n, 999) > 0.05:
-        assert bounded == 0
+    # Paired differences: the interval compare() prints at this n, simulated directly.
+    sample = compare(pd.Series(gen.normal(0.001, 0.001, n)), pd.Series(np.zeros(n)), gen, resamples)
+    if 2**n <= resamples:
+        assert sample.ci_method == "exact sign-flip test inverted"
+        if smallest_p(n, resamples) > 0.05:
+            # No 95% interval exists at this n; compare() says so (every possible difference), it prints none.
+            assert (sample.ci95_low, sample.ci95_high) == (-1.0, 1.0)
+            return
+        intervals = (sign_flip_interval(gen.normal(0.001, 0.001, n)) for _ in range(trials))
     else:
-        assert bounded == 400 and abs(covered / bounded - 0.95) <= 0.03, (n, covered / bounded)
+        assert sample.ci_method == mean_interval(np.zeros(n) + gen.normal(0, 1, n), gen)[3]
+        intervals = (mean_interval(gen.normal(0.001, 0.001, n), gen, resamples=999)[1:3] for _ in range(trials))
+    covered = sum(low <= 0.001 <= high for low, high in intervals)
+    assert abs(covered / trials - 0.95) <= 0.02, (n, covered / trials)
+
+
+@pytest.mark.parametrize("n", [10, 40])
+def test_paired_interval_coverage_at_other_study_sizes(n):
+    """The same check at sizes the study may be configured with: the exact sign-flip interval (10 pairs) and
+    the percentile bootstrap (40 pairs)."""
+    gen = rng(n)
+    if 2**n <= 9999:
+        intervals = [sign_flip_interval(gen.normal(0.001, 0.001, n)) for _ in range(1000)]
+    else:
+        intervals = [mean_interval(gen.normal(0.001, 0.001, n), gen, resamples=999)[1:3] for _ in range(1000)]
+    covered = sum(low <= 0.001 <= high for low, high in intervals) / len(intervals)
+    assert abs(covered - 0.95) <= 0.02, covered
 
 
 def test_a_percentile_bootstrap_at_three_seeds_would_fail_the_coverage_test():
