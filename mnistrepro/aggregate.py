@@ -10,13 +10,18 @@ same key whatever the configuration (the last step count is ``final``, the main 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from mnistrepro.stats import (RESAMPLES, adjust, bootstrap_interval, compare, escape_threshold, smallest_p, summarize,
+from scipy.stats import binomtest
+
+from mnistrepro.stats import (ALPHA, BOOTSTRAP_MIN_N, ESCAPE_ALPHA, POWER, required_n, ESCAPE_THRESHOLDS, RESAMPLES, Comparison, adjust, compare, equivalence_test,
+                              escape_accuracy, format_p, hardest_groups, mean_interval, rank_bootstrap, summarize,
                               verdict, wilson_interval)
+from mnistrepro.stats import escaped as stats_escaped
 
 RUN_COLUMNS = [
     "experiment", "loss", "scaling", "c3", "pair", "seed", "steps", "epochs",
@@ -121,37 +126,49 @@ def summary_table(runs: pd.DataFrame, rng: np.random.Generator, resamples: int =
     return summary
 
 
-def escape_table(runs: pd.DataFrame, chance: float) -> pd.DataFrame:
+def escape_category(k: int, n: int, confidence: float = 0.95) -> str:
+    """How a verdict words ``k`` escaped of ``n`` runs: every run, no run, or a majority / minority when
+    the Wilson interval excludes one half (else "about half")."""
+    if n == 0:
+        return "no runs"
+    if k == n:
+        return "every run"
+    if k == 0:
+        return "no run"
+    low, high = wilson_interval(k, n, confidence)
+    return "a minority of runs" if high < 0.5 else "a majority of runs" if low > 0.5 else "about half of the runs"
+
+
+def escape_table(runs: pd.DataFrame, chance: float, alpha: float = ESCAPE_ALPHA) -> pd.DataFrame:
     """Per logistic-regression variant and step count: how many runs escaped chance, and how well.
 
-    A run has escaped when its test accuracy exceeds ``threshold``, the valley between the mode at
-    chance and the mode of trained runs in the final accuracies of every run (see
-    :func:`mnistrepro.stats.escape_threshold`): one threshold for the whole table. Columns:
-    ``loss``, ``scaling``, ``steps``, ``n``, ``escaped``, ``escape_rate`` with its Wilson 95%
-    interval (``escape_ci95_low``, ``escape_ci95_high``), ``threshold``, ``chance``, the escaped
-    runs' accuracy (``escaped_median``, ``escaped_q25``, ``escaped_q75``, ``escaped_min``,
+    A run has escaped when its correct count beats the majority-class rate ``chance`` by a one-sided
+    exact binomial test at level ``alpha`` (:func:`mnistrepro.stats.escaped`), a definition fixed in
+    advance that does not look at the other runs. Columns: ``loss``, ``scaling``, ``steps``, ``n``,
+    ``escaped``, ``escape_rate`` with its Wilson 95% interval (``escape_ci95_low``, ``escape_ci95_high``),
+    ``escape_alpha``, ``threshold`` (the lowest accuracy that escapes on this test set), ``chance``, the
+    escaped runs' accuracy (``escaped_median``, ``escaped_q25``, ``escaped_q75``, ``escaped_min``,
     ``escaped_max``), and where the reference's single run exists: ``reference_accuracy`` and
     ``reference_percentile`` (the share of escaped runs below it).
     """
     columns = ["loss", "scaling", "steps", "n", "escaped", "escape_rate", "escape_ci95_low", "escape_ci95_high",
-               "threshold", "chance", "escaped_median", "escaped_q25", "escaped_q75", "escaped_min", "escaped_max",
-               "reference_accuracy", "reference_percentile"]
+               "escape_alpha", "threshold", "chance", "escaped_median", "escaped_q25", "escaped_q75", "escaped_min",
+               "escaped_max", "reference_accuracy", "reference_percentile"]
     logreg = runs[runs["experiment"] == "logreg"]
     if logreg.empty:
         return pd.DataFrame(columns=columns)
-    final = logreg[logreg["steps"] == logreg["steps"].max()]
-    threshold = escape_threshold(final["test_accuracy"], chance)
     pair = logreg["pair"].iloc[0]  # the main grid runs one pair
     rows = []
     for (loss, scaling, steps), group in logreg.groupby(["loss", "scaling", "steps"], sort=True):
         acc = group["test_accuracy"].to_numpy(dtype=float)
-        escaped = acc[acc > threshold]
+        escaped = acc[stats_escaped(group["correct"], group["total"], chance, alpha)]
         low, high = wilson_interval(escaped.size, acc.size)
         reference = REFERENCE_ACCURACY.get((pair, loss, scaling, int(steps)), math.nan)
         rows.append({
             "loss": loss, "scaling": scaling, "steps": int(steps), "n": acc.size, "escaped": escaped.size,
             "escape_rate": escaped.size / acc.size, "escape_ci95_low": low, "escape_ci95_high": high,
-            "threshold": threshold, "chance": chance,
+            "escape_alpha": alpha, "threshold": escape_accuracy(int(group["total"].iloc[0]), chance, alpha),
+            "chance": chance,
             **({f"escaped_{k}": math.nan for k in ("median", "q25", "q75", "min", "max")} if escaped.size == 0 else {
                 "escaped_median": float(np.median(escaped)), "escaped_q25": float(np.quantile(escaped, 0.25)),
                 "escaped_q75": float(np.quantile(escaped, 0.75)), "escaped_min": float(escaped.min()),
@@ -163,65 +180,211 @@ def escape_table(runs: pd.DataFrame, chance: float) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def _comparison(name: str, label_a: str, label_b: str, a: pd.DataFrame, b: pd.DataFrame,
-                rng: np.random.Generator, resamples: int, **where) -> tuple[dict, object]:
-    c = compare(a.set_index("seed")["test_accuracy"], b.set_index("seed")["test_accuracy"], rng, resamples)
-    row = {"comparison": name, "a": label_a, "b": label_b, **where,
-           "mean_a": float(a["test_accuracy"].mean()), "mean_b": float(b["test_accuracy"].mean())}
-    return row, c
+def escape_sensitivity(runs: pd.DataFrame, thresholds: Sequence[float] = ESCAPE_THRESHOLDS) -> pd.DataFrame:
+    """The escape rate at fixed accuracy thresholds, per logistic-regression variant and step count:
+    ``loss``, ``scaling``, ``steps``, ``threshold``, ``n``, ``escaped`` (accuracy above the threshold),
+    ``escape_rate`` with its Wilson 95% interval, and ``category`` (:func:`escape_category`)."""
+    columns = ["loss", "scaling", "steps", "threshold", "n", "escaped", "escape_rate", "escape_ci95_low",
+               "escape_ci95_high", "category"]
+    logreg = runs[runs["experiment"] == "logreg"]
+    rows = []
+    for (loss, scaling, steps), group in logreg.groupby(["loss", "scaling", "steps"], sort=True):
+        acc = group["test_accuracy"].to_numpy(dtype=float)
+        for threshold in thresholds:
+            k = int((acc > threshold).sum())
+            low, high = wilson_interval(k, acc.size)
+            rows.append({"loss": loss, "scaling": scaling, "steps": int(steps), "threshold": threshold,
+                         "n": acc.size, "escaped": k, "escape_rate": k / acc.size, "escape_ci95_low": low,
+                         "escape_ci95_high": high, "category": escape_category(k, acc.size)})
+    return pd.DataFrame(rows, columns=columns)
+
+
+@dataclass(frozen=True)
+class ComparisonSpec:
+    """One comparison the study tests, declared as data: in ``experiment``, the runs whose ``factor`` is
+    ``a`` against those where it is ``b`` (``label_a``, ``label_b`` as the report names them), on
+    ``metric``, with the other columns of ``where`` fixed (a step count, a scaling, a loss, the last epoch).
+    ``key`` names its facts (``{key}_verdict``); ``name`` its row of ``comparisons.csv``."""
+
+    name: str
+    key: str
+    experiment: str
+    factor: str
+    a: str
+    b: str
+    label_a: str
+    label_b: str
+    metric: str = "test_accuracy"
+    where: tuple = ()
+
+
+def study_comparisons(runs: pd.DataFrame, logreg_steps: Sequence[int]) -> list[ComparisonSpec]:
+    """The comparisons this study's runs support, in the order ``comparisons.csv`` lists them: sparse vs
+    full C3 (last epoch) in accuracy and in ECE, and per step count and scaling logistic vs MSE loss, and
+    for the MSE loss unit vs raw pixels. Every table row, fact and verdict iterates over this list."""
+    specs = []
+    lenet = runs[runs["experiment"] == "lenet"]
+    if set(lenet["c3"]) >= {"sparse", "full"}:
+        epochs = int(lenet["epochs"].max())
+        for metric, key in (("test_accuracy", "lenet"), ("ece", "lenet_ece")):
+            specs.append(ComparisonSpec("C3 connection table", key, "lenet", "c3", "sparse", "full", "sparse C3",
+                                        "full C3", metric, (("epochs", epochs),)))
+    logreg = runs[runs["experiment"] == "logreg"]
+    final = max(logreg_steps) if len(logreg_steps) else None
+    for steps in logreg_steps:
+        at = logreg[logreg["steps"] == steps]
+        step_key = _step_key(steps, final)
+        for scaling in sorted(set(at["scaling"])):
+            if set(at.loc[at["scaling"] == scaling, "loss"]) >= {"mse", "ce"}:
+                specs.append(ComparisonSpec("loss", f"loss_{scaling}_{step_key}", "logreg", "loss", "ce", "mse",
+                                            f"logistic loss ({scaling})", f"MSE loss ({scaling})",
+                                            where=(("scaling", scaling), ("steps", steps))))
+        if set(at.loc[at["loss"] == "mse", "scaling"]) >= {"raw", "unit"}:
+            specs.append(ComparisonSpec("input scaling", f"scaling_{step_key}", "logreg", "scaling", "unit", "raw",
+                                        "MSE loss (unit)", "MSE loss (raw)", where=(("loss", "mse"), ("steps", steps))))
+    return specs
+
+
+def _select(runs: pd.DataFrame, spec: ComparisonSpec, value: str) -> pd.DataFrame:
+    rows = runs[(runs["experiment"] == spec.experiment) & (runs[spec.factor] == value)]
+    for column, fixed in spec.where:
+        rows = rows[rows[column] == fixed]
+    return rows
+
+
+COMPARISON_COLUMNS = ["comparison", "key", "metric", "a", "b", "scaling", "loss", "steps", "epochs", "n_a", "n_b",
+                      "mean_a", "mean_b", "difference", "ci95_low", "ci95_high", "ci_method", "p_value", "p_floor",
+                      "p_at_floor", "p_holm", "test", "mdd", "significant", "verdict"]
 
 
 def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int], rng: np.random.Generator,
-                      resamples: int = RESAMPLES) -> pd.DataFrame:
-    """Sparse vs full C3 (last epoch), and per scaling and step count: logistic vs MSE loss, and
-    for the MSE loss unit vs raw pixels. Differences are a - b in accuracy (fractions).
+                      resamples: int = RESAMPLES, pairs: pd.DataFrame | None = None, main_pair: str | None = None,
+                      equivalence_margin: float | None = None) -> pd.DataFrame:
+    """Every test of the study in one table and one Holm family (``p_holm``; m, the family's size, is
+    the number of rows with a p-value):
 
-    Each row: the difference with its 95% bootstrap CI, the raw p-value of its test, the Holm p
-    over every comparison in the table, the minimum detectable difference (``mdd``, 80% power)
-    and a verdict that uses the Holm p.
+    - the comparisons of :func:`study_comparisons` (differences a - b as fractions: accuracy, or ECE),
+      each with its 95% interval, raw p, minimum detectable difference (``mdd``, 80% power at the
+      strictest Holm level) and verdict;
+    - with ``equivalence_margin`` (a fraction), the TOST equivalence test of sparse vs full C3 accuracy;
+    - with ``pairs`` (:func:`pair_difficulty`) and ``main_pair``, per step count of the sweep the
+      selection-aware test that ``main_pair`` is the hardest digit pair.
+
+    ``p_at_floor``: the raw p is a Monte Carlo test's floor, so it is a bound ("p ≤").
     """
-    pending = []
-    lenet = runs[runs["experiment"] == "lenet"]
-    if set(lenet["c3"]) >= {"sparse", "full"}:
-        last = lenet[lenet["epochs"] == lenet["epochs"].max()]
-        pending.append(_comparison("C3 connection table", "sparse C3", "full C3", last[last["c3"] == "sparse"],
-                                   last[last["c3"] == "full"], rng, resamples, epochs=int(last["epochs"].max())))
-    logreg = runs[runs["experiment"] == "logreg"]
-    for steps in logreg_steps:
-        at = logreg[logreg["steps"] == steps]
-        for scaling in sorted(set(at["scaling"])):
-            s = at[at["scaling"] == scaling]
-            if set(s["loss"]) >= {"mse", "ce"}:
-                pending.append(_comparison("loss", f"logistic loss ({scaling})", f"MSE loss ({scaling})",
-                                           s[s["loss"] == "ce"], s[s["loss"] == "mse"], rng, resamples,
-                                           scaling=scaling, steps=steps))
-        mse = at[at["loss"] == "mse"]
-        if set(mse["scaling"]) >= {"raw", "unit"}:
-            pending.append(_comparison("input scaling", "MSE loss (unit)", "MSE loss (raw)",
-                                       mse[mse["scaling"] == "unit"], mse[mse["scaling"] == "raw"], rng, resamples,
-                                       loss="mse", steps=steps))
+    specs = study_comparisons(runs, logreg_steps)
+    pending: list[tuple[dict, Comparison]] = []
+    for spec in specs:
+        a, b = _select(runs, spec, spec.a), _select(runs, spec, spec.b)
+        c = compare(a.set_index("seed")[spec.metric], b.set_index("seed")[spec.metric], rng, resamples)
+        row = {"comparison": spec.name, "key": spec.key, "metric": spec.metric, "a": spec.label_a,
+               "b": spec.label_b, **dict(spec.where), "mean_a": float(a[spec.metric].mean()),
+               "mean_b": float(b[spec.metric].mean()), "spec": spec}
+        pending.append((row, c))
+    lenet = next((row for row, _ in pending if row["key"] == "lenet"), None)
+    if lenet is not None and equivalence_margin is not None:
+        spec = lenet["spec"]
+        a, b = _select(runs, spec, spec.a).set_index("seed"), _select(runs, spec, spec.b).set_index("seed")
+        if set(a.index) == set(b.index):
+            diff = (a["test_accuracy"].sort_index() - b["test_accuracy"].sort_index()).to_numpy()
+            e = equivalence_test(diff, equivalence_margin, resamples, rng)
+            c = Comparison(e.n, e.n, True, float(diff.mean()), math.nan, math.nan, e.p_value,
+                           f"{e.test}, margin ±{100 * equivalence_margin:.2f} points",
+                           p_floor=1 / 2**e.n if 2**e.n <= resamples else 1 / (resamples + 1),
+                           exact=2**e.n <= resamples, ci_method="")
+            pending.append(({**{k: v for k, v in lenet.items() if k != "spec"}, "comparison": "C3 equivalence",
+                             "key": "lenet_equivalence", "spec": None, "margin": equivalence_margin}, c))
+    if pairs is not None and main_pair is not None and not pairs.empty:
+        for steps, table in pairs.groupby("steps", sort=True):
+            main = table[table["pair"] == main_pair]
+            if main.empty or len(table) < 2 or table["p_hardest"].isna().all():
+                continue  # too few seeds per pair for the test (pair_difficulty)
+            main = main.iloc[0]
+            others = table[table["pair"] != main_pair]
+            runner = others.loc[others["mean"].idxmin()]
+            c = Comparison(int(main["n"]), int(runner["n"]), False, float(main["mean"] - runner["mean"]), math.nan,
+                           math.nan, float(main["p_hardest"]), "max-T bootstrap over all pairs of pairs",
+                           p_floor=1 / (resamples + 1), exact=False)
+            pending.append(({"comparison": "hardest pair", "key": f"hardest_{int(steps)}", "metric": "test_accuracy",
+                             "a": _pair_label(main_pair), "b": "every other pair", "steps": int(steps),
+                             "mean_a": float(main["mean"]), "mean_b": float(runner["mean"]), "spec": None,
+                             "runner_up": _pair_label(runner["pair"])}, c))
     adjusted = adjust([c for _, c in pending])
-    rows = [{**row, "n_a": c.n_a, "n_b": c.n_b, "difference": c.difference, "ci95_low": c.ci95_low,
-             "ci95_high": c.ci95_high, "p_value": c.p_value, "p_holm": c.p_holm, "test": c.test, "mdd": c.mdd,
-             "significant": c.significant, "verdict": verdict(row["a"], row["b"], c)}
-            for (row, _), c in zip(pending, adjusted)]
-    columns = ["comparison", "a", "b", "scaling", "loss", "steps", "epochs", "n_a", "n_b", "mean_a", "mean_b",
-               "difference", "ci95_low", "ci95_high", "p_value", "p_holm", "test", "mdd", "significant", "verdict"]
-    table = pd.DataFrame(rows, columns=columns)
+    rows = []
+    for (row, _), c in zip(pending, adjusted):
+        spec = row.pop("spec")
+        if spec is not None:
+            text = verdict(row["a"], row["b"], c, metric=spec.metric)
+        elif row["comparison"] == "C3 equivalence":
+            text = equivalence_verdict(c, row.pop("margin"))
+        else:
+            text = hardest_verdict(row["a"], row.pop("runner_up"), c)
+        rows.append({**row, "n_a": c.n_a, "n_b": c.n_b, "difference": c.difference, "ci95_low": c.ci95_low,
+                     "ci95_high": c.ci95_high, "ci_method": c.ci_method, "p_value": c.p_value, "p_floor": c.p_floor,
+                     "p_at_floor": c.at_floor, "p_holm": c.p_holm, "test": c.test, "mdd": c.mdd,
+                     "significant": c.significant, "verdict": text})
+    table = pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
     for column in ("steps", "epochs"):
         table[column] = table[column].astype("Int64")
     return table
 
 
-def pair_difficulty(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean test accuracy per digit pair of the sweep, hardest first: ``pair``, ``a``, ``b``, ``n``, ``mean``."""
+def equivalence_verdict(c: Comparison, margin: float) -> str:
+    """The TOST row's sentence: equivalent within ``±margin`` (Holm-adjusted), or not shown to be."""
+    p = f"TOST {format_p(c.p_value, c.at_floor)}, Holm {format_p(c.p_holm, c.at_floor)}, n = {c.n_a} pairs"
+    if c.significant:
+        return f"equivalent within ±{100 * margin:.2f} percentage points ({p})"
+    return f"equivalence within ±{100 * margin:.2f} percentage points not shown ({p})"
+
+
+def hardest_verdict(main: str, runner_up: str, c: Comparison) -> str:
+    """The hardest-pair row's sentence: the main pair is shown to be the hardest of all, or it is not."""
+    p = f"max-T bootstrap {format_p(c.p_value, c.at_floor)}, Holm {format_p(c.p_holm, c.at_floor)}"
+    if c.significant:
+        return f"{main} is the hardest pair: every other pair is shown easier ({p})"
+    return f"{main} is not shown to be the hardest pair (closest: {runner_up}; {p})"
+
+
+def _pair_label(pair: str) -> str:
+    return pair.replace("-", " vs ")
+
+
+def pair_difficulty(runs: pd.DataFrame, rng: np.random.Generator | None = None, resamples: int = RESAMPLES
+                    ) -> pd.DataFrame:
+    """Per step count of the sweep, per digit pair, hardest first: ``steps``, ``pair``, ``a``, ``b``, ``n``,
+    ``mean``, ``std``, the mean's 95% interval (``ci95_low``, ``ci95_high``, ``ci_method``), ``rank`` (1 =
+    lowest mean) with its 95% bootstrap interval (``rank_low``, ``rank_high``) and ``p_rank1`` (the share of
+    bootstrap resamples in which the pair is the hardest), ``p_hardest`` (selection-aware p of "this pair
+    is the hardest", :func:`mnistrepro.stats.hardest_groups`) and ``in_hardest_set`` (the pair is in the 95%
+    confidence set of the hardest pair). The bootstrap columns need ``rng`` and at least ``BOOTSTRAP_MIN_N``
+    seeds per pair (else NaN)."""
+    columns = ["steps", "pair", "a", "b", "n", "mean", "std", "ci95_low", "ci95_high", "ci_method", "rank",
+               "rank_low", "rank_high", "p_rank1", "p_hardest", "in_hardest_set"]
     sweep = runs[runs["experiment"] == "pair_sweep"]
     if sweep.empty:
-        return pd.DataFrame(columns=["pair", "a", "b", "n", "mean", "std"])
-    final = sweep[sweep["steps"] == sweep["steps"].max()]
-    table = final.groupby("pair")["test_accuracy"].agg(n="count", mean="mean", std="std").reset_index()
-    table[["a", "b"]] = table["pair"].str.split("-", expand=True).astype(int)
-    return table.sort_values(["mean", "pair"], ignore_index=True)[["pair", "a", "b", "n", "mean", "std"]]
+        return pd.DataFrame(columns=columns)
+    tables = []
+    for steps, at in sweep.groupby("steps", sort=True):
+        groups = {pair: g["test_accuracy"].to_numpy(dtype=float) for pair, g in at.groupby("pair", sort=True)}
+        table = at.groupby("pair")["test_accuracy"].agg(n="count", mean="mean", std="std").reset_index()
+        table.insert(0, "steps", int(steps))
+        table[["a", "b"]] = table["pair"].str.split("-", expand=True).astype(int)
+        intervals = [mean_interval(groups[p], rng or np.random.default_rng(0), resamples, bounds=(0.0, 1.0))
+                     for p in table["pair"]]
+        table["ci95_low"], table["ci95_high"], table["ci_method"] = zip(*[(lo, hi, m) for _, lo, hi, m in intervals])
+        values = [groups[p] for p in table["pair"]]
+        # Like a mean's interval: no bootstrap of a few seeds per pair (it would be far too narrow).
+        if rng is not None and min(v.size for v in values) >= BOOTSTRAP_MIN_N:
+            ranks = rank_bootstrap(values, rng, resamples)
+            for column in ranks.columns:
+                table[column] = ranks[column].to_numpy()
+            table["p_hardest"], table["in_hardest_set"] = hardest_groups(values, rng, resamples)
+        else:
+            table["rank"] = table["mean"].rank(method="first").astype(int)
+            for column in ("rank_low", "rank_high", "p_rank1", "p_hardest", "in_hardest_set"):
+                table[column] = math.nan
+        tables.append(table.sort_values(["mean", "pair"]))
+    return pd.concat(tables, ignore_index=True)[columns]
 
 
 def _pct(x: float) -> str:
@@ -237,29 +400,116 @@ def _step_key(steps: int, final: int) -> str:
     return "final" if steps == final else str(steps)
 
 
+def _interval_text(low: float, high: float, method: str, n: int) -> str:
+    """``98.20% to 99.00%``, labelled with its method and n where it is not a percentile bootstrap."""
+    text = f"{_pct(low)} to {_pct(high)}"
+    return text if method.startswith("percentile bootstrap") else f"{text}; {method.split(' (')[0]}, n = {n}"
+
+
+def escape_facts(escape: pd.DataFrame, sensitivity: pd.DataFrame | None, final: int | None) -> dict[str, str]:
+    """The escape rates as the report quotes them, and per variant a verdict that holds across the fixed
+    thresholds of ``sensitivity`` or says that it does not."""
+    facts: dict[str, str] = {}
+    if escape.empty:
+        return facts
+    facts["escape_alpha"] = f"{escape['escape_alpha'].iloc[0]:g}"
+    facts["escape_threshold"] = _pct(escape["threshold"].iloc[0])
+    facts["chance"] = _pct(escape["chance"].iloc[0])
+    for row in escape.itertuples(index=False):
+        key = f"{row.loss}_{row.scaling}_{_step_key(row.steps, final)}"
+        facts[f"escape_{key}"] = (f"{row.escaped} of {row.n} runs ({_pct(row.escape_rate)}, Wilson 95% CI "
+                                  f"{_pct(row.escape_ci95_low)} to {_pct(row.escape_ci95_high)})")
+        facts[f"escaped_{key}_median"] = "none escaped" if row.escaped == 0 else _pct(row.escaped_median)
+        facts[f"escaped_{key}_range"] = ("none escaped" if row.escaped == 0 else
+                                         f"{_pct(row.escaped_min)} to {_pct(row.escaped_max)}")
+        if not math.isnan(row.reference_percentile):
+            facts[f"reference_{key}"] = (f"the reference's single run ({_pct(row.reference_accuracy)}) is above "
+                                         f"{100 * row.reference_percentile:.0f}% of the escaped runs")
+        category = escape_category(row.escaped, row.n)
+        verdict_text = category
+        if sensitivity is not None and not sensitivity.empty:
+            table = sensitivity[(sensitivity["loss"] == row.loss) & (sensitivity["scaling"] == row.scaling)
+                                & (sensitivity["steps"] == row.steps)]
+            if not table.empty:
+                facts[f"escape_{key}_sensitivity"] = ", ".join(
+                    f"{100 * t.threshold:.0f}%: {t.escaped}" for t in table.itertuples(index=False)) + f" of {row.n}"
+                span = (f"{100 * table['threshold'].min():.0f}% to {100 * table['threshold'].max():.0f}% "
+                        f"(rates {_pct(table['escape_rate'].min())} to {_pct(table['escape_rate'].max())})")
+                differ = table[table["category"] != category]
+                if differ.empty:
+                    verdict_text = f"{category}, as at every fixed threshold from {span}"
+                else:
+                    verdict_text = (f"{category}, but not at every fixed threshold from {span}: "
+                                    + "; ".join(f"{t.category} above {100 * t.threshold:.0f}%"
+                                                for t in differ.itertuples(index=False))
+                                    + ", so this verdict depends on the threshold")
+        facts[f"escape_{key}_verdict"] = verdict_text
+    return facts
+
+
+def pair_facts(pairs: pd.DataFrame, comparisons: pd.DataFrame, main_pair: str | None) -> dict[str, str]:
+    """Per step count of the sweep (keys carry the number, ``pair_verdict_1000``): the hardest and easiest
+    pair, the main pair's rank with its bootstrap interval and P(rank 1), and a verdict that names the
+    hardest pair only where the selection-aware test (Holm-adjusted, ``comparisons``) shows it, and
+    otherwise the 95% confidence set of pairs that cannot be told apart."""
+    facts: dict[str, str] = {}
+    if pairs.empty:
+        return facts
+    for steps, table in pairs.groupby("steps", sort=True):
+        table = table.sort_values(["mean", "pair"], ignore_index=True)
+        hardest, easiest = table.iloc[0], table.iloc[-1]
+        s = int(steps)
+        facts[f"hardest_pair_{s}"] = f"{_pair_label(hardest['pair'])} ({_pct(hardest['mean'])}, n = {hardest['n']})"
+        facts[f"easiest_pair_{s}"] = f"{_pair_label(easiest['pair'])} ({_pct(easiest['mean'])}, n = {easiest['n']})"
+        facts[f"sweep_n_{s}"] = f"{int(table['n'].min())}" + ("" if table["n"].nunique() == 1 else
+                                                              f" to {int(table['n'].max())}")
+        bootstrapped = not table["p_rank1"].isna().all()
+        top = table.sort_values("p_rank1", ascending=False).head(3) if bootstrapped else table.head(0)
+        facts[f"p_rank1_{s}"] = ", ".join(f"{_pair_label(r.pair)} {r.p_rank1:.2f}"
+                                          for r in top.itertuples(index=False) if r.p_rank1 > 0) or "n/a"
+        main = table[table["pair"] == main_pair]
+        rank_text = ""
+        if not main.empty:
+            m = main.iloc[0]
+            rank_text = f"{_pair_label(main_pair)} ranks {int(m['rank'])} of {len(table)}"
+            if bootstrapped:
+                rank_text += (f" (95% bootstrap interval {int(m['rank_low'])} to {int(m['rank_high'])}, "
+                              f"P(rank 1) = {m['p_rank1']:.2f})")
+            facts[f"main_pair_rank_{s}"] = rank_text
+        test = comparisons[(comparisons["comparison"] == "hardest pair") & (comparisons["steps"] == s)]
+        if bootstrapped and not test.empty and bool(test.iloc[0]["significant"]):
+            verdict_text = f"{test.iloc[0]['verdict']}; {rank_text}"
+        elif bootstrapped:
+            candidates = table[table["in_hardest_set"].astype(bool)]
+            names = ", ".join(f"{_pair_label(p)} ({_pct(v)})" for p, v in zip(candidates["pair"], candidates["mean"]))
+            if len(candidates) == 1:
+                lead = f"{names} is the hardest pair (the 95% confidence set of the hardest holds it alone)"
+            else:
+                lead = (f"the hardest pair cannot be told apart among {len(candidates)}: {names} (95% confidence "
+                        f"set, max-T bootstrap)")
+            main_test = f"; {test.iloc[0]['verdict']}" if not test.empty else ""
+            verdict_text = f"{lead}; {rank_text}{main_test}; P(rank 1): {facts[f'p_rank1_{s}']}"
+        else:
+            verdict_text = (f"lowest mean {facts[f'hardest_pair_{s}']}; {rank_text}; with fewer than "
+                            f"{BOOTSTRAP_MIN_N} seeds per pair no rank interval or test of the hardest is made")
+        facts[f"pair_verdict_{s}"] = verdict_text
+    return facts
+
+
 def headline_facts(summary: pd.DataFrame, comparisons: pd.DataFrame, pairs: pd.DataFrame,
-                   escape: pd.DataFrame | None = None, identities: pd.DataFrame | None = None) -> dict[str, str]:
+                   escape: pd.DataFrame | None = None, identities: pd.DataFrame | None = None,
+                   sensitivity: pd.DataFrame | None = None, main_pair: str | None = None) -> dict[str, str]:
     """Short formatted numbers for the report captions, keyed by name (strings, ready to quote).
 
     Logistic-regression keys carry the step count, the last one as ``final`` (``logreg_mse_raw_final_mean``);
-    a comparison's ``*_verdict`` includes its 95% interval where its n can bound one."""
+    a comparison's ``*_verdict`` includes its 95% interval where its n can bound one; ``holm_family_size``
+    and ``holm_family`` count and describe the one Holm family every verdict belongs to."""
     facts: dict[str, str] = {}
-    logreg = summary[summary["experiment"] == "logreg"]
+    logreg = summary[summary["experiment"] == "logreg"] if "experiment" in summary else summary.head(0)
     steps = [*logreg.get("steps", []), *([] if escape is None else escape["steps"])]
     final = int(max(steps)) if steps else None
-    if escape is not None and not escape.empty:
-        facts["escape_threshold"] = _pct(escape["threshold"].iloc[0])
-        facts["chance"] = _pct(escape["chance"].iloc[0])
-        for row in escape.itertuples(index=False):
-            key = f"{row.loss}_{row.scaling}_{_step_key(row.steps, final)}"
-            facts[f"escape_{key}"] = (f"{row.escaped} of {row.n} runs ({_pct(row.escape_rate)}, Wilson 95% CI "
-                                      f"{_pct(row.escape_ci95_low)} to {_pct(row.escape_ci95_high)})")
-            facts[f"escaped_{key}_median"] = "none escaped" if row.escaped == 0 else _pct(row.escaped_median)
-            facts[f"escaped_{key}_range"] = ("none escaped" if row.escaped == 0 else
-                                             f"{_pct(row.escaped_min)} to {_pct(row.escaped_max)}")
-            if not math.isnan(row.reference_percentile):
-                facts[f"reference_{key}"] = (f"the reference's single run ({_pct(row.reference_accuracy)}) is above "
-                                             f"{100 * row.reference_percentile:.0f}% of the escaped runs")
+    if escape is not None:
+        facts.update(escape_facts(escape, sensitivity, final))
     for row in summary.itertuples(index=False):
         if row.experiment == "lenet":
             key = f"lenet_{row.c3}"
@@ -268,34 +518,30 @@ def headline_facts(summary: pd.DataFrame, comparisons: pd.DataFrame, pairs: pd.D
         else:
             continue
         facts[f"{key}_mean"] = _pct(row.mean)
-        facts[f"{key}_ci"] = f"{_pct(row.ci95_low)} to {_pct(row.ci95_high)}"
+        facts[f"{key}_ci"] = _interval_text(row.ci95_low, row.ci95_high, row.ci_method, row.n)
         facts[f"{key}_range"] = f"{_pct(row.min)} to {_pct(row.max)}"
         facts[f"{key}_n"] = str(row.n)
         facts[f"{key}_seconds"] = f"{row.mean_train_seconds:.3g} s"
         if row.experiment == "lenet":
             facts[f"{key}_params"] = f"{int(row.trainable_params):,}"
     for row in comparisons.itertuples(index=False):
-        if row.comparison == "C3 connection table":
-            key = "lenet"
-        elif row.comparison == "loss":
-            key = f"loss_{row.scaling}_{_step_key(row.steps, final)}"
-        elif row.comparison == "input scaling":
-            key = f"scaling_{_step_key(row.steps, final)}"
-        else:
+        if row.comparison in ("hardest pair", "C3 equivalence"):
+            facts[f"{row.key}_verdict"] = row.verdict
             continue
         # Every verdict with its interval: a "no significant difference" verdict states its own (or why none
         # can bound it); a significant one gets it here, signed as the verdict reads (the better one's lead).
-        low, high = (row.ci95_low, row.ci95_high) if row.difference > 0 else (-row.ci95_high, -row.ci95_low)
-        interval = f"; 95% CI {_points(low, high)}" if row.significant else ""
-        facts[f"{key}_verdict"] = row.verdict + interval
-    if not pairs.empty:
-        hardest, easiest = pairs.iloc[0], pairs.iloc[-1]
-        facts["hardest_pair"] = f"{hardest['a']} vs {hardest['b']} ({_pct(hardest['mean'])}, n = {hardest['n']})"
-        facts["easiest_pair"] = f"{easiest['a']} vs {easiest['b']} ({_pct(easiest['mean'])}, n = {easiest['n']})"
-        main_pair = logreg["pair"].iloc[0] if not logreg.empty else None
-        rank = pairs.index[pairs["pair"] == main_pair]
-        if len(rank):
-            facts["main_pair_rank"] = f"{int(rank[0]) + 1} of {len(pairs)}"
+        low, high = ((row.ci95_low, row.ci95_high) if row.difference > 0 else (-row.ci95_high, -row.ci95_low))
+        label = "" if str(row.ci_method).startswith(("percentile", "exact", "constant")) else f" ({row.ci_method})"
+        interval = f"; 95% CI {_points(low, high)}{label}" if row.significant else ""
+        facts[f"{row.key}_verdict"] = row.verdict + interval
+    if "p_value" in comparisons and len(comparisons):
+        tested = comparisons[comparisons["p_value"].notna()]
+        facts["holm_family_size"] = str(len(tested))
+        facts["holm_family"] = (f"{len(tested)} tests: " + ", ".join(
+            f"{count} {name}" for name, count in tested.groupby("comparison", sort=False).size().items()))
+    if main_pair is None and not logreg.empty:
+        main_pair = logreg["pair"].iloc[0]
+    facts.update(pair_facts(pairs, comparisons, main_pair))
     if identities is not None and not identities.empty:
         facts.update(identity_facts(identities))
     return facts
@@ -315,39 +561,146 @@ def identity_facts(identities: pd.DataFrame) -> dict[str, str]:
     return facts
 
 
-def calibration_facts(runs: pd.DataFrame, rng: np.random.Generator, resamples: int = RESAMPLES) -> dict[str, str]:
-    """Report facts on LeNet-5's top-2 accuracy and calibration: per C3 variant the mean top-2 accuracy and
-    ECE (with its 95% bootstrap CI), and whether sparse and full C3 differ in ECE (paired by seed)."""
+def lenet_facts(runs: pd.DataFrame, comparisons: pd.DataFrame, target_difference: float,
+                planning_sd: float | None = None, power: float = POWER) -> dict[str, str]:
+    """The LeNet-5 verdict as one sentence (which C3 is more accurate and by how much; or, with no
+    significant difference, the TOST equivalence verdict and the smallest difference this n could
+    detect), per variant the top-2 accuracy, and the sample-size calculation: the pairs that detect
+    ``target_difference`` with ``power`` at the family's strictest Holm level, from ``planning_sd``
+    (a fraction; None: this study's measured paired SD)."""
+    facts: dict[str, str] = {}
     lenet = runs[runs["experiment"] == "lenet"]
     lenet = lenet[lenet["epochs"] == lenet["epochs"].max()]
-    facts: dict[str, str] = {}
     for c3, group in lenet.groupby("c3"):
-        mean, low, high = bootstrap_interval(group["ece"], rng, resamples)
-        facts[f"lenet_{c3}_ece"] = _pct(mean)
-        facts[f"lenet_{c3}_ece_ci"] = f"{_pct(low)} to {_pct(high)}"
         facts[f"lenet_{c3}_top2"] = _pct(float(group["top2_accuracy"].mean()))
-    if set(lenet["c3"]) >= {"sparse", "full"}:
-        c = compare(lenet[lenet["c3"] == "sparse"].set_index("seed")["ece"],
-                    lenet[lenet["c3"] == "full"].set_index("seed")["ece"], rng, resamples)
-        if math.isnan(c.p_value):
-            facts["lenet_ece_verdict"] = f"cannot test: too few runs ({c.n_a} vs {c.n_b})"
-        elif c.significant:
-            better, worse = ("full C3", "sparse C3") if c.difference > 0 else ("sparse C3", "full C3")
-            facts["lenet_ece_verdict"] = (f"{better} is better calibrated than {worse}: its ECE is lower by "
-                                          f"{abs(c.difference) * 100:.2f} points ({c.test}, p = {c.p_value:.2g}, "
-                                          f"n = {c.n_a}/{c.n_b})")
-        elif smallest_p(min(c.n_a, c.n_b)) >= 0.05:
-            n = min(c.n_a, c.n_b)
-            facts["lenet_ece_verdict"] = (f"no significant difference in ECE between sparse and full C3 "
-                                          f"({c.difference * 100:+.2f} points, {c.test}, p = {c.p_value:.2g}, "
-                                          f"n = {c.n_a}/{c.n_b}); with n = {n} no difference could be significant "
-                                          f"(smallest possible p = {smallest_p(n):.2g})")
-        else:
-            facts["lenet_ece_verdict"] = (f"no significant difference in ECE between sparse and full C3 "
-                                          f"({c.difference * 100:+.2f} points, 95% CI {c.ci95_low * 100:+.2f} to "
-                                          f"{c.ci95_high * 100:+.2f}, {c.test}, p = {c.p_value:.2g}, "
-                                          f"n = {c.n_a}/{c.n_b})")
+        mean, low, high, method = mean_interval(group["ece"], np.random.default_rng(0), bounds=(0.0, 1.0))
+        facts[f"lenet_{c3}_ece"] = _pct(mean)
+        facts[f"lenet_{c3}_ece_ci"] = _interval_text(low, high, method, len(group))
+    accuracy = comparisons[comparisons["key"] == "lenet"]
+    if accuracy.empty:
+        return facts
+    row = accuracy.iloc[0]
+    text = row.verdict
+    if row.significant:
+        low, high = (row.ci95_low, row.ci95_high) if row.difference > 0 else (-row.ci95_high, -row.ci95_low)
+        text += f"; 95% CI {_points(low, high)}"
+    else:
+        equivalence = comparisons[comparisons["key"] == "lenet_equivalence"]
+        if not equivalence.empty:
+            text += f"; {equivalence.iloc[0]['verdict']}"
+    facts["lenet_verdict"] = text
+    sparse = lenet[lenet["c3"] == "sparse"].set_index("seed")["test_accuracy"]
+    full = lenet[lenet["c3"] == "full"].set_index("seed")["test_accuracy"]
+    shared = sorted(set(sparse.index) & set(full.index))
+    measured = float((sparse[shared] - full[shared]).std(ddof=1)) if len(shared) > 1 else math.nan
+    facts["lenet_paired_sd"] = (f"{100 * measured:.3f} points (n = {len(shared)} pairs)" if not math.isnan(measured)
+                                else "n/a")
+    m = int(comparisons["p_value"].notna().sum())
+    alpha = ALPHA / max(m, 1)
+    sd, source = ((planning_sd, "stats.planning_paired_sd") if planning_sd is not None else
+                  (measured, f"this study's {len(shared)} pairs"))
+    if sd is not None and not math.isnan(sd) and sd > 0:
+        n = required_n(sd, target_difference, alpha, power)
+        facts["lenet_n_calculation"] = (
+            f"with a paired SD of {100 * sd:.3f} points ({source}), detecting {100 * target_difference:.2f} points "
+            f"with {100 * power:.0f}% power at the strictest Holm level (α = 0.05 / {m} = {alpha:.2g}, two-sided) "
+            f"needs n = {n} pairs; this study has {len(shared)}")
     return facts
+
+
+def ece_equal_mass(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15) -> float:
+    """ECE with ``n_bins`` equal-mass bins (each holds the same number of images, by confidence rank)."""
+    order = np.argsort(confidence, kind="stable")
+    bins = np.array_split(order, n_bins)
+    n = confidence.size
+    return float(sum(b.size / n * abs(correct[b].mean() - confidence[b].mean()) for b in bins if b.size))
+
+
+def _weighted_ece(weights: np.ndarray, bin_index: np.ndarray, confidence: np.ndarray, correct: np.ndarray,
+                  n_bins: int) -> np.ndarray:
+    """ECE of each resample ``weights[r]`` (image counts, ``[R, N]``) with the bins held fixed: ``[R]``."""
+    onehot = np.zeros((bin_index.size, n_bins))
+    onehot[np.arange(bin_index.size), bin_index] = 1.0
+    sums = weights @ np.hstack([onehot * correct[:, None], onehot * confidence[:, None]])  # [R, 2M], one product
+    return np.abs(sums[:, :n_bins] - sums[:, n_bins:]).sum(axis=1) / weights.sum(axis=1)
+
+
+def lenet_test_set(evaluations: Sequence[dict], rng: np.random.Generator, resamples: int = 1999,
+                   n_bins: int = 15) -> tuple[pd.DataFrame, dict[str, str]]:
+    """LeNet-5's test-set uncertainty: the test images are a sample too.
+
+    From each run's evaluation record (its misclassified images and, where recorded, every image's
+    confidence): per C3 variant the mean ECE with 15 equal-width and 15 equal-mass bins, each with a
+    95% interval from a bootstrap over test images (the same resampled images for every seed and both
+    variants, seeds held fixed; bins held fixed); and for sparse minus full the seed-mean accuracy
+    difference with its image-bootstrap interval, plus McNemar's exact test on the discordant images
+    pooled over seeds (sparse right and full wrong, and the reverse). Returns the table and its facts.
+    """
+    columns = ["quantity", "c3", "value", "ci95_low", "ci95_high", "method", "n_seeds", "n_images"]
+    runs = {}
+    for e in evaluations:
+        total = int(e["total"])
+        correct = np.ones(total, dtype=bool)
+        correct[np.asarray(e["misclassified_test_indices"], dtype=int)] = False
+        confidence = np.asarray(e["confidence"], dtype=float) if "confidence" in e else None
+        runs[(e["c3"], int(e["seed"]))] = (correct, confidence)
+    if not runs:
+        return pd.DataFrame(columns=columns), {}
+    n_images = next(iter(runs.values()))[0].size
+    rows, facts = [], {}
+    # The same resampled images (as counts per image) for every seed and variant, so the difference is paired.
+    weights_chunks = [rng.multinomial(n_images, np.full(n_images, 1 / n_images),
+                                      size=min(500, resamples - start)).astype(float)
+                      for start in range(0, resamples, 500)]
+    method = f"bootstrap over {n_images:,} test images ({resamples} resamples, seeds fixed)"
+    for c3 in sorted({c3 for c3, _ in runs}):
+        seeds = sorted(s for c, s in runs if c == c3)
+        if any(runs[(c3, s)][1] is None for s in seeds):
+            continue
+        for binning in ("equal-width", "equal-mass"):
+            values, boots = [], []
+            for s in seeds:
+                correct, confidence = runs[(c3, s)]
+                if binning == "equal-width":
+                    bin_index = np.clip(np.ceil(confidence * n_bins).astype(int) - 1, 0, n_bins - 1)
+                else:
+                    bin_index = np.empty(n_images, dtype=int)
+                    for m, b in enumerate(np.array_split(np.argsort(confidence, kind="stable"), n_bins)):
+                        bin_index[b] = m
+                ones = np.ones((1, n_images))
+                values.append(float(_weighted_ece(ones, bin_index, confidence, correct.astype(float), n_bins)[0]))
+                boots.append(np.concatenate([_weighted_ece(w, bin_index, confidence,
+                                                           correct.astype(float), n_bins) for w in weights_chunks]))
+            mean_boot = np.mean(boots, axis=0)
+            low, high = np.quantile(mean_boot, [0.025, 0.975])
+            value = float(np.mean(values))
+            rows.append({"quantity": f"ECE, {n_bins} {binning} bins", "c3": c3, "value": value, "ci95_low": low,
+                         "ci95_high": high, "method": method, "n_seeds": len(seeds), "n_images": n_images})
+            key = "ece" if binning == "equal-width" else "ece_equal_mass"
+            facts[f"lenet_{c3}_{key}_images"] = f"{_pct(value)} (95% CI {_pct(low)} to {_pct(high)} over test images)"
+    shared = sorted({s for c, s in runs if c == "sparse"} & {s for c, s in runs if c == "full"})
+    if shared:
+        d = np.mean([runs[("sparse", s)][0].astype(float) - runs[("full", s)][0].astype(float) for s in shared],
+                    axis=0)  # [N]: each image's seed-mean difference in correctness
+        boot = np.concatenate([w @ d / n_images for w in weights_chunks])
+        low, high = np.quantile(boot, [0.025, 0.975])
+        value = float(d.mean())
+        rows.append({"quantity": "accuracy difference, sparse - full", "c3": "sparse - full", "value": value,
+                     "ci95_low": low, "ci95_high": high, "method": method, "n_seeds": len(shared),
+                     "n_images": n_images})
+        b = sum(int((runs[("sparse", s)][0] & ~runs[("full", s)][0]).sum()) for s in shared)
+        c = sum(int((~runs[("sparse", s)][0] & runs[("full", s)][0]).sum()) for s in shared)
+        p = float(binomtest(b, b + c, 0.5).pvalue) if b + c else 1.0
+        rows.append({"quantity": "McNemar discordant images (sparse right, full wrong / the reverse), pooled",
+                     "c3": "sparse - full", "value": p, "ci95_low": b, "ci95_high": c,
+                     "method": "exact McNemar (binomial) test p; counts in the interval columns",
+                     "n_seeds": len(shared), "n_images": n_images})
+        facts["lenet_test_set"] = (
+            f"over test images (seeds fixed) the sparse - full difference of {value * 100:+.2f} points has a 95% "
+            f"interval of {_points(low, high)}; pooled over {len(shared)} seeds, {b} images are right with sparse "
+            f"and wrong with full, {c} the reverse (exact McNemar p = {p:.2g}, a test that treats seeds x images "
+            f"as independent)")
+    return pd.DataFrame(rows, columns=columns), facts
 
 
 def rule_benchmarks(paths: Iterable[str], root: str = "results/benchmarks") -> pd.DataFrame:

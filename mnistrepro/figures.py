@@ -80,6 +80,7 @@ def accuracy_vs_params(runs, summary) -> plt.Figure:
     lenet = _percent(runs[runs["experiment"] == "lenet"])
     lenet = lenet[lenet["epochs"] == lenet["epochs"].max()]
     intervals = summary[(summary["experiment"] == "lenet") & (summary["epochs"] == lenet["epochs"].max())]
+    methods = intervals.set_index("c3")["ci_method"].to_dict() if "ci_method" in intervals else {}
     intervals = intervals.set_index("c3")[["mean", "ci95_low", "ci95_high"]] * 100
     fig, ax = plt.subplots(figsize=(7, 5))
     palette = dict(zip(C3_ORDER, sns.color_palette(n_colors=len(C3_ORDER))))
@@ -89,8 +90,9 @@ def accuracy_vs_params(runs, summary) -> plt.Figure:
         ax.scatter(np.full(len(group), params), group["test accuracy (%)"], color=palette[c3], alpha=0.5, s=40,
                    label=f"{c3} C3: seeds (n = {len(group)})")
         yerr = None if np.isnan(low) else [[mean - low], [high - mean]]
+        method = str(methods.get(c3, "")).split(" (")[0]
         ax.errorbar([params], [mean], yerr=yerr, fmt="D", color=palette[c3], capsize=8, markersize=9,
-                    label=f"{c3} C3: mean, 95% CI")
+                    label=f"{c3} C3: mean, 95% CI ({method}, n = {len(group)})")
     ax.set_xlim(lenet["trainable_params"].min() - 500, lenet["trainable_params"].max() + 500)
     ax.set_xlabel("trainable parameters")
     ax.set_ylabel("test accuracy (%)")
@@ -150,7 +152,7 @@ def logreg_distribution(runs, escape) -> plt.Figure:
     at["variant"] = at["loss"].map({"mse": "MSE", "ce": "logistic"}) + ", " + at["scaling"] + " pixels"
     threshold = 100 * float(at["threshold"].iloc[0])
     ax.axhline(threshold, color="grey", linestyle="--", linewidth=1,
-               label=f"escape threshold {threshold:.1f}% (valley between the modes)")
+               label=f"escaped above {threshold:.1f}% (exact binomial test vs the majority class)")
     top = ax.get_ylim()[1]
     for i, variant in enumerate(order):
         row = at[at["variant"] == variant].iloc[0]
@@ -168,17 +170,52 @@ def logreg_distribution(runs, escape) -> plt.Figure:
 
 @figure
 def pair_difficulty(pairs) -> plt.Figure:
-    """Mean test accuracy of the logistic loss for every pair of digits (a 10 x 10 symmetric grid), from
-    pair_difficulty.csv."""
-    grid = np.full((10, 10), np.nan)
-    for row in pd.read_csv(pairs).itertuples(index=False):
-        grid[row.a, row.b] = grid[row.b, row.a] = 100 * row.mean
-    fig, ax = plt.subplots(figsize=(8, 6.5))
-    sns.heatmap(pd.DataFrame(grid, index=range(10), columns=range(10)), annot=True, fmt=".1f", cmap="rocket",
-                cbar_kws={"label": "mean test accuracy (%)"}, ax=ax, annot_kws={"size": 8})
-    ax.set_xlabel("digit")
-    ax.set_ylabel("digit")
-    ax.set_title("Which digit pairs are hardest? Logistic loss, mean over seeds")
+    """Mean test accuracy of the logistic loss for every pair of digits (a 10 x 10 symmetric grid), one grid
+    per step count of the sweep, from pair_difficulty.csv."""
+    table = pd.read_csv(pairs)
+    steps = sorted(table["steps"].unique())
+    fig, axes = plt.subplots(1, len(steps), figsize=(8 * len(steps), 6.5), squeeze=False)
+    for ax, s in zip(axes[0], steps):
+        grid = np.full((10, 10), np.nan)
+        for row in table[table["steps"] == s].itertuples(index=False):
+            grid[row.a, row.b] = grid[row.b, row.a] = 100 * row.mean
+        sns.heatmap(pd.DataFrame(grid, index=range(10), columns=range(10)), annot=True, fmt=".1f", cmap="rocket",
+                    cbar_kws={"label": "mean test accuracy (%)"}, ax=ax, annot_kws={"size": 8})
+        ax.set_xlabel("digit")
+        ax.set_ylabel("digit")
+        ax.set_title(f"After {s:,} steps (n = {int(table.loc[table['steps'] == s, 'n'].min())} seeds per pair)")
+    fig.suptitle("Which digit pairs are hardest? Logistic loss, mean over seeds")
+    fig.tight_layout()
+    return fig
+
+
+@figure
+def pair_ranks(pairs, main_pair: Sequence[int] = (4, 9), top: int = 12) -> plt.Figure:
+    """The hardest ``top`` digit pairs of each step count of the sweep (pair_difficulty.csv): each pair's
+    rank (1 = hardest) with its 95% bootstrap interval, P(rank 1) beside it; filled: in the 95% confidence
+    set of the hardest pair (max-T bootstrap); the main pair in red."""
+    table = pd.read_csv(pairs)
+    steps = sorted(table["steps"].unique())
+    main = f"{main_pair[0]}-{main_pair[1]}"
+    fig, axes = plt.subplots(1, len(steps), figsize=(6.5 * len(steps), 0.45 * top + 1.8), squeeze=False)
+    for ax, s in zip(axes[0], steps):
+        at = table[table["steps"] == s].sort_values("mean").head(top).reset_index(drop=True)
+        y = np.arange(len(at))[::-1]
+        for yi, row in zip(y, at.itertuples(index=False)):
+            colour = "tab:red" if row.pair == main else "tab:blue"
+            if not np.isnan(row.rank_low):
+                ax.plot([row.rank_low, row.rank_high], [yi, yi], color=colour, linewidth=2)
+            filled = str(row.in_hardest_set) in ("True", "1.0")  # NaN where the sweep has too few seeds
+            ax.scatter([row.rank], [yi], s=60, color=colour if filled else "white", edgecolor=colour, zorder=3)
+            if row.p_rank1 == row.p_rank1 and row.p_rank1 > 0:
+                ax.text(at["rank_high"].max() + 0.6, yi, f"P(rank 1) {row.p_rank1:.2f}",
+                        va="center", fontsize=8)
+        ax.set_yticks(y, [f"{p.replace('-', ' vs ')} ({100 * m:.2f}%)" for p, m in zip(at["pair"], at["mean"])])
+        ax.set_xlabel("rank (1 = lowest mean accuracy), 95% bootstrap interval")
+        ax.set_xlim(0.5, at["rank_high"].max() + 3.5 if at["rank_high"].notna().any() else len(at) + 1)
+        ax.set_title(f"After {s:,} steps (n = {int(at['n'].min())} seeds per pair)")
+    fig.suptitle("Hardest digit pairs: rank intervals (filled: cannot be told apart from the hardest)")
+    fig.tight_layout()
     return fig
 
 

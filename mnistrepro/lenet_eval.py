@@ -82,6 +82,15 @@ def expected_calibration_error(confidence: torch.Tensor, correct: torch.Tensor, 
     return sum(k / n * abs(a - c) for k, a, c in zip(bins["count"], bins["accuracy"], bins["confidence"]) if k)
 
 
+def expected_calibration_error_equal_mass(confidence: torch.Tensor, correct: torch.Tensor,
+                                          n_bins: int = ECE_BINS) -> float:
+    """ECE with ``n_bins`` equal-mass bins (the images sorted by confidence, split into bins of equal count)."""
+    order = torch.argsort(confidence, stable=True)
+    n = confidence.numel()
+    return sum(b.numel() / n * abs(float(correct[b].double().mean()) - float(confidence[b].double().mean()))
+               for b in torch.tensor_split(order, n_bins) if b.numel())
+
+
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> dict[str, Any]:
     """Test metrics of ``model`` on images ``x`` ``[N, 1, 28, 28]`` with labels ``y`` ``[N]``.
 
@@ -124,7 +133,10 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
         "mean_confidence": float(confidence.mean()),
         "ece": expected_calibration_error(confidence, (pred == y).cpu()),
         "ece_bins": ECE_BINS,
+        "ece_equal_mass": expected_calibration_error_equal_mass(confidence, (pred == y).cpu()),
         "calibration_bins": bins,
+        # Every image's confidence: the report bootstraps the ECE over test images from it.
+        "confidence": confidence.tolist(),
     }
 
 

@@ -3,17 +3,29 @@
 Every run is one row of a ``runs`` table (see :mod:`mnistrepro.aggregate`). The outcomes are
 accuracies in [0, 1], some of them bimodal (MSE on raw pixels: stuck at chance or escaped), so:
 
-- the interval of a variant's mean accuracy is a percentile bootstrap over seeds, which stays
-  inside the range of the data (so inside [0, 1]); a share of runs (the escape rate) gets a
-  Wilson interval, which stays inside [0, 1] even at 0 of n or n of n;
-- a run has escaped chance when its accuracy is above the valley between the two modes of the
-  accuracies' density (:func:`escape_threshold`);
+- the interval of a variant's mean accuracy is a percentile bootstrap over seeds when there are
+  at least ``BOOTSTRAP_MIN_N`` of them (it stays inside the range of the data, so inside [0, 1]);
+  below that a percentile bootstrap is too narrow (with 3 values it is their range, which covers
+  the mean about 75% of the time), so a smaller sample gets the Student-t interval, whose coverage
+  is exact for normal data (``tests/test_stats.py`` simulates it); a share of runs (the escape
+  rate) gets a Wilson interval, which stays inside [0, 1] even at 0 of n or n of n;
+- a run has escaped chance when its accuracy beats the majority-class rate by a one-sided exact
+  binomial test at level ``ESCAPE_ALPHA`` (:func:`escaped`): a definition fixed in advance that
+  does not depend on the other runs;
 - a comparison of two variants run on the same seeds is a paired permutation test of the mean
   difference (signs of the per-seed differences flipped; exact when there are at most
   ``resamples`` sign patterns), with the interval from that exact test inverted, or for larger n
-  a percentile bootstrap interval of the mean difference. It assumes nothing about the shape of
+  the interval of the mean difference as above (t below ``BOOTSTRAP_MIN_N`` pairs, else percentile
+  bootstrap). It assumes nothing about the shape of
   the outcome. Unpaired samples get the two-sample version;
-- the p-values of a study are Holm-adjusted together, and verdicts use the adjusted value;
+- the p-values of a study are Holm-adjusted together, and verdicts use the adjusted value; a
+  p-value at the floor of a Monte Carlo test (none of its resamples as extreme) is a bound, and
+  prints as "p ≤ ..." (:func:`format_p`);
+- which of several groups (digit pairs) has the lowest mean is settled by a max-T bootstrap over
+  all pairwise differences (:func:`hardest_groups`), which accounts for the hardest being picked
+  from the data, with bootstrap rank intervals and P(rank 1) (:func:`rank_bootstrap`);
+- equivalence within a margin fixed in advance is a two one-sided tests (TOST) procedure
+  (:func:`equivalence_test`);
 - a "no significant difference" verdict states the smallest difference its n could detect.
 
 Every random choice (resamples, sign flips) comes from a ``numpy.random.Generator`` passed in,
@@ -34,6 +46,13 @@ CONFIDENCE = 0.95
 ALPHA = 1 - CONFIDENCE
 POWER = 0.8
 RESAMPLES = 9999
+# Below this many values a mean's interval is Student-t, not a percentile bootstrap (see the module docstring).
+BOOTSTRAP_MIN_N = 30
+# A run has escaped chance when a one-sided exact binomial test of its correct count against the majority-class
+# rate rejects at this level (fixed before looking at the runs).
+ESCAPE_ALPHA = 0.01
+# The fixed accuracy thresholds of the escape-rate sensitivity table.
+ESCAPE_THRESHOLDS = (0.60, 0.66, 0.70, 0.75, 0.80)
 # Paired differences that agree to float rounding (e.g. 0.9 - 0.5 vs 0.4) count as constant.
 CONSTANT_RTOL = 1e-12
 
@@ -74,13 +93,48 @@ def bootstrap_interval(
     return mean, float(ci.low), float(ci.high)
 
 
+def t_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """Mean and Student-t interval ``(mean, low, high)`` of the mean; NaN bounds below two values."""
+    x = np.asarray(values, dtype=float)
+    mean = float(x.mean()) if x.size else math.nan
+    if x.size < 2:
+        return mean, math.nan, math.nan
+    half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    return mean, mean - half, mean + half
+
+
+def interval_method(n: int) -> str:
+    """How :func:`mean_interval` bounds the mean of ``n`` values, as tables and captions name it."""
+    if n < 2:
+        return "none (n < 2)"
+    if n < BOOTSTRAP_MIN_N:
+        return f"Student t (n < {BOOTSTRAP_MIN_N})"
+    return "percentile bootstrap over seeds"
+
+
+def mean_interval(values: Sequence[float], rng: np.random.Generator, resamples: int = RESAMPLES,
+                  confidence: float = CONFIDENCE, bounds: tuple[float, float] | None = None
+                  ) -> tuple[float, float, float, str]:
+    """Mean and 95% interval of the mean, ``(mean, low, high, method)``: a percentile bootstrap from
+    ``BOOTSTRAP_MIN_N`` values up, a Student-t interval below (clipped to ``bounds``, such as (0, 1)
+    for an accuracy; clipping only widens the coverage). ``method`` is :func:`interval_method`'s."""
+    x = np.asarray(values, dtype=float)
+    if x.size >= BOOTSTRAP_MIN_N:
+        mean, low, high = bootstrap_interval(x, rng, resamples, confidence)
+    else:
+        mean, low, high = t_interval(x, confidence)
+        if bounds is not None and not math.isnan(low):
+            low, high = max(low, bounds[0]), min(high, bounds[1])
+    return mean, low, high, interval_method(x.size)
+
+
 def summarize(runs: pd.DataFrame, by: Sequence[str], rng: np.random.Generator, value: str = "test_accuracy",
               resamples: int = RESAMPLES) -> pd.DataFrame:
-    """Per group of ``by``: n, mean, std (ddof 1), 95% bootstrap CI of the mean of ``value``, min,
-    max, mean train seconds, parameters."""
+    """Per group of ``by``: n, mean, std (ddof 1), 95% CI of the mean of ``value`` (:func:`mean_interval`,
+    its method in ``ci_method``), min, max, mean train seconds, parameters."""
     rows = []
     for key, group in runs.groupby(list(by), dropna=False, sort=True):
-        mean, low, high = bootstrap_interval(group[value], rng, resamples)
+        mean, low, high, method = mean_interval(group[value], rng, resamples, bounds=(0.0, 1.0))
         rows.append({
             **dict(zip(by, key if isinstance(key, tuple) else (key,))),
             "n": len(group),
@@ -88,7 +142,7 @@ def summarize(runs: pd.DataFrame, by: Sequence[str], rng: np.random.Generator, v
             "std": float(group[value].std(ddof=1)) if len(group) > 1 else math.nan,
             "ci95_low": low,
             "ci95_high": high,
-            "ci_method": "percentile bootstrap of the mean over seeds",
+            "ci_method": method,
             "min": float(group[value].min()),
             "max": float(group[value].max()),
             "mean_train_seconds": float(group["train_seconds"].mean()),
@@ -97,25 +151,25 @@ def summarize(runs: pd.DataFrame, by: Sequence[str], rng: np.random.Generator, v
     return pd.DataFrame(rows)
 
 
-def escape_threshold(accuracies: Sequence[float], chance: float, grid_points: int = 2001) -> float:
-    """The accuracy that separates runs stuck at chance from runs that escaped, read from the data.
+def escaped(correct: Sequence[int], total: Sequence[int], chance: float, alpha: float = ESCAPE_ALPHA) -> np.ndarray:
+    """Whether each run escaped chance: its ``correct`` of ``total`` test images beat the majority-class
+    rate ``chance`` by a one-sided exact binomial test at level ``alpha`` (bool array). A run that
+    predicts one class scores at most ``chance``, so it never escapes; the definition depends on no
+    other run."""
+    k = np.asarray(correct, dtype=int)
+    n = np.asarray(total, dtype=int)
+    p = np.array([stats.binomtest(int(ki), int(ni), chance, alternative="greater").pvalue for ki, ni in zip(k, n)])
+    return p < alpha
 
-    Runs that predict one class score at most ``chance`` (the majority class's share). The
-    threshold is the valley between the two modes: the lowest point of the accuracies' density
-    (Gaussian KDE, Scott's bandwidth) between ``chance`` and the median of the runs above chance.
-    Why a density and not the widest gap between sorted values: with a few hundred runs the
-    escaped ones spread thinly (gaps of a few points between them), so the widest gap can fall
-    among them. Returns ``chance`` when no run is above it.
-    """
-    a = np.asarray(accuracies, dtype=float)
-    above = a[a > chance]
-    if above.size == 0:
-        return float(chance)
-    if np.unique(a).size < 2:
-        return float((chance + above.min()) / 2)
-    grid = np.linspace(chance, float(np.median(above)), grid_points)
-    density = stats.gaussian_kde(a)(grid)
-    return float(grid[int(np.argmin(density))])
+
+def escape_accuracy(total: int, chance: float, alpha: float = ESCAPE_ALPHA) -> float:
+    """The lowest accuracy that counts as escaped on ``total`` test images (:func:`escaped`)."""
+    k = int(stats.binom.isf(alpha, total, chance))  # P(X > k) <= alpha, so P(X >= k + 1) <= alpha
+    while k > 0 and stats.binom.sf(k - 1, total, chance) < alpha:
+        k -= 1
+    while stats.binom.sf(k - 1, total, chance) >= alpha:
+        k += 1
+    return k / total
 
 
 def holm(p_values: Sequence[float]) -> np.ndarray:
@@ -164,10 +218,12 @@ def sign_flip_interval(diff: Sequence[float], confidence: float = CONFIDENCE, gr
 
 
 def smallest_p(n: int, resamples: int = RESAMPLES) -> float:
-    """The smallest two-sided p-value the paired permutation test can give with ``n`` pairs."""
+    """The smallest two-sided p-value the paired permutation test can give with ``n`` pairs: ``2 / 2^n``
+    when exact, else ``2 / (resamples + 1)`` (scipy counts the observed pattern among the resamples and
+    doubles the smaller tail)."""
     if 2**n <= resamples:
         return 2.0 / 2**n
-    return 1.0 / (resamples + 1)
+    return 2.0 / (resamples + 1)
 
 
 def minimum_detectable_difference(sd: float, n: int, alpha: float = ALPHA, power: float = POWER) -> float:
@@ -198,8 +254,9 @@ def minimum_detectable_difference(sd: float, n: int, alpha: float = ALPHA, power
 
 @dataclass(frozen=True)
 class Comparison:
-    """Mean of ``a`` minus mean of ``b``: 95% bootstrap CI, raw and Holm-adjusted two-sided p,
-    and the minimum detectable difference (80% power) at the adjusted level."""
+    """Mean of ``a`` minus mean of ``b``: 95% interval (``ci_method``), raw and Holm-adjusted two-sided p,
+    the smallest p the test could give (``p_floor``; a bound, not an estimate, when ``exact`` is false and
+    ``p_value`` is at it), and the minimum detectable difference (80% power) at the strictest Holm level."""
 
     n_a: int
     n_b: int
@@ -212,11 +269,26 @@ class Comparison:
     sd_difference: float = math.nan
     p_holm: float = math.nan
     mdd: float = math.nan
+    p_floor: float = math.nan
+    exact: bool = True
+    ci_method: str = ""
 
     @property
     def significant(self) -> bool:
         p = self.p_value if math.isnan(self.p_holm) else self.p_holm
         return not math.isnan(p) and p < ALPHA
+
+    @property
+    def at_floor(self) -> bool:
+        """The p-value is a Monte Carlo test's floor: the true p is at most this."""
+        return not self.exact and not math.isnan(self.p_value) and self.p_value <= self.p_floor * (1 + 1e-9)
+
+
+def format_p(p: float, at_floor: bool = False) -> str:
+    """``p = 0.031``, or ``p ≤ 0.0002`` for a bound (a Monte Carlo test's floor)."""
+    if math.isnan(p):
+        return "p = n/a"
+    return f"p {'≤' if at_floor else '='} {p:.2g}"
 
 
 def compare(a: pd.Series, b: pd.Series, rng: np.random.Generator, resamples: int = RESAMPLES) -> Comparison:
@@ -225,9 +297,10 @@ def compare(a: pd.Series, b: pd.Series, rng: np.random.Generator, resamples: int
     Paired: a permutation test of the mean per-seed difference (the sign of each difference
     flipped at random; every sign pattern when there are at most ``resamples``), with the
     interval of that mean from the exact test inverted (:func:`sign_flip_interval`) when the test
-    is exact, else a percentile bootstrap interval. Otherwise the two-sample permutation test of the difference
-    in means, with the interval from independent bootstrap resamples of each sample. Identical
-    differences (zero spread, up to rounding) give p = 1 for a zero difference, 0 otherwise.
+    is exact, else :func:`mean_interval` of the differences. Otherwise the two-sample permutation
+    test of the difference in means, with the interval from independent bootstrap resamples of
+    each sample (at least ``BOOTSTRAP_MIN_N`` each) or Welch's t-interval. Identical differences
+    (zero spread, up to rounding) give p = 1 for a zero difference, 0 otherwise.
     """
     a, b = a.astype(float), b.astype(float)
     paired = len(a) == len(b) and set(a.index) == set(b.index)
@@ -235,32 +308,47 @@ def compare(a: pd.Series, b: pd.Series, rng: np.random.Generator, resamples: int
         diff = (a.sort_index() - b.sort_index()).to_numpy()
         n = diff.size
         exact = 2**n <= resamples
-        mean, low, high = bootstrap_interval(diff, rng, resamples)
+        mean = float(diff.mean()) if n else math.nan
         sd = float(diff.std(ddof=1)) if n > 1 else math.nan
         test = "paired permutation test (exact)" if exact else "paired permutation test"
+        floor = smallest_p(n, resamples) if n > 1 else math.nan
         if n < 2:
-            p = math.nan
-        elif _is_constant(diff):
-            p = 1.0 if mean == 0 else 0.0
+            return Comparison(n, n, True, mean, math.nan, math.nan, math.nan, test, sd, p_floor=floor,
+                              exact=exact, ci_method="none (n < 2)")
+        if _is_constant(diff):
+            return Comparison(n, n, True, mean, mean, mean, 1.0 if mean == 0 else 0.0, test, sd, p_floor=floor,
+                              exact=True, ci_method="constant difference")
+        p = float(stats.permutation_test((diff,), _mean, permutation_type="samples", vectorized=True,
+                                         n_resamples=resamples, rng=rng).pvalue)
+        if exact:
+            low, high = sign_flip_interval(diff)
+            method = "exact sign-flip test inverted"
         else:
-            p = float(stats.permutation_test((diff,), _mean, permutation_type="samples", vectorized=True,
-                                             n_resamples=resamples, rng=rng).pvalue)
-            if exact:
-                low, high = sign_flip_interval(diff)
-        return Comparison(len(a), len(b), True, mean, low, high, p, test, sd)
+            _, low, high, method = mean_interval(diff, rng, resamples, bounds=(-1.0, 1.0))
+        return Comparison(n, n, True, mean, low, high, p, test, sd, p_floor=floor, exact=exact, ci_method=method)
     x, y = a.to_numpy(), b.to_numpy()
     mean = float(x.mean() - y.mean())
     if x.size < 2 or y.size < 2:
-        return Comparison(x.size, y.size, False, mean, math.nan, math.nan, math.nan, "permutation test")
+        return Comparison(x.size, y.size, False, mean, math.nan, math.nan, math.nan, "permutation test",
+                          ci_method="none (n < 2)")
     if _is_constant(np.concatenate([x - x.mean(), y - y.mean()])):
-        return Comparison(x.size, y.size, False, mean, mean, mean, 1.0 if mean == 0 else 0.0, "permutation test")
-    boot = stats.bootstrap((x, y), lambda u, v, axis=-1: u.mean(axis) - v.mean(axis), n_resamples=resamples,
-                           method="percentile", vectorized=True, rng=rng).confidence_interval
+        return Comparison(x.size, y.size, False, mean, mean, mean, 1.0 if mean == 0 else 0.0, "permutation test",
+                          ci_method="constant samples")
+    if min(x.size, y.size) >= BOOTSTRAP_MIN_N:
+        boot = stats.bootstrap((x, y), lambda u, v, axis=-1: u.mean(axis) - v.mean(axis), n_resamples=resamples,
+                               method="percentile", vectorized=True, rng=rng).confidence_interval
+        low, high, method = float(boot.low), float(boot.high), "percentile bootstrap over seeds"
+    else:
+        ci = stats.ttest_ind(x, y, equal_var=False).confidence_interval(CONFIDENCE)
+        low, high, method = float(ci.low), float(ci.high), f"Welch t (n < {BOOTSTRAP_MIN_N})"
+    exact = math.comb(x.size + y.size, x.size) <= resamples
     p = float(stats.permutation_test((x, y), lambda u, v, axis=-1: u.mean(axis) - v.mean(axis),
                                      permutation_type="independent", vectorized=True, n_resamples=resamples,
                                      rng=rng).pvalue)
     sd = math.sqrt(x.var(ddof=1) + y.var(ddof=1))
-    return Comparison(x.size, y.size, False, mean, float(boot.low), float(boot.high), p, "permutation test", sd)
+    floor = 2.0 / math.comb(x.size + y.size, x.size) if exact else 1.0 / (resamples + 1)
+    return Comparison(x.size, y.size, False, mean, low, high, p, "permutation test", sd, p_floor=floor, exact=exact,
+                      ci_method=method)
 
 
 def adjust(comparisons: Sequence[Comparison]) -> list[Comparison]:
@@ -274,24 +362,164 @@ def adjust(comparisons: Sequence[Comparison]) -> list[Comparison]:
             for c, p in zip(comparisons, p_holm)]
 
 
-def verdict(name_a: str, name_b: str, c: Comparison, unit: str = "percentage points", scale: float = 100) -> str:
-    """One sentence saying what the replicated runs support, at the 5% level after Holm's adjustment."""
+def p_text(c: Comparison) -> str:
+    """``p = …, Holm p = …, n = a/b``, with ``≤`` for a bound (the Holm p of a bound is a bound too)."""
+    return (f"{format_p(c.p_value, c.at_floor)}, Holm {format_p(c.p_holm, c.at_floor)}, "
+            f"n = {c.n_a}/{c.n_b}")
+
+
+# How a verdict words a metric: (what is compared, the better side's phrase, whether higher is better).
+METRIC_WORDS = {
+    "test_accuracy": ("accuracy", "is more accurate than", True),
+    "ece": ("ECE", "is better calibrated (lower ECE) than", False),
+}
+
+
+def verdict(name_a: str, name_b: str, c: Comparison, unit: str = "percentage points", scale: float = 100,
+            metric: str = "test_accuracy") -> str:
+    """One sentence saying what the replicated runs support, at the 5% level after Holm's adjustment.
+
+    ``metric`` (a key of ``METRIC_WORDS``): accuracy (higher is better) or ECE (lower is better); every
+    verdict of the study, whatever its metric, is worded here."""
+    if metric not in METRIC_WORDS:
+        raise ValueError(f"metric: expected one of {sorted(METRIC_WORDS)}, got {metric!r}")
+    what, better_phrase, higher_is_better = METRIC_WORDS[metric]
     if math.isnan(c.p_value):
         return f"cannot test: too few runs ({c.n_a} vs {c.n_b})"
-    p_text = f"p = {c.p_value:.2g}, Holm p = {c.p_holm:.2g}, n = {c.n_a}/{c.n_b}"
+    text = p_text(c)
     d = abs(c.difference) * scale
+    subject = "" if metric == "test_accuracy" else f" in {what}"
     if c.significant:
-        better, worse = (name_a, name_b) if c.difference > 0 else (name_b, name_a)
-        return f"{better} is more accurate than {worse} by {d:.2f} {unit} ({p_text})"
+        a_better = (c.difference > 0) == higher_is_better
+        better, worse = (name_a, name_b) if a_better else (name_b, name_a)
+        return f"{better} {better_phrase} {worse} by {d:.2f} {unit} ({text})"
     if math.isinf(c.mdd):
         n = min(c.n_a, c.n_b)
-        return (f"no significant difference between {name_a} and {name_b} ({c.difference * scale:+.2f} {unit}, "
-                f"{p_text}); with n = {n} no difference could be significant (smallest possible p = "
-                f"{smallest_p(n):.2g}), and no interval can bound it")
+        return (f"no significant difference{subject} between {name_a} and {name_b} "
+                f"({c.difference * scale:+.2f} {unit}, {text}); with n = {n} no difference could be significant "
+                f"(smallest possible p = {smallest_p(n):.2g}), and no interval can bound it")
     elif math.isnan(c.mdd):
         power = "detectable difference unknown"
     else:
         power = f"n = {min(c.n_a, c.n_b)} detects {c.mdd * scale:.2f} {unit} with 80% power"
-    return (f"no significant difference between {name_a} and {name_b} "
+    return (f"no significant difference{subject} between {name_a} and {name_b} "
             f"({c.difference * scale:+.2f} {unit}, 95% CI {c.ci95_low * scale:+.2f} to {c.ci95_high * scale:+.2f}, "
-            f"{p_text}); {power}")
+            f"{text}); {power}")
+
+
+def sign_flip_p(diff: Sequence[float], alternative: str = "two-sided", resamples: int = RESAMPLES,
+                rng: np.random.Generator | None = None) -> float:
+    """p of the paired permutation (sign-flip) test of mean ``diff`` = 0; exact when ``2^n <= resamples``."""
+    d = np.asarray(diff, dtype=float)
+    if _is_constant(d):
+        mean = float(d.mean())
+        if alternative == "greater":
+            return 0.0 if mean > 0 else 1.0
+        if alternative == "less":
+            return 0.0 if mean < 0 else 1.0
+        return 1.0 if mean == 0 else 0.0
+    return float(stats.permutation_test((d,), _mean, permutation_type="samples", vectorized=True,
+                                        n_resamples=resamples, alternative=alternative, rng=rng).pvalue)
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """TOST of ``|mean paired difference| < margin``: ``p`` is the larger one-sided p (equivalent when
+    it is below the level), ``p_lower`` tests difference <= -margin, ``p_upper`` difference >= margin."""
+
+    margin: float
+    p_value: float
+    p_lower: float
+    p_upper: float
+    n: int
+    test: str
+
+
+def equivalence_test(diff: Sequence[float], margin: float, resamples: int = RESAMPLES,
+                     rng: np.random.Generator | None = None) -> Equivalence:
+    """Two one-sided tests (TOST, Schuirmann 1987) that the mean paired difference lies within
+    ``(-margin, margin)``, each a one-sided sign-flip permutation test of the shifted differences
+    (exact for ``2^n <= resamples``): the same test the study uses for a difference, turned around."""
+    d = np.asarray(diff, dtype=float)
+    if d.size < 2:
+        return Equivalence(margin, math.nan, math.nan, math.nan, d.size, "TOST (sign-flip)")
+    p_lower = sign_flip_p(d + margin, "greater", resamples, rng)
+    p_upper = sign_flip_p(d - margin, "less", resamples, rng)
+    exact = 2**d.size <= resamples
+    return Equivalence(margin, max(p_lower, p_upper), p_lower, p_upper, d.size,
+                       "TOST, one-sided paired permutation tests" + (" (exact)" if exact else ""))
+
+
+def required_n(sd: float, effect: float, alpha: float = ALPHA, power: float = POWER, n_max: int = 10_000) -> int:
+    """The smallest number of pairs whose mean paired difference (SD ``sd``) detects ``effect`` with
+    probability ``power`` at two-sided level ``alpha`` (:func:`minimum_detectable_difference`)."""
+    if not sd > 0 or not effect > 0:
+        raise ValueError(f"expected a positive paired SD and effect, got sd={sd}, effect={effect}")
+    for n in range(2, n_max + 1):
+        if minimum_detectable_difference(sd, n, alpha, power) <= effect:
+            return n
+    raise ValueError(f"more than {n_max} pairs needed to detect {effect} with SD {sd}")
+
+
+def rank_bootstrap(groups: Sequence[np.ndarray], rng: np.random.Generator, resamples: int = RESAMPLES,
+                   confidence: float = CONFIDENCE, chunk: int = 500) -> pd.DataFrame:
+    """Rank 1 = the lowest mean. Per group (in the order given): its observed ``rank``, the 95%
+    percentile interval of its rank over bootstrap resamples of each group's values (``rank_low``,
+    ``rank_high``), and ``p_rank1``, the share of resamples in which it has the lowest mean."""
+    k = len(groups)
+    ranks = np.empty((resamples, k), dtype=np.int32)
+    for start in range(0, resamples, chunk):
+        b = min(chunk, resamples - start)
+        means = np.column_stack([g[rng.integers(0, g.size, size=(b, g.size))].mean(axis=1) for g in groups])
+        ranks[start:start + b] = means.argsort(axis=1, kind="stable").argsort(axis=1) + 1
+    observed = np.array([g.mean() for g in groups]).argsort(kind="stable").argsort() + 1
+    tail = (1 - confidence) / 2
+    return pd.DataFrame({
+        "rank": observed,
+        "rank_low": np.quantile(ranks, tail, axis=0, method="lower").astype(int),
+        "rank_high": np.quantile(ranks, 1 - tail, axis=0, method="higher").astype(int),
+        "p_rank1": (ranks == 1).mean(axis=0),
+    })
+
+
+def hardest_groups(groups: Sequence[np.ndarray], rng: np.random.Generator, resamples: int = RESAMPLES,
+                   confidence: float = CONFIDENCE, chunk: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """Which groups may have the lowest mean, accounting for the lowest being picked from the data.
+
+    A max-T bootstrap (Romano and Wolf 2005, as in Tukey's all-pairs comparison): for every ordered
+    pair of groups ``(j, i)`` the studentized difference ``t_ji = (mean_j - mean_i) / se_ji``; its null
+    distribution is the bootstrap distribution of the largest centred studentized difference over all
+    pairs, ``T* = max_{j != i} ((m*_j - m_j) - (m*_i - m_i)) / se*_ji`` (each group resampled around its
+    own mean, so unequal spreads are allowed). Returns, per group ``i``:
+
+    - ``p_hardest[i]``: the p-value of "group ``i`` has the lowest mean" against "some other group's is at
+      most as high", ``max_{j != i} P(T* >= t_ji)`` (an intersection-union test over the simultaneous
+      comparisons; a group's claim is rejected by any other group that is not shown to be easier);
+    - ``in_set[i]``: whether group ``i`` is in the ``confidence`` set of the hardest group: no other group is
+      shown to be harder (``max_{j} t_ij`` below the ``confidence`` quantile of ``T*``).
+    """
+    k = len(groups)
+    means = np.array([g.mean() for g in groups])
+    var = np.array([g.var(ddof=1) / g.size for g in groups])
+    t = (means[:, None] - means[None, :]) / np.sqrt(var[:, None] + var[None, :])  # t[j, i] = (m_j - m_i) / se
+    np.fill_diagonal(t, -np.inf)
+    t_max = np.empty(resamples)
+    for start in range(0, resamples, chunk):
+        b = min(chunk, resamples - start)
+        draws = [g[rng.integers(0, g.size, size=(b, g.size))] for g in groups]
+        centred = np.column_stack([d.mean(axis=1) for d in draws]) - means  # [b, k]
+        v = np.column_stack([d.var(axis=1, ddof=1) / d.shape[1] for d in draws])
+        tb = (centred[:, :, None] - centred[:, None, :]) / np.sqrt(v[:, :, None] + v[:, None, :] + 1e-300)
+        idx = np.arange(k)
+        tb[:, idx, idx] = -np.inf
+        t_max[start:start + b] = tb.reshape(b, -1).max(axis=1)
+    # p of each ordered pair: (count + 1) / (resamples + 1), so a Monte Carlo p is never 0.
+    sorted_t = np.sort(t_max)
+    exceed = resamples - np.searchsorted(sorted_t, t, side="left")
+    p_pair = (exceed + 1) / (resamples + 1)  # p_pair[j, i]: is j shown easier than i?
+    np.fill_diagonal(p_pair, 0.0)
+    p_hardest = p_pair.max(axis=0) if k > 1 else np.zeros(1)
+    critical = np.quantile(t_max, confidence)
+    # Group i is out of the set when some group j is shown harder: t[i, j] >= critical (mean_i shown above mean_j).
+    in_set = ~(t >= critical).any(axis=1)
+    return p_hardest, in_set

@@ -5,6 +5,8 @@ one pair, the sweep many; extract_pair gives the same tensors as the pair file o
 Writes one JSON record per run: output[k] is run k in pair-major, seed-minor order (params.pairs x
 params.seeds). All seeds of a pair train together
 (mnistrepro.logreg.run_seeds); training runs on the CPU (see workflow/rules/logreg.smk).
+params.groups (the sweep's): per pair, seeds trained together for their own steps and eval_steps;
+without it, one group (params.seeds, params.steps, params.eval_steps).
 """
 import torch
 
@@ -19,6 +21,7 @@ torch.set_num_threads(snakemake.threads)
 params = snakemake.params
 seeds = list(params.seeds)
 outputs = list(snakemake.output)
+groups = getattr(params, "groups", None) or [{"seeds": seeds, "steps": params.steps, "eval_steps": params.eval_steps}]
 mnist = load_mnist(snakemake.input[0])
 pairs = [extract_pair(mnist, digits) for digits in params.pairs]
 if len(pairs) * len(seeds) != len(outputs):
@@ -27,23 +30,24 @@ hardware = job_hardware(torch.device("cpu"))
 log.info("running on %s (SLURM job %s)", hardware["host"], hardware["slurm_job_id"])
 
 for k, pair in enumerate(pairs):
-    log.info(
-        "digits %s (-1 vs +1): %d training, %d test images; loss %s, scaling %s, %d steps, lr %g, "
-        "%d seeds (%d to %d), evaluated at %s",
-        list(pair["digits"]), pair["train_images"].shape[0], pair["test_images"].shape[0],
-        params.loss, params.scaling, params.steps, params.lr, len(seeds), min(seeds), max(seeds),
-        list(params.eval_steps),
-    )
     out_for_seed = dict(zip(seeds, outputs[k * len(seeds):(k + 1) * len(seeds)]))
-    records = run_seeds(
-        pair,
-        loss=params.loss,
-        scaling=params.scaling,
-        seeds=seeds,
-        steps=params.steps,
-        lr=params.lr,
-        eval_steps=params.eval_steps,
-        device="cpu",
-        on_record=lambda record: write_json({**record, "hardware": hardware}, out_for_seed[record["seed"]]),
-    )
-    log.info("%.2f s training for %d runs", sum(r["train_seconds"] for r in records), len(records))
+    for group in groups:
+        log.info(
+            "digits %s (-1 vs +1): %d training, %d test images; loss %s, scaling %s, %d steps, lr %g, "
+            "%d seeds (%d to %d), evaluated at %s",
+            list(pair["digits"]), pair["train_images"].shape[0], pair["test_images"].shape[0], params.loss,
+            params.scaling, group["steps"], params.lr, len(group["seeds"]), min(group["seeds"]), max(group["seeds"]),
+            list(group["eval_steps"]),
+        )
+        records = run_seeds(
+            pair,
+            loss=params.loss,
+            scaling=params.scaling,
+            seeds=group["seeds"],
+            steps=group["steps"],
+            lr=params.lr,
+            eval_steps=group["eval_steps"],
+            device="cpu",
+            on_record=lambda record: write_json({**record, "hardware": hardware}, out_for_seed[record["seed"]]),
+        )
+        log.info("%.2f s training for %d runs", sum(r["train_seconds"] for r in records), len(records))

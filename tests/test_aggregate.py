@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from mnistrepro.aggregate import (RUN_COLUMNS, calibration_facts, comparisons_table, escape_table, headline_facts,
-                                  identity_facts, pair_difficulty, params_table, rule_benchmarks, runs_table,
-                                  summary_table)
+from mnistrepro.aggregate import (RUN_COLUMNS, comparisons_table, ece_equal_mass, escape_sensitivity, escape_table,
+                                  headline_facts, identity_facts, lenet_facts, lenet_test_set, pair_difficulty,
+                                  params_table, rule_benchmarks, runs_table, study_comparisons, summary_table)
 from mnistrepro.choices import LOSSES
+from mnistrepro.findings import README_BLOCK, RESULTS_FACTS, load_config, readme_results
 from mnistrepro.io import NOT_RUN, Facts
 
 
@@ -82,8 +86,11 @@ def test_summary_means_stds_and_intervals(runs):
     assert mse["n"] == 3
     assert mse["mean"] == pytest.approx(0.6)
     assert mse["std"] == pytest.approx(0.1)
-    # Percentile bootstrap of the mean of 0.5, 0.6, 0.7: between the extreme resample means.
-    assert 0.5 <= mse["ci95_low"] < 0.6 < mse["ci95_high"] <= 0.7
+    # Three seeds: a Student-t interval of the mean of 0.5, 0.6, 0.7 (0.6 +- 4.3027 * 0.1 / sqrt(3)), not a
+    # percentile bootstrap (which would be about the range 0.5 to 0.7).
+    half = 4.302653 * 0.1 / math.sqrt(3)
+    assert (mse["ci95_low"], mse["ci95_high"]) == pytest.approx((0.6 - half, 0.6 + half), abs=1e-6)
+    assert mse["ci_method"].startswith("Student t")
     # Every interval of the table stays inside [0, 1], even the sweep's pair at 99-100%.
     assert summary["ci95_low"].between(0, 1).all() and summary["ci95_high"].between(0, 1).all()
     assert summary[summary["pair"] == "0-1"]["ci95_high"].iloc[0] <= 1.0
@@ -95,25 +102,82 @@ def test_summary_means_stds_and_intervals(runs):
     assert math.isnan(mse["mean_ece"]) and math.isnan(mse["mean_top2_accuracy"])
 
 
-def test_calibration_facts(runs):
-    facts = calibration_facts(runs, rng())
-    assert facts["lenet_sparse_ece"] == "2.00%" and facts["lenet_full_ece"] == "4.00%"
-    assert facts["lenet_sparse_top2"] == "99.60%"
-    # A bootstrap interval of the mean ECE: inside the runs' range, around the mean.
-    low, high = (float(x.rstrip("%")) for x in facts["lenet_sparse_ece_ci"].split(" to "))
-    sparse_ece = 100 * runs.loc[runs["c3"] == "sparse", "ece"]
-    assert sparse_ece.min() <= low < 2.0 < high <= sparse_ece.max()
-    assert facts["lenet_ece_verdict"].startswith("sparse C3 is better calibrated than full C3: its ECE is lower by 2.00")
-    # Sparse and full swapped: the other way round.
+def test_ece_is_compared_in_the_same_family_and_worded_by_the_same_function(runs):
+    comparisons = comparisons_table(runs, [1000, 10000], rng())
+    ece = comparisons[comparisons["key"] == "lenet_ece"].iloc[0]
+    assert ece["metric"] == "ece" and ece["comparison"] == "C3 connection table"
+    # Full C3's ECE is 0.02 higher in every seed: a constant paired difference, p = 0, significant after Holm.
+    assert ece["difference"] == pytest.approx(-0.02) and bool(ece["significant"])
+    assert ece["verdict"].startswith("sparse C3 is better calibrated (lower ECE) than full C3 by 2.00 percentage points")
+    # One family: the ECE test's Holm p is adjusted over every row with a p-value.
+    assert ece["p_holm"] >= ece["p_value"] and comparisons["p_value"].notna().sum() == len(comparisons)
     swapped = runs.assign(c3=runs["c3"].map({"sparse": "full", "full": "sparse"}))
-    assert calibration_facts(swapped, rng())["lenet_ece_verdict"].startswith("full C3 is better calibrated")
-    # Noise on one seed: with 3 seeds, no longer significant.
+    swapped_ece = comparisons_table(swapped, [10000], rng()).set_index("key").loc["lenet_ece"]
+    assert swapped_ece["verdict"].startswith("full C3 is better calibrated")
     noisy = runs.copy()
     noisy.loc[(noisy["c3"] == "full") & (noisy["seed"] == 1), "ece"] = 0.041
-    noisy_verdict = calibration_facts(noisy, rng())["lenet_ece_verdict"]
-    assert noisy_verdict.startswith("no significant difference in ECE")
+    noisy_verdict = comparisons_table(noisy, [10000], rng()).set_index("key").loc["lenet_ece", "verdict"]
+    assert noisy_verdict.startswith("no significant difference in ECE between sparse C3 and full C3")
     assert "with n = 3 no difference could be significant (smallest possible p = 0.25)" in noisy_verdict
-    assert "100.00" not in noisy_verdict  # no interval spanning every possible difference
+    facts = lenet_facts(runs, comparisons, target_difference=0.002)
+    assert facts["lenet_sparse_ece"] == "2.00%" and facts["lenet_sparse_top2"] == "99.60%"
+    # Three seeds: the ECE's interval is a labelled Student-t interval, not a percentile bootstrap.
+    assert facts["lenet_sparse_ece_ci"].endswith("; Student t, n = 3")
+
+
+def test_lenet_verdict_equivalence_and_sample_size():
+    """Ten paired seeds: no significant difference, so the verdict gives the TOST result and the MDD, and
+    the n calculation states its SD, level and power."""
+    gen = np.random.default_rng(3)
+    base = 0.987 + 0.001 * gen.standard_normal(10)
+    diff = 0.0003 * gen.standard_normal(10)
+    lenet = [lenet_records("sparse", s, float(a + d), 0.01) for s, (a, d) in enumerate(zip(base, diff))]
+    lenet += [lenet_records("full", s, float(a), 0.01 + 0.0001 * s) for s, a in enumerate(base)]
+    runs = runs_table(lenet=lenet)
+    comparisons = comparisons_table(runs, [], rng(), equivalence_margin=0.001)
+    assert list(comparisons["key"]) == ["lenet", "lenet_ece", "lenet_equivalence"]
+    tost = comparisons.set_index("key").loc["lenet_equivalence"]
+    assert tost["verdict"].startswith("equivalent within ±0.10 percentage points (TOST p = ")
+    facts = lenet_facts(runs, comparisons, target_difference=0.002)
+    verdict = facts["lenet_verdict"]
+    assert verdict.startswith("no significant difference between sparse C3 and full C3")
+    assert "with 80% power" in verdict and "equivalent within ±0.10 percentage points" in verdict
+    sd = float(np.std(diff, ddof=1))
+    assert facts["lenet_paired_sd"] == f"{100 * sd:.3f} points (n = 10 pairs)"
+    n_text = facts["lenet_n_calculation"]
+    assert f"paired SD of {100 * sd:.3f} points" in n_text and "α = 0.05 / 3 = 0.017" in n_text
+    assert "this study has 10" in n_text
+    # A planning SD from the config replaces the measured one.
+    assert "paired SD of 0.131 points (stats.planning_paired_sd)" in lenet_facts(
+        runs, comparisons, 0.002, planning_sd=0.00131)["lenet_n_calculation"]
+
+
+def test_lenet_test_set_uncertainty_and_ece_binnings():
+    gen = np.random.default_rng(0)
+    n = 400
+    evaluations = []
+    for c3, error in (("sparse", 0.05), ("full", 0.04)):
+        for seed in range(3):
+            correct = gen.random(n) > error
+            confidence = np.clip(np.where(correct, 0.97, 0.7) + 0.02 * gen.standard_normal(n), 0.11, 1.0)
+            evaluations.append({"c3": c3, "seed": seed, "total": n, "confidence": confidence.tolist(),
+                                "misclassified_test_indices": np.flatnonzero(~correct).tolist()})
+    table, facts = lenet_test_set(evaluations, np.random.default_rng(1), resamples=499)
+    ece = table[table["quantity"].str.startswith("ECE")].set_index(["quantity", "c3"])
+    # The equal-mass ECE of the whole test set, as a direct computation gives it.
+    first = evaluations[0]
+    correct0 = np.ones(n, bool)
+    correct0[first["misclassified_test_indices"]] = False
+    direct = np.mean([ece_equal_mass(np.asarray(e["confidence"]),
+                                     ~np.isin(np.arange(n), e["misclassified_test_indices"]))
+                      for e in evaluations[:3]])
+    row = ece.loc[("ECE, 15 equal-mass bins", "sparse")]
+    assert row["value"] == pytest.approx(direct) and row["ci95_low"] < row["value"] < row["ci95_high"]
+    diff = table[table["quantity"] == "accuracy difference, sparse - full"].iloc[0]
+    assert diff["ci95_low"] < diff["value"] < diff["ci95_high"] and diff["n_images"] == n
+    mcnemar = table[table["quantity"].str.startswith("McNemar")].iloc[0]
+    assert 0 < mcnemar["value"] <= 1 and mcnemar["ci95_low"] + mcnemar["ci95_high"] > 0
+    assert "McNemar" in facts["lenet_test_set"] and facts["lenet_sparse_ece_images"].endswith("over test images)")
 
 
 def test_comparisons_flag_the_real_difference_only(runs):
@@ -123,14 +187,14 @@ def test_comparisons_flag_the_real_difference_only(runs):
     # Three seeds: 8 sign patterns, so the smallest possible p is 2/8; nothing can be significant.
     assert loss["p_value"] == pytest.approx(0.25) and not loss["significant"]
     assert loss["mdd"] == math.inf and "with n = 3 no difference could be significant" in loss["verdict"]
-    c3 = comparisons[comparisons["comparison"] == "C3 connection table"].iloc[0]
+    c3 = comparisons[comparisons["key"] == "lenet"].iloc[0]
     assert c3["difference"] == pytest.approx(0.0, abs=1e-12) and not c3["significant"]
     assert c3["verdict"].startswith("no significant difference between sparse C3 and full C3")
     # At 1,000 steps CE is 0.9 and MSE 0.5 for every seed: a constant difference, p = 0, and
     # significant after Holm's adjustment too.
     at_1000 = comparisons.loc[("loss", 1000)]
     assert at_1000["p_value"] == 0.0 and at_1000["p_holm"] == 0.0 and bool(at_1000["significant"])
-    # Holm over all four comparisons: never below the raw p, never above 1.
+    # Holm over all the comparisons (accuracy and ECE alike): never below the raw p, never above 1.
     assert (comparisons["p_holm"] >= comparisons["p_value"]).all() and (comparisons["p_holm"] <= 1).all()
     assert {"p_value", "p_holm", "test", "mdd"} <= set(comparisons.columns)
 
@@ -150,15 +214,17 @@ def test_comparisons_with_enough_seeds_flag_a_real_difference_and_not_a_null_one
     assert 0 < null["mdd"] < 0.01 and "with 80% power" in null["verdict"]
 
 
-def test_escape_table_counts_runs_above_the_gap():
+def test_escape_table_counts_runs_that_beat_chance_by_the_binomial_test():
     # Eight MSE runs: four stuck at chance (49.32% / 50.68%), four escaped; CE all escaped.
     mse = [0.4932, 0.5068, 0.5068, 0.4932, 0.75, 0.77, 0.80, 0.85]
     ce = [0.90, 0.92, 0.93, 0.95, 0.91, 0.94, 0.96, 0.97]
     records = [logreg_record("mse", "raw", s, 0.5, a) for s, a in enumerate(mse)]
     records += [logreg_record("ce", "raw", s, 0.9, a) for s, a in enumerate(ce)]
-    escape = escape_table(runs_table(records), chance=0.5068).set_index(["loss", "steps"])
+    runs = runs_table(records)
+    escape = escape_table(runs, chance=0.5068).set_index(["loss", "steps"])
     row = escape.loc[("mse", 10000)]
-    assert 0.5068 < row["threshold"] < 0.75 and row["chance"] == 0.5068
+    # The lowest escaping accuracy on 1,991 images at alpha 0.01 is a few points above chance.
+    assert 0.5068 < row["threshold"] < 0.54 and row["chance"] == 0.5068 and row["escape_alpha"] == 0.01
     assert (row["n"], row["escaped"]) == (8, 4) and row["escape_rate"] == 0.5
     # Wilson 95% interval of 4 of 8: 0.21522 to 0.78478.
     assert (row["escape_ci95_low"], row["escape_ci95_high"]) == pytest.approx((0.21522, 0.78478), abs=1e-5)
@@ -167,10 +233,20 @@ def test_escape_table_counts_runs_above_the_gap():
     assert row["reference_accuracy"] == 0.7805 and row["reference_percentile"] == pytest.approx(0.5)
     assert escape.loc[("ce", 10000)]["escaped"] == 8 and escape.loc[("ce", 10000)]["escape_ci95_high"] == 1.0
     assert escape.loc[("mse", 1000)]["escaped"] == 0 and escape.loc[("mse", 1000)]["escape_ci95_low"] == 0.0
+    sensitivity = escape_sensitivity(runs)
+    mse_final = sensitivity[(sensitivity["loss"] == "mse") & (sensitivity["steps"] == 10000)]
+    assert list(mse_final["escaped"]) == [4, 4, 4, 3, 1]  # above 60, 66, 70, 75, 80%
     facts = headline_facts(pd.DataFrame(columns=["experiment"]), pd.DataFrame(columns=["comparison"]),
-                           pd.DataFrame(), escape.reset_index())
+                           pd.DataFrame(), escape.reset_index(), sensitivity=sensitivity)
     # The last step count is "final" in the keys, whatever the config's step count; earlier ones keep their number.
     assert facts["escape_mse_raw_final"] == "4 of 8 runs (50.00%, Wilson 95% CI 21.52% to 78.48%)"
+    assert facts["escape_mse_raw_final_sensitivity"] == "60%: 4, 66%: 4, 70%: 4, 75%: 3, 80%: 1 of 8"
+    # About half at the test's threshold, a minority above 80%: the verdict says it depends on the threshold.
+    verdict = facts["escape_mse_raw_final_verdict"]
+    assert verdict.startswith("about half of the runs, but not at every fixed threshold")
+    assert "a minority of runs above 80%" in verdict and verdict.endswith("depends on the threshold")
+    assert facts["escape_ce_raw_final_verdict"] == (
+        "every run, as at every fixed threshold from 60% to 80% (rates 100.00% to 100.00%)")
     assert facts["reference_mse_raw_final"] == "the reference's single run (78.05%) is above 50% of the escaped runs"
     assert facts["escaped_mse_raw_1000_median"] == facts["escaped_mse_raw_1000_range"] == "none escaped"
     assert not any("10000" in key for key in facts)
@@ -189,7 +265,10 @@ def test_another_pair_has_no_reference_and_its_own_rank():
     facts = Facts(headline_facts(summary_table(runs, rng()), comparisons_table(runs, [1000, 10000], rng()),
                                  pair_difficulty(runs), escape))
     assert not any(key.startswith("reference_") for key in facts)
-    assert facts["main_pair_rank"] == "2 of 3" and facts["hardest_pair"] == "4 vs 9 (82.00%, n = 2)"
+    assert facts["main_pair_rank_10000"] == "3 vs 5 ranks 2 of 3"
+    assert facts["hardest_pair_10000"] == "4 vs 9 (82.00%, n = 2)"
+    assert facts["pair_verdict_1000"].endswith("with fewer than 30 seeds per pair no rank interval or test of the "
+                                               "hardest is made")
     assert facts["loss_raw_final_verdict"].startswith("logistic loss (raw) is more accurate")
     assert facts["loss_raw_final_verdict"].endswith("; 95% CI +20.00 to +20.00 percentage points")
     # The interval reads as the verdict does: the better variant's lead, positive, whichever side it is on.
@@ -211,17 +290,56 @@ def test_identity_facts_count_the_checks_and_name_what_breaks():
 
 def test_pair_difficulty_and_facts(runs):
     pairs = pair_difficulty(runs)
-    assert list(pairs["pair"]) == ["7-9", "4-9", "0-1"]
-    assert pairs.iloc[0]["mean"] == pytest.approx(0.82)
-    facts = headline_facts(summary_table(runs, rng()), comparisons_table(runs, [10000], rng()), pairs)
-    assert facts["hardest_pair"] == "7 vs 9 (82.00%, n = 2)"
-    assert facts["main_pair_rank"] == "2 of 3"
+    final = pairs[pairs["steps"] == 10000]
+    assert list(final["pair"]) == ["7-9", "4-9", "0-1"] and list(final["rank"]) == [1, 2, 3]
+    assert final.iloc[0]["mean"] == pytest.approx(0.82)
+    comparisons = comparisons_table(runs, [10000], rng())
+    facts = {**headline_facts(summary_table(runs, rng()), comparisons, pairs),
+             **lenet_facts(runs, comparisons, target_difference=0.002)}
+    assert facts["hardest_pair_10000"] == "7 vs 9 (82.00%, n = 2)"
+    assert facts["main_pair_rank_10000"] == "4 vs 9 ranks 2 of 3"
     assert facts["lenet_sparse_mean"] == "98.60%" and facts["lenet_sparse_params"] == "60,806"
     assert facts["logreg_mse_raw_final_range"] == "50.00% to 70.00%"
     assert facts["logreg_mse_raw_1000_range"] == "50.00% to 50.00%"
     # Three seeds cannot bound the LeNet-5 difference (no 3-seed permutation test reaches 5%), and the verdict says so.
     assert facts["lenet_verdict"].endswith("and no interval can bound it")
     assert facts["lenet_verdict"].startswith("no significant difference")
+
+
+def sweep_runs(means: dict, n: int, seed: int = 0) -> pd.DataFrame:
+    gen = np.random.default_rng(seed)
+    return runs_table(sweep=[logreg_record("ce", "raw", s, float(a), float(a), digits)
+                             for digits, mean in means.items() for s, a in enumerate(gen.normal(mean, 0.01, n))])
+
+
+def test_the_hardest_pair_is_named_only_when_the_selection_aware_test_says_so():
+    # 4 vs 9 clearly hardest: the max-T test in the Holm family says so, and the verdict names it.
+    runs = sweep_runs({(4, 9): 0.85, (7, 9): 0.90, (0, 1): 0.99}, 40)
+    pairs = pair_difficulty(runs, rng(), resamples=999)
+    comparisons = comparisons_table(runs, [], rng(), resamples=999, pairs=pairs, main_pair="4-9")
+    assert list(comparisons["comparison"]) == ["hardest pair", "hardest pair"]
+    facts = headline_facts(pd.DataFrame(columns=["experiment"]), comparisons, pairs, main_pair="4-9")
+    assert facts["pair_verdict_10000"].startswith("4 vs 9 is the hardest pair: every other pair is shown easier "
+                                                  "(max-T bootstrap p ≤ 0.001, Holm p ≤ 0.002)")
+    assert "P(rank 1) = 1.00" in facts["main_pair_rank_10000"] and facts["holm_family_size"] == "2"
+    # 4 vs 9 and 7 vs 9 tied: neither is named; the verdict gives the set that cannot be told apart.
+    runs = sweep_runs({(4, 9): 0.900, (7, 9): 0.9002, (0, 1): 0.99}, 40)
+    pairs = pair_difficulty(runs, rng(), resamples=999)
+    comparisons = comparisons_table(runs, [], rng(), resamples=999, pairs=pairs, main_pair="4-9")
+    verdict = headline_facts(pd.DataFrame(columns=["experiment"]), comparisons, pairs,
+                             main_pair="4-9")["pair_verdict_10000"]
+    assert verdict.startswith("the hardest pair cannot be told apart among 2: ")
+    assert "4 vs 9 is not shown to be the hardest pair" in verdict and "0 vs 1" not in verdict.split(";")[0]
+
+
+def test_comparisons_are_declared_once_as_data(runs):
+    """Every row of comparisons.csv (but the TOST and hardest-pair tests) is one declared comparison."""
+    specs = study_comparisons(runs, [1000, 10000])
+    table = comparisons_table(runs, [1000, 10000], rng())
+    assert [spec.key for spec in specs] == list(table["key"])
+    assert {(s.experiment, s.factor, s.a, s.b, s.metric) for s in specs} == {
+        ("lenet", "c3", "sparse", "full", "test_accuracy"), ("lenet", "c3", "sparse", "full", "ece"),
+        ("logreg", "loss", "ce", "mse", "test_accuracy")}
 
 
 def test_params_table_flags_mismatches():
@@ -238,3 +356,51 @@ def test_rule_benchmarks_reads_snakemake_benchmark_files(tmp_path):
     table = rule_benchmarks([str(p) for p in sorted(root.rglob("*.tsv"))], root=str(root))
     assert list(table["job"]) == ["lenet/sparse_seed0", "identities"]
     assert table.iloc[0]["max_rss_mb"] == 812.3 and math.isnan(table.iloc[1]["cpu_seconds"])
+
+
+# ------------------------------------------------------------------------------ the README's numbers
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+SNAPSHOT = README.parent / RESULTS_FACTS
+
+
+def results_section(readme: str) -> str:
+    start = readme.index("## Results of the default configuration")
+    return readme[start:readme.index("\n## ", start + 1)]
+
+
+def readme_problems(readme: str, snapshot: dict) -> list[str]:
+    """Where the README's results section disagrees with the facts it was generated from: the generated
+    block differs from :func:`readme_results` of the snapshot's facts, or a number stands outside it."""
+    section = results_section(readme)
+    start, end = README_BLOCK
+    block = section[section.index(start) + len(start):section.index(end)].strip("\n")
+    config = load_config(str(README.parent / snapshot["config"]))
+    expected = readme_results(config, Facts(snapshot["facts"]))
+    problems = [f"block line differs: {a!r} != facts' {b!r}"
+                for a, b in zip(block.splitlines(), expected.splitlines()) if a != b]
+    if len(block.splitlines()) != len(expected.splitlines()):
+        problems.append(f"block has {len(block.splitlines())} lines, the facts give {len(expected.splitlines())}")
+    prose = section.replace(section[section.index(start):section.index(end)], "")
+    prose = re.sub(r"```.*?```", "", prose, flags=re.S)  # commands
+    prose = re.sub(r"`[^`]*`", "", prose)  # code: file names, formulas, config keys
+    problems += [f"a number outside the generated block: {m.group(0)!r}"
+                 for m in re.finditer(r"\d[\d.,]*%?", prose) if m.group(0) != "95%"]
+    return problems
+
+
+def test_readme_results_are_generated_from_the_facts():
+    """Every number of the README's results section comes from docs/results-facts.json (the facts of the run
+    the section reports): the generated block equals what the facts give, and no number stands outside it."""
+    assert readme_problems(README.read_text(), json.loads(SNAPSHOT.read_text())) == []
+
+
+def test_a_number_broken_on_purpose_in_the_readme_is_caught():
+    readme, snapshot = README.read_text(), json.loads(SNAPSHOT.read_text())
+    start = readme.index(README_BLOCK[0])
+    at = start + re.search(r"\d", readme[start + len(README_BLOCK[0]):]).start() + len(README_BLOCK[0])
+    at = readme.index("%", at) - 1  # the last digit of the block's first percentage
+    broken = readme[:at] + str((int(readme[at]) + 1) % 10) + readme[at + 1:]
+    assert any("block line differs" in p for p in readme_problems(broken, snapshot))
+    prose = readme.replace("Why MSE on raw pixels is bimodal:", "Why MSE on raw pixels (149 runs) is bimodal:")
+    assert readme_problems(prose, snapshot) == ["a number outside the generated block: '149'"]

@@ -66,7 +66,9 @@ def test_schema_fills_defaults():
     validate(config, SCHEMA)
     assert config["pair"] == [4, 9]
     assert config["logreg"]["lr"] == 1e-4 and len(seed_list(config["logreg"]["seeds"])) >= 200
-    assert config["stats"] == {"seed": 0, "resamples": 9999}
+    assert config["stats"] == {"seed": 0, "resamples": 9999, "image_resamples": 1999, "escape_alpha": 0.01,
+                               "equivalence_margin": 0.1, "target_difference": 0.2, "planning_paired_sd": None,
+                               "paired_sd_notes": None}
     assert config["lenet"]["epochs"] == 10
     for dotted, values in DEFAULT_ALL.items():
         section, key = dotted.split("/")

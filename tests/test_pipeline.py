@@ -66,6 +66,9 @@ def run_counts(config: dict) -> dict[str, int]:
     return {
         "logreg": len(logreg["losses"]) * len(logreg["scalings"]) * len(seed_list(logreg["seeds"])),
         "sweep": len(sweep["pairs"]) * len(seed_list(sweep["seeds"])) if sweep["enabled"] else 0,
+        # The sweep's runs.csv rows: every seed at `steps`, the long seeds again at `long_steps`.
+        "sweep_rows": (len(sweep["pairs"]) * (len(seed_list(sweep["seeds"])) + sweep.get("long_seeds", 0))
+                       if sweep["enabled"] else 0),
         "lenet": len(lenet["c3"]) * len(seed_list(lenet["seeds"])),
         "logreg_step_counts": len(set(logreg["eval_steps"]) | {logreg["steps"]}),
     }
@@ -94,8 +97,8 @@ def test_tables_have_the_documented_columns(study):
     runs = pd.read_csv(tables / "runs.csv")
     assert list(runs.columns) == RUN_COLUMNS
     config, n = ci_config(), run_counts(ci_config())
-    # A logistic-regression run gives a row per evaluated step count; the sweep's, at its one step count.
-    assert len(runs) == n["logreg"] * n["logreg_step_counts"] + n["sweep"] + n["lenet"]
+    # A logistic-regression run gives a row per evaluated step count; the sweep's, at one or two step counts.
+    assert len(runs) == n["logreg"] * n["logreg_step_counts"] + n["sweep_rows"] + n["lenet"]
     assert set(runs["experiment"]) == {"logreg", "pair_sweep", "lenet"}
     assert runs["test_accuracy"].between(0, 1).all()
     summary = pd.read_csv(tables / "summary.csv")
@@ -112,8 +115,10 @@ def test_tables_have_the_documented_columns(study):
     comparisons = pd.read_csv(tables / "comparisons.csv")
     assert {"difference", "ci95_low", "ci95_high", "p_value", "p_holm", "test", "mdd", "verdict"} <= set(comparisons.columns)
     assert (comparisons["p_holm"] >= comparisons["p_value"]).all()
-    assert comparisons["test"].str.startswith("paired permutation test").all()
-    assert set(comparisons["comparison"]) == {"C3 connection table", "loss", "input scaling"}
+    paired = comparisons[comparisons["comparison"].isin(["C3 connection table", "loss", "input scaling"])]
+    assert paired["test"].str.startswith("paired permutation test").all()
+    assert set(comparisons["comparison"]) == {"C3 connection table", "loss", "input scaling", "C3 equivalence",
+                                              "hardest pair"}
     params = pd.read_csv(tables / "params.csv")
     totals = params[params["layer"] == "total"].set_index("c3")
     assert totals.loc["sparse", "measured"] == 60806 and totals.loc["full", "analytic"] == 61706
@@ -215,7 +220,8 @@ def test_report_contains_every_table_and_figure(report):
                                            "Environment"}
     # Captions quote the measured numbers (from facts.json), not placeholders.
     facts = json.loads((report.parent / "tables/facts.json").read_text())
-    assert facts["lenet_sparse_mean"] in html and facts["hardest_pair"] in html
+    sweep_steps = ci_config()["pair_sweep"]["steps"]
+    assert facts["lenet_sparse_mean"] in html and html_lib.escape(facts[f"pair_verdict_{sweep_steps}"]) in html
     assert facts["lenet_sparse_ece"] in html and facts["lenet_full_top2"] in html and facts["lenet_ece_verdict"] in html
     # The CI config runs every variant; only the reference's single runs are at step counts it does not run.
     assert html.count(NOT_RUN) == html.count(f"Against the reference: {NOT_RUN}") > 0
@@ -351,8 +357,8 @@ def test_report_home_page_opens_with_the_findings(report, tmp_path):
     findings = text[found:method]
     for claim in FINDINGS:
         assert f"|{claim}|" in findings, (claim, findings)
-    for key in ["loss_raw_final_verdict", "escape_mse_raw_final", "scaling_final_verdict", "hardest_pair",
-                "lenet_verdict", "lenet_ece_verdict", "identities_verdict"]:
+    for key in ["loss_raw_final_verdict", "escape_mse_raw_final", "scaling_final_verdict",
+                f"pair_verdict_{ci_config()['pair_sweep']['steps']}", "lenet_verdict", "lenet_ece_verdict", "identities_verdict"]:
         assert facts[key] in html_lib.unescape(findings), (key, findings)
 
 
@@ -370,11 +376,14 @@ def findings_patterns(config: dict) -> list[re.Pattern]:
 
 
 def test_readme_states_the_home_pages_findings():
-    """The README's results open with the same lines as the report's home page, for the default config."""
+    """The README's results open with the same lines as the report's home page, for the configuration its
+    results were generated from (docs/results-facts.json names it)."""
     readme = (REPO / "README.md").read_text()
-    block = readme[readme.index("<!-- findings -->"):readme.index("<!-- /findings -->")]
+    block = readme[readme.index("<!-- results"):readme.index("<!-- /results -->")]
     lines = [line[2:] for line in block.splitlines() if line.startswith("- ")]
-    patterns = findings_patterns({})
+    snapshot = json.loads((REPO / "docs/results-facts.json").read_text())
+    source = yaml.safe_load((REPO / snapshot["config"]).read_text())
+    patterns = findings_patterns(source if snapshot["config"] != "config.yaml" else {})
     assert len(lines) == len(patterns), lines
     for line, pattern in zip(lines, patterns):
         assert pattern.fullmatch(line), (line, pattern.pattern)
@@ -384,12 +393,29 @@ def test_readme_states_the_home_pages_findings():
 @pytest.mark.parametrize("config", [{}, ci_config(OTHER_CONFIG)], ids=["default", "other"])
 def test_home_page_states_the_findings_lines(config):
     """The home page renders each line of mnistrepro.findings, facts quoted, in order."""
-    facts = {"loss_raw_final_verdict": "logistic loss wins", "hardest_pair": "7 vs 9 (88.74%, n = 10)"}
+    steps = report_config(config, {})["pair_sweep"]["steps"]
+    facts = {"loss_raw_final_verdict": "logistic loss wins", f"pair_verdict_{steps}": "7 vs 9 (88.74%, n = 10)"}
     text = visible_text(render_caption("workflow.rst", config, facts))
     at = 0
     for line in findings(report_config(config, facts), Facts(facts)):
         at = text.index(line.replace("**", ""), at)
     assert "logistic loss wins" in text and "7 vs 9 (88.74%, n = 10)" in text
+
+
+def test_findings_are_written_once():
+    """The home page, the comparisons caption and the README block state the lines of one function,
+    mnistrepro.findings.findings: the same lines in each, in order."""
+    from mnistrepro.findings import readme_results
+
+    facts = {"loss_raw_final_verdict": "logistic loss wins", "lenet_verdict": "full C3 is more accurate"}
+    config = report_config({}, facts)
+    lines = [line.replace("**", "") for line in findings(config, Facts(facts))]
+    readme = readme_results(config, Facts(facts)).replace("**", "")
+    texts = [visible_text(render_caption(name, {}, facts)) for name in ("workflow.rst", "comparisons.rst")]
+    for text in [*texts, readme]:
+        at = 0
+        for line in lines:
+            at = text.index(line, at)
 
 
 @pytest.mark.parametrize("config", [{}, ci_config(), ci_config(OTHER_CONFIG)], ids=["default", "ci", "other"])
@@ -409,8 +435,9 @@ def test_every_caption_renders_for_any_config_before_any_fact(name, config):
 def test_calibration_caption_never_renders_empty(facts):
     """A fact this configuration did not produce (no facts yet, or one C3 variant only) is named as such."""
     html = render_caption("lenet_calibration.rst", {}, facts)
-    slots = ["lenet_sparse_mean", "lenet_sparse_top2", "lenet_sparse_ece", "lenet_sparse_ece_ci", "lenet_full_mean",
-             "lenet_full_top2", "lenet_full_ece", "lenet_full_ece_ci", "lenet_verdict", "lenet_ece_verdict"]
+    slots = ["lenet_sparse_mean", "lenet_sparse_top2", "lenet_sparse_ece", "lenet_sparse_ece_ci",
+             "lenet_sparse_ece_images", "lenet_full_mean", "lenet_full_top2", "lenet_full_ece", "lenet_full_ece_ci",
+             "lenet_full_ece_images", "lenet_verdict", "lenet_ece_verdict"]
     assert html.count(NOT_RUN) == sum(slot not in facts for slot in slots)
     for value in facts.values():
         assert value in html
@@ -443,7 +470,7 @@ def test_report_follows_its_config(which, request):
         assert not empty_substitutions(text), empty_substitutions(text)
     pair = "{} vs {}".format(*config["pair"])
     assert f"logistic regression on {pair}, raw pixels, {config['logreg']['steps']:,} steps" in home
-    assert facts["loss_raw_final_verdict"] in home and facts["hardest_pair"] in home
+    assert facts["loss_raw_final_verdict"] in home and facts[f"pair_verdict_{config['pair_sweep']['steps']}"] in home
     assert facts["identities_verdict"] in home and facts["lenet_ece_verdict"] in home
     if config["pair"] == OTHER_CONFIG["pair"]:
         # No unit-pixel runs, and no reference run on this pair: said so, not left empty.

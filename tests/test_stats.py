@@ -8,8 +8,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mnistrepro.stats import (adjust, bootstrap_interval, compare, escape_threshold, holm, sign_flip_interval,
-                              minimum_detectable_difference, smallest_p, summarize, verdict, wilson_interval)
+from pathlib import Path
+
+import yaml
+from scipy import stats as scipy_stats
+
+from mnistrepro.config import seed_list
+from mnistrepro.stats import (BOOTSTRAP_MIN_N, ESCAPE_ALPHA, Comparison, adjust, bootstrap_interval, compare,
+                              equivalence_test, escape_accuracy, escaped, format_p, hardest_groups, holm,
+                              mean_interval, minimum_detectable_difference, p_text, rank_bootstrap, required_n,
+                              sign_flip_interval, smallest_p, summarize, verdict, wilson_interval)
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def rng(seed: int = 0) -> np.random.Generator:
@@ -69,20 +79,94 @@ def test_summarize_groups_and_statistics():
     assert mse["min"] == 0.1 and mse["max"] == 0.5
     assert ce["n"] == 3 and ce["std"] == 0 and ce["ci95_low"] == ce["ci95_high"] == pytest.approx(0.9)
     assert ce["mean_train_seconds"] == 4.0 and ce["trainable_params"] == 785
+    # Five seeds: a Student-t interval, 0.3 +- t(0.975, 4) sd / sqrt(5), labelled as such.
+    half = 2.776445 * math.sqrt(0.025) / math.sqrt(5)
+    assert (mse["ci95_low"], mse["ci95_high"]) == pytest.approx((0.3 - half, 0.3 + half), abs=1e-6)
+    assert mse["ci_method"] == f"Student t (n < {BOOTSTRAP_MIN_N})"
 
 
-# ------------------------------------------------------------------------------ escape threshold
+# ------------------------------------------------------------------------------ escape
 
 
-def test_escape_threshold_is_the_valley_between_the_modes():
-    stuck = [0.4932, 0.5068] * 10
-    escaped = [0.75, 0.78, 0.8, 0.85, 0.9]
-    threshold = escape_threshold(stuck + escaped, chance=0.5068)
-    assert 0.5068 < threshold < 0.75
-    # A third mode of well-trained runs does not move it out of the valley.
-    assert 0.5068 < escape_threshold(stuck + escaped + [0.92, 0.93, 0.94] * 20, chance=0.5068) < 0.75
-    # No run above chance: every run is stuck, whatever the threshold.
-    assert escape_threshold(stuck, chance=0.5068) == 0.5068
+def test_escape_is_an_exact_binomial_test_against_the_majority_rate():
+    # 1,991 test images, majority rate 1009/1991: a run that predicts one class (1009 or 982 correct) never
+    # escapes; the lowest escaping count is the smallest k with P(X >= k) < alpha under Binomial(1991, rate).
+    chance = 1009 / 1991
+    k = round(escape_accuracy(1991, chance) * 1991)
+    assert scipy_stats.binom.sf(k - 1, 1991, chance) < ESCAPE_ALPHA <= scipy_stats.binom.sf(k - 2, 1991, chance)
+    assert list(escaped([1009, 982, k - 1, k, 1900], [1991] * 5, chance)) == [False, False, False, True, True]
+
+
+# ------------------------------------------------------------------------------ interval coverage
+
+
+def smallest_study_n(config_path: Path = REPO / "config.yaml") -> int:
+    """The smallest number of seeds any mean or paired difference of the study's configuration rests on."""
+    config = yaml.safe_load(config_path.read_text())
+    sweep = config["pair_sweep"]
+    counts = [len(seed_list(config["logreg"]["seeds"])), len(seed_list(config["lenet"]["seeds"])),
+              len(seed_list(sweep["seeds"]))] + ([sweep["long_seeds"]] if sweep.get("long_seeds") else [])
+    return min(counts)
+
+
+def test_no_percentile_bootstrap_below_the_stated_n():
+    values = np.linspace(0.98, 0.99, BOOTSTRAP_MIN_N - 1)
+    assert mean_interval(values, rng())[3].startswith("Student t")
+    assert mean_interval(np.linspace(0.98, 0.99, BOOTSTRAP_MIN_N), rng())[3].startswith("percentile bootstrap")
+    # Three values: the percentile bootstrap would be (nearly) their range; the t-interval is much wider.
+    three = [0.9844, 0.9872, 0.9860]
+    _, low, high, _ = mean_interval(three, rng())
+    assert low < min(three) - 0.002 and high > max(three) + 0.002
+
+
+def test_interval_coverage_at_the_studys_smallest_n():
+    """The interval the study prints for a mean, and for a paired difference, at its smallest n, covers the
+    true mean within 2 points of 95% (simulated with normal seeds, as LeNet-5 accuracies roughly are)."""
+    n = smallest_study_n()
+    resamples = yaml.safe_load((REPO / "config.yaml").read_text())["stats"]["resamples"]
+    gen = rng(1)
+    trials = 1000
+    hits = sum(low <= 0.985 <= high for low, high in
+               (mean_interval(gen.normal(0.985, 0.001, n), gen, resamples=999, bounds=(0.0, 1.0))[1:3]
+                for _ in range(trials)))
+    assert abs(hits / trials - 0.95) <= 0.02, (n, hits / trials)
+    # Paired differences: the interval compare() prints at this n, simulated directly.
+    sample = compare(pd.Series(gen.normal(0.001, 0.001, n)), pd.Series(np.zeros(n)), gen, resamples)
+    if 2**n <= resamples:
+        assert sample.ci_method == "exact sign-flip test inverted"
+        if smallest_p(n, resamples) > 0.05:
+            # No 95% interval exists at this n; compare() says so (every possible difference), it prints none.
+            assert (sample.ci95_low, sample.ci95_high) == (-1.0, 1.0)
+            return
+        intervals = (sign_flip_interval(gen.normal(0.001, 0.001, n)) for _ in range(trials))
+    else:
+        assert sample.ci_method == mean_interval(np.zeros(n) + gen.normal(0, 1, n), gen)[3]
+        intervals = (mean_interval(gen.normal(0.001, 0.001, n), gen, resamples=999)[1:3] for _ in range(trials))
+    covered = sum(low <= 0.001 <= high for low, high in intervals)
+    assert abs(covered / trials - 0.95) <= 0.02, (n, covered / trials)
+
+
+@pytest.mark.parametrize("n", [10, 40])
+def test_paired_interval_coverage_at_other_study_sizes(n):
+    """The same check at sizes the study may be configured with: the exact sign-flip interval (10 pairs) and
+    the percentile bootstrap (40 pairs)."""
+    gen = rng(n)
+    if 2**n <= 9999:
+        intervals = [sign_flip_interval(gen.normal(0.001, 0.001, n)) for _ in range(1000)]
+    else:
+        intervals = [mean_interval(gen.normal(0.001, 0.001, n), gen, resamples=999)[1:3] for _ in range(1000)]
+    covered = sum(low <= 0.001 <= high for low, high in intervals) / len(intervals)
+    assert abs(covered - 0.95) <= 0.02, covered
+
+
+def test_a_percentile_bootstrap_at_three_seeds_would_fail_the_coverage_test():
+    """The coverage test can fail: the method it replaced covers far less than 95% at n = 3."""
+    gen = rng(2)
+    hits = 0
+    for _ in range(400):
+        _, low, high = bootstrap_interval(gen.normal(0.0, 1.0, 3), gen, resamples=999)
+        hits += low <= 0.0 <= high
+    assert hits / 400 < 0.85
 
 
 # ------------------------------------------------------------------------------ tests and adjustment
@@ -186,3 +270,74 @@ def test_exact_interval_agrees_with_the_exact_test():
     # Three values of one sign: a bootstrap interval would exclude 0, but p = 0.25; the test's
     # interval is every possible difference.
     assert sign_flip_interval([-0.002, -0.001, -0.003]) == (-1.0, 1.0)
+
+
+# ------------------------------------------------------------------------------ p floors, TOST, sample size
+
+
+def test_a_p_at_the_monte_carlo_floor_prints_as_a_bound():
+    seeds = range(40)
+    base = pd.Series(np.linspace(0.9, 0.95, 40), index=seeds)
+    (c,) = adjust([compare(base + 0.05 + np.linspace(-0.001, 0.001, 40), base, rng(), resamples=999)])
+    assert not c.exact and c.p_value == pytest.approx(2 / 1000) and c.at_floor
+    assert p_text(c).startswith("p ≤ 0.002, Holm p ≤ 0.002")
+    assert format_p(0.031) == "p = 0.031" and format_p(0.0002, at_floor=True) == "p ≤ 0.0002"
+    # An exact test's smallest p is exact, not a bound.
+    exact = compare(BASE + 0.01 + NOISE / 10, BASE, rng())
+    assert exact.exact and not exact.at_floor
+
+
+def test_tost_equivalence_textbook_cases():
+    # Ten differences all within +-0.02 points of 0: both one-sided tests reject as far as 10 pairs allow
+    # (every shifted difference has one sign: exact one-sided p = 1/1024), so the two are equivalent
+    # within 0.1 points.
+    d = np.linspace(-0.0002, 0.0002, 10)
+    e = equivalence_test(d, margin=0.001)
+    assert e.p_value == pytest.approx(1 / 1024) and e.p_lower == e.p_upper
+    # A mean difference of 0.2 points is not within a 0.1-point margin.
+    assert equivalence_test(d + 0.002, margin=0.001).p_value > 0.5
+
+
+def test_required_n_is_the_smallest_n_that_detects_the_target():
+    sd, effect, alpha = 0.00131, 0.002, 0.05 / 20
+    n = required_n(sd, effect, alpha)
+    assert minimum_detectable_difference(sd, n, alpha) <= effect < minimum_detectable_difference(sd, n - 1, alpha)
+    # Normal approximation: n ~ ((z_{1-alpha/2} + z_{0.8}) sd / effect)^2, a little less than the t-based n
+    # (by more at small n, where t's tails are heavier).
+    z = scipy_stats.norm.ppf(1 - alpha / 2) + scipy_stats.norm.ppf(0.8)
+    assert (z * sd / effect) ** 2 < n < (z * sd / effect) ** 2 + 6
+    large = required_n(0.01, effect, alpha)
+    assert (z * 0.01 / effect) ** 2 < large < (z * 0.01 / effect) ** 2 + 6
+    with pytest.raises(ValueError, match="positive paired SD"):
+        required_n(0.0, effect)
+
+
+# ------------------------------------------------------------------------------ hardest of several groups
+
+
+def test_a_clearly_hardest_group_is_named_and_a_tie_is_not():
+    gen = rng(4)
+    clear = [gen.normal(m, 0.01, 200) for m in (0.80, 0.90, 0.91, 0.95)]
+    p, in_set = hardest_groups(clear, gen, resamples=999)
+    assert p[0] < 0.01 and list(in_set) == [True, False, False, False]
+    ranks = rank_bootstrap(clear, gen, resamples=999)
+    assert list(ranks["rank"]) == [1, 2, 3, 4] and ranks["p_rank1"].iloc[0] == 1.0
+    assert (ranks["rank_low"].iloc[0], ranks["rank_high"].iloc[0]) == (1, 1)
+    base = gen.normal(0.9, 0.01, 50)
+    tied = [base, gen.permutation(base) + 1e-4, base + 0.05]
+    p, in_set = hardest_groups(tied, gen, resamples=999)
+    assert p[0] > 0.05 and p[1] > 0.05 and list(in_set) == [True, True, False]
+    ranks = rank_bootstrap(tied, gen, resamples=999)
+    assert 0.05 < ranks["p_rank1"].iloc[0] < 0.95 and ranks["rank_high"].iloc[0] == 2
+
+
+def test_the_hardest_group_test_accounts_for_selection():
+    """Under the global null (45 identical groups), picking the lowest and testing it against the rest
+    with unadjusted pairwise tests would 'find' a hardest group; the max-T test rejects in about 5% or fewer."""
+    gen = rng(5)
+    rejections = 0
+    for _ in range(40):
+        groups = [gen.normal(0.9, 0.02, 30) for _ in range(10)]
+        p, _ = hardest_groups(groups, gen, resamples=199)
+        rejections += p.min() < 0.05
+    assert rejections <= 4

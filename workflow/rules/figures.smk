@@ -25,6 +25,14 @@ FIGURES = {
         shows="45-pair difficulty heatmap",
         drawn=SWEEP["enabled"],
     ),
+    "pair_ranks": FigureSpec(
+        input={"pairs": rules.aggregate.output.pairs},
+        settings={"main_pair": PAIR},
+        png="pair_ranks.png",
+        category="Logistic regression",
+        shows="hardest pairs: rank intervals",
+        drawn=SWEEP["enabled"],
+    ),
     "accuracy_vs_params": FigureSpec(
         input={"runs": rules.aggregate.output.runs, "summary": rules.aggregate.output.summary},
         png="lenet_accuracy_vs_params.png",

@@ -7,6 +7,7 @@
 # over all seeds per step); the sweep is one job for all its pairs, because Python + torch start-up
 # (seconds) costs more than a pair's whole batch of runs. Each run still gets its own JSON record.
 # Both rules take their digit pairs from mnist.pt the same way (params.pairs; scripts/train_logreg.py).
+from mnistrepro.logs import ConfigError
 
 
 rule train_logreg:
@@ -31,8 +32,32 @@ rule train_logreg:
         "../../scripts/train_logreg.py"
 
 
-# The sweep's rule exists only when the config enables it.
+# The sweep's rule exists only when the config enables it. Its seeds train in two groups per pair:
+# the first long_seeds to long_steps (evaluated at steps and long_steps), the others to steps only.
+# A seed's run is the same whichever group it is in (its own initialisation and sample order).
 if SWEEP["enabled"]:
+    if SWEEP["long_seeds"] > len(SWEEP["seeds"]):
+        raise ConfigError(
+            f"pair_sweep.long_seeds: {SWEEP['long_seeds']} is more than the "
+            f"{len(SWEEP['seeds'])} seeds of pair_sweep.seeds"
+        )
+    if SWEEP["long_seeds"] and SWEEP["long_steps"] <= SWEEP["steps"]:
+        raise ConfigError(
+            f"pair_sweep.long_steps: expected more than pair_sweep.steps "
+            f"({SWEEP['steps']}), got {SWEEP['long_steps']}"
+        )
+    SWEEP_GROUPS = [
+        {
+            "seeds": SWEEP["seeds"][: SWEEP["long_seeds"]],
+            "steps": SWEEP["long_steps"],
+            "eval_steps": [SWEEP["steps"], SWEEP["long_steps"]],
+        },
+        {
+            "seeds": SWEEP["seeds"][SWEEP["long_seeds"] :],
+            "steps": SWEEP["steps"],
+            "eval_steps": [SWEEP["steps"]],
+        },
+    ]
 
     rule train_logreg_sweep:
         input:
@@ -48,9 +73,8 @@ if SWEEP["enabled"]:
             loss=SWEEP["loss"],
             scaling=SWEEP["scaling"],
             seeds=SWEEP["seeds"],
-            steps=SWEEP["steps"],
             lr=SWEEP["lr"],
-            eval_steps=[SWEEP["steps"]],
+            groups=[g for g in SWEEP_GROUPS if g["seeds"]],
             pairs=[list(p) for p in SWEEP_PAIRS],
         script:
             "../../scripts/train_logreg.py"

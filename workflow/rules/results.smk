@@ -29,6 +29,12 @@ rule aggregate:
             category="Logistic regression",
             labels={"result": "table", "shows": "escape rates from chance"},
         ),
+        escape_sensitivity=report(
+            f"{TABLES}/escape_sensitivity.csv",
+            caption="../report/escape_sensitivity.rst",
+            category="Logistic regression",
+            labels={"result": "table", "shows": "escape rates at fixed thresholds"},
+        ),
         comparisons=report(
             f"{TABLES}/comparisons.csv",
             caption="../report/comparisons.rst",
@@ -39,7 +45,13 @@ rule aggregate:
             f"{TABLES}/pair_difficulty.csv",
             caption="../report/pair_difficulty_table.rst",
             category="Logistic regression",
-            labels={"result": "table", "shows": "digit-pair sweep"},
+            labels={"result": "table", "shows": "digit-pair sweep: ranks, tests"},
+        ),
+        lenet_test_set=report(
+            f"{TABLES}/lenet_test_set.csv",
+            caption="../report/lenet_test_set.rst",
+            category="LeNet-5",
+            labels={"result": "table", "shows": "test-set uncertainty, ECE binnings"},
         ),
         facts=FACTS,
     log:
@@ -49,8 +61,15 @@ rule aggregate:
     localrule: True
     params:
         logreg_steps=sorted(set(LOGREG["eval_steps"]) | {LOGREG["steps"]}),
+        pair=PAIR,
         seed=config["stats"]["seed"],
         resamples=config["stats"]["resamples"],
+        image_resamples=config["stats"]["image_resamples"],
+        escape_alpha=config["stats"]["escape_alpha"],
+        equivalence_margin=config["stats"]["equivalence_margin"],
+        target_difference=config["stats"]["target_difference"],
+        planning_paired_sd=config["stats"]["planning_paired_sd"],
+        paired_sd_notes=config["stats"]["paired_sd_notes"],
         facts=report_facts,
     script:
         "../../scripts/aggregate.py"
