@@ -41,15 +41,14 @@ log.info(
 
 data = to_device_data(load_mnist(snakemake.input.mnist), device, run.train_limit, run.test_limit)
 result = train(run, data, checkpoint_path=checkpoint)
-record = training_record(run, result, data, hardware["device"], threads=snakemake.threads)
-record["gpu_index"] = None if gpu_slot is None else gpu_slot.index
-record["hardware"] = hardware
+write_history_csv(result.history, snakemake.output.history)
+model_sha256 = save_model(result.model, run, snakemake.output.model)
+record = training_record(run, result, data, hardware, snakemake.output.model, model_sha256, threads=snakemake.threads,
+                         gpu_index=None if gpu_slot is None else gpu_slot.index)
 log.info(
     "%d trainable parameters (analytic %d); %.1f s training (%.0f images/s)",
     record["trainable_params"], record["trainable_params_analytic"], record["train_seconds"], record["images_per_s"],
 )
-write_history_csv(result.history, snakemake.output.history)
-save_model(result.model, run, snakemake.output.model)
 write_json(record, snakemake.output.training)
 checkpoint.unlink(missing_ok=True)
 log.info("outputs written; checkpoint %s removed", checkpoint)

@@ -38,6 +38,8 @@ rule train_lenet:
 rule evaluate_lenet:
     input:
         mnist=rules.idx_to_tensors.output.mnist,
+        # Each run's training.json gives its model.pt's SHA-256, checked before the weights are evaluated.
+        trainings=expand(rules.train_lenet.output.training, seed=LENET["seeds"], allow_missing=True),
         models=expand(rules.train_lenet.output.model, seed=LENET["seeds"], allow_missing=True),
     output:
         evaluations=expand(f"{LENET_RUN}/evaluation.json", seed=LENET["seeds"], allow_missing=True),

@@ -20,6 +20,7 @@ rule train_logreg:
         "results/benchmarks/logreg/main/{loss}_{scaling}.tsv"
     threads: 1
     params:
+        experiment="logreg",
         loss=lambda wc: wc.loss,
         scaling=lambda wc: wc.scaling,
         seeds=LOGREG["seeds"],
@@ -45,6 +46,7 @@ if SWEEP["enabled"]:
             "results/benchmarks/logreg/sweep.tsv"
         threads: 1
         params:
+            experiment="pair_sweep",
             loss=SWEEP["loss"],
             scaling=SWEEP["scaling"],
             seeds=SWEEP["seeds"],
