@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 import reference_impl
 from mnistrepro import logreg
 from mnistrepro.aggregate import RECORD_METRICS
+from mnistrepro.choices import LOSSES
 
 LR = 1e-4
 # Logits: moderate ones for comparisons with autograd, extreme ones for stability.
@@ -71,10 +73,10 @@ def test_losses_match_hand_computation(z, y, mse, dmse, ce, dce):
         assert float(reference_impl.loss_spec(loss, zt, yt)) == pytest.approx(value, rel=1e-12, abs=1e-15)
         assert float(logreg.loss_grad(loss, zt, yt)) == pytest.approx(grad, rel=1e-12, abs=1e-15)
         # The scalar derivative the fast loop uses: dl/dz = y * dl/dm at m = y z.
-        assert y * reference_impl._DMARGIN[loss](y * z) == pytest.approx(grad, rel=1e-12, abs=1e-15)
+        assert y * reference_impl.dmargin(loss)(y * z) == pytest.approx(grad, rel=1e-12, abs=1e-15)
 
 
-@pytest.mark.parametrize("loss", logreg.LOSSES)
+@pytest.mark.parametrize("loss", LOSSES)
 @settings(max_examples=200, deadline=None)
 @given(z=logits, y=labels)
 def test_gradient_matches_autograd(loss, z, y):
@@ -87,7 +89,34 @@ def test_gradient_matches_autograd(loss, z, y):
         # Absolute slack: autograd through sigmoid uses s (1 - s), which cancels to 0 once s
         # rounds to 1 (|z| > ~37 in float64), where the exact gradient is ~exp(-|z|).
         assert got == pytest.approx(expected, rel=1e-6, abs=1e-12)
-        assert y * reference_impl._DMARGIN[loss](y * z) == pytest.approx(got, rel=1e-12, abs=1e-300)
+        assert y * reference_impl.dmargin(loss)(y * z) == pytest.approx(got, rel=1e-12, abs=1e-300)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_every_registered_form_of_a_loss_is_the_same_loss(loss):
+    """The forms a loss is registered in (mnistrepro.logreg.LossForms) agree: grad is the derivative of value
+    (autograd), dmargin is grad / y, and step is the SGD coefficient -lr dl/dz."""
+    forms = logreg.loss_forms(loss)
+    z = torch.linspace(-40, 40, 801, dtype=torch.float64)
+    for y in (-1.0, 1.0):
+        yt = torch.full_like(z, y)
+        zg = z.clone().requires_grad_(True)
+        forms.value(yt * zg).sum().backward()
+        grad = forms.grad(yt, yt * z)
+        torch.testing.assert_close(grad, zg.grad, rtol=1e-6, atol=1e-12)
+        m = (yt * z).numpy()
+        np.testing.assert_allclose(y * forms.dmargin(m), grad.numpy(), rtol=1e-12, atol=1e-300)
+        with np.errstate(over="ignore"):
+            step = forms.step(m, yt.numpy(), LR)
+        np.testing.assert_allclose(step, -LR * grad.numpy(), rtol=1e-12, atol=1e-300)
+
+
+def test_unknown_loss_is_an_error_never_another_loss(pair):
+    z, y = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    for call in (lambda: logreg.loss_value("no_such_loss", z, y), lambda: logreg.loss_grad("sq", z, y),
+                 lambda: logreg.run_seeds(pair, "no_such_loss", "raw", [0], steps=10, lr=LR, eval_steps=[])):
+        with pytest.raises(ValueError, match=r"loss: unknown loss '\w+'; expected one of \['mse', 'ce'.*\]"):
+            call()
 
 
 @settings(max_examples=200, deadline=None)
@@ -121,14 +150,14 @@ def test_logistic_loss_is_stable_at_extreme_logits(dtype):
     zg = z.clone().requires_grad_(True)
     logreg.loss_value("ce", zg, y).sum().backward()
     assert torch.equal(zg.grad, grad)
-    for loss in logreg.LOSSES:
+    for loss in LOSSES:
         for fn in (logreg.loss_value, logreg.loss_grad, reference_impl.loss_spec):
             assert torch.isfinite(fn(loss, z, y)).all(), (loss, fn.__name__)
     assert torch.equal(logreg.loss_value("mse", z, y), torch.tensor([0.0, 4.0, 4.0, 0.0], dtype=dtype))
     for m in (1000.0, -1000.0, 745.0, -745.0, 1e300, -1e300):
-        for loss in logreg.LOSSES:
-            assert math.isfinite(reference_impl._DMARGIN[loss](m))
-    assert reference_impl._DMARGIN["ce"](-1000.0) == -1.0
+        for loss in LOSSES:
+            assert math.isfinite(reference_impl.dmargin(loss)(m))
+    assert reference_impl.dmargin("ce")(-1000.0) == -1.0
 
 
 # ------------------------------------------------------------------------------------------
@@ -173,7 +202,7 @@ def test_one_fast_step_is_the_hand_computed_update(pair):
     x = logreg.scale_inputs(pair["train_images"], "raw")
     y = logreg.labels_pm1(pair["train_labels"])
     w0, b0, _ = logreg.init_run(3, 400, 1)
-    for loss in logreg.LOSSES:
+    for loss in LOSSES:
         i = 5
         z = float(x[i] @ w0 + b0)
         yi = float(y[i])
@@ -183,7 +212,7 @@ def test_one_fast_step_is_the_hand_computed_update(pair):
         assert float(b) == pytest.approx(float(b0) - LR * g, abs=1e-15)
 
 
-@pytest.mark.parametrize("loss", logreg.LOSSES)
+@pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize(
     "scaling, steps, atol",
     [
@@ -207,7 +236,7 @@ def test_fast_loop_matches_straightforward_loop(pair, loss, scaling, steps, atol
     assert 0 <= stats["stuck_steps"] <= stats["wrong_steps"] <= steps
 
 
-@pytest.mark.parametrize("loss", logreg.LOSSES)
+@pytest.mark.parametrize("loss", LOSSES)
 def test_fast_loop_matches_straightforward_loop_in_float32(pair, loss):
     x = logreg.scale_inputs(pair["train_images"], "unit", torch.float32)
     y = logreg.labels_pm1(pair["train_labels"], torch.float32)
@@ -246,7 +275,7 @@ def test_eval_callbacks_and_segments_do_not_change_the_run(pair):
         reference_impl.train_fast(x, y, "ce", LR, w0, b0, idx, [501])
 
 
-@pytest.mark.parametrize("loss", logreg.LOSSES)
+@pytest.mark.parametrize("loss", LOSSES)
 def test_batched_loop_equals_per_seed_loop_on_unit_pixels(pair, loss):
     """All seeds stepped together make each seed's own updates (float64, stable dynamics)."""
     x = logreg.scale_inputs(pair["train_images"], "unit")
