@@ -41,9 +41,9 @@ if SWEEP["enabled"]:
         output:
             records=logreg_sweep_files(),
         log:
-            "results/logs/logreg/sweep.log",
+            "results/logs/logreg/pair_sweep.log",
         benchmark:
-            "results/benchmarks/logreg/sweep.tsv"
+            "results/benchmarks/logreg/pair_sweep.tsv"
         threads: 1
         params:
             experiment="pair_sweep",
