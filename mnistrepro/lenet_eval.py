@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from mnistrepro.io import check_sha256, read_json
 from mnistrepro.lenet import LeNet5, make_c3
+from mnistrepro.records import LenetEvaluationRecord
 
 NUM_CLASSES = 10
 ECE_BINS = 15
@@ -157,8 +158,8 @@ def load_trained_model(training_json: str | os.PathLike, model_path: str | os.Pa
 
 
 def evaluation_record(run: dict[str, Any], training: dict[str, Any], metrics: dict[str, Any], eval_device: str,
-                      threads: int, eval_seconds: float) -> dict[str, Any]:
-    """The evaluation.json of one run: the run's settings, the weights evaluated (``model``: path and SHA-256,
+                      threads: int, eval_seconds: float) -> LenetEvaluationRecord:
+    """The evaluation.json of one run (:class:`mnistrepro.records.LenetEvaluationRecord`): the run's settings, the weights evaluated (``model``: path and SHA-256,
     as its training record gives them), the :func:`evaluate` metrics, and where and how fast they were
     computed. ``eval_device``, not ``device``: in every run record ``device`` is where the run trained."""
     return {"experiment": "lenet", **run, "model": training["model"], **metrics, "eval_device": eval_device,

@@ -40,6 +40,7 @@ from mnistrepro.io import atomic_path, file_sha256, save_torch
 from mnistrepro.lenet import LeNet5, analytic_param_counts, c3_saved, measured_param_counts
 from mnistrepro.lenet_eval import eval_batch_size as default_eval_batch_size
 from mnistrepro.lenet_eval import logits_and_loss
+from mnistrepro.records import LenetTrainingRecord
 
 log = logging.getLogger(__name__)
 
@@ -395,9 +396,9 @@ def save_checkpoint(path: str | os.PathLike, run: LeNetRun, model: torch.nn.Modu
 
 def training_record(run: LeNetRun, result: TrainState, data: DeviceData, hardware: dict[str, Any],
                     model_path: str | os.PathLike, model_sha256: str, threads: int | None = None,
-                    gpu_index: int | None = None) -> dict[str, Any]:
-    """The training.json of one run: its settings, parameter counts, timing, device and hardware
-    (mnistrepro.environment.job_hardware), and the weights it saved (``model``: the path of model.pt and
+                    gpu_index: int | None = None) -> LenetTrainingRecord:
+    """The training.json of one run (:class:`mnistrepro.records.LenetTrainingRecord`): its settings, parameter
+    counts, timing, device and hardware (mnistrepro.environment.job_hardware), and the weights it saved (``model``: the path of model.pt and
     its SHA-256, which the evaluation checks). No test metrics: those are the evaluation step's,
     mnistrepro.lenet_eval."""
     model = result.model

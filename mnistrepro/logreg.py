@@ -48,6 +48,7 @@ from torch import Tensor, nn
 from mnistrepro.choices import SCALINGS, implementation, register
 from mnistrepro.config import evaluated_steps
 from mnistrepro.device import describe_device
+from mnistrepro.records import HardwareRecord, LogregRunRecord
 
 N_FEATURES = 784
 # A run's test metrics, in its record and in each of its ``evals`` (:func:`run_metrics`). The first four are
@@ -432,8 +433,9 @@ def run_seeds(
 
 def run_record(*, experiment: str, loss: str, scaling: str, digits: Sequence[int], seed: int, lr: float, steps: int,
                dtype: torch.dtype, device: str, eval_device: str, n_train: int, evals: list[dict], chance: float,
-               misclassified: list[int], hardware: dict[str, Any] | None) -> dict[str, Any]:
-    """One logistic-regression run's record (its JSON file; see :func:`run_seeds`): the settings, the metrics
+               misclassified: list[int], hardware: HardwareRecord | None) -> LogregRunRecord:
+    """One logistic-regression run's record (its JSON file, :class:`mnistrepro.records.LogregRunRecord`; see
+    :func:`run_seeds`): the settings, the metrics
     of its last evaluation (``evals[-1]``, at ``steps``) at top level, and every evaluation."""
     if experiment not in ("logreg", "pair_sweep"):
         raise ValueError(f"experiment: expected 'logreg' or 'pair_sweep' (mnistrepro.choices.EXPERIMENTS), "

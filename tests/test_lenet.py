@@ -38,9 +38,11 @@ from mnistrepro.lenet_eval import (
     evaluate,
     expected_calibration_error,
     load_model,
+    evaluation_record,
     load_trained_model,
     top_k_correct,
 )
+from mnistrepro.records import LenetEvaluationRecord, LenetTrainingRecord, record_keys
 from mnistrepro.io import file_sha256, write_json
 from mnistrepro.logs import ArtefactMismatchError
 from mnistrepro.lenet_training import (
@@ -388,8 +390,14 @@ def test_damaged_model_is_refused_naming_the_file(one_thread, tmp_path):
     model_path, training_path = tmp_path / "model.pt", tmp_path / "training.json"
     sha = save_model(result.model, run, model_path)
     write_json(training_record(run, result, data, {"device": "cpu"}, model_path, sha), training_path)
-    model, _, training = load_trained_model(training_path, model_path, torch.device("cpu"))  # intact: loads
+    model, saved_run, training = load_trained_model(training_path, model_path, torch.device("cpu"))  # intact: loads
     assert training["model"]["sha256"] == sha
+    # Both records follow the schema (mnistrepro.records): its keys and the run's settings, nothing else.
+    evaluation = evaluation_record(saved_run, training, evaluate(model, data.test_x, data.test_y), "cpu", 1, 0.1)
+    for record, record_type in ((training, LenetTrainingRecord), (evaluation, LenetEvaluationRecord)):
+        required, optional = record_keys(record_type)
+        assert required <= set(record) <= required | optional | set(saved_run), record_type
+    assert evaluation["model"] == training["model"] and evaluation["experiment"] == "lenet"
     raw = bytearray(model_path.read_bytes())
     middle = len(raw) // 2
     raw[middle:middle + 64] = bytes(64)

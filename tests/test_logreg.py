@@ -14,6 +14,7 @@ import reference_impl
 from mnistrepro import logreg
 from mnistrepro.aggregate import RECORD_METRICS
 from mnistrepro.choices import LOSSES
+from mnistrepro.records import LogregEval, LogregRunRecord, record_keys
 
 LR = 1e-4
 # Logits: moderate ones for comparisons with autograd, extreme ones for stability.
@@ -335,6 +336,9 @@ def test_run_seeds_records(pair):
         assert (r["experiment"], r["loss"], r["scaling"], r["digits"], r["steps"], r["device"]) == \
             ("logreg", "mse", "raw", [4, 9], 300, "cpu")
         assert [e["step"] for e in r["evals"]] == [100, 300]
+        # The record schema (mnistrepro.records): exactly its keys, in the record and each evaluation.
+        assert set(r) == record_keys(LogregRunRecord)[0] and all(set(e) == set(LogregEval.__annotations__)
+                                                                  for e in r["evals"])
         assert set(RECORD_METRICS) <= set(r) and all(set(RECORD_METRICS) <= set(e) for e in r["evals"])
         assert r["total"] == 150 and r["test_accuracy"] == r["correct"] / 150
         assert len(r["misclassified"]) == 150 - r["correct"]
