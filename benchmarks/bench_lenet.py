@@ -2,7 +2,7 @@
 
 The straightforward loop is the textbook one: a ``DataLoader`` (batch 100, shuffled) over a dataset
 that turns each uint8 image into a PIL image and applies ``ToTensor`` (what ``torchvision.datasets.MNIST``
-does), the sparse C3 as 16 separate convolutions on index-sliced inputs (``LeNet5("sixteen")``),
+does), the sparse C3 as 16 separate convolutions on index-sliced inputs (``reference_impl.lenet5_sixteen``),
 ``loss.item()`` every batch. The pipeline's loop is the inner loop of :func:`mnistrepro.lenet_training.train`
 (data resident on the device, one convolution for the sparse C3, channels-last on the CPU, CUDA graphs
 on a GPU). All loops run in this process on the same images, taking turns slice by slice (``--slice``
@@ -42,6 +42,7 @@ from torchvision.transforms import ToTensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from reference_impl import lenet5_sixteen  # noqa: E402  (this directory)
 from mnistrepro.choices import C3_KINDS, DEVICES  # noqa: E402
 from mnistrepro.device import describe_device, resolve_device  # noqa: E402
 from mnistrepro.lenet import LeNet5  # noqa: E402
@@ -91,7 +92,7 @@ class Straightforward:
     def __init__(self, mnist: dict, c3: str, device: torch.device, seed: int) -> None:
         torch.manual_seed(seed)
         self.device = device
-        self.model = LeNet5("sixteen" if c3 == "sparse" else "full").to(device)
+        self.model = (lenet5_sixteen() if c3 == "sparse" else LeNet5("full")).to(device)
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
         dataset = PilMnist(mnist["train_images"], mnist["train_labels"], ToTensor())
         self.loader = DataLoader(dataset, batch_size=100, shuffle=True, generator=torch.Generator().manual_seed(seed))

@@ -28,7 +28,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import reference_impl  # noqa: E402  (this directory: reference loops)
 from mnistrepro import logreg  # noqa: E402
+from mnistrepro.choices import LOSSES, SCALINGS  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / "results" / "data" / "pair_4_9.pt"
 
@@ -55,8 +57,8 @@ def synthetic_pair(n_train: int = 11791, n_test: int = 1991, seed: int = 0) -> d
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=None, help="pair .pt (default: 4-vs-9 if built)")
-    parser.add_argument("--loss", choices=logreg.LOSSES, default="ce")
-    parser.add_argument("--scaling", choices=logreg.SCALINGS, default="raw")
+    parser.add_argument("--loss", choices=LOSSES, default="ce")
+    parser.add_argument("--scaling", choices=SCALINGS, default="raw")
     parser.add_argument("--steps", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lr", type=float, default=1e-4)
@@ -92,10 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     finals = {}
     for rnd in range(args.repeats):
         t0 = time.perf_counter()
-        finals["reference"] = logreg.train_reference(x[ref_dtype], y, args.loss, args.lr, weight, bias, indices)
+        finals["reference"] = reference_impl.train_reference(x[ref_dtype], y, args.loss, args.lr, weight, bias, indices)
         ref_rate = args.steps / (time.perf_counter() - t0)
         t0 = time.perf_counter()
-        w, b, _ = logreg.train_fast(x[fast_dtype], y, args.loss, args.lr, weight, bias, indices)
+        w, b, _ = reference_impl.train_fast(x[fast_dtype], y, args.loss, args.lr, weight, bias, indices)
         fast_rate = args.steps / (time.perf_counter() - t0)
         finals["fast"] = (w, b)
         best["reference"] = max(best["reference"], ref_rate)
@@ -116,8 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     batched_ok = batched_vs_per_seed(x[torch.float64], y, args)
 
     n = min(args.check_steps, args.steps)
-    w_ref, b_ref = logreg.train_reference(x[torch.float64], y, args.loss, args.lr, weight, bias, indices[:n])
-    w_fast, b_fast, _ = logreg.train_fast(x[torch.float64], y, args.loss, args.lr, weight, bias, indices[:n])
+    w_ref, b_ref = reference_impl.train_reference(x[torch.float64], y, args.loss, args.lr, weight, bias, indices[:n])
+    w_fast, b_fast, _ = reference_impl.train_fast(x[torch.float64], y, args.loss, args.lr, weight, bias, indices[:n])
     diff = max(float((w_ref - w_fast).abs().max()), float((b_ref - b_fast).abs()))
     scale = float(w_ref.abs().max())
     agree = diff <= 1e-9 * max(scale, 1.0)
@@ -134,7 +136,7 @@ def batched_vs_per_seed(x: torch.Tensor, y: torch.Tensor, args: argparse.Namespa
     best = {"per-seed": 0.0, "batched": 0.0}
     for rnd in range(args.repeats):
         t0 = time.perf_counter()
-        per_seed = [logreg.train_fast(x, y, args.loss, args.lr, weights[k], biases[k], indices[k])[0] for k in seeds]
+        per_seed = [reference_impl.train_fast(x, y, args.loss, args.lr, weights[k], biases[k], indices[k])[0] for k in seeds]
         per_seed_rate = len(seeds) / (time.perf_counter() - t0)
         t0 = time.perf_counter()
         w, _, _ = logreg.train_batched(x, y, args.loss, args.lr, weights, biases, indices)

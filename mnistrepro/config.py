@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+from mnistrepro.choices import check_variant
 from mnistrepro.logs import ConfigError
 
 __all__ = ["ConfigError", "check_config"]
@@ -11,6 +12,16 @@ __all__ = ["ConfigError", "check_config"]
 
 def check_config(config: Mapping[str, Any]) -> None:
     """Cross-field checks, run after schema validation (which has filled in the defaults)."""
+    # The schema's enums list the same names (a test checks it); this names the registry's, so a name the
+    # schema admits but no module implements stops here, before any job.
+    variants = [("loss", "logreg.losses", config["logreg"]["losses"]), ("loss", "pair_sweep.loss",
+                [config["pair_sweep"]["loss"]]), ("c3", "lenet.c3", config["lenet"]["c3"])]
+    for family, key, names in variants:
+        for name in names:
+            try:
+                check_variant(family, name, key)
+            except ValueError as err:
+                raise ConfigError(str(err)) from None
     logreg = config["logreg"]
     too_late = [s for s in logreg["eval_steps"] if s > logreg["steps"]]
     if too_late:
@@ -31,3 +42,9 @@ def check_config(config: Mapping[str, Any]) -> None:
 def seed_list(seeds: int | Sequence[int]) -> list[int]:
     """A config's ``seeds``: a count ``n`` means seeds ``0 .. n-1``; a list is kept as it is."""
     return list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+
+
+def evaluated_steps(eval_steps: Sequence[int], steps: int) -> list[int]:
+    """The step counts a logistic-regression run is evaluated at: ``eval_steps`` and its last, ``steps``
+    (which is the last of the list), ascending."""
+    return sorted({int(s) for s in eval_steps} | {int(steps)})

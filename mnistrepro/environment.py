@@ -19,11 +19,11 @@ import pandas as pd
 import torch
 
 from mnistrepro.device import describe_device
+from mnistrepro.records import HardwareRecord
 
 PACKAGES = ("torch", "torchvision", "snakemake", "snakemake-executor-plugin-slurm", "pandas", "seaborn", "scipy")
-# The columns of the Hardware table, in order (each a key of job_hardware's dict).
-HARDWARE_FIELDS = ("host", "slurm_job_id", "cuda_visible_devices", "device", "gpu_model", "cuda", "cudnn",
-                   "driver", "cpu")
+# The columns of the Hardware table, in order: the keys of a job's hardware record.
+HARDWARE_FIELDS = tuple(HardwareRecord.__annotations__)
 
 
 def cpu_name() -> str:
@@ -70,9 +70,10 @@ def environment_table(config_device: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["item", "value"])
 
 
-def job_hardware(device: torch.device) -> dict[str, Any]:
-    """What a training job ran on: host, SLURM job, device, and on a GPU its model and CUDA stack."""
-    hardware: dict[str, Any] = {
+def job_hardware(device: torch.device) -> HardwareRecord:
+    """What a training job ran on (:class:`mnistrepro.records.HardwareRecord`): host, SLURM job, device, and on
+    a GPU its model and CUDA stack."""
+    hardware: HardwareRecord = {
         "host": socket.gethostname(),
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),

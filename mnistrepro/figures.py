@@ -23,11 +23,14 @@ import torch  # noqa: E402
 
 from mnistrepro import identities as ident  # noqa: E402
 from mnistrepro.aggregate import lenet_history  # noqa: E402
-from mnistrepro.choices import C3_KINDS  # noqa: E402
+from mnistrepro.choices import C3_KINDS, LOSS_VARIANTS  # noqa: E402
 from mnistrepro.io import read_json  # noqa: E402
 
 DPI = 120
 C3_ORDER = list(C3_KINDS)
+# How the figures name each loss, from the registry (long: a legend; short: a strip's label).
+LOSS_LABELS = {name: variant.label for name, variant in LOSS_VARIANTS.items()}
+LOSS_SHORT_LABELS = {name: variant.short for name, variant in LOSS_VARIANTS.items()}
 
 FIGURES: dict[str, Callable[..., plt.Figure]] = {}
 
@@ -120,7 +123,7 @@ def logreg_steps(runs) -> plt.Figure:
     """Logistic regression: test accuracy vs SGD steps per loss and scaling, with seed bands (runs.csv)."""
     runs = pd.read_csv(runs)
     logreg = _percent(runs[runs["experiment"] == "logreg"]).astype({"steps": int})
-    logreg["loss"] = logreg["loss"].map({"mse": "MSE on sigmoid", "ce": "logistic (CE)"})
+    logreg["loss"] = logreg["loss"].map(LOSS_LABELS)
     grid = sns.relplot(data=logreg, x="steps", y="test accuracy (%)", hue="loss", col="scaling", kind="line",
                        errorbar=("pi", 100), marker="o", height=4.5, aspect=1.1, facet_kws={"sharey": True})
     for ax, (scaling, group) in zip(grid.axes.flat, logreg.groupby("scaling", sort=True)):
@@ -143,13 +146,13 @@ def logreg_distribution(runs, escape) -> plt.Figure:
     logreg = runs[runs["experiment"] == "logreg"]
     steps = int(logreg["steps"].max())
     final = _percent(logreg[logreg["steps"] == steps])
-    final["variant"] = final["loss"].map({"mse": "MSE", "ce": "logistic"}) + ", " + final["scaling"] + " pixels"
+    final["variant"] = final["loss"].map(LOSS_SHORT_LABELS) + ", " + final["scaling"] + " pixels"
     order = sorted(final["variant"].unique())
     fig, ax = plt.subplots(figsize=(9, 5.5))
     sns.stripplot(data=final, x="variant", y="test accuracy (%)", order=order, hue="variant", hue_order=order,
                   jitter=0.3, size=3, alpha=0.5, legend=False, ax=ax)
     at = escape[escape["steps"] == steps].copy()
-    at["variant"] = at["loss"].map({"mse": "MSE", "ce": "logistic"}) + ", " + at["scaling"] + " pixels"
+    at["variant"] = at["loss"].map(LOSS_SHORT_LABELS) + ", " + at["scaling"] + " pixels"
     threshold = 100 * float(at["threshold"].iloc[0])
     ax.axhline(threshold, color="grey", linestyle="--", linewidth=1,
                label=f"escaped above {threshold:.1f}% (exact binomial test vs the majority class)")
@@ -316,7 +319,9 @@ def misclassified(evaluations: Sequence, mnist, per_variant: int = 20, columns: 
 def train_time(runs) -> plt.Figure:
     """Training seconds per variant (points: seeds; bars: mean), from runs.csv."""
     df = pd.read_csv(runs)
-    df = df[(df["experiment"] == "lenet") | ((df["experiment"] == "logreg") & (df["steps"] == df["steps"].max()))]
+    # Logistic regression at its own last step count (the sweep's may be another).
+    logreg = df[df["experiment"] == "logreg"]
+    df = df[(df["experiment"] == "lenet") | ((df["experiment"] == "logreg") & (df["steps"] == logreg["steps"].max()))]
     df["variant"] = np.where(df["experiment"] == "lenet", "LeNet-5 " + df["c3"].astype(str) + " C3",
                              "logreg " + df["loss"].astype(str) + "/" + df["scaling"].astype(str))
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [1, 2]})

@@ -1,15 +1,21 @@
-"""Writing outputs so that a reader never sees a half-written file."""
+"""Writing outputs so that a reader never sees a half-written file; checking an input is the file its
+record describes; the report's facts.
+
+No torch import: the Snakefile imports this at parse time (common.smk reads the facts), so a dry run
+never pays for torch: :func:`save_torch` imports it when called, from a job that has it loaded already.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-import torch
+from mnistrepro.logs import ArtefactMismatchError
 
 
 @contextlib.contextmanager
@@ -47,8 +53,28 @@ def read_json(path: str | os.PathLike) -> Any:
 
 def save_torch(obj: Any, path: str | os.PathLike) -> None:
     """``torch.save`` ``obj`` atomically."""
+    import torch
+
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of the file at ``path``, as hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_sha256(path: str | os.PathLike, expected: str, record: str | os.PathLike) -> None:
+    """Raise :class:`ArtefactMismatchError` naming ``path`` unless its SHA-256 is ``expected``, the one
+    ``record`` gives for it."""
+    actual = file_sha256(path)
+    if actual != expected:
+        raise ArtefactMismatchError(f"{path}: SHA-256 {actual} is not the {expected} that {record} records for it; "
+                                    "the file is damaged or is not the one that run wrote")
 
 
 NOT_RUN = "not run in this configuration"

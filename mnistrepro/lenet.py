@@ -13,19 +13,24 @@ Layers (input ``[N, 1, 28, 28]``, pixels in [0, 1])::
 The sparse C3 is one dense 5x5 convolution whose ``[16, 6, 5, 5]`` weight is assembled each forward
 by scattering the 60 real 5x5 kernels (1,500 weights) into zeros; only those kernels and the 16
 biases are parameters (1,516), so the 36 absent connections are exactly zero by construction and
-never trained. :class:`SixteenConvC3` is the literal construction (16 convolutions on index-sliced
-inputs), kept as the reference for tests and benchmarks.
+never trained. The literal construction (16 convolutions on index-sliced inputs) is the tests' and
+benchmarks' reference (benchmarks/reference_impl.py).
+
+Each C3 kind is named in mnistrepro.choices (label, connection count) and registered here with its
+builder (:class:`C3Builder`).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Literal, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mnistrepro.choices import C3_IN_MAPS, C3_KERNEL, C3_OUT_MAPS, C3_VARIANTS, check_variant, implementation, register
 from mnistrepro.seeds import mix_seed
 
 # LeCun et al. 1998, Table I: the input maps (of S2/P2's 6) each C3 output map is connected to,
@@ -36,11 +41,9 @@ C3_TABLE: tuple[tuple[int, ...], ...] = (
     (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5),
     (0, 1, 2, 3, 4, 5),
 )
-C3_IN = 6
-C3_OUT = 16
-KERNEL = 5
-
-C3Kind = Literal["sparse", "full"]  # mnistrepro.choices.C3_KINDS, as a type
+C3_IN = C3_IN_MAPS
+C3_OUT = C3_OUT_MAPS
+KERNEL = C3_KERNEL
 
 
 def c3_connection_mask(table: Sequence[Sequence[int]] = C3_TABLE, in_maps: int = C3_IN) -> torch.Tensor:
@@ -105,63 +108,40 @@ class SparseC3(nn.Module):
         return f"{self.in_maps}, {self.out_maps}, kernel_size={self.kernel_size}, connections={self.weight.shape[0]}"
 
 
-class SixteenConvC3(nn.Module):
-    """The literal sparse C3: one ``Conv2d(len(inputs), 1, 5)`` per output map on ``x[:, inputs]``.
+@dataclass(frozen=True)
+class C3Builder:
+    """How a C3 kind (mnistrepro.choices.C3_VARIANTS) is built, and rebuilt for evaluation.
 
-    ``[N, 6, H, W] -> [N, 16, H-4, W-4]``. The reference construction (slow: 16 small convolutions
-    and 16 index copies); :meth:`load_sparse` / :meth:`to_sparse` convert weights to and from
-    :class:`SparseC3`.
+    ``build(saved)`` returns a new layer ``[N, 6, 14, 14] -> [N, 16, 10, 10]``; ``saved(layer)`` returns what
+    the layer's weights alone cannot tell (e.g. a connection table drawn at random), a dict of plain Python
+    values that :func:`mnistrepro.lenet_training.save_model` stores beside the weights and
+    :func:`mnistrepro.lenet_eval.load_model` hands back to ``build``; ``None`` where the kind needs nothing.
     """
 
-    def __init__(self, table: Sequence[Sequence[int]] = C3_TABLE, kernel_size: int = KERNEL) -> None:
-        super().__init__()
-        self.table = tuple(tuple(int(i) for i in inputs) for inputs in table)
-        self.kernel_size = kernel_size
-        self.convs = nn.ModuleList(nn.Conv2d(len(inputs), 1, kernel_size) for inputs in self.table)
-        for o, inputs in enumerate(self.table):
-            self.register_buffer(f"inputs{o}", torch.tensor(inputs, dtype=torch.long), persistent=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([conv(x[:, getattr(self, f"inputs{o}")]) for o, conv in enumerate(self.convs)], dim=1)
-
-    @torch.no_grad()
-    def load_sparse(self, sparse: SparseC3) -> "SixteenConvC3":
-        """Copy a :class:`SparseC3`'s kernels and biases into the 16 convolutions (same table)."""
-        if sparse.table != self.table:
-            raise ValueError("load_sparse: the two modules have different connection tables")
-        start = 0
-        for o, (inputs, conv) in enumerate(zip(self.table, self.convs)):
-            conv.weight.copy_(sparse.weight[start:start + len(inputs)].unsqueeze(0))
-            conv.bias.copy_(sparse.bias[o:o + 1])
-            start += len(inputs)
-        return self
-
-    @torch.no_grad()
-    def to_sparse(self) -> SparseC3:
-        """A :class:`SparseC3` holding these 16 convolutions' kernels and biases."""
-        ref = self.convs[0].weight
-        sparse = SparseC3(self.table, kernel_size=self.kernel_size).to(device=ref.device, dtype=ref.dtype)
-        sparse.weight.copy_(torch.cat([conv.weight[0] for conv in self.convs]))
-        sparse.bias.copy_(torch.cat([conv.bias for conv in self.convs]))
-        return sparse
+    build: Callable[[dict[str, Any] | None], nn.Module]
+    saved: Callable[[nn.Module], dict[str, Any] | None] = lambda layer: None
 
 
-def make_c3(kind: str) -> nn.Module:
-    """``sparse``: :class:`SparseC3`; ``full``: ``Conv2d(6, 16, 5)``; ``sixteen``: :class:`SixteenConvC3`."""
-    if kind == "sparse":
-        return SparseC3()
-    if kind == "full":
-        return nn.Conv2d(C3_IN, C3_OUT, KERNEL)
-    if kind == "sixteen":
-        return SixteenConvC3()
-    raise ValueError(f"c3: expected 'sparse' or 'full' (or 'sixteen'), got {kind!r}")
+register("c3", "sparse", C3Builder(build=lambda saved: SparseC3()))
+register("c3", "full", C3Builder(build=lambda saved: nn.Conv2d(C3_IN, C3_OUT, KERNEL)))
+
+
+def make_c3(kind: str, saved: dict[str, Any] | None = None) -> nn.Module:
+    """A new C3 layer of ``kind`` (a mnistrepro.choices C3 kind; an unknown one is a ``ValueError``), built
+    from ``saved`` (what :func:`c3_saved` returned for a trained one) when given."""
+    return implementation("c3", kind).build(saved)
+
+
+def c3_saved(kind: str, layer: nn.Module) -> dict[str, Any] | None:
+    """What must be saved with the weights of ``layer``, a C3 of ``kind``, to rebuild it (:func:`make_c3`)."""
+    return implementation("c3", kind).saved(layer)
 
 
 class LeNet5(nn.Module):
     """LeNet-5 of SPEC.md experiment B: ``[N, 1, 28, 28]`` in [0, 1] -> ``[N, 10]`` logits.
 
-    ``c3="sparse"`` (60,806 trainable parameters) or ``"full"`` (61,706); ``"sixteen"`` is the sparse
-    table built from 16 separate convolutions (same function and count, slow; for reference).
+    ``c3="sparse"`` (60,806 trainable parameters) or ``"full"`` (61,706), or any C3 kind registered
+    (:func:`make_c3`).
     """
 
     def __init__(self, c3: str = "sparse") -> None:
@@ -217,8 +197,9 @@ def count_trainable(module: nn.Module) -> int:
 def analytic_param_counts(c3: str = "sparse") -> dict[str, int]:
     """Trainable parameters per layer, computed from the layer shapes alone (no module is built).
 
-    Convolution: ``out * in * k * k + out``; sparse C3: ``(sum of inputs per map) * k * k + maps``;
-    linear: ``in * out + out``; pooling layers have none. Keys: c1, c3, c5, f6, f7, total.
+    Convolution: ``out * in * k * k + out``; C3: its registered connection count
+    (mnistrepro.choices.C3Variant.params: ``connections * k * k + maps``); linear: ``in * out + out``;
+    pooling layers have none. Keys: c1, c3, c5, f6, f7, total.
     """
     def conv(cin: int, cout: int, k: int) -> int:
         return cout * cin * k * k + cout
@@ -226,15 +207,10 @@ def analytic_param_counts(c3: str = "sparse") -> dict[str, int]:
     def linear(n_in: int, n_out: int) -> int:
         return n_in * n_out + n_out
 
-    if c3 in ("sparse", "sixteen"):
-        c3_count = sum(len(inputs) for inputs in C3_TABLE) * KERNEL * KERNEL + len(C3_TABLE)
-    elif c3 == "full":
-        c3_count = conv(C3_IN, C3_OUT, KERNEL)
-    else:
-        raise ValueError(f"c3: expected 'sparse' or 'full', got {c3!r}")
+    check_variant("c3", c3, "c3")
     counts = {
         "c1": conv(1, 6, KERNEL),
-        "c3": c3_count,
+        "c3": C3_VARIANTS[c3].params,
         "c5": linear(C3_OUT * 5 * 5, 120),
         "f6": linear(120, 84),
         "f7": linear(84, 10),

@@ -21,7 +21,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from mnistrepro.lenet import LeNet5
+from mnistrepro.io import check_sha256, read_json
+from mnistrepro.lenet import LeNet5, make_c3
+from mnistrepro.records import LenetEvaluationRecord
 
 NUM_CLASSES = 10
 ECE_BINS = 15
@@ -143,10 +145,34 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
 def load_model(path: str | os.PathLike, device: torch.device) -> tuple[LeNet5, dict[str, Any]]:
     """The model saved at ``path`` (by :func:`mnistrepro.lenet_training.save_model`) on ``device``, in the
     memory format training evaluated it in (channels-last on the CPU, where oneDNN's convolutions may
-    round differently in the other format), and the run description saved with it."""
+    round differently in the other format), and the run description saved with it. A C3 kind that saved
+    what rebuilding it needs (:func:`mnistrepro.lenet.c3_saved`) is rebuilt from that."""
     saved = torch.load(path, map_location=device, weights_only=True)
-    model = LeNet5(saved["c3"]).to(device)
+    model = LeNet5(saved["c3"])
+    if saved.get("c3_saved") is not None:
+        model.c3 = make_c3(saved["c3"], saved["c3_saved"])
+    model = model.to(device)
     model.load_state_dict(saved["state_dict"])
     if device.type == "cpu":
         model = model.to(memory_format=torch.channels_last)
     return model, saved["run"]
+
+
+def load_trained_model(training_json: str | os.PathLike, model_path: str | os.PathLike,
+                       device: torch.device) -> tuple[LeNet5, dict[str, Any], dict[str, Any]]:
+    """:func:`load_model` of ``model_path`` once its SHA-256 is the one the run's training record
+    (``training_json``) gives for it (else :class:`mnistrepro.logs.ArtefactMismatchError`, naming the file);
+    also returns the training record."""
+    training = read_json(training_json)
+    check_sha256(model_path, training["model"]["sha256"], training_json)
+    model, run = load_model(model_path, device)
+    return model, run, training
+
+
+def evaluation_record(run: dict[str, Any], training: dict[str, Any], metrics: dict[str, Any], eval_device: str,
+                      threads: int, eval_seconds: float) -> LenetEvaluationRecord:
+    """The evaluation.json of one run (:class:`mnistrepro.records.LenetEvaluationRecord`): the run's settings, the weights evaluated (``model``: path and SHA-256,
+    as its training record gives them), the :func:`evaluate` metrics, and where and how fast they were
+    computed. ``eval_device``, not ``device``: in every run record ``device`` is where the run trained."""
+    return {"experiment": "lenet", **run, "model": training["model"], **metrics, "eval_device": eval_device,
+            "threads": threads, "eval_seconds": eval_seconds, "torch_version": torch.__version__}

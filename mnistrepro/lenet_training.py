@@ -35,10 +35,11 @@ from typing import Any, Callable, Mapping
 import torch
 import torch.nn.functional as F
 
-from mnistrepro.io import atomic_path, save_torch
-from mnistrepro.lenet import LeNet5, analytic_param_counts, init_weights_, measured_param_counts
+from mnistrepro.io import atomic_path, file_sha256, save_torch
+from mnistrepro.lenet import LeNet5, analytic_param_counts, c3_saved, init_weights_, measured_param_counts
 from mnistrepro.lenet_eval import eval_batch_size as default_eval_batch_size
 from mnistrepro.lenet_eval import logits_and_loss
+from mnistrepro.records import LenetTrainingRecord
 from mnistrepro.seeds import mix_seed
 
 log = logging.getLogger(__name__)
@@ -387,12 +388,16 @@ def save_checkpoint(path: str | os.PathLike, run: LeNetRun, model: torch.nn.Modu
     }, path)
 
 
-def training_record(run: LeNetRun, result: TrainState, data: DeviceData, device_description: str,
-                    threads: int | None = None) -> dict[str, Any]:
-    """The training.json of one run: its settings, parameter counts, timing and device (no test metrics:
-    those are the evaluation step's, mnistrepro.lenet_eval)."""
+def training_record(run: LeNetRun, result: TrainState, data: DeviceData, hardware: dict[str, Any],
+                    model_path: str | os.PathLike, model_sha256: str, threads: int | None = None,
+                    gpu_index: int | None = None, trained_with: list[int] | None = None) -> LenetTrainingRecord:
+    """The training.json of one run (:class:`mnistrepro.records.LenetTrainingRecord`): its settings, parameter
+    counts, timing, device and hardware (mnistrepro.environment.job_hardware), and the weights it saved (``model``: the path of model.pt and
+    its SHA-256, which the evaluation checks). ``trained_with``: the seeds of its training group when it was
+    trained together with others (mnistrepro.lenet_grouped), else ``None``. No test metrics: those are the
+    evaluation step's, mnistrepro.lenet_eval."""
     model = result.model
-    record: dict[str, Any] = {"experiment": "lenet5", **dataclasses.asdict(run)}
+    record: dict[str, Any] = {"experiment": "lenet", **dataclasses.asdict(run)}
     record["train_images"] = int(data.train_x.shape[0])
     measured = measured_param_counts(model)
     analytic = analytic_param_counts(run.c3)
@@ -407,11 +412,15 @@ def training_record(run: LeNetRun, result: TrainState, data: DeviceData, device_
     if history:
         record["final_train_loss"] = history[-1]["train_loss"]
         record["final_train_accuracy"] = history[-1]["train_accuracy"]
-    record["device"] = device_description
+    record["device"] = hardware["device"]
     record["device_type"] = data.device.type
     record["threads"] = threads
     record["resumed_from_epoch"] = result.resumed_from_epoch
     record["torch_version"] = torch.__version__
+    record["gpu_index"] = gpu_index
+    record["hardware"] = hardware
+    record["model"] = {"path": str(model_path), "sha256": model_sha256}
+    record["trained_with"] = trained_with
     return record
 
 
@@ -430,8 +439,15 @@ def write_history_csv(history: list[dict[str, Any]], path: str | os.PathLike) ->
             writer.writerow({k: row[k] for k in HISTORY_FIELDS})
 
 
-def save_model(model: LeNet5, run: LeNetRun, path: str | os.PathLike) -> None:
-    """The trained weights (CPU, contiguous) with the run that produced them, written atomically
-    (read back by :func:`mnistrepro.lenet_eval.load_model`)."""
+def save_model(model: LeNet5, run: LeNetRun, path: str | os.PathLike) -> str:
+    """The trained weights (CPU, contiguous) with the run that produced them and what its C3 kind needs to
+    be rebuilt (:func:`mnistrepro.lenet.c3_saved`), written atomically (read back by
+    :func:`mnistrepro.lenet_eval.load_model`). Returns the file's SHA-256, for the training record."""
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    save_torch({"c3": run.c3, "run": dataclasses.asdict(run), "state_dict": state}, path)
+    saved = {"c3": run.c3, "run": dataclasses.asdict(run), "state_dict": state}
+    c3_data = c3_saved(run.c3, model.c3)
+    if c3_data is not None:
+        saved["c3_saved"] = c3_data
+    with atomic_path(path) as tmp:
+        torch.save(saved, tmp)
+        return file_sha256(tmp)

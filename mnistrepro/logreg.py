@@ -16,18 +16,16 @@ gradient ``~8 exp(m)``, effectively zero, so it never gets corrected; the logist
 gradient tends to ``-y`` there instead. Whether an MSE run escapes depends on its initial weights
 and sample order. The records count these "stuck" steps (misclassified, ``|dl/dz| < 1e-6``).
 
-Three training loops, same maths:
+Training: :func:`train_batched` steps every seed of a run together, the closed-form gradient on
+NumPy views of the tensors (``[S, 784]`` weights; one gather, row-wise dot and update per step); what
+:func:`run_seeds` and the pipeline use. The straightforward ``nn.Linear`` + autograd loop and a
+one-seed NumPy loop it is tested against are in benchmarks/reference_impl.py. Note that with raw pixels and lr 1e-4 one
+step moves that sample's own logit by ``lr |x|^2 dl/dz`` (``lr |x|^2`` is ~300), so the dynamics are
+chaotic: rounding-level differences between any two implementations grow over thousands of steps.
+With ``unit`` scaling (``lr |x|^2`` ~ 0.005) they stay at rounding level.
 
-- :func:`train_reference`: the straightforward loop, ``nn.Linear`` + autograd +
-  ``torch.optim.SGD``, one sample per step (for tests and the benchmark).
-- :func:`train_fast`: the closed-form gradient on NumPy views of the tensors, sample indices drawn
-  up front; one ``dot`` and one ``axpy`` per step. Same results up to float rounding for the
-  same initial weights and sample sequence.
-- :func:`train_batched`: :func:`train_fast` for many seeds at once (``[S, 784]`` weights; one
-  gather, row-wise dot and update per step), what :func:`run_seeds` and the pipeline use. Note that with raw pixels and lr 1e-4 one step moves
-  that sample's own logit by ``lr |x|^2 dl/dz`` (``lr |x|^2`` is ~300), so the dynamics are
-  chaotic: rounding-level differences between any two implementations grow over thousands of steps.
-  With ``unit`` scaling (``lr |x|^2`` ~ 0.005) they stay at rounding level.
+Each loss is registered (mnistrepro.choices) in the forms the loops use, :class:`LossForms`; a loss
+the registry does not name is an error, never computed as another.
 
 Randomness: one ``torch.Generator`` seeded with the run's seed draws, in this order, the weight
 (784 values) and the bias, both ``U(-1/sqrt(784), 1/sqrt(784))`` in float32 like ``nn.Linear``'s
@@ -40,14 +38,17 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from mnistrepro.choices import LOSSES, SCALINGS
+from mnistrepro.choices import SCALINGS, implementation, register
+from mnistrepro.config import evaluated_steps
 from mnistrepro.device import describe_device
+from mnistrepro.records import HardwareRecord, LogregRunRecord
 
 N_FEATURES = 784
 # A run's test metrics, in its record and in each of its ``evals`` (:func:`run_metrics`). The first four are
@@ -59,10 +60,8 @@ VANISHING_GRAD = 1e-6
 log = logging.getLogger(__name__)
 
 
-def _check(loss: str | None = None, scaling: str | None = None) -> None:
-    if loss is not None and loss not in LOSSES:
-        raise ValueError(f"loss: expected one of {LOSSES}, got {loss!r}")
-    if scaling is not None and scaling not in SCALINGS:
+def _check(scaling: str) -> None:
+    if scaling not in SCALINGS:
         raise ValueError(f"scaling: expected one of {SCALINGS}, got {scaling!r}")
 
 
@@ -78,7 +77,7 @@ def scale_inputs(
 
     ``raw``: the 0-255 pixel values cast to float (the reference); ``unit``: divided by 255.
     """
-    _check(scaling=scaling)
+    _check(scaling)
     if images.dtype != torch.uint8:
         raise TypeError(f"images: expected uint8, got {images.dtype}")
     x = images.reshape(images.shape[0], -1).to(device=device, dtype=dtype)
@@ -124,17 +123,26 @@ def init_run(
 # ----------------------------------------------------------------------------------------------
 
 
-def loss_spec(loss: str, z: Tensor, y: Tensor) -> Tensor:
-    """The losses as SPEC.md writes them (elementwise; ``z``, ``y`` broadcastable).
+@dataclass(frozen=True)
+class LossForms:
+    """One loss in the forms the loops use, each a function of the margin ``m = y z`` (``y`` in {-1, +1}).
 
-    ``mse`` is the literal two-class squared error; ``ce`` is ``softplus(-y z)`` (torch's, which
-    is the stable form of ``log(1 + exp(-y z))``). Used by :func:`train_reference` under autograd.
+    ``value(m)``: the loss per sample (torch, elementwise; evaluation's test loss), finite for every finite
+    margin. ``grad(y, m)``: ``dl/dz`` (torch; evaluation's saturated errors). ``dmargin(m)``: ``dl/dm``
+    (NumPy, any shape; training's stuck steps). ``step(m, y, lr)``: the SGD update's coefficient
+    ``-lr dl/dz`` at margins ``m`` ``[S]`` with labels ``y`` ``[S]`` (NumPy; :func:`train_batched`'s inner
+    loop, run under ``np.errstate(over="ignore")``: an overflowing ``exp`` gives the exact limit).
     """
-    _check(loss=loss)
-    if loss == "mse":
-        s_pos, s_neg = torch.sigmoid(z), torch.sigmoid(-z)
-        return (1 - y) * ((1 - s_neg) ** 2 + s_pos**2) + (1 + y) * ((1 - s_pos) ** 2 + s_neg**2)
-    return nn.functional.softplus(-y * z)
+
+    value: Callable[[Tensor], Tensor]
+    grad: Callable[[Tensor, Tensor], Tensor]
+    dmargin: Callable[[np.ndarray], np.ndarray]
+    step: Callable[[np.ndarray, np.ndarray, float], np.ndarray]
+
+
+def loss_forms(loss: str) -> LossForms:
+    """The registered forms of ``loss``; an unknown name is a ``ValueError`` naming the known ones."""
+    return implementation("loss", loss)
 
 
 def _softplus(x: Tensor) -> Tensor:
@@ -142,159 +150,53 @@ def _softplus(x: Tensor) -> Tensor:
     return torch.logaddexp(torch.zeros_like(x), x)
 
 
-def loss_value(loss: str, z: Tensor, y: Tensor) -> Tensor:
-    """Loss per sample, finite for every finite logit. ``z``, ``y``: ``[...]`` -> ``[...]``.
+def _s_neg(m: np.ndarray) -> np.ndarray:
+    """``s(-m) = 1 / (1 + exp(m))``, accurate to rounding for every ``m`` (no branch on the sign)."""
+    return 1.0 / (1.0 + np.exp(m))
 
-    ``mse``: ``4 s(-y z)^2``; ``ce``: ``softplus(-y z)``.
-    """
-    _check(loss=loss)
-    m = y * z
-    if loss == "mse":
-        return 4.0 * torch.sigmoid(-m) ** 2
-    return _softplus(-m)
+
+def _mse_grad(y: Tensor, m: Tensor) -> Tensor:
+    s_neg = torch.sigmoid(-m)
+    return -8.0 * y * s_neg**2 * torch.sigmoid(m)
+
+
+def _mse_step(m: np.ndarray, y: np.ndarray, lr: float) -> np.ndarray:
+    s_neg = _s_neg(m)
+    c = 8.0 * lr * y * s_neg
+    c *= s_neg / (1.0 + np.exp(-m))
+    return c
+
+
+# MSE on the sigmoid, ``4 s(-m)^2`` (SPEC.md's two-class squared error for y in {-1, +1});
+# ``dl/dm = -8 s(-m)^2 s(m)``.
+register("loss", "mse", LossForms(
+    value=lambda m: 4.0 * torch.sigmoid(-m) ** 2,
+    grad=_mse_grad,
+    dmargin=lambda m: -8.0 * _s_neg(m) * _s_neg(m) / (1.0 + np.exp(-m)),
+    step=_mse_step,
+))
+# The logistic loss, ``softplus(-m) = log(1 + exp(-m))``; ``dl/dm = -s(-m)``.
+register("loss", "ce", LossForms(
+    value=lambda m: _softplus(-m),
+    grad=lambda y, m: -y * torch.sigmoid(-m),
+    dmargin=lambda m: -_s_neg(m),
+    step=lambda m, y, lr: lr * y * _s_neg(m),
+))
+
+
+def loss_value(loss: str, z: Tensor, y: Tensor) -> Tensor:
+    """Loss per sample, finite for every finite logit. ``z``, ``y``: ``[...]`` -> ``[...]``."""
+    return loss_forms(loss).value(y * z)
 
 
 def loss_grad(loss: str, z: Tensor, y: Tensor) -> Tensor:
-    """Derivative of :func:`loss_value` with respect to the logit ``z``. ``[...]`` -> ``[...]``.
-
-    ``mse``: ``-8 y s(-m)^2 s(m)``; ``ce``: ``-y s(-m)``, with ``m = y z``.
-    """
-    _check(loss=loss)
-    m = y * z
-    s_neg = torch.sigmoid(-m)
-    if loss == "mse":
-        return -8.0 * y * s_neg**2 * torch.sigmoid(m)
-    return -y * s_neg
-
-
-def _dmargin_mse(m: float) -> float:
-    """``d/dm`` of ``4 s(-m)^2``: ``-8 s(-m)^2 s(m)`` (Python floats, no overflow)."""
-    if m >= 0.0:
-        e = math.exp(-m)
-        d = 1.0 + e
-        return -8.0 * e * e / (d * d * d)
-    e = math.exp(m)
-    d = 1.0 + e
-    return -8.0 * e / (d * d * d)
-
-
-def _dmargin_ce(m: float) -> float:
-    """``d/dm`` of ``softplus(-m)``: ``-s(-m)`` (Python floats, no overflow)."""
-    if m >= 0.0:
-        e = math.exp(-m)
-        return -e / (1.0 + e)
-    return -1.0 / (1.0 + math.exp(m))
-
-
-_DMARGIN: dict[str, Callable[[float], float]] = {"mse": _dmargin_mse, "ce": _dmargin_ce}
+    """Derivative of :func:`loss_value` with respect to the logit ``z``. ``[...]`` -> ``[...]``."""
+    return loss_forms(loss).grad(y, y * z)
 
 
 # ----------------------------------------------------------------------------------------------
 # Training loops
 # ----------------------------------------------------------------------------------------------
-
-
-def train_reference(
-    x: Tensor, y: Tensor, loss: str, lr: float, weight: Tensor, bias: Tensor, indices: Tensor
-) -> tuple[Tensor, Tensor]:
-    """The straightforward loop: ``nn.Linear`` + :func:`loss_spec` + ``backward`` + ``SGD.step``.
-
-    ``x``: ``[N, 784]`` float, ``y``: ``[N]`` in {-1, +1}, ``weight``: ``[784]``, ``bias``: ``[]``
-    (initial values, not modified), ``indices``: ``int64 [steps]``. Runs in ``x``'s dtype and on
-    its device. Returns the final ``(weight [784], bias [])``.
-    """
-    linear = nn.Linear(x.shape[1], 1, dtype=x.dtype, device=x.device)
-    with torch.no_grad():
-        linear.weight.copy_(weight.reshape(1, -1))
-        linear.bias.copy_(bias.reshape(1))
-    optimizer = torch.optim.SGD(linear.parameters(), lr=lr)
-    y = y.to(x.dtype)
-    for i in indices.tolist():
-        z = linear(x[i]).squeeze(0)
-        value = loss_spec(loss, z, y[i])
-        optimizer.zero_grad()
-        value.backward()
-        optimizer.step()
-    return linear.weight.detach().reshape(-1).clone(), linear.bias.detach().reshape(()).clone()
-
-
-def _sgd_segment(
-    x: np.ndarray, y: list[float], w: np.ndarray, b: float, indices: list[int], lr: float, loss: str
-) -> tuple[float, int, int]:
-    """Run SGD over ``indices`` updating ``w`` in place; return ``(b, wrong, stuck)``.
-
-    ``wrong``: steps whose sample was misclassified (``y z < 0``) before its update; ``stuck``:
-    those among them with ``|dl/dz| < VANISHING_GRAD``.
-    """
-    dmargin = _DMARGIN[loss]
-    wrong = stuck = 0
-    dot = np.dot
-    for i in indices:
-        xi = x[i]
-        yi = y[i]
-        m = yi * (float(dot(xi, w)) + b)
-        g = dmargin(m)  # dl/dz = yi * g
-        if m < 0.0:
-            wrong += 1
-            if -g < VANISHING_GRAD:
-                stuck += 1
-        if g != 0.0:
-            c = -lr * yi * g
-            w += c * xi
-            b += c
-    return b, wrong, stuck
-
-
-def train_fast(
-    x: Tensor,
-    y: Tensor,
-    loss: str,
-    lr: float,
-    weight: Tensor,
-    bias: Tensor,
-    indices: Tensor,
-    eval_steps: Sequence[int] = (),
-    on_eval: Callable[[int, Tensor, Tensor, dict], None] | None = None,
-) -> tuple[Tensor, Tensor, dict]:
-    """Same updates as :func:`train_reference`, closed-form gradient on NumPy views (CPU only).
-
-    ``x``: CPU ``[N, 784]`` float32/float64, ``y``: ``[N]`` in {-1, +1}, ``weight``: ``[784]``,
-    ``bias``: ``[]`` (initial values, not modified), ``indices``: ``int64 [steps]``.
-    After each step count in ``eval_steps`` (each in ``1..steps``), calls
-    ``on_eval(step, weight [784], bias [], stats)`` with copies of the parameters; the time it
-    takes is not counted as training time. ``stats``: ``train_seconds``, ``wrong_steps``,
-    ``stuck_steps`` so far. Returns ``(weight, bias, stats)`` after all ``steps``.
-    """
-    _check(loss=loss)
-    if x.device.type != "cpu":
-        raise ValueError("train_fast runs on the CPU (per-step work is one 784-long dot product)")
-    if x.dtype not in (torch.float32, torch.float64):
-        raise TypeError(f"x: expected float32 or float64, got {x.dtype}")
-    steps = int(indices.numel())
-    bad = [s for s in eval_steps if not 1 <= s <= steps]
-    if bad:
-        raise ValueError(f"eval_steps: {bad} outside 1..{steps}")
-    dtype = x.dtype
-    xn = x.contiguous().numpy()
-    yl = [float(v) for v in y.tolist()]
-    w = weight.detach().to(device="cpu", dtype=dtype).clone().numpy()
-    # float64: the bias as a Python float (fast scalar maths); float32: a NumPy float32 scalar,
-    # so that it is rounded to float32 at every step as in the reference loop.
-    b = float(bias) if dtype == torch.float64 else np.float32(float(bias))
-    idx = indices.tolist()
-    stats = {"train_seconds": 0.0, "wrong_steps": 0, "stuck_steps": 0}
-    bounds = sorted(set(eval_steps) | {steps})
-    start = 0
-    for stop in bounds:
-        t0 = time.perf_counter()
-        b, wrong, stuck = _sgd_segment(xn, yl, w, b, idx[start:stop], lr, loss)
-        stats["train_seconds"] += time.perf_counter() - t0
-        stats["wrong_steps"] += wrong
-        stats["stuck_steps"] += stuck
-        start = stop
-        if on_eval is not None and stop in eval_steps:
-            on_eval(stop, torch.from_numpy(w.copy()), torch.tensor(float(b), dtype=dtype), dict(stats))
-    return torch.from_numpy(w.copy()), torch.tensor(float(b), dtype=dtype), stats
 
 
 def init_runs(
@@ -314,19 +216,6 @@ def init_runs(
     return weights, biases, indices
 
 
-def _dmargin_array(loss: str, m: np.ndarray) -> np.ndarray:
-    """``d/dm`` of the loss at margins ``m`` (any shape), the array form of ``_DMARGIN``.
-
-    ``1 / (1 + exp(-m))`` is accurate to rounding for every ``m`` (an overflowing ``exp`` gives
-    the exact limit 0), so no branch on the sign is needed.
-    """
-    with np.errstate(over="ignore"):
-        s_neg = 1.0 / (1.0 + np.exp(m))
-        if loss == "mse":
-            return -8.0 * s_neg * s_neg / (1.0 + np.exp(-m))
-        return -s_neg
-
-
 def train_batched(
     x: Tensor,
     y: Tensor,
@@ -338,22 +227,24 @@ def train_batched(
     eval_steps: Sequence[int] = (),
     on_eval: Callable[[int, Tensor, Tensor, dict], None] | None = None,
 ) -> tuple[Tensor, Tensor, dict]:
-    """:func:`train_fast` for ``S`` independent runs at once (CPU, NumPy views): every step is
-    one gather, one row-wise dot and one update over all runs.
+    """SGD for ``S`` independent runs at once (CPU, NumPy views): every step is one gather, one row-wise
+    dot and one update over all runs.
 
     ``x``: CPU ``[N, 784]`` float64, ``y``: ``[N]`` in {-1, +1}, ``weights``: ``[S, 784]``,
     ``biases``: ``[S]`` (initial values, not modified), ``indices``: ``int64 [S, steps]`` (row
-    ``s``: run ``s``'s samples). Run ``s`` makes the updates of ``train_fast`` on ``(weights[s],
-    biases[s], indices[s])`` up to float rounding (the dot product is summed in another order).
+    ``s``: run ``s``'s samples). Run ``s`` makes the updates of the one-seed loop ``train_fast`` on ``(weights[s],
+    biases[s], indices[s])`` (benchmarks/reference_impl.py) up to float rounding (the dot product is
+    summed in another order).
     Why: one step of one run is a 784-long dot product, so a per-run loop is mostly interpreter
     overhead; stepping all runs together pays it once per step instead of once per run and step.
 
     After each step count in ``eval_steps`` calls ``on_eval(step, weights [S, 784], biases [S],
     stats)`` with copies; ``stats``: ``train_seconds`` (all ``S`` runs together), ``wrong_steps``
-    and ``stuck_steps`` (``int64 [S]``, as in :func:`train_fast`) so far. Returns ``(weights,
+    and ``stuck_steps`` (``int64 [S]``: steps whose sample was misclassified before its update, and those
+    among them with ``|dl/dz| < VANISHING_GRAD``) so far. Returns ``(weights,
     biases, stats)`` after all steps.
     """
-    _check(loss=loss)
+    forms = loss_forms(loss)
     if x.device.type != "cpu" or x.dtype != torch.float64:
         raise ValueError(f"x: expected a CPU float64 tensor, got {x.dtype} on {x.device}")
     if indices.dim() != 2 or weights.shape != (indices.shape[0], x.shape[1]) or biases.shape != (indices.shape[0],):
@@ -372,7 +263,6 @@ def train_batched(
     # Each step's margins are kept so that wrong and stuck steps are counted per segment, outside
     # the loop (they are functions of the margin).
     margins = np.empty(idx_t.shape)
-    coef = 8.0 * lr if loss == "mse" else lr
     stats = {"train_seconds": 0.0, "wrong_steps": np.zeros(w.shape[0], np.int64),
              "stuck_steps": np.zeros(w.shape[0], np.int64)}
     bounds = sorted(set(int(s) for s in eval_steps) | {steps})
@@ -386,11 +276,7 @@ def train_batched(
                 np.einsum("ij,ij->i", xi, w, out=m)
                 m += b
                 m *= y_t[t]
-                # c = -lr dl/dz = -lr y g: mse g = -8 s(-m)^2 s(m); ce g = -s(-m).
-                s_neg = 1.0 / (1.0 + np.exp(m))
-                c = coef * y_t[t] * s_neg
-                if loss == "mse":
-                    c *= s_neg / (1.0 + np.exp(-m))
+                c = forms.step(m, y_t[t], lr)  # -lr dl/dz
                 xi *= c[:, None]
                 w += xi
                 b += c
@@ -398,7 +284,7 @@ def train_batched(
             segment = margins[start:stop]
             is_wrong = segment < 0.0
             stats["wrong_steps"] += is_wrong.sum(axis=0)
-            stats["stuck_steps"] += (is_wrong & (-_dmargin_array(loss, segment) < VANISHING_GRAD)).sum(axis=0)
+            stats["stuck_steps"] += (is_wrong & (-forms.dmargin(segment) < VANISHING_GRAD)).sum(axis=0)
             start = stop
             if on_eval is not None and stop in eval_steps:
                 so_far = {**stats, "wrong_steps": stats["wrong_steps"].copy(), "stuck_steps": stats["stuck_steps"].copy()}
@@ -471,24 +357,29 @@ def run_seeds(
     eval_steps: Sequence[int],
     device: torch.device | str = "cpu",
     on_record: Callable[[dict], None] | None = None,
+    experiment: str = "logreg",
+    hardware: dict[str, Any] | None = None,
 ) -> list[dict]:
     """Train one run per seed on a digit pair, all seeds together (:func:`train_batched`, float64,
     CPU); one record per run.
 
     ``pair``: the dict of ``mnistrepro.data.extract_pair`` (``digits``, ``{train,test}_images``
     uint8 ``[N, 28, 28]``, ``{train,test}_labels`` in {-1, +1}, ``test_index``). Evaluation runs
-    on ``device``. Each record has the run's settings (``model``, ``loss``, ``scaling``,
+    on ``device``. Each record (:func:`run_record`) has the run's settings (``experiment``: ``logreg`` or
+    ``pair_sweep``, mnistrepro.choices.EXPERIMENTS; ``loss``, ``scaling``,
     ``digits``, ``seed``, ``lr``, ``steps``, ``dtype``, ``device``, ``n_train``), the metrics at
     ``steps`` at top level (those of :func:`evaluate`), ``chance_accuracy`` (the majority class's
     share of the test set: what predicting one class scores), ``train_seconds`` (the batch's
     training time divided equally among its runs), ``steps_per_s``, ``wrong_steps``,
     ``stuck_steps``, and ``evals``: ``step``, the :data:`TEST_METRICS`, ``train_seconds``,
-    ``wrong_steps``, ``stuck_steps`` at every step count in ``sorted(set(eval_steps) | {steps})``.
-    ``device`` is where the runs trained (always the CPU), ``eval_device`` where they were evaluated
-    (both as :func:`mnistrepro.device.describe_device` names them). ``on_record`` is called with each
-    record.
+    ``wrong_steps``, ``stuck_steps`` at every step count of
+    :func:`mnistrepro.config.evaluated_steps`. ``device`` is where the runs trained (always the CPU),
+    ``eval_device`` where they were evaluated (both as :func:`mnistrepro.device.describe_device` names
+    them); ``hardware``: the job's (mnistrepro.environment.job_hardware). ``on_record`` is called with
+    each record.
     """
-    _check(loss=loss, scaling=scaling)
+    loss_forms(loss)
+    _check(scaling)
     seeds = [int(s) for s in seeds]
     device = torch.device(device)
     dtype = torch.float64
@@ -499,7 +390,7 @@ def run_seeds(
     test_index = pair["test_index"]
     n_pos = int((y_test > 0).sum())
     chance = max(n_pos, y_test.numel() - n_pos) / y_test.numel()
-    checkpoints = sorted(set(int(s) for s in eval_steps) | {int(steps)})
+    eval_points = evaluated_steps(eval_steps, steps)
     digits = [int(d) for d in pair["digits"]]
     weights, biases, indices = init_runs(seeds, x_train.shape[0], int(steps), x_train.shape[1], dtype, "cpu")
     evals: list[list[dict]] = [[] for _ in seeds]
@@ -515,34 +406,19 @@ def run_seeds(
                 "wrong_steps": int(stats["wrong_steps"][k]),
                 "stuck_steps": int(stats["stuck_steps"][k]),
             })
-        if step == checkpoints[-1]:
+        if step == eval_points[-1]:
             wrong_final.append(m["wrong"])
 
-    train_batched(x_train, y_train, loss, lr, weights, biases, indices, checkpoints, record_eval)
+    train_batched(x_train, y_train, loss, lr, weights, biases, indices, eval_points, record_eval)
     records = []
     for k, seed in enumerate(seeds):
-        final = evals[k][-1]
-        record = {
-            "model": "logreg",
-            "loss": loss,
-            "scaling": scaling,
-            "digits": digits,
-            "seed": seed,
-            "lr": float(lr),
-            "steps": int(steps),
-            "dtype": str(dtype).removeprefix("torch."),
-            "device": describe_device(x_train.device),
-            "eval_device": describe_device(device),
-            "n_train": int(x_train.shape[0]),
-            **{key: final[key] for key in TEST_METRICS},
-            "misclassified": sorted(int(i) for i in test_index.cpu()[wrong_final[0][:, k]].tolist()),
-            "chance_accuracy": chance,
-            "train_seconds": final["train_seconds"],
-            "steps_per_s": steps / final["train_seconds"] if final["train_seconds"] > 0 else None,
-            "wrong_steps": final["wrong_steps"],
-            "stuck_steps": final["stuck_steps"],
-            "evals": evals[k],
-        }
+        record = run_record(
+            experiment=experiment, loss=loss, scaling=scaling, digits=digits, seed=seed, lr=lr, steps=steps,
+            dtype=dtype, device=describe_device(x_train.device), eval_device=describe_device(device),
+            n_train=int(x_train.shape[0]), evals=evals[k], chance=chance,
+            misclassified=sorted(int(i) for i in test_index.cpu()[wrong_final[0][:, k]].tolist()),
+            hardware=hardware,
+        )
         if on_record is not None:
             on_record(record)
         records.append(record)
@@ -553,3 +429,37 @@ def run_seeds(
         100 * float(accuracies.max()), len(seeds) * steps / max(evals[0][-1]["train_seconds"] * len(seeds), 1e-12),
     )
     return records
+
+
+def run_record(*, experiment: str, loss: str, scaling: str, digits: Sequence[int], seed: int, lr: float, steps: int,
+               dtype: torch.dtype, device: str, eval_device: str, n_train: int, evals: list[dict], chance: float,
+               misclassified: list[int], hardware: HardwareRecord | None) -> LogregRunRecord:
+    """One logistic-regression run's record (its JSON file, :class:`mnistrepro.records.LogregRunRecord`; see
+    :func:`run_seeds`): the settings, the metrics
+    of its last evaluation (``evals[-1]``, at ``steps``) at top level, and every evaluation."""
+    if experiment not in ("logreg", "pair_sweep"):
+        raise ValueError(f"experiment: expected 'logreg' or 'pair_sweep' (mnistrepro.choices.EXPERIMENTS), "
+                         f"got {experiment!r}")
+    final = evals[-1]
+    return {
+        "experiment": experiment,
+        "loss": loss,
+        "scaling": scaling,
+        "digits": [int(d) for d in digits],
+        "seed": int(seed),
+        "lr": float(lr),
+        "steps": int(steps),
+        "dtype": str(dtype).removeprefix("torch."),
+        "device": device,
+        "eval_device": eval_device,
+        "n_train": n_train,
+        **{key: final[key] for key in TEST_METRICS},
+        "misclassified": misclassified,
+        "chance_accuracy": chance,
+        "train_seconds": final["train_seconds"],
+        "steps_per_s": steps / final["train_seconds"] if final["train_seconds"] > 0 else None,
+        "wrong_steps": final["wrong_steps"],
+        "stuck_steps": final["stuck_steps"],
+        "evals": evals,
+        "hardware": hardware,
+    }

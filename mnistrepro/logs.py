@@ -43,6 +43,13 @@ class CorruptDataError(ActionableError, RuntimeError):
     """A data file does not match what was verified when it was acquired."""
 
 
+class ArtefactMismatchError(ActionableError, RuntimeError):
+    """A file is not the one its record describes (damaged, replaced, or written by another run)."""
+
+    default_action = ("Delete the file and the record that describes it, and rerun Snakemake so that the rule that "
+                      "writes them runs again.")
+
+
 class ConfigError(ActionableError, ValueError):
     """A config value is invalid; the message names the key and what was expected."""
 

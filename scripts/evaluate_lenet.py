@@ -10,7 +10,7 @@ import torch
 from mnistrepro.data import load_mnist
 from mnistrepro.device import claim_training_device, describe_device
 from mnistrepro.io import write_json
-from mnistrepro.lenet_eval import eval_batch_size, evaluate, load_model
+from mnistrepro.lenet_eval import eval_batch_size, evaluate, evaluation_record, load_trained_model
 from mnistrepro.lenet_training import to_device_data
 from mnistrepro.logs import setup_logging
 
@@ -24,8 +24,10 @@ log.info("device %s (config: %s), %d CPU threads, torch %s",
          description, snakemake.params.device, snakemake.threads, torch.__version__)
 
 data = to_device_data(load_mnist(snakemake.input.mnist), device, train_limit=0, test_limit=snakemake.params.test_limit)
-for model_path, out in zip(snakemake.input.models, snakemake.output.evaluations):
-    model, run = load_model(model_path, device)
+runs = zip(snakemake.input.trainings, snakemake.input.models, snakemake.output.evaluations, strict=True)
+for training_path, model_path, out in runs:
+    # The weights must be the ones training recorded (their SHA-256), not a damaged or stale file.
+    model, run, training = load_trained_model(training_path, model_path, device)
     if run["test_limit"] != snakemake.params.test_limit:
         # The training-time monitoring saw another test set; say so rather than compare unlike numbers.
         log.warning("%s was trained with test_limit %s, evaluated with %s", model_path, run["test_limit"],
@@ -33,10 +35,7 @@ for model_path, out in zip(snakemake.input.models, snakemake.output.evaluations)
     t0 = time.perf_counter()
     metrics = evaluate(model, data.test_x, data.test_y, eval_batch_size(device))
     seconds = time.perf_counter() - t0
-    # eval_device, not device: in every run record `device` is where the run trained (training.json).
-    record = {"experiment": "lenet5", **run, "model": model_path, **metrics, "eval_device": description,
-              "threads": snakemake.threads, "eval_seconds": seconds, "torch_version": torch.__version__}
-    write_json(record, out)
+    write_json(evaluation_record(run, training, metrics, description, snakemake.threads, seconds), out)
     log.info("%s C3 seed %d: test accuracy %.4f (%d/%d), loss %.4f, top-2 %.4f, ECE %.4f; %.2f s",
              run["c3"], run["seed"], metrics["test_accuracy"], metrics["correct"], metrics["total"],
              metrics["test_loss"], metrics["top2_accuracy"], metrics["ece"], seconds)

@@ -1,6 +1,7 @@
 """Rule train_lenet: train LeNet-5 (one C3 variant, a group of seeds), resuming from the group's checkpoint.
 
-Writes each seed's weights, per-epoch history and training record under the group's directory (seed<N>/); rule
+Writes each seed's weights, per-epoch history and training record under the group's directory (seed<N>/; the
+record names the weights where collect_lenet_run copies them, params.run_dirs); rule
 evaluate_lenet evaluates the weights. With params.seeds_per_job 1 each seed trains alone
 (mnistrepro.lenet_training.train), otherwise the group trains together (mnistrepro.lenet_grouped.train_group).
 The checkpoint (params.checkpoint) is not a rule output, so Snakemake keeps it when a job fails, is killed,
@@ -52,19 +53,20 @@ if p.seeds_per_job == 1:
 else:
     results = train_group(runs, data, checkpoint_path=checkpoint)
 group_dir = Path(snakemake.output.group)
-for run, result in zip(runs, results):
-    record = training_record(run, result, data, hardware["device"], threads=snakemake.threads)
-    record["seeds_trained_together"] = [r.seed for r in runs] if p.seeds_per_job > 1 else [run.seed]
-    record["gpu_index"] = None if gpu_slot is None else gpu_slot.index
-    record["hardware"] = hardware
+for run, result, run_dir in zip(runs, results, p.run_dirs):
+    files = group_dir / f"seed{run.seed}"
+    write_history_csv(result.history, files / "history.csv")
+    model_sha256 = save_model(result.model, run, files / "model.pt")
+    record = training_record(
+        run, result, data, hardware, f"{run_dir}/model.pt", model_sha256, threads=snakemake.threads,
+        gpu_index=None if gpu_slot is None else gpu_slot.index,
+        trained_with=[r.seed for r in runs] if p.seeds_per_job > 1 else None,
+    )
     log.info(
         "seed %d: %d trainable parameters (analytic %d); %.1f s training (%.0f images/s)",
         run.seed, record["trainable_params"], record["trainable_params_analytic"], record["train_seconds"],
         record["images_per_s"],
     )
-    run_dir = group_dir / f"seed{run.seed}"
-    write_history_csv(result.history, run_dir / "history.csv")
-    save_model(result.model, run, run_dir / "model.pt")
-    write_json(record, run_dir / "training.json")
+    write_json(record, files / "training.json")
 checkpoint.unlink(missing_ok=True)
 log.info("outputs written; checkpoint %s removed", checkpoint)

@@ -48,6 +48,8 @@ for k, pair in enumerate(pairs):
             lr=params.lr,
             eval_steps=group["eval_steps"],
             device="cpu",
-            on_record=lambda record: write_json({**record, "hardware": hardware}, out_for_seed[record["seed"]]),
+            on_record=lambda record: write_json(record, out_for_seed[record["seed"]]),
+            experiment=params.experiment,
+            hardware=hardware,
         )
         log.info("%.2f s training for %d runs", sum(r["train_seconds"] for r in records), len(records))

@@ -12,7 +12,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from conftest import REPO, run_snakemake
-from mnistrepro.choices import C3_KINDS, DEVICES, LOSSES, SCALINGS, SOURCES
+from mnistrepro.choices import C3_KINDS, C3_VARIANTS, DEVICES, LOSS_VARIANTS, LOSSES, SCALINGS, SOURCES
 from mnistrepro.config import ConfigError, check_config, seed_list
 
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
@@ -24,12 +24,13 @@ SCHEMA_ENUMS = {
     "properties/data/properties/sources/items": SOURCES,
     "properties/lenet/properties/c3/items": C3_KINDS,
 }
-# Settings that choose among those lists and by default take all of it.
+# Settings that choose among those lists, and what they take by default: every value, or for the variants
+# the ones the registry marks as part of the default study (a new variant need not run by default).
 DEFAULT_ALL = {
-    "logreg/losses": LOSSES,
+    "logreg/losses": [name for name, v in LOSS_VARIANTS.items() if v.in_default_study],
     "logreg/scalings": SCALINGS,
     "data/sources": SOURCES,
-    "lenet/c3": C3_KINDS,
+    "lenet/c3": [name for name, v in C3_VARIANTS.items() if v.in_default_study],
 }
 
 
@@ -99,7 +100,7 @@ def test_schema_enums_are_the_package_lists():
         ("logreg.steps", "many", r"'many' is not of type 'integer'"),  # wrong type
         ("logreg.lr", 0, r"0 is less than or equal to the minimum of 0"),  # out of range
         ("lenet.epochs", 0, r"0 is less than the minimum of 1"),  # out of range
-        ("logreg.losses", ["mse", "hinge"], rf"'hinge' is not one of {re.escape(str(list(LOSSES)))}"),  # unknown loss
+        ("logreg.losses", ["mse", "no_such_loss"], rf"'no_such_loss' is not one of {re.escape(str(list(LOSSES)))}"),  # unknown loss
         ("lenet.c3", ["sparse", "dense"], rf"'dense' is not one of {re.escape(str(list(C3_KINDS)))}"),  # unknown C3
         ("pair", [4, 10], r"10 is greater than the maximum of 9"),  # digit outside 0-9
         ("pair", [4, 4], r"\[4, 4\] has non-unique elements"),  # the same digit twice
@@ -116,6 +117,19 @@ def test_bad_value_names_key_and_expectation(config, key, value, expected):
     assert re.search(expected, message), message
     path = "".join(f"[{part!r}]" for part in key.split("."))
     assert f"On instance{path}" in message or f"On instance{path.rsplit('[', 1)[0]}" in message, message
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("logreg.losses", ["mse", "no_such_loss"],
+     rf"logreg.losses: unknown loss 'no_such_loss'; expected one of {re.escape(str(list(LOSSES)))}"),
+    ("pair_sweep.loss", "no_such_loss", r"pair_sweep.loss: unknown loss 'no_such_loss'"),
+    ("lenet.c3", ["sparse", "sixteen"], rf"lenet.c3: unknown c3 'sixteen'; expected one of {re.escape(str(list(C3_KINDS)))}"),
+])
+def test_unknown_variant_is_refused_by_the_config_check(config, key, value, expected):
+    """Past the schema (e.g. a name added to its enum but not to the registry), the config check refuses a
+    variant the registry does not name, before any job; never computed as another variant."""
+    with pytest.raises(ConfigError, match=expected):
+        check_config(set_key(config, key, value))
 
 
 def test_eval_steps_beyond_steps_is_refused(config):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,9 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mnistrepro.lenet import (
+    C3_IN,
     C3_TABLE,
     LeNet5,
-    SixteenConvC3,
     SparseC3,
     analytic_param_counts,
     c3_connection_mask,
@@ -29,6 +30,7 @@ from mnistrepro.lenet import (
     measured_param_counts,
 )
 from mnistrepro.aggregate import RECORD_METRICS
+from reference_impl import SixteenConvC3, lenet5_sixteen
 from mnistrepro.choices import C3_KINDS
 from mnistrepro.lenet_eval import (
     calibration_bins,
@@ -36,8 +38,13 @@ from mnistrepro.lenet_eval import (
     evaluate,
     expected_calibration_error,
     load_model,
+    evaluation_record,
+    load_trained_model,
     top_k_correct,
 )
+from mnistrepro.records import LenetEvaluationRecord, LenetTrainingRecord, record_keys
+from mnistrepro.io import file_sha256, write_json
+from mnistrepro.logs import ArtefactMismatchError
 from mnistrepro.lenet_training import (
     HISTORY_FIELDS,
     LeNetRun,
@@ -112,14 +119,27 @@ def test_c3_table_is_lecuns_in_spec_order():
     assert int(c3_connection_mask().sum()) == 60
 
 
-@pytest.mark.parametrize("c3, total, c3_params", [("sparse", 60_806, 1_516), ("full", 61_706, 2_416),
-                                                  ("sixteen", 60_806, 1_516)])
+@pytest.mark.parametrize("c3, total, c3_params", [("sparse", 60_806, 1_516), ("full", 61_706, 2_416)])
 def test_parameter_counts(c3, total, c3_params):
     model = LeNet5(c3)
     assert count_trainable(model) == total
     assert count_trainable(model.c3) == c3_params
     assert measured_param_counts(model) == analytic_param_counts(c3)
     assert analytic_param_counts(c3)["total"] == total
+    # The 16-convolution reference has the sparse C3's count.
+    assert c3 != "sparse" or measured_param_counts(lenet5_sixteen()) == analytic_param_counts("sparse")
+
+
+@pytest.mark.parametrize("c3", C3_KINDS)
+def test_every_registered_c3_kind_has_its_registered_count(c3):
+    assert measured_param_counts(LeNet5(c3)) == analytic_param_counts(c3)
+
+
+def test_unknown_c3_kind_is_an_error():
+    with pytest.raises(ValueError, match=rf"c3: unknown c3 'dense'; expected one of {re.escape(str(list(C3_KINDS)))}"):
+        LeNet5("dense")
+    with pytest.raises(ValueError, match=r"unknown c3 'sixteen'"):
+        analytic_param_counts("sixteen")
 
 
 def test_layer_shapes():
@@ -188,7 +208,7 @@ def test_sparse_c3_dense_weight_is_the_table():
 def test_whole_model_sparse_equals_sixteen():
     torch.manual_seed(1)
     a = LeNet5("sparse").double()
-    b = LeNet5("sixteen").double()
+    b = lenet5_sixteen().double()
     state = {k: v for k, v in a.state_dict().items() if not k.startswith("c3.")}
     b.load_state_dict(state, strict=False)
     b.c3.load_sparse(a.c3)
@@ -343,14 +363,16 @@ def test_training_learns_and_reports(one_thread, tmp_path):
     assert set(h[0]) == set(HISTORY_FIELDS)
     assert h[-1]["train_loss"] < h[0]["train_loss"]
     assert h[-1]["test_accuracy"] > 0.9  # chance is 0.1
-    record = training_record(run, result, data, "cpu", threads=1)
+    model_sha256 = save_model(result.model, run, tmp_path / "model.pt")
+    record = training_record(run, result, data, {"device": "cpu"}, tmp_path / "model.pt", model_sha256, threads=1)
+    assert record["experiment"] == "lenet" and record["device"] == "cpu" and record["hardware"] == {"device": "cpu"}
+    assert record["model"] == {"path": str(tmp_path / "model.pt"), "sha256": file_sha256(tmp_path / "model.pt")}
     assert record["trainable_params"] == record["trainable_params_analytic"] == 61_706
     assert record["train_images"] == 1000 and record["epochs"] == 3 and record["resumed_from_epoch"] is None
     assert record["train_seconds"] > 0 and "test_accuracy" not in record  # evaluation is its own step
     write_history_csv(h, tmp_path / "history.csv")
     lines = (tmp_path / "history.csv").read_text().splitlines()
     assert lines[0] == ",".join(HISTORY_FIELDS) and len(lines) == 4
-    save_model(result.model, run, tmp_path / "model.pt")
     reloaded, saved_run = load_model(tmp_path / "model.pt", torch.device("cpu"))
     assert saved_run == dataclasses.asdict(run)
     metrics = evaluate(reloaded, data.test_x, data.test_y)
@@ -359,12 +381,67 @@ def test_training_learns_and_reports(one_thread, tmp_path):
     assert len(metrics["misclassified_test_indices"]) == 300 - metrics["correct"]
 
 
+def test_damaged_model_is_refused_naming_the_file(one_thread, tmp_path):
+    """64 zeroed bytes in the middle of a trained model.pt: the evaluation's load refuses it, naming the file
+    and its training record, instead of evaluating whatever the damaged weights compute."""
+    data = to_device_data(synthetic_mnist(200, 50), "cpu")
+    run = LeNetRun(c3="sparse", seed=0, epochs=1, batch_size=50)
+    result = train(run, data)
+    model_path, training_path = tmp_path / "model.pt", tmp_path / "training.json"
+    sha = save_model(result.model, run, model_path)
+    write_json(training_record(run, result, data, {"device": "cpu"}, model_path, sha), training_path)
+    model, saved_run, training = load_trained_model(training_path, model_path, torch.device("cpu"))  # intact: loads
+    assert training["model"]["sha256"] == sha
+    # Both records follow the schema (mnistrepro.records): its keys and the run's settings, nothing else.
+    evaluation = evaluation_record(saved_run, training, evaluate(model, data.test_x, data.test_y), "cpu", 1, 0.1)
+    for record, record_type in ((training, LenetTrainingRecord), (evaluation, LenetEvaluationRecord)):
+        required, optional = record_keys(record_type)
+        assert required <= set(record) <= required | optional | set(saved_run), record_type
+    assert evaluation["model"] == training["model"] and evaluation["experiment"] == "lenet"
+    raw = bytearray(model_path.read_bytes())
+    middle = len(raw) // 2
+    raw[middle:middle + 64] = bytes(64)
+    model_path.write_bytes(bytes(raw))
+    with pytest.raises(ArtefactMismatchError) as err:
+        load_trained_model(training_path, model_path, torch.device("cpu"))
+    assert str(model_path) in str(err.value) and str(training_path) in str(err.value)
+    assert "rerun" in err.value.action
+
+
+def test_c3_kind_with_saved_data_reloads_from_it(one_thread, tmp_path, monkeypatch):
+    """A C3 kind whose layer cannot be rebuilt from its name alone (here: a connection table drawn at random)
+    saves what rebuilding it needs beside the weights, and load_model rebuilds it from that."""
+    import mnistrepro.choices as choices
+    from mnistrepro.lenet import C3Builder
+
+    def random_table(saved):
+        if saved is not None:
+            return SparseC3(saved["table"])
+        # LeCun's number of inputs per map (60 connections), each map's inputs drawn at random.
+        return SparseC3([sorted(torch.randperm(C3_IN)[:len(inputs)].tolist()) for inputs in C3_TABLE])
+
+    variant = choices.C3Variant("test_random", label="random C3", connections=60)
+    monkeypatch.setitem(choices.C3_VARIANTS, "test_random", variant)
+    monkeypatch.setitem(choices._IMPLEMENTATIONS["c3"], "test_random",
+                        C3Builder(build=random_table, saved=lambda layer: {"table": [list(t) for t in layer.table]}))
+    torch.manual_seed(0)
+    model = LeNet5("test_random")
+    run = LeNetRun(c3="test_random", seed=0, epochs=1)
+    save_model(model, run, tmp_path / "model.pt")
+    torch.manual_seed(1)  # another table, were it drawn again
+    reloaded, _ = load_model(tmp_path / "model.pt", torch.device("cpu"))
+    assert reloaded.c3.table == model.c3.table
+    x = torch.rand(4, 1, 28, 28)
+    torch.testing.assert_close(reloaded(x.contiguous(memory_format=torch.channels_last)), model(x))
+
+
 @pytest.mark.parametrize("c3", C3_KINDS)
 def test_same_seed_same_metrics_on_cpu(one_thread, c3):
     data = to_device_data(synthetic_mnist(400, 100), "cpu")
     runs = [LeNetRun(c3=c3, seed=s, epochs=2, batch_size=50) for s in (7, 7, 8)]
     results = [train(r, data) for r in runs]
-    metrics = [without_timing(training_record(r, res, data, "cpu")) | evaluate(res.model, data.test_x, data.test_y)
+    metrics = [without_timing(training_record(r, res, data, {"device": "cpu"}, "model.pt", "-"))
+               | evaluate(res.model, data.test_x, data.test_y)
                for r, res in zip(runs, results)]
     assert metrics[0] == metrics[1]
     assert without_timing(results[0].history) == without_timing(results[1].history)

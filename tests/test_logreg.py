@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import reference_impl
 from mnistrepro import logreg
 from mnistrepro.aggregate import RECORD_METRICS
+from mnistrepro.choices import LOSSES
+from mnistrepro.records import LogregEval, LogregRunRecord, record_keys
 
 LR = 1e-4
 # Logits: moderate ones for comparisons with autograd, extreme ones for stability.
@@ -67,18 +71,18 @@ def test_losses_match_hand_computation(z, y, mse, dmse, ce, dce):
     zt, yt = torch.tensor(z, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
     for loss, value, grad in (("mse", mse, dmse), ("ce", ce, dce)):
         assert float(logreg.loss_value(loss, zt, yt)) == pytest.approx(value, rel=1e-12, abs=1e-15)
-        assert float(logreg.loss_spec(loss, zt, yt)) == pytest.approx(value, rel=1e-12, abs=1e-15)
+        assert float(reference_impl.loss_spec(loss, zt, yt)) == pytest.approx(value, rel=1e-12, abs=1e-15)
         assert float(logreg.loss_grad(loss, zt, yt)) == pytest.approx(grad, rel=1e-12, abs=1e-15)
         # The scalar derivative the fast loop uses: dl/dz = y * dl/dm at m = y z.
-        assert y * logreg._DMARGIN[loss](y * z) == pytest.approx(grad, rel=1e-12, abs=1e-15)
+        assert y * reference_impl.dmargin(loss)(y * z) == pytest.approx(grad, rel=1e-12, abs=1e-15)
 
 
-@pytest.mark.parametrize("loss", logreg.LOSSES)
+@pytest.mark.parametrize("loss", LOSSES)
 @settings(max_examples=200, deadline=None)
 @given(z=logits, y=labels)
 def test_gradient_matches_autograd(loss, z, y):
     yt = torch.tensor(y, dtype=torch.float64)
-    for fn in (logreg.loss_spec, logreg.loss_value):
+    for fn in (reference_impl.loss_spec, logreg.loss_value):
         zt = torch.tensor(z, dtype=torch.float64, requires_grad=True)
         fn(loss, zt, yt).backward()
         expected = float(zt.grad)
@@ -86,7 +90,34 @@ def test_gradient_matches_autograd(loss, z, y):
         # Absolute slack: autograd through sigmoid uses s (1 - s), which cancels to 0 once s
         # rounds to 1 (|z| > ~37 in float64), where the exact gradient is ~exp(-|z|).
         assert got == pytest.approx(expected, rel=1e-6, abs=1e-12)
-        assert y * logreg._DMARGIN[loss](y * z) == pytest.approx(got, rel=1e-12, abs=1e-300)
+        assert y * reference_impl.dmargin(loss)(y * z) == pytest.approx(got, rel=1e-12, abs=1e-300)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_every_registered_form_of_a_loss_is_the_same_loss(loss):
+    """The forms a loss is registered in (mnistrepro.logreg.LossForms) agree: grad is the derivative of value
+    (autograd), dmargin is grad / y, and step is the SGD coefficient -lr dl/dz."""
+    forms = logreg.loss_forms(loss)
+    z = torch.linspace(-40, 40, 801, dtype=torch.float64)
+    for y in (-1.0, 1.0):
+        yt = torch.full_like(z, y)
+        zg = z.clone().requires_grad_(True)
+        forms.value(yt * zg).sum().backward()
+        grad = forms.grad(yt, yt * z)
+        torch.testing.assert_close(grad, zg.grad, rtol=1e-6, atol=1e-12)
+        m = (yt * z).numpy()
+        np.testing.assert_allclose(y * forms.dmargin(m), grad.numpy(), rtol=1e-12, atol=1e-300)
+        with np.errstate(over="ignore"):
+            step = forms.step(m, yt.numpy(), LR)
+        np.testing.assert_allclose(step, -LR * grad.numpy(), rtol=1e-12, atol=1e-300)
+
+
+def test_unknown_loss_is_an_error_never_another_loss(pair):
+    z, y = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    for call in (lambda: logreg.loss_value("no_such_loss", z, y), lambda: logreg.loss_grad("sq", z, y),
+                 lambda: logreg.run_seeds(pair, "no_such_loss", "raw", [0], steps=10, lr=LR, eval_steps=[])):
+        with pytest.raises(ValueError, match=r"loss: unknown loss '\w+'; expected one of \['mse', 'ce'.*\]"):
+            call()
 
 
 @settings(max_examples=200, deadline=None)
@@ -94,7 +125,7 @@ def test_gradient_matches_autograd(loss, z, y):
 def test_mse_equals_the_spec_formula(z, y):
     """SPEC.md's two-class squared error equals 4 (s(z) - t)^2 with t = (1 + y) / 2."""
     zt, yt = torch.tensor(z, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
-    spec = float(logreg.loss_spec("mse", zt, yt))
+    spec = float(reference_impl.loss_spec("mse", zt, yt))
     s = 1 / (1 + math.exp(-z))
     assert float(logreg.loss_value("mse", zt, yt)) == pytest.approx(spec, rel=1e-9, abs=1e-12)
     assert 4 * (s - (1 + y) / 2) ** 2 == pytest.approx(spec, rel=1e-9, abs=1e-12)
@@ -120,14 +151,14 @@ def test_logistic_loss_is_stable_at_extreme_logits(dtype):
     zg = z.clone().requires_grad_(True)
     logreg.loss_value("ce", zg, y).sum().backward()
     assert torch.equal(zg.grad, grad)
-    for loss in logreg.LOSSES:
-        for fn in (logreg.loss_value, logreg.loss_grad, logreg.loss_spec):
+    for loss in LOSSES:
+        for fn in (logreg.loss_value, logreg.loss_grad, reference_impl.loss_spec):
             assert torch.isfinite(fn(loss, z, y)).all(), (loss, fn.__name__)
     assert torch.equal(logreg.loss_value("mse", z, y), torch.tensor([0.0, 4.0, 4.0, 0.0], dtype=dtype))
     for m in (1000.0, -1000.0, 745.0, -745.0, 1e300, -1e300):
-        for loss in logreg.LOSSES:
-            assert math.isfinite(logreg._DMARGIN[loss](m))
-    assert logreg._DMARGIN["ce"](-1000.0) == -1.0
+        for loss in LOSSES:
+            assert math.isfinite(reference_impl.dmargin(loss)(m))
+    assert reference_impl.dmargin("ce")(-1000.0) == -1.0
 
 
 # ------------------------------------------------------------------------------------------
@@ -172,17 +203,17 @@ def test_one_fast_step_is_the_hand_computed_update(pair):
     x = logreg.scale_inputs(pair["train_images"], "raw")
     y = logreg.labels_pm1(pair["train_labels"])
     w0, b0, _ = logreg.init_run(3, 400, 1)
-    for loss in logreg.LOSSES:
+    for loss in LOSSES:
         i = 5
         z = float(x[i] @ w0 + b0)
         yi = float(y[i])
         g = float(logreg.loss_grad(loss, torch.tensor(z, dtype=torch.float64), torch.tensor(yi, dtype=torch.float64)))
-        w, b, _ = logreg.train_fast(x, y, loss, LR, w0, b0, torch.tensor([i]))
+        w, b, _ = reference_impl.train_fast(x, y, loss, LR, w0, b0, torch.tensor([i]))
         assert torch.allclose(w, w0 - LR * g * x[i], rtol=0, atol=1e-15)
         assert float(b) == pytest.approx(float(b0) - LR * g, abs=1e-15)
 
 
-@pytest.mark.parametrize("loss", logreg.LOSSES)
+@pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize(
     "scaling, steps, atol",
     [
@@ -197,8 +228,8 @@ def test_fast_loop_matches_straightforward_loop(pair, loss, scaling, steps, atol
     x = logreg.scale_inputs(pair["train_images"], scaling)
     y = logreg.labels_pm1(pair["train_labels"])
     w0, b0, idx = logreg.init_run(11, x.shape[0], steps)
-    w_ref, b_ref = logreg.train_reference(x, y, loss, LR, w0, b0, idx)
-    w_fast, b_fast, stats = logreg.train_fast(x, y, loss, LR, w0, b0, idx)
+    w_ref, b_ref = reference_impl.train_reference(x, y, loss, LR, w0, b0, idx)
+    w_fast, b_fast, stats = reference_impl.train_fast(x, y, loss, LR, w0, b0, idx)
     # The runs did move the weights (else agreeing would prove nothing).
     assert float((w_ref - w0).abs().max()) > 1e3 * atol
     assert torch.allclose(w_fast, w_ref, rtol=0, atol=atol)
@@ -206,13 +237,13 @@ def test_fast_loop_matches_straightforward_loop(pair, loss, scaling, steps, atol
     assert 0 <= stats["stuck_steps"] <= stats["wrong_steps"] <= steps
 
 
-@pytest.mark.parametrize("loss", logreg.LOSSES)
+@pytest.mark.parametrize("loss", LOSSES)
 def test_fast_loop_matches_straightforward_loop_in_float32(pair, loss):
     x = logreg.scale_inputs(pair["train_images"], "unit", torch.float32)
     y = logreg.labels_pm1(pair["train_labels"], torch.float32)
     w0, b0, idx = logreg.init_run(5, x.shape[0], 500, dtype=torch.float32)
-    w_ref, b_ref = logreg.train_reference(x, y, loss, LR, w0, b0, idx)
-    w_fast, b_fast, _ = logreg.train_fast(x, y, loss, LR, w0, b0, idx)
+    w_ref, b_ref = reference_impl.train_reference(x, y, loss, LR, w0, b0, idx)
+    w_fast, b_fast, _ = reference_impl.train_fast(x, y, loss, LR, w0, b0, idx)
     assert w_fast.dtype == torch.float32 and b_fast.dtype == torch.float32
     assert float((w_ref - w0).abs().max()) > 1e-4
     assert torch.allclose(w_fast, w_ref, rtol=0, atol=1e-6)
@@ -224,8 +255,8 @@ def test_a_wrong_gradient_would_be_caught(pair, monkeypatch):
     x = logreg.scale_inputs(pair["train_images"], "unit")
     y = logreg.labels_pm1(pair["train_labels"])
     w0, b0, idx = logreg.init_run(11, x.shape[0], 300)
-    w_ref, _ = logreg.train_reference(x, y, "ce", LR, w0, b0, idx)
-    w_bad, _, _ = logreg.train_fast(x, y, "ce", LR * 1.01, w0, b0, idx)
+    w_ref, _ = reference_impl.train_reference(x, y, "ce", LR, w0, b0, idx)
+    w_bad, _, _ = reference_impl.train_fast(x, y, "ce", LR * 1.01, w0, b0, idx)
     assert not torch.allclose(w_bad, w_ref, rtol=0, atol=1e-13)
 
 
@@ -234,18 +265,18 @@ def test_eval_callbacks_and_segments_do_not_change_the_run(pair):
     y = logreg.labels_pm1(pair["train_labels"])
     w0, b0, idx = logreg.init_run(2, x.shape[0], 500)
     seen = []
-    w1, b1, s1 = logreg.train_fast(x, y, "ce", LR, w0, b0, idx, [1, 100, 250],
+    w1, b1, s1 = reference_impl.train_fast(x, y, "ce", LR, w0, b0, idx, [1, 100, 250],
                                    lambda step, w, b, stats: seen.append((step, stats["wrong_steps"])))
-    w2, b2, s2 = logreg.train_fast(x, y, "ce", LR, w0, b0, idx)
+    w2, b2, s2 = reference_impl.train_fast(x, y, "ce", LR, w0, b0, idx)
     assert torch.equal(w1, w2) and torch.equal(b1, b2)
     assert [s for s, _ in seen] == [1, 100, 250]
     assert s1["wrong_steps"] == s2["wrong_steps"]
     assert [n for _, n in seen] == sorted(n for _, n in seen)
     with pytest.raises(ValueError):
-        logreg.train_fast(x, y, "ce", LR, w0, b0, idx, [501])
+        reference_impl.train_fast(x, y, "ce", LR, w0, b0, idx, [501])
 
 
-@pytest.mark.parametrize("loss", logreg.LOSSES)
+@pytest.mark.parametrize("loss", LOSSES)
 def test_batched_loop_equals_per_seed_loop_on_unit_pixels(pair, loss):
     """All seeds stepped together make each seed's own updates (float64, stable dynamics)."""
     x = logreg.scale_inputs(pair["train_images"], "unit")
@@ -259,7 +290,7 @@ def test_batched_loop_equals_per_seed_loop_on_unit_pixels(pair, loss):
     for k, seed in enumerate(seeds):
         w_seed, b_seed, idx_seed = logreg.init_run(seed, x.shape[0], 3000)
         assert torch.equal(w0[k], w_seed) and torch.equal(idx[k], idx_seed)
-        w_fast, b_fast, fast_stats = logreg.train_fast(x, y, loss, LR, w_seed, b_seed, idx_seed)
+        w_fast, b_fast, fast_stats = reference_impl.train_fast(x, y, loss, LR, w_seed, b_seed, idx_seed)
         assert float((w_fast - w_seed).abs().max()) > 1e-3  # the run moved
         assert torch.allclose(w[k], w_fast, rtol=0, atol=1e-13)
         assert float(b[k]) == pytest.approx(float(b_fast), abs=1e-13)
@@ -272,7 +303,7 @@ def test_batched_loop_with_a_wrong_rate_is_caught(pair):
     x = logreg.scale_inputs(pair["train_images"], "unit")
     y = logreg.labels_pm1(pair["train_labels"])
     w0, b0, idx = logreg.init_runs([1, 2], x.shape[0], 300)
-    w_ref, _, _ = logreg.train_fast(x, y, "ce", LR, w0[1], b0[1], idx[1])
+    w_ref, _, _ = reference_impl.train_fast(x, y, "ce", LR, w0[1], b0[1], idx[1])
     w_bad, _, _ = logreg.train_batched(x, y, "ce", LR * 1.01, w0, b0, idx)
     assert not torch.allclose(w_bad[1], w_ref, rtol=0, atol=1e-13)
 
@@ -302,9 +333,12 @@ def test_run_seeds_records(pair):
     records = logreg.run_seeds(pair, "mse", "raw", [0, 1], steps=300, lr=LR, eval_steps=[100, 300])
     assert [r["seed"] for r in records] == [0, 1]
     for r in records:
-        assert (r["model"], r["loss"], r["scaling"], r["digits"], r["steps"], r["device"]) == \
+        assert (r["experiment"], r["loss"], r["scaling"], r["digits"], r["steps"], r["device"]) == \
             ("logreg", "mse", "raw", [4, 9], 300, "cpu")
         assert [e["step"] for e in r["evals"]] == [100, 300]
+        # The record schema (mnistrepro.records): exactly its keys, in the record and each evaluation.
+        assert set(r) == record_keys(LogregRunRecord)[0] and all(set(e) == set(LogregEval.__annotations__)
+                                                                  for e in r["evals"])
         assert set(RECORD_METRICS) <= set(r) and all(set(RECORD_METRICS) <= set(e) for e in r["evals"])
         assert r["total"] == 150 and r["test_accuracy"] == r["correct"] / 150
         assert len(r["misclassified"]) == 150 - r["correct"]
@@ -316,7 +350,7 @@ def test_run_seeds_records(pair):
     x = logreg.scale_inputs(pair["train_images"], "raw")
     y = logreg.labels_pm1(pair["train_labels"])
     w0, b0, idx = logreg.init_run(1, 400, 300)
-    w, b = logreg.train_reference(x, y, "mse", LR, w0, b0, idx)
+    w, b = reference_impl.train_reference(x, y, "mse", LR, w0, b0, idx)
     m = logreg.evaluate(w, b, logreg.scale_inputs(pair["test_images"], "raw"),
                         logreg.labels_pm1(pair["test_labels"]), pair["test_index"], "mse")
     assert m["test_accuracy"] == pytest.approx(records[1]["test_accuracy"], abs=2 / 150)
@@ -387,7 +421,7 @@ def test_batched_loop_escapes_as_often_as_per_seed_loop_on_raw_pixels(mnist):
     looped = []
     for seed in seeds:
         w0, b0, idx = logreg.init_run(seed, x.shape[0], steps)
-        w, b, _ = logreg.train_fast(x, y, "mse", LR, w0, b0, idx)
+        w, b, _ = reference_impl.train_fast(x, y, "mse", LR, w0, b0, idx)
         looped.append(logreg.evaluate(w, b, x_test, y_test, real["test_index"], "mse")["test_accuracy"])
     threshold = 0.57  # between chance (50.7%) and the lowest escaped run (about 63%)
     k_batched, k_looped = sum(a > threshold for a in batched), sum(a > threshold for a in looped)

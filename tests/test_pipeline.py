@@ -21,9 +21,10 @@ from snakemake.utils import update_config
 
 from conftest import REPO, job_counts, run_snakemake
 from mnistrepro.aggregate import RUN_COLUMNS
+from mnistrepro.choices import EXPERIMENTS
 from mnistrepro.config import seed_list
 from mnistrepro.findings import findings
-from mnistrepro.io import NOT_RUN, Facts
+from mnistrepro.io import NOT_RUN, Facts, file_sha256
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--disable-quic"]
@@ -65,7 +66,7 @@ def run_counts(config: dict) -> dict[str, int]:
     logreg, sweep, lenet = config["logreg"], config["pair_sweep"], config["lenet"]
     return {
         "logreg": len(logreg["losses"]) * len(logreg["scalings"]) * len(seed_list(logreg["seeds"])),
-        "sweep": len(sweep["pairs"]) * len(seed_list(sweep["seeds"])) if sweep["enabled"] else 0,
+        "pair_sweep": len(sweep["pairs"]) * len(seed_list(sweep["seeds"])) if sweep["enabled"] else 0,
         # The sweep's runs.csv rows: every seed at `steps`, the long seeds again at `long_steps`.
         "sweep_rows": (len(sweep["pairs"]) * (len(seed_list(sweep["seeds"])) + sweep.get("long_seeds", 0))
                        if sweep["enabled"] else 0),
@@ -99,7 +100,7 @@ def test_tables_have_the_documented_columns(study):
     config, n = ci_config(), run_counts(ci_config())
     # A logistic-regression run gives a row per evaluated step count; the sweep's, at one or two step counts.
     assert len(runs) == n["logreg"] * n["logreg_step_counts"] + n["sweep_rows"] + n["lenet"]
-    assert set(runs["experiment"]) == {"logreg", "pair_sweep", "lenet"}
+    assert set(runs["experiment"]) == set(EXPERIMENTS)
     assert runs["test_accuracy"].between(0, 1).all()
     summary = pd.read_csv(tables / "summary.csv")
     for column in ["n", "mean", "std", "ci95_low", "ci95_high", "mean_train_seconds", "trainable_params"]:
@@ -128,10 +129,10 @@ def test_tables_have_the_documented_columns(study):
     assert environment["config device"] == "cpu" and environment["torch"].startswith("2.")
     assert "training device" not in environment.index  # the submitting host does not resolve it
     hardware = pd.read_csv(tables / "hardware.csv", dtype=str)
-    assert set(hardware["experiment"]) == {"logreg", "sweep", "lenet"}
+    assert set(hardware["experiment"]) == set(EXPERIMENTS)
     assert (hardware["host"] == socket.gethostname()).all() and (hardware["device"] == "cpu").all(), hardware
     assert hardware.set_index("experiment")["runs"].astype(int).to_dict() == {
-        experiment: n[experiment] for experiment in ("logreg", "sweep", "lenet")}
+        experiment: n[experiment] for experiment in EXPERIMENTS}
     benchmarks = pd.read_csv(tables / "rule_benchmarks.csv")
     assert {"lenet", "logreg", "data"} <= set(benchmarks["rule_group"]) and (benchmarks["seconds"] > 0).all()
 
@@ -141,11 +142,15 @@ def test_every_run_record_is_complete(study):
     records = list((study / "results/logreg").rglob("seed*.json")) + list(lenet.rglob("training.json"))
     records += list(lenet.rglob("evaluation.json"))
     n = run_counts(ci_config())
-    assert len(records) == n["logreg"] + n["sweep"] + 2 * n["lenet"]  # LeNet-5: training.json, evaluation.json
+    assert len(records) == n["logreg"] + n["pair_sweep"] + 2 * n["lenet"]  # LeNet-5: training.json, evaluation.json
     for path in records:
         record = json.loads(path.read_text())
         # `device`: where the run trained; a LeNet-5 evaluation record has its own `eval_device`.
         assert record["eval_device" if path.name == "evaluation.json" else "device"] == "cpu"
+        assert record["experiment"] in EXPERIMENTS, path
+        if path.name in ("training.json", "evaluation.json"):
+            # Each names the weights it describes with their SHA-256 (evaluate_lenet checked it).
+            assert record["model"]["sha256"] == file_sha256(path.parent / "model.pt"), path
     assert not (study / "results/checkpoints/lenet").exists() or not any((study / "results/checkpoints/lenet").iterdir())
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
 
 import yaml
 from snakemake.utils import update_config
@@ -44,6 +47,28 @@ def test_dry_run_shows_the_whole_dag(tmp_path):
     assert counts == expected_jobs(workflow_rules(tmp_path), default_config())
     # The default: 2 losses x 2 scalings, 2 C3 variants x 12 seeds (one per job on this GPU-less machine).
     assert (counts["train_logreg"], counts["train_lenet"], counts["evaluate_lenet"]) == (4, 24, 2)
+
+
+# A dry run in this interpreter (Snakemake's own command line, in-process), then which heavy modules it
+# imported: parsing the workflow (Snakefile, rule files, the modules common.smk imports) must not import torch.
+PARSE_ONLY = """
+import sys
+from snakemake.cli import main
+try:
+    main(["-s", {snakefile!r}, "--directory", {workdir!r}, "-n", "--quiet", "--cores", "1"])
+except SystemExit as exit:
+    assert not exit.code, f"dry run failed: {{exit.code}}"
+print("imported:", sorted(m for m in ("torch", "torchvision", "matplotlib") if m in sys.modules))
+"""
+
+
+def test_parsing_the_workflow_does_not_import_torch(tmp_path):
+    """A dry run (on a laptop, or a SLURM login node) pays for Snakemake and the config, not for torch."""
+    shutil.copyfile(REPO / "config.yaml", tmp_path / "config.yaml")
+    code = PARSE_ONLY.format(snakefile=str(REPO / "Snakefile"), workdir=str(tmp_path))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert "imported: []" in result.stdout, result.stdout
 
 
 def test_dry_run_without_the_sweep_drops_its_jobs(tmp_path):

@@ -2,11 +2,11 @@
 from dataclasses import dataclass, field
 
 from mnistrepro.choices import C3_KINDS, LOSSES, SCALINGS
-from mnistrepro.config import check_config, seed_list
+from mnistrepro.config import check_config, evaluated_steps, seed_list
 from mnistrepro.device import will_use_gpu
 from mnistrepro.findings import findings
 from mnistrepro.io import read_facts
-from mnistrepro.seeds import group_label, seed_groups
+from mnistrepro.seeds import group_label, parse_group_label, seed_groups
 
 check_config(config)
 # `seeds: 200` means seeds 0 to 199; a list is taken as it is.
@@ -75,7 +75,9 @@ def logreg_sweep_files():
     """Every run record of the 45-pair sweep (none when pair_sweep.enabled is false)."""
     if not SWEEP["enabled"]:
         return []
-    return [f"results/logreg/sweep/pair_{a}_{b}/seed{seed}.json" for a, b in SWEEP_PAIRS for seed in SWEEP["seeds"]]
+    return [
+        f"results/logreg/pair_sweep/pair_{a}_{b}/seed{seed}.json" for a, b in SWEEP_PAIRS for seed in SWEEP["seeds"]
+    ]
 
 
 def lenet_run_files(name, seeds=None):

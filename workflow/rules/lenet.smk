@@ -31,6 +31,8 @@ rule train_lenet:
         seeds_per_job=LENET_SEEDS_PER_JOB,
         device=config["device"],
         gpu=config["gpu"],
+        # Where collect_lenet_run copies each seed's run (the training records name the weights there).
+        run_dirs=lambda wildcards: expand(LENET_RUN, c3=wildcards.c3, seed=parse_group_label(wildcards.seeds)),
         # Resumable state after every epoch; not an output, so a failed or killed job keeps it.
         checkpoint="results/checkpoints/lenet/{c3}_group_{seeds}.pt",
     script:
@@ -57,6 +59,8 @@ rule collect_lenet_run:
 rule evaluate_lenet:
     input:
         mnist=rules.idx_to_tensors.output.mnist,
+        # Each run's training.json gives its model.pt's SHA-256, checked before the weights are evaluated.
+        trainings=expand(rules.collect_lenet_run.output.training, seed=LENET["seeds"], allow_missing=True),
         models=expand(rules.collect_lenet_run.output.model, seed=LENET["seeds"], allow_missing=True),
     output:
         evaluations=expand(f"{LENET_RUN}/evaluation.json", seed=LENET["seeds"], allow_missing=True),

@@ -21,6 +21,7 @@ rule train_logreg:
         "results/benchmarks/logreg/main/{loss}_{scaling}.tsv"
     threads: 1
     params:
+        experiment="logreg",
         loss=lambda wc: wc.loss,
         scaling=lambda wc: wc.scaling,
         seeds=LOGREG["seeds"],
@@ -65,11 +66,12 @@ if SWEEP["enabled"]:
         output:
             records=logreg_sweep_files(),
         log:
-            "results/logs/logreg/sweep.log",
+            "results/logs/logreg/pair_sweep.log",
         benchmark:
-            "results/benchmarks/logreg/sweep.tsv"
+            "results/benchmarks/logreg/pair_sweep.tsv"
         threads: 1
         params:
+            experiment="pair_sweep",
             loss=SWEEP["loss"],
             scaling=SWEEP["scaling"],
             seeds=SWEEP["seeds"],

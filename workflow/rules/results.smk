@@ -60,7 +60,7 @@ rule aggregate:
         "results/benchmarks/results/aggregate.tsv"
     localrule: True
     params:
-        logreg_steps=sorted(set(LOGREG["eval_steps"]) | {LOGREG["steps"]}),
+        logreg_steps=evaluated_steps(LOGREG["eval_steps"], LOGREG["steps"]),
         pair=PAIR,
         seed=config["stats"]["seed"],
         resamples=config["stats"]["resamples"],
@@ -113,7 +113,7 @@ rule environment:
 rule hardware:
     input:
         logreg=logreg_main_files(),
-        sweep=logreg_sweep_files(),
+        pair_sweep=logreg_sweep_files(),
         lenet=lenet_training_files(),
     output:
         report(
