@@ -616,13 +616,17 @@ def ece_equal_mass(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15
     return float(sum(b.size / n * abs(correct[b].mean() - confidence[b].mean()) for b in bins if b.size))
 
 
-def _weighted_ece(weights: np.ndarray, bin_index: np.ndarray, confidence: np.ndarray, correct: np.ndarray,
-                  n_bins: int) -> np.ndarray:
-    """ECE of each resample ``weights[r]`` (image counts, ``[R, N]``) with the bins held fixed: ``[R]``."""
-    onehot = np.zeros((bin_index.size, n_bins))
+def _bin_features(bin_index: np.ndarray, confidence: np.ndarray, correct: np.ndarray, n_bins: int) -> np.ndarray:
+    """``[N, 2M]``: per image, its correctness and its confidence in its bin's columns (zeros elsewhere); a
+    resample's image counts times this matrix are the per-bin sums an ECE needs."""
+    onehot = np.zeros((bin_index.size, n_bins), dtype=np.float32)
     onehot[np.arange(bin_index.size), bin_index] = 1.0
-    sums = weights @ np.hstack([onehot * correct[:, None], onehot * confidence[:, None]])  # [R, 2M], one product
-    return np.abs(sums[:, :n_bins] - sums[:, n_bins:]).sum(axis=1) / weights.sum(axis=1)
+    return np.hstack([onehot * correct[:, None], onehot * confidence[:, None]]).astype(np.float32)
+
+
+def _ece_of_sums(sums: np.ndarray, n_bins: int, total: float) -> np.ndarray:
+    """ECE from per-bin sums ``[R, 2M]`` (:func:`_bin_features`) of ``total`` images: ``[R]``."""
+    return np.abs(sums[:, :n_bins] - sums[:, n_bins:]).sum(axis=1) / total
 
 
 def lenet_test_set(evaluations: Sequence[dict], rng: np.random.Generator, resamples: int = 1999,
@@ -648,17 +652,15 @@ def lenet_test_set(evaluations: Sequence[dict], rng: np.random.Generator, resamp
         return pd.DataFrame(columns=columns), {}
     n_images = next(iter(runs.values()))[0].size
     rows, facts = [], {}
-    # The same resampled images (as counts per image) for every seed and variant, so the difference is paired.
-    weights_chunks = [rng.multinomial(n_images, np.full(n_images, 1 / n_images),
-                                      size=min(500, resamples - start)).astype(float)
-                      for start in range(0, resamples, 500)]
     method = f"bootstrap over {n_images:,} test images ({resamples} resamples, seeds fixed)"
+    # Every (variant, binning, seed)'s per-bin sums in the columns of one matrix, so that each chunk of
+    # resamples is one matrix product (float32: counts and sums of at most 10,000 values in (0, 1]).
+    blocks, features = [], []
     for c3 in sorted({c3 for c3, _ in runs}):
         seeds = sorted(s for c, s in runs if c == c3)
         if any(runs[(c3, s)][1] is None for s in seeds):
             continue
         for binning in ("equal-width", "equal-mass"):
-            values, boots = [], []
             for s in seeds:
                 correct, confidence = runs[(c3, s)]
                 if binning == "equal-width":
@@ -667,23 +669,33 @@ def lenet_test_set(evaluations: Sequence[dict], rng: np.random.Generator, resamp
                     bin_index = np.empty(n_images, dtype=int)
                     for m, b in enumerate(np.array_split(np.argsort(confidence, kind="stable"), n_bins)):
                         bin_index[b] = m
-                ones = np.ones((1, n_images))
-                values.append(float(_weighted_ece(ones, bin_index, confidence, correct.astype(float), n_bins)[0]))
-                boots.append(np.concatenate([_weighted_ece(w, bin_index, confidence,
-                                                           correct.astype(float), n_bins) for w in weights_chunks]))
-            mean_boot = np.mean(boots, axis=0)
-            low, high = np.quantile(mean_boot, [0.025, 0.975])
-            value = float(np.mean(values))
-            rows.append({"quantity": f"ECE, {n_bins} {binning} bins", "c3": c3, "value": value, "ci95_low": low,
-                         "ci95_high": high, "method": method, "n_seeds": len(seeds), "n_images": n_images})
-            key = "ece" if binning == "equal-width" else "ece_equal_mass"
-            facts[f"lenet_{c3}_{key}_images"] = f"{_pct(value)} (95% CI {_pct(low)} to {_pct(high)} over test images)"
+                features.append(_bin_features(bin_index, confidence, correct.astype(float), n_bins))
+                blocks.append((c3, binning, s))
     shared = sorted({s for c, s in runs if c == "sparse"} & {s for c, s in runs if c == "full"})
+    # Each image's seed-mean difference in correctness, sparse - full.
+    d = (np.mean([runs[("sparse", s)][0].astype(float) - runs[("full", s)][0].astype(float) for s in shared], axis=0)
+         if shared else np.zeros(n_images))
+    matrix = np.hstack([*features, d[:, None].astype(np.float32)])
+    ones = np.ones((1, n_images), dtype=np.float32)
+    observed = (ones @ matrix)[0]
+    # The same resampled images (as counts per image) for every seed and variant, so the difference is paired.
+    boot = np.concatenate([rng.multinomial(n_images, np.full(n_images, 1 / n_images),
+                                           size=min(500, resamples - start)).astype(np.float32) @ matrix
+                           for start in range(0, resamples, 500)])
+    width = 2 * n_bins
+    for c3, binning in dict.fromkeys((c3, binning) for c3, binning, _ in blocks):
+        runs_of = [i for i, (c, b, _) in enumerate(blocks) if (c, b) == (c3, binning)]
+        value = float(np.mean([_ece_of_sums(observed[None, i * width:(i + 1) * width], n_bins, n_images)[0]
+                               for i in runs_of]))
+        mean_boot = np.mean([_ece_of_sums(boot[:, i * width:(i + 1) * width], n_bins, n_images) for i in runs_of],
+                            axis=0)
+        low, high = np.quantile(mean_boot, [0.025, 0.975])
+        rows.append({"quantity": f"ECE, {n_bins} {binning} bins", "c3": c3, "value": value, "ci95_low": low,
+                     "ci95_high": high, "method": method, "n_seeds": len(runs_of), "n_images": n_images})
+        key = "ece" if binning == "equal-width" else "ece_equal_mass"
+        facts[f"lenet_{c3}_{key}_images"] = f"{_pct(value)} (95% CI {_pct(low)} to {_pct(high)} over test images)"
     if shared:
-        d = np.mean([runs[("sparse", s)][0].astype(float) - runs[("full", s)][0].astype(float) for s in shared],
-                    axis=0)  # [N]: each image's seed-mean difference in correctness
-        boot = np.concatenate([w @ d / n_images for w in weights_chunks])
-        low, high = np.quantile(boot, [0.025, 0.975])
+        low, high = np.quantile(boot[:, -1] / n_images, [0.025, 0.975])
         value = float(d.mean())
         rows.append({"quantity": "accuracy difference, sparse - full", "c3": "sparse - full", "value": value,
                      "ci95_low": low, "ci95_high": high, "method": method, "n_seeds": len(shared),

@@ -14,7 +14,7 @@ logreg = [read_json(p) for p in snakemake.input.logreg]
 evaluations = [read_json(p) for p in snakemake.input.lenet]
 runs = runs_table(
     logreg=logreg,
-    sweep=[read_json(p) for p in snakemake.input.sweep],
+    sweep=[record for p in snakemake.input.sweep for record in read_json(p)],  # a file per pair
     lenet=[(read_json(t), e) for t, e in zip(snakemake.input.lenet_training, evaluations)],
 )
 # Bootstrap resamples and permutations: one generator, seeded from the config.

@@ -2,12 +2,17 @@
 
 Input: mnist.pt, from which each digit pair of params.pairs is extracted in memory (the main grid has
 one pair, the sweep many; extract_pair gives the same tensors as the pair file of rule extract_pair).
-Writes one JSON record per run: output[k] is run k in pair-major, seed-minor order (params.pairs x
-params.seeds). All seeds of a pair train together
-(mnistrepro.logreg.run_seeds); training runs on the CPU (see workflow/rules/logreg.smk).
-params.groups (the sweep's): per pair, seeds trained together for their own steps and eval_steps;
-without it, one group (params.seeds, params.steps, params.eval_steps).
+All seeds of a pair train together (mnistrepro.logreg.run_seeds); training runs on the CPU (see
+workflow/rules/logreg.smk). Outputs:
+
+- the main grid (no params.groups): one JSON record per run, output[k] is seed k of params.seeds;
+- the sweep (params.groups): one JSON file per pair, output[k] for pair k of params.pairs, holding the list of
+  its runs' records (thousands of per-run files would make every Snakemake DAG build slow). params.groups: per
+  pair, seeds trained together for their own steps and eval_steps. With more than one thread, the pairs are
+  split over that many processes, one core each (the runs do not depend on it).
 """
+import multiprocessing
+
 import torch
 
 from mnistrepro.data import extract_pair, load_mnist
@@ -17,21 +22,28 @@ from mnistrepro.logs import setup_logging
 from mnistrepro.logreg import run_seeds
 
 log = setup_logging(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
 params = snakemake.params
 seeds = list(params.seeds)
 outputs = list(snakemake.output)
-groups = getattr(params, "groups", None) or [{"seeds": seeds, "steps": params.steps, "eval_steps": params.eval_steps}]
+sweep = getattr(params, "groups", None) is not None
+groups = params.groups if sweep else [{"seeds": seeds, "steps": params.steps, "eval_steps": params.eval_steps}]
+processes = min(snakemake.threads, len(params.pairs)) if sweep else 1
+torch.set_num_threads(snakemake.threads if processes == 1 else 1)
 mnist = load_mnist(snakemake.input[0])
 pairs = [extract_pair(mnist, digits) for digits in params.pairs]
-if len(pairs) * len(seeds) != len(outputs):
-    raise ValueError(f"{len(pairs)} pairs x {len(seeds)} seeds but {len(outputs)} outputs")
+expected = len(pairs) if sweep else len(pairs) * len(seeds)
+if len(outputs) != expected:
+    raise ValueError(f"{len(pairs)} pairs x {len(seeds)} seeds: expected {expected} outputs, got {len(outputs)}")
 hardware = job_hardware(torch.device("cpu"))
 log.info("running on %s (SLURM job %s)", hardware["host"], hardware["slurm_job_id"])
 
-for k, pair in enumerate(pairs):
-    out_for_seed = dict(zip(seeds, outputs[k * len(seeds):(k + 1) * len(seeds)]))
+
+def train_pair(k: int) -> list[dict]:
+    """Every run of pair ``k``, group by group, in seed order."""
+    pair, records = pairs[k], []
     for group in groups:
+        if not group["seeds"]:
+            continue
         log.info(
             "digits %s (-1 vs +1): %d training, %d test images; loss %s, scaling %s, %d steps, lr %g, "
             "%d seeds (%d to %d), evaluated at %s",
@@ -39,7 +51,7 @@ for k, pair in enumerate(pairs):
             params.scaling, group["steps"], params.lr, len(group["seeds"]), min(group["seeds"]), max(group["seeds"]),
             list(group["eval_steps"]),
         )
-        records = run_seeds(
+        group_records = run_seeds(
             pair,
             loss=params.loss,
             scaling=params.scaling,
@@ -48,8 +60,28 @@ for k, pair in enumerate(pairs):
             lr=params.lr,
             eval_steps=group["eval_steps"],
             device="cpu",
-            on_record=lambda record: write_json(record, out_for_seed[record["seed"]]),
             experiment=params.experiment,
             hardware=hardware,
         )
-        log.info("%.2f s training for %d runs", sum(r["train_seconds"] for r in records), len(records))
+        log.info("%.2f s training for %d runs", sum(r["train_seconds"] for r in group_records), len(group_records))
+        records += group_records
+    return sorted(records, key=lambda r: seeds.index(r["seed"]))
+
+
+def write_pairs(indices: list[int]) -> None:
+    for k in indices:
+        records = train_pair(k)
+        if sweep:
+            write_json(records, outputs[k])
+        else:
+            for record, path in zip(records, outputs):
+                write_json(record, path)
+
+
+if processes == 1:
+    write_pairs(list(range(len(pairs))))
+else:
+    # The pairs are independent: every process takes every processes-th pair (fork shares the data).
+    log.info("%d pairs over %d processes", len(pairs), processes)
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        pool.map(write_pairs, [list(range(i, len(pairs), processes)) for i in range(processes)])

@@ -404,3 +404,18 @@ def test_a_number_broken_on_purpose_in_the_readme_is_caught():
     assert any("block line differs" in p for p in readme_problems(broken, snapshot))
     prose = readme.replace("Why MSE on raw pixels is bimodal:", "Why MSE on raw pixels (149 runs) is bimodal:")
     assert readme_problems(prose, snapshot) == ["a number outside the generated block: '149'"]
+
+
+def test_equal_mass_ece_of_the_evaluation_record_and_of_the_report_agree():
+    """evaluate_lenet writes ece_equal_mass (torch); the report recomputes it from the confidences (NumPy)."""
+    import torch
+
+    from mnistrepro.lenet_eval import expected_calibration_error_equal_mass
+
+    gen = np.random.default_rng(2)
+    confidence = gen.uniform(0.2, 1.0, 1000)
+    correct = gen.random(1000) < confidence  # calibrated on average, noisy per bin
+    torch_ece = expected_calibration_error_equal_mass(torch.from_numpy(confidence), torch.from_numpy(correct))
+    assert torch_ece == pytest.approx(ece_equal_mass(confidence, correct), abs=1e-12)
+    # Perfectly calibrated bins give 0: each bin's accuracy equals its mean confidence.
+    assert ece_equal_mass(np.full(30, 0.5), np.tile([True, False], 15), n_bins=15) == 0.0

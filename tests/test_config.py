@@ -158,3 +158,17 @@ def test_figure_index_must_be_among_the_checked_images(config):
     bad = set_key(set_key(config, "identities.n_images", 100), "identities.figure_index", 100)
     with pytest.raises(ConfigError, match=r"identities.figure_index: 100 is not among the first identities.n_images \(100\)"):
         check_config(bad)
+
+
+@pytest.mark.parametrize("sweep, expected", [
+    ({"seeds": 10, "long_seeds": 20}, r"pair_sweep.long_seeds: 20 is more than the 10 seeds of pair_sweep.seeds"),
+    ({"steps": 1000, "long_seeds": 5, "long_steps": 1000},
+     r"pair_sweep.long_steps: expected more than pair_sweep.steps \(1000\), got 1000"),
+])
+def test_sweep_long_runs_must_fit_the_sweep(config, tmp_path, sweep, expected):
+    bad = tmp_path / "bad.yaml"
+    config["pair_sweep"].update(sweep)
+    bad.write_text(yaml.safe_dump(config))
+    result = run_snakemake(tmp_path / "work", "-n", config=bad)
+    assert result.returncode != 0 and re.search(expected, result.stderr + result.stdout), result.stderr[-2000:]
+    assert not (tmp_path / "work" / "results").exists()

@@ -72,12 +72,11 @@ class FigureSpec:
 
 
 def logreg_sweep_files():
-    """Every run record of the 45-pair sweep (none when pair_sweep.enabled is false)."""
+    """The sweep's run records, one file per digit pair holding its seeds' records (none when pair_sweep.enabled
+    is false)."""
     if not SWEEP["enabled"]:
         return []
-    return [
-        f"results/logreg/pair_sweep/pair_{a}_{b}/seed{seed}.json" for a, b in SWEEP_PAIRS for seed in SWEEP["seeds"]
-    ]
+    return [f"results/logreg/pair_sweep/pair_{a}_{b}.json" for a, b in SWEEP_PAIRS]
 
 
 def lenet_run_files(name, seeds=None):

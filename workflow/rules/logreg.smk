@@ -35,6 +35,8 @@ rule train_logreg:
 
 # The sweep's rule exists only when the config enables it. Its seeds train in two groups per pair:
 # the first long_seeds to long_steps (evaluated at steps and long_steps), the others to steps only.
+# Its pairs are split over pair_sweep.processes processes (one core each), so it takes about
+# 1 / processes of the wall time of one core.
 # A seed's run is the same whichever group it is in (its own initialisation and sample order).
 if SWEEP["enabled"]:
     if SWEEP["long_seeds"] > len(SWEEP["seeds"]):
@@ -69,7 +71,8 @@ if SWEEP["enabled"]:
             "results/logs/logreg/pair_sweep.log",
         benchmark:
             "results/benchmarks/logreg/pair_sweep.tsv"
-        threads: 1
+        # Its pairs split over this many processes, one core each (scripts/train_logreg.py).
+        threads: SWEEP["processes"]
         params:
             experiment="pair_sweep",
             loss=SWEEP["loss"],
