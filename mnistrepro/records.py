@@ -126,8 +126,10 @@ class LenetEvaluationRecord(TypedDict):
     top2_accuracy: float
     mean_confidence: float
     ece: float
+    ece_equal_mass: float  # ECE over ece_bins bins of equal count
     ece_bins: int
     calibration_bins: dict[str, list[Any]]
+    confidence: list[float]  # each test image's softmax confidence (image-level resampling of the ECE)
     eval_device: str
     threads: int
     eval_seconds: float
