@@ -14,6 +14,16 @@ with the ratios:
 - ``sparse/full time``: how much longer an epoch takes with the sparse C3 than with the full one
   (target for the pipeline: at most 1.25; the reference took 2.1).
 
+On the CPU it also times the pipeline's training step before and after issue 17 ("A faster CPU step"):
+``before`` is the layer-by-layer forward (``LeNet5.fused_cpu = False``) with glibc's default allocator
+settings; ``after`` is what :func:`mnistrepro.lenet_training.train` runs now (the fused ``tanh -> pool ->
+tanh`` autograd nodes of :mod:`mnistrepro.lenet_ops`, C3 in NCHW, and freed memory kept in the heap by
+:func:`mnistrepro.lenet_ops.retain_freed_memory`); ``allocator`` is ``before`` with the allocator setting
+alone. The allocator setting is process-wide, so each path trains in its own worker process; the loops
+take turns slice by slice (the others wait), and the ratio is the median over rounds of after/before
+(wall clock; also per CPU-second, which other processes on a shared machine disturb less). Target: at
+least 1.3x for both C3 variants with one thread.
+
 On a CUDA device it also trains each variant for ``--epochs`` (10) full epochs with the pipeline's loop
 and reports the training time (target: at most 3 s per variant on an H100-class GPU).
 
@@ -28,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import statistics
 import sys
@@ -47,6 +58,7 @@ from mnistrepro.choices import C3_KINDS, DEVICES  # noqa: E402
 from mnistrepro.device import describe_device, resolve_device  # noqa: E402
 from mnistrepro.lenet import LeNet5  # noqa: E402
 from mnistrepro.lenet_grouped import GroupTrainStep, StackedLeNet, train_group  # noqa: E402
+from mnistrepro.lenet_ops import retain_freed_memory  # noqa: E402
 from mnistrepro.lenet_training import (  # noqa: E402
     LeNetRun, TrainStep, build_model, epoch_permutation, resume, to_device_data, train, use_deterministic_cudnn)
 
@@ -121,10 +133,11 @@ class Pipeline:
     """The pipeline's loop: :class:`mnistrepro.lenet_training.TrainStep` on data resident on the device,
     set up as :func:`mnistrepro.lenet_training.train` sets it up (model, channels-last on the CPU, CUDA graph)."""
 
-    def __init__(self, data, c3: str, seed: int) -> None:
+    def __init__(self, data, c3: str, seed: int, fused_cpu: bool = True) -> None:
         device = data.device
         use_deterministic_cudnn(device)
         state = resume(LeNetRun(c3=c3, seed=seed), device)  # no checkpoint: a fresh start
+        state.model.fused_cpu = fused_cpu  # False: the layer-by-layer forward (the step before issue 17)
         self.step = TrainStep(state.model, state.optimizer, data, 100, graph=True)
         self.n, self.seed, self.epoch, self.pos = data.train_x.shape[0], seed, 0, 0
         self.perm = epoch_permutation(seed, 0, self.n).to(device)
@@ -162,6 +175,90 @@ def compare(mnist: dict, device: torch.device, n_images: int, slice_batches: int
             sync(device)
             rates[name].append(seen / (time.perf_counter() - start))
     return {name: statistics.median(r) for name, r in rates.items()}
+
+
+# ----------------------------------------------------------------------------------------------
+# The CPU step before and after issue 17, in two processes taking turns
+
+STEP_PATHS = {
+    # name: (LeNet5.fused_cpu, retain_freed_memory() in the process)
+    "before": (False, False),     # layer-by-layer forward, glibc's default allocator settings
+    "allocator": (False, True),   # the same, with freed memory kept in the heap (attribution only)
+    "after": (True, True),        # fused tanh-pool-tanh blocks, NCHW C3, freed memory kept (what train() does)
+}
+
+
+def _step_worker(conn, data_path: str | None, path: str, threads: int) -> None:
+    """One process per path (the allocator setting is process-wide): trains both C3 variants' loops
+    slice by slice when told to; answers (images, wall seconds, CPU seconds) per slice."""
+    fused_cpu, retain = STEP_PATHS[path]
+    torch.set_num_threads(threads)
+    if retain:
+        retain_freed_memory()
+    mnist = torch.load(data_path, weights_only=True) if data_path else synthetic_mnist()
+    data = to_device_data(mnist, "cpu", test_limit=1000)
+    loops = {c3: Pipeline(data, c3, seed=0, fused_cpu=fused_cpu) for c3 in C3_KINDS}
+    for loop in loops.values():
+        loop.run(3)
+    conn.send("ready")
+    while (msg := conn.recv()) is not None:
+        c3, n_batches = msg
+        wall, cpu = time.perf_counter(), time.process_time()
+        seen = loops[c3].run(n_batches)
+        conn.send((seen, time.perf_counter() - wall, time.process_time() - cpu))
+
+
+def compare_cpu_step(data_path: str | None, n_images: int, slice_batches: int, threads: int) -> dict:
+    """The pipeline's CPU step before and after issue 17 (:data:`STEP_PATHS`), each in its own process;
+    the four loops (path x C3) take turns slice by slice while the others wait, so background load hits
+    them alike. Returns, per loop, the median images/s over slices (wall clock and CPU time), and per
+    variant the median over rounds of after/before (each round's two slices run back to back)."""
+    ctx = multiprocessing.get_context("spawn")
+    conns, procs = {}, []
+    for path in STEP_PATHS:
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=_step_worker, args=(child, data_path, path, threads), daemon=True)
+        proc.start()
+        conns[path], procs = parent, procs + [proc]
+    for conn in conns.values():
+        if conn.recv() != "ready":
+            raise RuntimeError("a step benchmark worker did not start")
+    wall: dict[str, list[float]] = {f"{p}/{c3}": [] for p in STEP_PATHS for c3 in C3_KINDS}
+    cpu: dict[str, list[float]] = {name: [] for name in wall}
+    for _ in range(max(1, n_images // (100 * slice_batches))):
+        for c3 in C3_KINDS:
+            for path, conn in conns.items():
+                conn.send((c3, slice_batches))
+                seen, wall_s, cpu_s = conn.recv()
+                wall[f"{path}/{c3}"].append(seen / wall_s)
+                cpu[f"{path}/{c3}"].append(seen / cpu_s)
+    for conn in conns.values():
+        conn.send(None)
+    for proc in procs:
+        proc.join(timeout=60)
+    out = {"images_per_s": {name: statistics.median(r) for name, r in wall.items()},
+           "images_per_cpu_s": {name: statistics.median(r) for name, r in cpu.items()}, "ratio": {}}
+    for path in ("after", "allocator"):
+        prefix = "" if path == "after" else "allocator_"
+        for c3 in C3_KINDS:
+            pairs = zip(wall[f"{path}/{c3}"], wall[f"before/{c3}"])
+            out["ratio"][f"{prefix}{c3}"] = statistics.median(a / b for a, b in pairs)
+            pairs = zip(cpu[f"{path}/{c3}"], cpu[f"before/{c3}"])
+            out["ratio"][f"{prefix}{c3}_cpu_time"] = statistics.median(a / b for a, b in pairs)
+    return out
+
+
+def report_cpu_step(result: dict) -> None:
+    print(f"{'CPU step':<16} {'sparse img/s':>13} {'full img/s':>11}   (per CPU-second: sparse, full)")
+    for path in STEP_PATHS:
+        w, c = result["images_per_s"], result["images_per_cpu_s"]
+        print(f"{path:<16} {w[f'{path}/sparse']:>13,.0f} {w[f'{path}/full']:>11,.0f}   "
+              f"({c[f'{path}/sparse']:,.0f}, {c[f'{path}/full']:,.0f})")
+    r = result["ratio"]
+    print(f"after/before, median over rounds: sparse {r['sparse']:.2f}x, full {r['full']:.2f}x "
+          f"(CPU time: {r['sparse_cpu_time']:.2f}x, {r['full_cpu_time']:.2f}x)   (target: >= 1.3x, one thread)")
+    print(f"of which the allocator alone: sparse {r['allocator_sparse']:.2f}x, full {r['allocator_full']:.2f}x "
+          f"(CPU time: {r['allocator_sparse_cpu_time']:.2f}x, {r['allocator_full_cpu_time']:.2f}x)")
 
 
 def report(med: dict, straightforward: bool) -> dict:
@@ -282,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="torch CPU thread counts to measure (default: torch's default)")
     parser.add_argument("--epochs", type=int, default=10, help="epochs of the full CUDA runs")
     parser.add_argument("--no-straightforward", action="store_true", help="time only the pipeline's loop")
+    parser.add_argument("--no-step", action="store_true",
+                        help="skip the CPU step before/after issue 17 (two worker processes)")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     parser.add_argument("--group-size", type=int, default=None,
                         help="seeds trained together vs separately (default: 10 on CUDA, 4 on the CPU; 0: skip)")
@@ -301,11 +400,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{threads} CPU thread(s)")
         med = compare(mnist, device, args.images, args.slice, straightforward)
         ratios = report(med, straightforward)
-        load_after = os.getloadavg()[0]
         # Other processes on the CPU slow every loop, multi-threaded ones most (threads wait on each other).
+        run = {"threads": threads, "images_per_s": med, "ratios": ratios}
+        if device.type == "cpu" and not args.no_step:
+            print()
+            run["cpu_step"] = compare_cpu_step(str(path) if path else None, args.images, args.slice, threads)
+            report_cpu_step(run["cpu_step"])
+        load_after = os.getloadavg()[0]
         print(f"1-minute load average {load_before:.1f} before, {load_after:.1f} after ({os.cpu_count()} CPUs)")
-        results["runs"].append({"threads": threads, "images_per_s": med, "ratios": ratios,
-                                "load_average": [load_before, load_after]})
+        run["load_average"] = [load_before, load_after]
+        results["runs"].append(run)
     group_size = args.group_size if args.group_size is not None else (10 if device.type == "cuda" else 4)
     if group_size:
         print(f"\nseeds trained together (one job, torch.func.vmap) vs one after the other, "

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mnistrepro.choices import C3_IN_MAPS, C3_KERNEL, C3_OUT_MAPS, C3_VARIANTS, check_variant, implementation, register
+from mnistrepro.lenet_ops import tanh_pool_tanh
 from mnistrepro.seeds import mix_seed
 
 # LeCun et al. 1998, Table I: the input maps (of S2/P2's 6) each C3 output map is connected to,
@@ -155,11 +156,36 @@ class LeNet5(nn.Module):
         self.f6 = nn.Linear(120, 84)                   # [N, 84]
         self.f7 = nn.Linear(84, 10)                    # [N, 10]
 
+    #: On the CPU, run :meth:`forward_fused` (the same function, faster); False: the plain layer-by-layer
+    #: forward on every device (today's path; benchmarks and tests set it per instance).
+    fused_cpu: bool = True
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.fused_cpu and x.device.type == "cpu":
+            return self.forward_fused(x)
         x = torch.tanh(self.c1(x))
         x = torch.tanh(self.p2(x))
         x = torch.tanh(self.c3(x))
         x = torch.tanh(self.p4(x))
+        x = torch.flatten(x, 1)
+        x = torch.tanh(self.c5(x))
+        x = torch.tanh(self.f6(x))
+        return self.f7(x)
+
+    def forward_fused(self, x: torch.Tensor) -> torch.Tensor:
+        """The forward with each ``tanh -> pool -> tanh`` as one autograd node
+        (:func:`mnistrepro.lenet_ops.tanh_pool_tanh`), for the CPU (issue 17, measured there).
+
+        C1 runs in the model's memory format (channels-last on the CPU in training: its weight gradient
+        is ~3x faster so); the first block hands C3 an NCHW input and C3 runs NCHW (its backward is ~1.4x
+        faster so than channels-last).
+        """
+        x = tanh_pool_tanh(self.c1(x), out_channels_last=False)
+        if isinstance(self.c3, nn.Conv2d):  # the full C3; its weight may be channels-last
+            x = F.conv2d(x, self.c3.weight.contiguous(), self.c3.bias)
+        else:
+            x = self.c3(x)
+        x = tanh_pool_tanh(x)
         x = torch.flatten(x, 1)
         x = torch.tanh(self.c5(x))
         x = torch.tanh(self.f6(x))

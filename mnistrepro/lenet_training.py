@@ -39,6 +39,7 @@ from mnistrepro.io import atomic_path, file_sha256, save_torch
 from mnistrepro.lenet import LeNet5, analytic_param_counts, c3_saved, init_weights_, measured_param_counts
 from mnistrepro.lenet_eval import eval_batch_size as default_eval_batch_size
 from mnistrepro.lenet_eval import logits_and_loss
+from mnistrepro.lenet_ops import retain_freed_memory
 from mnistrepro.records import LenetTrainingRecord
 from mnistrepro.seeds import mix_seed
 
@@ -348,6 +349,8 @@ def train(run: LeNetRun, data: DeviceData, checkpoint_path: str | os.PathLike | 
     device = data.device
     eval_batch_size = eval_batch_size or default_eval_batch_size(device)
     use_deterministic_cudnn(device)
+    if device.type == "cpu":
+        retain_freed_memory()  # the step's tensors reuse freed memory instead of fresh pages (issue 17)
     state = resume(run, device, checkpoint_path, channels_last)
     done = state.epochs_done
     if done == 0:
