@@ -5,12 +5,18 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from mnistrepro.logs import ConfigError
+from mnistrepro.studies import RESERVED_STUDY_NAMES
 
 __all__ = ["ConfigError", "check_config"]
 
 
 def check_config(config: Mapping[str, Any]) -> None:
     """Cross-field checks, run after schema validation (which has filled in the defaults)."""
+    if config["study"] in RESERVED_STUDY_NAMES:
+        raise ConfigError(
+            f"study: {config['study']!r} is a directory of the default study or of the shared runs under "
+            f"results/; expected another name (reserved: {', '.join(sorted(RESERVED_STUDY_NAMES))})"
+        )
     logreg = config["logreg"]
     too_late = [s for s in logreg["eval_steps"] if s > logreg["steps"]]
     if too_late:

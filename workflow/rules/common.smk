@@ -6,17 +6,29 @@ from mnistrepro.config import check_config, seed_list
 from mnistrepro.device import will_use_gpu
 from mnistrepro.findings import findings
 from mnistrepro.io import read_facts
+from mnistrepro.studies import RESULTS, lenet_run_paths, study_dir
 
 check_config(config)
 # `seeds: 200` means seeds 0 to 199; a list is taken as it is.
 for _section in ("logreg", "pair_sweep", "lenet"):
     config[_section]["seeds"] = seed_list(config[_section]["seeds"])
 
-DATA = "results/data"
-TABLES = "results/tables"
-# One LeNet-5 run's directory: train_lenet writes its training.json, history.csv and model.pt there,
-# evaluate_lenet its evaluation.json.
-LENET_RUN = "results/lenet/{c3}/seed{seed}"
+# Where things go (mnistrepro/studies.py): this study's own outputs under STUDY (results/ for the
+# default study, results/<study>/ otherwise); the MNIST files, their jobs' logs and benchmarks, and the
+# LeNet-5 training runs are shared by all studies, so another study never reruns or overwrites them.
+STUDY = study_dir(config["study"])
+TABLES = f"{STUDY}/tables"
+LOGS = f"{STUDY}/logs"
+BENCHMARKS = f"{STUDY}/benchmarks"
+DATA = f"{RESULTS}/data"
+SHARED_LOGS = f"{RESULTS}/logs"
+SHARED_BENCHMARKS = f"{RESULTS}/benchmarks"
+# One LeNet-5 run's directory, named after its defining parameters: train_lenet writes its
+# training.json, history.csv and model.pt there; LENET_EVALUATION is where evaluate_lenet writes
+# this study's evaluation of it.
+LENET_PATHS = lenet_run_paths(config)
+LENET_RUN = LENET_PATHS["run"]
+LENET_EVALUATION = f"{STUDY}/lenet_eval/{{c3}}/seed{{seed}}.json"
 PAIR = config["pair"]
 LOGREG = config["logreg"]
 SWEEP = config["pair_sweep"]
@@ -52,7 +64,7 @@ class FigureSpec:
     the function <name> of mnistrepro.figures; its caption is workflow/report/<name>.rst.
 
     input: the function's named input files; settings: its other keyword arguments; png, category,
-    shows: the file under results/figures/ and its report category and label; drawn: False where the
+    shows: the file under the study's figures/ and its report category and label; drawn: False where the
     config does not produce the figure's data (then it has no rule).
     """
 
@@ -68,11 +80,11 @@ def logreg_sweep_files():
     """Every run record of the 45-pair sweep (none when pair_sweep.enabled is false)."""
     if not SWEEP["enabled"]:
         return []
-    return [f"results/logreg/sweep/pair_{a}_{b}/seed{seed}.json" for a, b in SWEEP_PAIRS for seed in SWEEP["seeds"]]
+    return [f"{STUDY}/logreg/sweep/pair_{a}_{b}/seed{seed}.json" for a, b in SWEEP_PAIRS for seed in SWEEP["seeds"]]
 
 
 def lenet_run_files(name, seeds=None):
-    """One file (``training.json``, ``evaluation.json``, ``history.csv``, ``model.pt``) of every LeNet-5 run."""
+    """One file (``training.json``, ``history.csv``, ``model.pt``) of every LeNet-5 run."""
     return expand(f"{LENET_RUN}/{name}", c3=LENET["c3"], seed=seeds or LENET["seeds"])
 
 
@@ -81,7 +93,7 @@ def lenet_training_files():
 
 
 def lenet_evaluation_files(seeds=None):
-    return lenet_run_files("evaluation.json", seeds)
+    return expand(LENET_EVALUATION, c3=LENET["c3"], seed=seeds or LENET["seeds"])
 
 
 def lenet_history_files():

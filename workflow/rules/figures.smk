@@ -3,7 +3,7 @@
 # These jobs take seconds: on a cluster they run on the submitting host (localrule), not in the queue.
 # Captions quote numbers through params.facts (see report_facts in common.smk).
 
-FIGURE_DIR = "results/figures"
+FIGURE_DIR = f"{STUDY}/figures"
 
 FIGURES = {
     "logreg_steps": FigureSpec(
@@ -105,9 +105,9 @@ for name, spec in drawn_figures().items():
                 labels={"result": "figure", "shows": spec.shows},
             ),
         log:
-            f"results/logs/results/figure_{name}.log",
+            f"{LOGS}/results/figure_{name}.log",
         benchmark:
-            f"results/benchmarks/results/figure_{name}.tsv"
+            f"{BENCHMARKS}/results/figure_{name}.tsv"
         localrule: True
         params:
             plot=name,

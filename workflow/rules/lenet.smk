@@ -14,9 +14,9 @@ rule train_lenet:
         history=f"{LENET_RUN}/history.csv",
         model=f"{LENET_RUN}/model.pt",
     log:
-        "results/logs/lenet/{c3}_seed{seed}.log",
+        LENET_PATHS["log"],
     benchmark:
-        "results/benchmarks/lenet/{c3}_seed{seed}.tsv"
+        LENET_PATHS["benchmark"]
     threads: LENET["threads"]
     resources:
         gpu=LENET_GPU,
@@ -29,7 +29,7 @@ rule train_lenet:
         device=config["device"],
         gpu=config["gpu"],
         # Resumable state after every epoch; not an output, so a failed or killed job keeps it.
-        checkpoint="results/checkpoints/lenet/{c3}_seed{seed}.pt",
+        checkpoint=LENET_PATHS["checkpoint"],
     script:
         "../../scripts/train_lenet.py"
 
@@ -40,11 +40,11 @@ rule evaluate_lenet:
         mnist=rules.idx_to_tensors.output.mnist,
         models=expand(rules.train_lenet.output.model, seed=LENET["seeds"], allow_missing=True),
     output:
-        evaluations=expand(f"{LENET_RUN}/evaluation.json", seed=LENET["seeds"], allow_missing=True),
+        evaluations=expand(LENET_EVALUATION, seed=LENET["seeds"], allow_missing=True),
     log:
-        "results/logs/lenet/evaluate_{c3}.log",
+        f"{LOGS}/lenet/evaluate_{{c3}}.log",
     benchmark:
-        "results/benchmarks/lenet_eval/{c3}.tsv"
+        f"{BENCHMARKS}/lenet_eval/{{c3}}.tsv"
     threads: LENET["threads"]  # as in training, whose per-epoch test numbers this reproduces exactly
     resources:
         # No gpu resource at all on a CPU machine.

@@ -13,11 +13,13 @@ rule train_logreg:
     input:
         rules.idx_to_tensors.output.mnist,
     output:
-        records=expand("results/logreg/main/{{loss}}_{{scaling}}/seed{seed}.json", seed=LOGREG["seeds"]),
+        records=expand(
+            f"{STUDY}/logreg/main/{{loss}}_{{scaling}}/seed{{seed}}.json", seed=LOGREG["seeds"], allow_missing=True
+        ),
     log:
-        "results/logs/logreg/main/{loss}_{scaling}.log",
+        f"{LOGS}/logreg/main/{{loss}}_{{scaling}}.log",
     benchmark:
-        "results/benchmarks/logreg/main/{loss}_{scaling}.tsv"
+        f"{BENCHMARKS}/logreg/main/{{loss}}_{{scaling}}.tsv"
     threads: 1
     params:
         loss=lambda wc: wc.loss,
@@ -40,9 +42,9 @@ if SWEEP["enabled"]:
         output:
             records=logreg_sweep_files(),
         log:
-            "results/logs/logreg/sweep.log",
+            f"{LOGS}/logreg/sweep.log",
         benchmark:
-            "results/benchmarks/logreg/sweep.tsv"
+            f"{BENCHMARKS}/logreg/sweep.tsv"
         threads: 1
         params:
             loss=SWEEP["loss"],

@@ -1,0 +1,67 @@
+"""Where a study writes, and where the runs that studies share live.
+
+A *study* is one configuration's tables, figures, logs, benchmarks, run records and report. The default
+study (``study: default``) writes to ``results/`` itself, as before studies had names; any other study
+writes to ``results/<study>/``, so that running one configuration never overwrites another's files.
+Shared by every study: the MNIST files (``results/data/``) and the LeNet-5 training runs, which live
+in a directory named after every parameter that defines a run (:func:`lenet_run_key`), so that two
+studies asking for the same run (say, seed 0 of the default study and of configs/lenet_power.yaml)
+train it once.
+
+Torch-free: the Snakefile, the tests and ``python -m mnistrepro.compare_studies`` import it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+RESULTS = "results"
+DEFAULT_STUDY = "default"
+# Names under results/ that the default study and the shared runs use: no other study may take one.
+RESERVED_STUDY_NAMES = frozenset({
+    "data", "lenet", "lenet_eval", "logreg", "logs", "benchmarks", "checkpoints", "tables", "figures",
+    "report.html",
+})
+
+
+def study_dir(study: str) -> str:
+    """The directory of every output of ``study`` (``results`` for the default study)."""
+    return RESULTS if study == DEFAULT_STUDY else f"{RESULTS}/{study}"
+
+
+def lenet_run_key(lenet: Mapping[str, Any]) -> str:
+    """The directory name shared by every LeNet-5 run with these defining parameters (the config's
+    ``lenet`` section); the C3 variant and the seed name the directories below it.
+
+    Every parameter that changes what a run computes belongs here, and nothing else (``threads``
+    and ``seeds`` do not: a run is the same run whichever job, or how many threads, trains it).
+    This is the one place that lists them.
+    """
+    def limit(value):
+        return "all" if value is None else str(value)
+
+    return "_".join([
+        f"epochs{lenet['epochs']}",
+        f"batch{lenet['batch_size']}",
+        f"lr{lenet['lr']!r}",
+        f"train{limit(lenet['train_limit'])}",
+        f"test{limit(lenet['test_limit'])}",
+    ])
+
+
+def lenet_run_paths(config: Mapping[str, Any]) -> dict[str, str]:
+    """Patterns (wildcards ``{c3}`` and ``{seed}``) of one shared LeNet-5 training run: its directory
+    (``training.json``, ``history.csv``, ``model.pt``), its log, benchmark and checkpoint."""
+    key = lenet_run_key(config["lenet"])
+    return {
+        "run": f"{RESULTS}/lenet/{key}/{{c3}}/seed{{seed}}",
+        "log": f"{RESULTS}/logs/lenet/{key}/{{c3}}_seed{{seed}}.log",
+        "benchmark": f"{RESULTS}/benchmarks/lenet/{key}/{{c3}}_seed{{seed}}.tsv",
+        "checkpoint": f"{RESULTS}/checkpoints/lenet/{key}/{{c3}}_seed{{seed}}.pt",
+    }
+
+
+def report_command(study: str, configfile: str | None) -> str:
+    """The command that builds ``study``'s report (with ``configfile``, the ``--configfile`` its run used)."""
+    config_arg = f" --configfile {configfile}" if configfile else ""
+    return f"snakemake --report {study_dir(study)}/report.html{config_arg}"
