@@ -60,8 +60,3 @@ def lenet_run_paths(config: Mapping[str, Any]) -> dict[str, str]:
         "checkpoint": f"{RESULTS}/checkpoints/lenet/{key}/{{c3}}_seed{{seed}}.pt",
     }
 
-
-def report_command(study: str, configfile: str | None) -> str:
-    """The command that builds ``study``'s report (with ``configfile``, the ``--configfile`` its run used)."""
-    config_arg = f" --configfile {configfile}" if configfile else ""
-    return f"snakemake --report {study_dir(study)}/report.html{config_arg}"

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from snakemake.utils import update_config
 
-from conftest import REPO, job_counts, run_snakemake
+from conftest import REPO, job_counts, lenet_run, run_snakemake, study_root
 from mnistrepro.aggregate import RUN_COLUMNS
 from mnistrepro.config import seed_list
 from mnistrepro.findings import findings
@@ -84,13 +84,13 @@ def other_study(mnist_idx_dir, tmp_path_factory) -> Path:
 
 
 def test_data_log_names_the_source(study):
-    log = (study / "results/logs/data/download_mnist.log").read_text()
+    log = (study / "results/logs/data/download_mnist.log").read_text()  # the shared data's logs
     assert "MNIST served by source: local" in log
     assert "train 11791 (5842 + 5949), test 1991 (982 + 1009)" in (study / "results/logs/data/extract_pair_4_9.log").read_text()
 
 
 def test_tables_have_the_documented_columns(study):
-    tables = study / "results/tables"
+    tables = study_root(study, ci_config()) / "tables"
     runs = pd.read_csv(tables / "runs.csv")
     assert list(runs.columns) == RUN_COLUMNS
     config, n = ci_config(), run_counts(ci_config())
@@ -132,27 +132,27 @@ def test_tables_have_the_documented_columns(study):
 
 
 def test_every_run_record_is_complete(study):
-    lenet = study / "results/lenet"
-    records = list((study / "results/logreg").rglob("seed*.json")) + list(lenet.rglob("training.json"))
-    records += list(lenet.rglob("evaluation.json"))
+    lenet = study / "results/lenet"  # the shared training runs
+    records = list((study_root(study, ci_config()) / "logreg").rglob("seed*.json")) + list(lenet.rglob("training.json"))
+    records += list((study_root(study, ci_config()) / "lenet_eval").rglob("seed*.json"))
     n = run_counts(ci_config())
     assert len(records) == n["logreg"] + n["sweep"] + 2 * n["lenet"]  # LeNet-5: training.json, evaluation.json
     for path in records:
         record = json.loads(path.read_text())
         # `device`: where the run trained; a LeNet-5 evaluation record has its own `eval_device`.
-        assert record["eval_device" if path.name == "evaluation.json" else "device"] == "cpu"
+        assert record["eval_device" if path.parent.parent.name == "lenet_eval" else "device"] == "cpu"
     assert not (study / "results/checkpoints/lenet").exists() or not any((study / "results/checkpoints/lenet").iterdir())
 
 
 def test_evaluation_step_reproduces_the_training_time_evaluation(study):
     """The evaluate_lenet rule, reading model.pt, gives exactly the test numbers that training's last epoch gave."""
-    runs = pd.read_csv(study / "results/tables/runs.csv")
+    runs = pd.read_csv(study_root(study, ci_config()) / "tables/runs.csv")
     lenet = runs[runs["experiment"] == "lenet"]
     assert len(lenet) == run_counts(ci_config())["lenet"] and lenet["ece"].between(0, 1).all()
     assert (lenet["top2_accuracy"] >= lenet["test_accuracy"]).all()
     for row in lenet.itertuples():
-        last = pd.read_csv(study / f"results/lenet/{row.c3}/seed{row.seed}/history.csv").iloc[-1]
-        evaluation = json.loads((study / f"results/lenet/{row.c3}/seed{row.seed}/evaluation.json").read_text())
+        last = pd.read_csv(lenet_run(study, ci_config(), row.c3, row.seed, "history.csv")).iloc[-1]
+        evaluation = json.loads((study_root(study, ci_config()) / f"lenet_eval/{row.c3}/seed{row.seed}.json").read_text())
         assert evaluation["test_accuracy"] == last["test_accuracy"] == row.test_accuracy
         assert evaluation["test_loss"] == last["test_loss"] == row.test_loss
         assert evaluation["total"] == ci_config()["lenet"]["test_limit"] and evaluation["ece_bins"] == 15
@@ -176,9 +176,10 @@ def test_rerun_has_nothing_to_do(study):
 
 
 def build_report(workdir: Path) -> Path:
-    result = run_snakemake(workdir, "--report", "results/report.html", config=workdir / "test-config.yaml")
+    report = study_root(workdir, yaml.safe_load((workdir / "test-config.yaml").read_text())) / "report.html"
+    result = run_snakemake(workdir, "--report", str(report.relative_to(workdir)), config=workdir / "test-config.yaml")
     assert result.returncode == 0, result.stderr[-5000:]
-    return workdir / "results/report.html"
+    return report
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +209,8 @@ def report_entries(report: Path) -> dict[str, list[str]]:
 def test_report_contains_every_table_and_figure(report):
     """Every table and figure the study wrote is a result of the report, in one of its categories."""
     html, results = report.read_text(), report.parent
-    written = {str(path.relative_to(results.parent)) for folder, pattern in [("tables", "*.csv"), ("figures", "*.png")]
+    workdir = next(p for p in report.parents if (p / "test-config.yaml").is_file())
+    written = {str(path.relative_to(workdir)) for folder, pattern in [("tables", "*.csv"), ("figures", "*.png")]
                for path in (results / folder).glob(pattern)}
     assert set(report_data(report, "results")) == written
     assert set(report_entries(report)) == {"Data", "Logistic regression", "LeNet-5", "Convolution identities",
@@ -429,14 +431,14 @@ def test_report_follows_its_config(which, request):
     """The built report of the CI config and of OTHER_CONFIG: every caption rendered, no docutils error box,
     no empty substitution, nothing the default config would say where this one differs, and the facts quoted."""
     report = request.getfixturevalue(which)
-    workdir = report.parents[1]
+    workdir = next(p for p in report.parents if (p / "test-config.yaml").is_file())
     config = yaml.safe_load((workdir / "test-config.yaml").read_text())
     page = report.read_text()
     assert "system-message" not in page and "Docutils System Messages" not in page
     home, captions = report_texts(report)
     # One caption per report item: every caption file but the home page.
     assert len(captions) == len(CAPTIONS) - 1 and all(captions), [c[:80] for c in captions]
-    facts = json.loads((workdir / "results/tables/facts.json").read_text())
+    facts = json.loads((study_root(workdir, config) / "tables/facts.json").read_text())
     for text in [home, *captions]:
         for literal in stale_literals(config):
             assert literal not in text, (literal, text[:300])
