@@ -8,11 +8,7 @@ from mnistrepro.run_summary import failure_summary, success_summary
 
 onsuccess:
     print(
-        "\n".join(
-            success_summary(
-                config, workflow.overwrite_configfiles, workflow.config_settings.config
-            )
-        ),
+        "\n".join(success_summary(config, workflow.overwrite_configfiles, workflow.config_settings.config)),
         file=sys.stderr,
     )
 
