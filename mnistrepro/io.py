@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import json
 import os
 import tempfile
@@ -10,6 +12,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import torch
+
+from mnistrepro.logs import disk_full_error
 
 
 @contextlib.contextmanager
@@ -25,7 +29,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
+        try:
+            yield tmp_path
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:  # say so, with the directory and its free space
+                tmp_path.unlink(missing_ok=True)
+                raise disk_full_error(path) from exc
+            raise
         # mkstemp creates the file 0600; give the result the permissions a plain open() would.
         umask = os.umask(0)
         os.umask(umask)
@@ -46,9 +56,15 @@ def read_json(path: str | os.PathLike) -> Any:
 
 
 def save_torch(obj: Any, path: str | os.PathLike) -> None:
-    """``torch.save`` ``obj`` atomically."""
+    """``torch.save`` ``obj`` atomically.
+
+    Serialized in memory first: torch's own file writer turns a full disk (ENOSPC) into a RuntimeError
+    ("unexpected pos ..."), while a plain write raises the OSError that atomic_path reports as such.
+    """
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
     with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+        tmp.write_bytes(buffer.getbuffer())
 
 
 NOT_RUN = "not run in this configuration"
