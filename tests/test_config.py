@@ -142,3 +142,34 @@ def test_figure_index_must_be_among_the_checked_images(config):
     bad = set_key(set_key(config, "identities.n_images", 100), "identities.figure_index", 100)
     with pytest.raises(ConfigError, match=r"identities.figure_index: 100 is not among the first identities.n_images \(100\)"):
         check_config(bad)
+
+
+def test_every_schema_key_has_a_description():
+    from mnistrepro.config_docs import config_keys
+
+    schema = yaml.safe_load(Path(SCHEMA).read_text())
+    keys = list(config_keys(schema))
+    assert len(keys) > 40
+    undescribed = [key for key, node in keys if not node.get("description", "").strip()]
+    assert not undescribed, undescribed
+    assert all(node.get("description") for node in schema["definitions"].values())
+
+
+def test_config_reference_is_generated_from_the_schema():
+    """docs/config.md is what `python -m mnistrepro.config_docs` prints: it lists every key, and a schema
+    change without `--write` fails here."""
+    from mnistrepro.config_docs import DOC, config_keys, render
+
+    assert DOC.read_text() == render(), "docs/config.md is out of date: run python -m mnistrepro.config_docs --write"
+    doc = DOC.read_text()
+    for key, node in config_keys(yaml.safe_load(Path(SCHEMA).read_text())):
+        assert f"| `{key}` |" in doc, key
+
+
+def test_config_reference_changes_with_the_schema():
+    """The check above can fail: a changed description gives another page."""
+    from mnistrepro.config_docs import render
+
+    schema = yaml.safe_load(Path(SCHEMA).read_text())
+    schema["properties"]["device"]["description"] = "changed"
+    assert render(schema) != render()
