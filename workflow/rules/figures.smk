@@ -37,6 +37,18 @@ FIGURES = {
         category="LeNet-5",
         shows="test accuracy per epoch",
     ),
+    "lenet_loss": FigureSpec(
+        input={"training": lenet_training_files(), "history": lenet_history_files()},
+        png="lenet_loss_per_epoch.png",
+        category="LeNet-5",
+        shows="training and test loss per epoch",
+    ),
+    "comparisons_forest": FigureSpec(
+        input={"comparisons": rules.aggregate.output.comparisons},
+        png="comparisons_forest.png",
+        category="Data",
+        shows="every comparison, with its interval and verdict",
+    ),
     "lenet_confusion": FigureSpec(
         input={"evaluations": lenet_evaluation_files()},
         png="lenet_confusion.png",
