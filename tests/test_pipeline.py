@@ -4,6 +4,7 @@ tables have their columns, the report builds and renders in headless Chromium.""
 from __future__ import annotations
 
 import copy
+import hashlib
 import html as html_lib
 import json
 import os
@@ -23,7 +24,7 @@ from conftest import REPO, job_counts, lenet_run, run_snakemake, study_root
 from mnistrepro.aggregate import RUN_COLUMNS
 from mnistrepro.config import seed_list
 from mnistrepro.findings import findings
-from mnistrepro.io import NOT_RUN, Facts
+from mnistrepro.io import NOT_RUN, Facts, read_facts
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--disable-quic"]
@@ -54,8 +55,9 @@ def run_study(workdir: Path, config: dict, mnist_idx_dir: Path) -> Path:
     config["data"]["local_dir"] = str(mnist_idx_dir)
     config_path = workdir / "test-config.yaml"
     config_path.write_text(yaml.safe_dump(config))
-    result = run_snakemake(workdir, "--cores", "2", config=config_path)
+    result = run_snakemake(workdir, "--cores", "2", config=config_path, timeout=1800)
     assert result.returncode == 0, result.stderr[-5000:]
+    (workdir / "console.txt").write_text(result.stderr)  # what the run printed, for the end-of-run summary
     return workdir
 
 
@@ -451,3 +453,77 @@ def test_report_follows_its_config(which, request):
         # No unit-pixel runs, and no reference run on this pair: said so, not left empty.
         assert "Raw vs unit pixels (MSE loss, 500 steps): not run in this configuration" in home
         assert "Against the reference: not run in this configuration." in "\n".join(captions)
+
+
+# --------------------------------------------------------------------------- studies keep to themselves
+
+
+def snapshot(root: Path) -> dict[str, tuple[str, int]]:
+    """Every file under ``root``: its SHA-256 and modification time (ns)."""
+    return {str(p.relative_to(root)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+            for p in root.rglob("*") if p.is_file()}
+
+
+# Another study beside the CI one: one more LeNet-5 seed (seeds 0 and 1 are the CI study's, shared) and
+# other logistic-regression seeds.
+SECOND_STUDY = {"study": "ci_second", "lenet": {"seeds": [0, 1, 2]}, "logreg": {"seeds": 4}}
+
+
+@pytest.fixture(scope="module")
+def two_studies(study, tmp_path_factory):
+    """A copy of the finished CI-sized study's working directory (metadata and times kept), where a second
+    study then ran."""
+    workdir = tmp_path_factory.mktemp("two_studies") / "work"
+    shutil.copytree(study, workdir, symlinks=True)
+    first = yaml.safe_load((workdir / "test-config.yaml").read_text())
+    second = ci_config(SECOND_STUDY)
+    second["data"]["local_dir"] = first["data"]["local_dir"]
+    second_path = workdir / "second-config.yaml"
+    second_path.write_text(yaml.safe_dump(second))
+    before = snapshot(workdir / "results")
+    plan = run_snakemake(workdir, "-n", "--quiet", "rules", config=second_path)
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    result = run_snakemake(workdir, "--cores", "2", config=second_path, timeout=1800)
+    assert result.returncode == 0, result.stderr[-5000:]
+    first_again = run_snakemake(workdir, "-n", config=workdir / "test-config.yaml")
+    return SimpleNamespace(workdir=workdir, first=first, second=second, before=before, plan=plan,
+                           after=snapshot(workdir / "results"), first_again=first_again)
+
+
+def test_another_study_leaves_every_file_of_the_first_untouched(two_studies):
+    changed = [path for path, stamp in two_studies.before.items() if two_studies.after.get(path) != stamp]
+    assert not changed, changed[:20]
+    assert (study_root(two_studies.workdir, two_studies.first) / "tables/facts.json").is_file()
+    second_root = study_root(two_studies.workdir, two_studies.second)
+    assert second_root != study_root(two_studies.workdir, two_studies.first)
+    runs = pd.read_csv(second_root / "tables/runs.csv")
+    assert sorted(runs[runs["experiment"] == "lenet"]["seed"].unique()) == [0, 1, 2]
+    assert (second_root / "figures/comparisons_forest.png").is_file()
+
+
+def test_first_study_has_nothing_to_do_after_another(two_studies):
+    result = two_studies.first_again
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Nothing to be done" in result.stdout + result.stderr, (result.stdout + result.stderr)[-3000:]
+
+
+def test_another_study_trains_only_the_lenet_runs_the_first_did_not(two_studies):
+    counts = job_counts(two_studies.plan.stdout)
+    new_seeds = set(two_studies.second["lenet"]["seeds"]) - set(two_studies.first["lenet"]["seeds"])
+    assert counts["train_lenet"] == len(two_studies.second["lenet"]["c3"]) * len(new_seeds)
+    assert not {"download_mnist", "idx_to_tensors", "extract_pair"} & set(counts)  # MNIST is shared
+
+
+def test_a_run_ends_with_its_findings_and_the_report_command(study):
+    """The console output of the CI-sized run ends with the findings lines (the function the report's home
+    page uses), where the tables and figures are, and the report command for this configuration."""
+    config = ci_config()
+    output = (study / "console.txt").read_text()
+    root = str(study_root(study, config).relative_to(study))
+    summary = output[output.index(f"Study '{config['study']}' is complete"):]
+    run_config = yaml.safe_load((study / "test-config.yaml").read_text())
+    update_config(run_config, {"lenet": {"seeds": seed_list(run_config["lenet"]["seeds"])}})
+    for line in findings(run_config, read_facts(study / root / "tables/facts.json")):
+        assert f"- {line}" in summary, (line, summary[:3000])
+    assert f"Tables:  {root}/tables/" in summary and f"Figures: {root}/figures/" in summary
+    assert f"Report:  snakemake --report {root}/report.html" in summary

@@ -4,21 +4,17 @@ files and identical LeNet-5 runs are shared; a run ends by saying what it found,
 from __future__ import annotations
 
 import copy
-import hashlib
 import os
 import re
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
 from snakemake.utils import update_config
 
-from conftest import REPO, job_counts, lenet_run, run_snakemake, study_root
+from conftest import REPO, job_counts, lenet_run, run_snakemake
 from mnistrepro.config import ConfigError, check_config
-from mnistrepro.findings import findings
-from mnistrepro.io import read_facts
 from mnistrepro.studies import RESERVED_STUDY_NAMES, lenet_run_key, study_dir
 
 
@@ -40,12 +36,6 @@ def write_config(workdir: Path, name: str, config: dict) -> Path:
     path = workdir / name
     path.write_text(yaml.safe_dump(config))
     return path
-
-
-def snapshot(root: Path) -> dict[str, tuple[str, int]]:
-    """Every file under ``root``: its SHA-256 and modification time (ns)."""
-    return {str(p.relative_to(root)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
-            for p in root.rglob("*") if p.is_file()}
 
 
 # --------------------------------------------------------------------------- the names and keys
@@ -110,71 +100,8 @@ def test_power_config_after_the_default_study_trains_only_the_new_seeds(tmp_path
     assert "download_mnist" not in counts and "idx_to_tensors" not in counts
 
 
-# --------------------------------------------------------------------------- two studies, one workdir
-
-
-@pytest.fixture(scope="module")
-def two_studies(mnist_idx_dir, tmp_path_factory):
-    """Study `first` runs to completion; then study `second`, which shares LeNet-5 seed 0 with it and adds
-    seed 1, and differs in its logistic-regression seeds."""
-    workdir = tmp_path_factory.mktemp("studies")
-    first = small_config(mnist_idx_dir, "first")
-    second = small_config(mnist_idx_dir, "second", lenet={"seeds": [0, 1]}, logreg={"seeds": 3})
-    first_path, second_path = write_config(workdir, "first.yaml", first), write_config(workdir, "second.yaml", second)
-    run_first = run_snakemake(workdir, "--cores", "2", config=first_path)
-    assert run_first.returncode == 0, run_first.stderr[-5000:]
-    before = snapshot(workdir / "results")
-    second_plan = run_snakemake(workdir, "-n", "--quiet", "rules", config=second_path)
-    assert second_plan.returncode == 0, second_plan.stderr[-3000:]
-    run_second = run_snakemake(workdir, "--cores", "2", config=second_path)
-    assert run_second.returncode == 0, run_second.stderr[-5000:]
-    first_again = run_snakemake(workdir, "-n", config=first_path)
-    return {"workdir": workdir, "first": first, "second": second, "run_first": run_first, "before": before,
-            "second_plan": second_plan, "after": snapshot(workdir / "results"), "first_again": first_again}
-
-
-def test_another_study_leaves_every_file_of_the_first_untouched(two_studies):
-    before, after = two_studies["before"], two_studies["after"]
-    changed = [path for path, (digest, mtime) in before.items() if after.get(path) != (digest, mtime)]
-    assert not changed, changed[:20]
-    first_root = study_root(two_studies["workdir"], two_studies["first"])
-    assert (first_root / "tables/facts.json").is_file() and (first_root / "figures").is_dir()
-    # The second study wrote its own tables, beside the first's.
-    second_root = study_root(two_studies["workdir"], two_studies["second"])
-    assert (second_root / "tables/facts.json").is_file()
-    runs = pd.read_csv(second_root / "tables/runs.csv")
-    assert sorted(runs[runs["experiment"] == "lenet"]["seed"].unique()) == [0, 1]
-
-
-def test_first_study_has_nothing_to_do_after_the_second(two_studies):
-    result = two_studies["first_again"]
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "Nothing to be done" in result.stdout + result.stderr, (result.stdout + result.stderr)[-3000:]
-
-
-def test_second_study_trains_only_the_lenet_run_the_first_did_not(two_studies):
-    counts = job_counts(two_studies["second_plan"].stdout)
-    assert counts["train_lenet"] == len(two_studies["second"]["lenet"]["c3"])  # seed 1 of each variant
-    assert "download_mnist" not in counts and "idx_to_tensors" not in counts  # MNIST is shared
-    for c3 in two_studies["first"]["lenet"]["c3"]:  # seed 0: one shared run directory
-        assert lenet_run(two_studies["workdir"], two_studies["first"], c3, 0, "model.pt").is_file()
-
-
-# --------------------------------------------------------------------------- the end-of-run summary
-
-
-def test_a_run_ends_with_its_findings_and_the_report_command(two_studies):
-    """The console output of a real run ends with the findings lines (the same function as the report's),
-    where the tables and figures are, and the report command for this configuration."""
-    output = two_studies["run_first"].stderr
-    config = two_studies["first"]
-    root = study_dir(config["study"])
-    summary = output[output.index(f"Study '{config['study']}' is complete"):]
-    facts = read_facts(two_studies["workdir"] / root / "tables/facts.json")
-    for line in findings(config, facts):
-        assert f"- {line}" in summary
-    assert f"Tables:  {root}/tables/" in summary and f"Figures: {root}/figures/" in summary
-    assert f"snakemake --report {root}/report.html" in summary
+# The two-studies test (another study leaves the first's files untouched) and the end-of-run summary of a
+# real run are in tests/test_pipeline.py, on the CI-sized study that module runs anyway.
 
 
 def test_report_command_repeats_the_configfile(mnist_idx_dir, tmp_path):
