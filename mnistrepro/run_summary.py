@@ -68,10 +68,11 @@ _ERROR_BLOCK = re.compile(r"^Error in rule (\w+):\n((?:[ \t]+.*\n?)*)", re.M)
 _LOG_LINE = re.compile(r"^\s+log: (.+?)(?: \(check log file\(s\) for error details\))?$", re.M)
 
 
-def failure_summary(snakemake_log: str | os.PathLike | None) -> list[str]:
+def failure_summary(snakemake_log: str | os.PathLike | Iterable[str | os.PathLike] | None) -> list[str]:
     """The lines printed when a run fails: each failed rule with its log and that log's last line,
-    read from Snakemake's own log of the run (``.snakemake/log/...``)."""
-    text = Path(snakemake_log).read_text(errors="replace") if snakemake_log and Path(snakemake_log).is_file() else ""
+    read from Snakemake's own log of the run (``.snakemake/log/...``; onerror gets a path or a list)."""
+    paths = [snakemake_log] if isinstance(snakemake_log, (str, os.PathLike)) else list(snakemake_log or [])
+    text = "".join(Path(p).read_text(errors="replace") for p in paths if Path(p).is_file())
     failed = []
     for match in _ERROR_BLOCK.finditer(text):
         rule, block = match.group(1), match.group(2)
@@ -81,7 +82,7 @@ def failure_summary(snakemake_log: str | os.PathLike | None) -> list[str]:
             failed.append((rule, logs))
     lines = ["The run failed."]
     if not failed:
-        lines.append(f"No failed job was recorded; see Snakemake's log {snakemake_log}.")
+        lines.append(f"No failed job was recorded; see Snakemake's log {', '.join(map(str, paths)) or 'above'}.")
     for rule, logs in failed:
         lines.append(f"- rule {rule}: log {', '.join(logs) if logs else '(none)'}")
         for log in logs:
@@ -98,4 +99,5 @@ def _last_line(path: Path) -> str:
     if not path.is_file():
         return ""
     lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
-    return lines[-1].strip() if lines else ""
+    # Without the "2026-01-01 12:00:00 ERROR mnistrepro: " of mnistrepro.logs' format.
+    return re.sub(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \w+ [\w.]+: ", "", lines[-1].strip()) if lines else ""

@@ -62,8 +62,10 @@ def as_tested(command: str) -> tuple[str | None, str]:
     words = shlex.split(command)
     program = Path(words[0]).name
     if program == "snakemake":
-        if "--report" in words:
-            return command + " -n", "dry run: the report needs the study's results (tests/test_pipeline.py builds it)"
+        if "--report" in words:  # a dry run of the study instead (snakemake --report ignores -n)
+            i = words.index("--report")
+            return (shlex.join(words[:i] + words[i + 2:] + ["-n"]),
+                    "dry run of the study: the report needs its results (tests/test_pipeline.py builds reports)")
         return command if "-n" in words else command + " -n", "dry run: the real run takes minutes"
     if program == "pytest":
         return command + " --collect-only -q", "collects the suite instead of running it (this test is in it)"

@@ -108,7 +108,7 @@ def test_report_command_repeats_the_configfile(mnist_idx_dir, tmp_path):
     """Given with --configfile, the printed report command has it too (here on a run that only acquires MNIST)."""
     config = small_config(mnist_idx_dir, "only_data")
     write_config(tmp_path, "my.yaml", config)
-    result = run_snakemake(tmp_path, "--cores", "1", "--configfile", "my.yaml", "results/data/acquisition.json",
+    result = run_snakemake(tmp_path, "--cores", "1", "results/data/acquisition.json", "--configfile", str(tmp_path / "my.yaml"),
                            config=tmp_path / "my.yaml")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Report:  snakemake --report results/only_data/report.html --configfile my.yaml" in result.stderr
