@@ -74,8 +74,8 @@ default_study() {
 }
 
 determinism() {  # every LeNet-5 run trained twice, in two directories: same seed, same GPU, same numbers?
-  local targets=$($PY -c "import yaml; c = yaml.safe_load(open('$CONFIG'))['lenet']
-print(' '.join(f'results/lenet/{v}/seed{s}/training.json' for v in c['c3'] for s in c['seeds']))")
+  local targets=$($PY -c "import yaml; from mnistrepro.studies import lenet_run_paths; c = yaml.safe_load(open('$CONFIG'))
+print(' '.join(lenet_run_paths(c)['run'].format(c3=v, seed=s) + '/training.json' for v in c['lenet']['c3'] for s in c['lenet']['seeds']))")
   study "$WORK/lenet_a" $targets && study "$WORK/lenet_b" $targets || return
   $PY - "$WORK" $targets <<'PY'
 import sys
