@@ -143,7 +143,7 @@ def test_every_run_record_is_complete(study):
         record = json.loads(path.read_text())
         # `device`: where the run trained; a LeNet-5 evaluation record has its own `eval_device`.
         assert record["eval_device" if path.parent.parent.name == "lenet_eval" else "device"] == "cpu"
-    assert not (study / "results/checkpoints/lenet").exists() or not any((study / "results/checkpoints/lenet").iterdir())
+    assert not [p for p in (study / "results/checkpoints").rglob("*") if p.is_file()]  # every checkpoint removed
 
 
 def test_evaluation_step_reproduces_the_training_time_evaluation(study):
@@ -527,3 +527,17 @@ def test_a_run_ends_with_its_findings_and_the_report_command(study):
         assert f"- {line}" in summary, (line, summary[:3000])
     assert f"Tables:  {root}/tables/" in summary and f"Figures: {root}/figures/" in summary
     assert f"Report:  snakemake --report {root}/report.html" in summary
+
+
+def test_compare_studies_puts_the_two_side_by_side(two_studies):
+    from mnistrepro.compare_studies import compare_studies
+
+    first = study_root(two_studies.workdir, two_studies.first)
+    second = study_root(two_studies.workdir, two_studies.second)
+    text = compare_studies(first, second)
+    comparisons = pd.read_csv(first / "tables/comparisons.csv")
+    for row in comparisons.itertuples():
+        assert f"| {row.comparison}: {row.a} - {row.b} | {row.difference * 100:+.2f} pp" in text
+    second_summary = pd.read_csv(second / "tables/summary.csv")
+    lenet = second_summary[second_summary["experiment"] == "lenet"].iloc[0]
+    assert f"{lenet['mean'] * 100:.2f}% (n = {int(lenet['n'])})" in text
