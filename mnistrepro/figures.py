@@ -164,7 +164,8 @@ def comparisons_forest(comparisons) -> plt.Figure:
         y.append(position)
         diff, low, high = (100 * row[c] for c in ("difference", "ci95_low", "ci95_high"))
         color = "tab:red" if row["significant"] else "tab:blue"
-        if not (np.isnan(low) or np.isnan(high)):
+        # (-1, 1), every possible difference, is mnistrepro.stats' interval where no test could reject.
+        if not (np.isnan(low) or np.isnan(high) or (low <= -100 and high >= 100)):
             ax.plot([low, high], [position, position], color=color, linewidth=2)
         ax.plot(diff, position, "o", markersize=7, color=color, markerfacecolor=color if row["significant"] else "white")
         ax.annotate(f"Holm p {row['p_holm']:.2g}" if not pd.isna(row["p_holm"]) else "not testable",
