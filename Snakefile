@@ -20,6 +20,7 @@ include: "workflow/rules/lenet.smk"
 include: "workflow/rules/identities.smk"
 include: "workflow/rules/results.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/summary.smk"
 
 
 rule all:

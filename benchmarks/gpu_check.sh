@@ -86,8 +86,10 @@ power_study() {  # after default_study, in its directory: only the extra seeds t
 }
 
 determinism() {  # every LeNet-5 run trained twice, in two directories: same seed, same GPU, same numbers?
-  local targets=$($PY -c "import yaml; from mnistrepro.config import seed_list; c = yaml.safe_load(open('$CONFIG'))['lenet']
-print(' '.join(f'results/lenet/{v}/seed{s}/training.json' for v in c['c3'] for s in seed_list(c['seeds'])))")
+  # On a GPU `seeds_per_job: auto` trains seeds in groups: those runs live under the grouped run key.
+  local targets=$($PY -c "import yaml; from mnistrepro.config import seed_list; from mnistrepro.studies import lenet_run_paths
+c = yaml.safe_load(open('$CONFIG')); grouped = c['lenet'].get('seeds_per_job', 'auto') != 1
+print(' '.join(lenet_run_paths(c, grouped)['run'].format(c3=v, seed=s) + '/training.json' for v in c['lenet']['c3'] for s in seed_list(c['lenet']['seeds'])))")
   study "$WORK/lenet_a" $targets && study "$WORK/lenet_b" $targets || return
   $PY - "$WORK" $targets <<'PY'
 import sys

@@ -715,16 +715,19 @@ def lenet_test_set(evaluations: Sequence[dict], rng: np.random.Generator, resamp
     return pd.DataFrame(rows, columns=columns), facts
 
 
-def rule_benchmarks(paths: Iterable[str], root: str = "results/benchmarks") -> pd.DataFrame:
+def rule_benchmarks(paths: Iterable[str], root: str | Sequence[str] = "results/benchmarks") -> pd.DataFrame:
     """Wall time and peak memory of each job, from Snakemake's ``benchmark:`` files.
 
-    Returns ``job`` (the file's path under ``root``, without ``.tsv``), ``rule_group`` (its first
-    directory), ``seconds``, ``max_rss_mb``, ``cpu_seconds``; slowest first.
+    Returns ``job`` (the file's path under ``root``, without ``.tsv``; with several roots, such as a
+    study's own benchmarks and the shared runs', under the longest that holds it), ``rule_group`` (its
+    first directory), ``seconds``, ``max_rss_mb``, ``cpu_seconds``; slowest first.
     """
+    roots = sorted([root] if isinstance(root, str) else root, key=len, reverse=True)
     rows = []
     for path in paths:
         bench = pd.read_csv(path, sep="\t")
-        job = str(path).removeprefix(root).strip("/").removesuffix(".tsv")
+        under = next((r for r in roots if str(path).startswith(r.rstrip("/") + "/")), "")
+        job = str(path).removeprefix(under).strip("/").removesuffix(".tsv")
         rows.append({
             "job": job,
             "rule_group": job.split("/")[0],

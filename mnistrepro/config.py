@@ -6,12 +6,18 @@ from typing import Any, Mapping, Sequence
 
 from mnistrepro.choices import check_variant
 from mnistrepro.logs import ConfigError
+from mnistrepro.studies import RESERVED_STUDY_NAMES
 
 __all__ = ["ConfigError", "check_config"]
 
 
 def check_config(config: Mapping[str, Any]) -> None:
     """Cross-field checks, run after schema validation (which has filled in the defaults)."""
+    if config["study"] in RESERVED_STUDY_NAMES:
+        raise ConfigError(
+            f"study: {config['study']!r} is a directory of the default study or of the shared runs under "
+            f"results/; expected another name (reserved: {', '.join(sorted(RESERVED_STUDY_NAMES))})"
+        )
     # The schema's enums list the same names (a test checks it); this names the registry's, so a name the
     # schema admits but no module implements stops here, before any job.
     variants = [("loss", "logreg.losses", config["logreg"]["losses"]), ("loss", "pair_sweep.loss",

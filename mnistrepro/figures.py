@@ -119,6 +119,74 @@ def lenet_epochs(training: Sequence, history: Sequence) -> plt.Figure:
 
 
 @figure
+def lenet_loss(training: Sequence, history: Sequence) -> plt.Figure:
+    """Training and test loss per epoch, mean over seeds with a min-max band, per C3 variant, from each
+    run's training.json and history.csv (in the same order)."""
+    history = lenet_history((read_json(t), pd.read_csv(h)) for t, h in zip(training, history, strict=True))
+    loss = history.melt(id_vars=["epoch", "c3", "seed"], value_vars=["train_loss", "test_loss"],
+                        var_name="set", value_name="cross-entropy loss")
+    loss["set"] = loss["set"].map({"train_loss": "training (mean over the epoch)", "test_loss": "test (after the epoch)"})
+    grid = sns.relplot(data=loss, x="epoch", y="cross-entropy loss", hue="c3", hue_order=C3_ORDER, col="set",
+                       kind="line", errorbar=("pi", 100), marker="o", height=4.5, aspect=1.1,
+                       facet_kws={"sharey": True})
+    grid.set(yscale="log")
+    grid.set_titles("{col_name}")
+    grid.legend.set_title("C3")
+    grid.figure.suptitle("LeNet-5: loss per epoch (line: mean; band: min-max over seeds)", y=1.04)
+    return grid.figure
+
+
+def _comparison_label(row: pd.Series) -> str:
+    """``a - b`` and, where the table has them, the step count or epochs the comparison is at."""
+    label = f"{row['a']} - {row['b']}"
+    if "steps" in row.index and not pd.isna(row["steps"]):
+        label += f", {int(row['steps']):,} steps"
+    elif "epochs" in row.index and not pd.isna(row["epochs"]):
+        label += f", {int(row['epochs'])} epochs"
+    return label
+
+
+@figure
+def comparisons_forest(comparisons) -> plt.Figure:
+    """Every row of comparisons.csv: the difference a - b in test accuracy with its 95% interval, grouped by
+    experiment (or, without that column, by comparison), filled where significant after Holm's adjustment,
+    with the Holm p. Uses only the columns comparison, a, b, difference, ci95_low, ci95_high, significant
+    and p_holm (and experiment, steps, epochs where present), so new rows and columns need no change."""
+    table = pd.read_csv(comparisons)
+    group = "experiment" if "experiment" in table.columns else "comparison"
+    table = table.sort_values(group, kind="stable", ignore_index=True)
+    table["significant"] = table["significant"].astype(str).str.lower().isin(["true", "1"])
+    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.42 * (len(table) + table[group].nunique())))
+    labels, y, position, last_group = [], [], 0, None
+    for row in table.itertuples(index=False):
+        row = pd.Series(row._asdict())
+        if row[group] != last_group:  # a header line per group
+            labels.append(f"{row[group]}")
+            y.append(position)
+            position += 1
+            last_group = row[group]
+        labels.append("    " + _comparison_label(row))
+        y.append(position)
+        diff, low, high = (100 * row[c] for c in ("difference", "ci95_low", "ci95_high"))
+        color = "tab:red" if row["significant"] else "tab:blue"
+        # (-1, 1), every possible difference, is mnistrepro.stats' interval where no test could reject.
+        if not (np.isnan(low) or np.isnan(high) or (low <= -100 and high >= 100)):
+            ax.plot([low, high], [position, position], color=color, linewidth=2)
+        ax.plot(diff, position, "o", markersize=7, color=color, markerfacecolor=color if row["significant"] else "white")
+        ax.annotate(f"Holm p {row['p_holm']:.2g}" if not pd.isna(row["p_holm"]) else "not testable",
+                    (1.01, position), xycoords=("axes fraction", "data"), va="center", fontsize=9)
+        position += 1
+    ax.set_yticks(y, labels)
+    for tick, text in zip(ax.get_yticklabels(), labels):
+        tick.set_fontweight("normal" if text.startswith("    ") else "bold")
+    ax.invert_yaxis()
+    ax.axvline(0, color="grey", linestyle=":", linewidth=1)
+    ax.set_xlabel("difference a - b in test accuracy (percentage points; line: 95% CI)")
+    ax.set_title("Every comparison (filled, red: significant at 5% after Holm; hollow, blue: not)")
+    return fig
+
+
+@figure
 def logreg_steps(runs) -> plt.Figure:
     """Logistic regression: test accuracy vs SGD steps per loss and scaling, with seed bands (runs.csv)."""
     runs = pd.read_csv(runs)

@@ -8,14 +8,16 @@ never pays for torch: :func:`save_torch` imports it when called, from a job that
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
+import io
 import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-from mnistrepro.logs import ArtefactMismatchError
+from mnistrepro.logs import ArtefactMismatchError, disk_full_error
 
 
 @contextlib.contextmanager
@@ -31,7 +33,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
+        try:
+            yield tmp_path
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:  # say so, with the directory and its free space
+                tmp_path.unlink(missing_ok=True)
+                raise disk_full_error(path) from exc
+            raise
         # mkstemp creates the file 0600; give the result the permissions a plain open() would.
         umask = os.umask(0)
         os.umask(umask)
@@ -51,12 +59,19 @@ def read_json(path: str | os.PathLike) -> Any:
     return json.loads(Path(path).read_text())
 
 
-def save_torch(obj: Any, path: str | os.PathLike) -> None:
-    """``torch.save`` ``obj`` atomically."""
+def save_torch(obj: Any, path: str | os.PathLike) -> str:
+    """``torch.save`` ``obj`` atomically; returns the file's SHA-256 (hex).
+
+    Serialized in memory first: torch's own file writer turns a full disk (ENOSPC) into a RuntimeError
+    ("unexpected pos ..."), while a plain write raises the OSError that atomic_path reports as such.
+    """
     import torch
 
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
     with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+        tmp.write_bytes(buffer.getbuffer())
+    return hashlib.sha256(buffer.getbuffer()).hexdigest()
 
 
 def file_sha256(path: str | os.PathLike) -> str:

@@ -35,7 +35,7 @@ from typing import Any, Callable, Mapping
 import torch
 import torch.nn.functional as F
 
-from mnistrepro.io import atomic_path, file_sha256, save_torch
+from mnistrepro.io import atomic_path, save_torch
 from mnistrepro.lenet import LeNet5, analytic_param_counts, c3_saved, init_weights_, measured_param_counts
 from mnistrepro.lenet_eval import eval_batch_size as default_eval_batch_size
 from mnistrepro.lenet_eval import logits_and_loss
@@ -451,6 +451,4 @@ def save_model(model: LeNet5, run: LeNetRun, path: str | os.PathLike) -> str:
     c3_data = c3_saved(run.c3, model.c3)
     if c3_data is not None:
         saved["c3_saved"] = c3_data
-    with atomic_path(path) as tmp:
-        torch.save(saved, tmp)
-        return file_sha256(tmp)
+    return save_torch(saved, path)

@@ -56,6 +56,29 @@ class ConfigError(ActionableError, ValueError):
     default_action = "Correct that key in your config file (config.yaml or the one given to --configfile) and rerun."
 
 
+class DiskFullError(ActionableError, OSError):
+    """A write failed because the filesystem is full (ENOSPC)."""
+
+
+def disk_full_error(path: str | os.PathLike) -> DiskFullError:
+    """The :class:`DiskFullError` for a write to ``path`` that found no space left: its action (the
+    log's last line) names the directory and the space free there."""
+    import errno
+    import shutil
+
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        free = f"{shutil.disk_usage(directory).free / 2**20:.2f} MiB free"
+    except OSError:
+        free = "free space unknown"
+    return DiskFullError(
+        f"[Errno {errno.ENOSPC}] No space left on device: writing {path} failed",
+        action=(f"The disk holding {directory} is full ({free}): free space there (or move results/ to a "
+                "larger disk) and rerun the same command; nothing partial was left behind, finished jobs are "
+                "kept, and a LeNet-5 training run resumes from its last checkpoint."),
+    )
+
+
 def action_for(exc: BaseException) -> str:
     """The sentence telling the user what to do about ``exc``."""
     if isinstance(exc, ActionableError):

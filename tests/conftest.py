@@ -52,6 +52,26 @@ def run_snakemake(workdir: Path, *args: str, config: Path | None = None, timeout
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
+def study_root(workdir: Path, config: dict) -> Path:
+    """Where the study of ``config`` (a complete config, as the tests write them) puts its outputs in ``workdir``."""
+    from mnistrepro.studies import DEFAULT_STUDY, study_dir
+
+    return workdir / study_dir(config.get("study", DEFAULT_STUDY))
+
+
+def lenet_run(workdir: Path, config: dict, c3: str, seed: int, name: str = "") -> Path:
+    """The shared directory of one LeNet-5 training run of ``config`` in ``workdir`` (or its file ``name``)."""
+    from mnistrepro.studies import lenet_run_paths
+
+    return workdir / lenet_run_paths(config)["run"].format(c3=c3, seed=seed) / name
+
+
+def lenet_run_log(workdir: Path, config: dict, c3: str, seed: int) -> Path:
+    from mnistrepro.studies import lenet_run_paths
+
+    return workdir / lenet_run_paths(config)["log"].format(c3=c3, seeds=seed)
+
+
 def job_counts(stdout: str) -> dict[str, int]:
     """Jobs per rule from the table of ``snakemake -n --quiet rules``."""
     table = stdout[stdout.index("job "):]

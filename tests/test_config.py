@@ -172,3 +172,34 @@ def test_sweep_long_runs_must_fit_the_sweep(config, tmp_path, sweep, expected):
     result = run_snakemake(tmp_path / "work", "-n", config=bad)
     assert result.returncode != 0 and re.search(expected, result.stderr + result.stdout), result.stderr[-2000:]
     assert not (tmp_path / "work" / "results").exists()
+
+
+def test_every_schema_key_has_a_description():
+    from mnistrepro.config_docs import config_keys
+
+    schema = yaml.safe_load(Path(SCHEMA).read_text())
+    keys = list(config_keys(schema))
+    assert len(keys) > 40
+    undescribed = [key for key, node in keys if not node.get("description", "").strip()]
+    assert not undescribed, undescribed
+    assert all(node.get("description") for node in schema["definitions"].values())
+
+
+def test_config_reference_is_generated_from_the_schema():
+    """docs/config.md is what `python -m mnistrepro.config_docs` prints: it lists every key, and a schema
+    change without `--write` fails here."""
+    from mnistrepro.config_docs import DOC, config_keys, render
+
+    assert DOC.read_text() == render(), "docs/config.md is out of date: run python -m mnistrepro.config_docs --write"
+    doc = DOC.read_text()
+    for key, node in config_keys(yaml.safe_load(Path(SCHEMA).read_text())):
+        assert f"| `{key}` |" in doc, key
+
+
+def test_config_reference_changes_with_the_schema():
+    """The check above can fail: a changed description gives another page."""
+    from mnistrepro.config_docs import render
+
+    schema = yaml.safe_load(Path(SCHEMA).read_text())
+    schema["properties"]["device"]["description"] = "changed"
+    assert render(schema) != render()

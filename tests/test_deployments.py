@@ -15,7 +15,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import REPO, run_snakemake
+from conftest import REPO, lenet_run, lenet_run_log, run_snakemake, study_root
 from mnistrepro.choices import C3_KINDS
 from mnistrepro.mnist_files import TRAIN_LABELS
 
@@ -52,23 +52,24 @@ def test_device_cuda_without_gpu_fails_only_the_training_jobs(mnist_idx_dir, tmp
     assert failed_rules(output) == {"train_lenet"}, output[-4000:]
     # Every job that does not need the LeNet runs succeeded, the submit-host ones included.
     for table in ("environment.csv", "data.csv", "identities.csv", "params.csv"):
-        assert (tmp_path / "results/tables" / table).is_file(), table
-    assert list((tmp_path / "results/logreg/main/ce_raw").glob("seed*.json"))
-    environment = (tmp_path / "results/tables/environment.csv").read_text()
+        assert (study_root(tmp_path, config) / "tables" / table).is_file(), table
+    assert list((study_root(tmp_path, config) / "logreg/main/ce_raw").glob("seed*.json"))
+    environment = (study_root(tmp_path, config) / "tables/environment.csv").read_text()
     assert "config device,cuda" in environment
     for c3 in config["lenet"]["c3"]:
-        log = (tmp_path / f"results/logs/lenet/{c3}_group_0.log").read_text()
+        log = lenet_run_log(tmp_path, config, c3, 0).read_text()
         assert "failed with DeviceUnavailableError: device: 'cuda' was requested but torch sees no GPU" in log, log
         assert "Traceback (most recent call last)" in log
         assert "What to do: Set `device: auto`" in log
-        assert not (tmp_path / f"results/lenet/{c3}/seed0").exists() or not any((tmp_path / f"results/lenet/{c3}/seed0").iterdir())
+        assert not lenet_run(tmp_path, config, c3, 0).exists() or not any(lenet_run(tmp_path, config, c3, 0).iterdir())
     # Snakemake's console points to those logs.
-    assert "results/logs/lenet/sparse_group_0.log" in output
+    assert str(lenet_run_log(tmp_path, config, "sparse", 0).relative_to(tmp_path)) in output
 
 
 def test_corrupted_idx_file_fails_before_training_and_rerun_recovers(mnist_idx_dir, tmp_path):
-    config_path = write_config(tmp_path, small_config(mnist_idx_dir))
-    lenet_target = "results/lenet/sparse/seed0/model.pt"
+    config = small_config(mnist_idx_dir)
+    config_path = write_config(tmp_path, config)
+    lenet_target = str(lenet_run(tmp_path, config, "sparse", 0, "model.pt").relative_to(tmp_path))
     first = run_snakemake(tmp_path, "--cores", "2", "results/data/mnist.pt", config=config_path)
     assert first.returncode == 0, first.stderr[-3000:]
 
@@ -86,7 +87,7 @@ def test_corrupted_idx_file_fails_before_training_and_rerun_recovers(mnist_idx_d
     assert f"{relative} changed after it was acquired" in log, log
     assert f"What to do: Delete {relative} and rerun" in log, log
     assert not (tmp_path / "results/data/mnist.pt").exists()
-    assert not (tmp_path / "results/logs/lenet/sparse_group_0.log").exists(), "training started on corrupted data"
+    assert not lenet_run_log(tmp_path, config, "sparse", 0).exists(), "training started on corrupted data"
 
     # Doing what the log says recovers: the download rule acquires and verifies the file again.
     corrupted.unlink()

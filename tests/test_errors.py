@@ -55,3 +55,94 @@ def test_every_script_logs_to_its_rule_log():
     """Each rule script sets up its rule's log (which installs the hook)."""
     for script in sorted((REPO / "scripts").glob("*.py")):
         assert "setup_logging(snakemake.log[0]" in script.read_text(), f"{script.name} does not log to its rule's log"
+
+
+# --------------------------------------------------------------------------- a full disk
+
+
+def _fill_disk_for(monkeypatch, name_part: str) -> None:
+    """Make every write of a file whose name contains ``name_part`` fail as on a full disk."""
+    import errno
+    from pathlib import Path
+
+    write_bytes = Path.write_bytes
+
+    def full(self, data):
+        if name_part in self.name:
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return write_bytes(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+
+
+def test_save_on_a_full_disk_names_the_directory_and_its_free_space(tmp_path, monkeypatch):
+    import torch
+
+    from mnistrepro.io import save_torch
+    from mnistrepro.logs import DiskFullError, action_for
+
+    _fill_disk_for(monkeypatch, "model.pt")
+    with pytest.raises(DiskFullError) as caught:
+        save_torch({"w": torch.zeros(10)}, tmp_path / "run" / "model.pt")
+    action = action_for(caught.value)
+    assert f"The disk holding {tmp_path / 'run'} is full (" in action and "MiB free" in action, action
+    assert "resumes from its last checkpoint" in action
+    assert list((tmp_path / "run").iterdir()) == []  # nothing partial left behind
+
+
+def _train_with_log(tmp_path, mnist_pt, checkpoint, patch: str = "") -> str:
+    """Train one tiny LeNet-5 run in a subprocess that logs as a rule does; its log's text."""
+    import subprocess
+    import sys
+
+    log = tmp_path / "train.log"
+    code = f"""
+import errno, pathlib
+{patch}
+from mnistrepro.data import load_mnist
+from mnistrepro.lenet_training import LeNetRun, to_device_data, train
+from mnistrepro.logs import setup_logging
+setup_logging({str(log)!r})
+run = LeNetRun(c3="sparse", seed=0, epochs=2, batch_size=100, lr=0.1, train_limit=200, test_limit=100)
+train(run, to_device_data(load_mnist({str(mnist_pt)!r}), "cpu", 200, 100), checkpoint_path=pathlib.Path({str(checkpoint)!r}))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0, result.stderr[-2000:]
+    return log.read_text()
+
+
+def test_training_on_a_full_disk_says_so_in_its_log(tmp_path, mnist_pt):
+    """The checkpoint write of a LeNet-5 job finds the disk full (a write made to fail with ENOSPC): the
+    log's last line says the disk is full, where, how much is free, and that the rerun resumes."""
+    patch = """
+_write = pathlib.Path.write_bytes
+def _full(self, data):
+    if self.name.startswith(".ckpt.pt"):
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+    return _write(self, data)
+pathlib.Path.write_bytes = _full
+"""
+    text = _train_with_log(tmp_path, mnist_pt, tmp_path / "checkpoints" / "ckpt.pt", patch)
+    last = text.strip().splitlines()[-1]
+    assert "What to do: The disk holding" in last and str(tmp_path / "checkpoints") in last, last
+    assert "MiB free" in last and "resumes from its last checkpoint" in last, last
+    assert "DiskFullError" in text and "This error was not expected" not in text
+
+
+def test_training_on_a_real_full_filesystem_says_so_in_its_log(tmp_path, mnist_pt):
+    """As above, on a real 64 KiB tmpfs (needs root; skipped where mounting is not allowed)."""
+    import subprocess
+
+    small = tmp_path / "small"
+    small.mkdir()
+    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(small)], capture_output=True)
+    if mount.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mount.stderr.decode().strip()}")
+    try:
+        text = _train_with_log(tmp_path, mnist_pt, small / "ckpt.pt")
+        assert list(small.iterdir()) == []  # nothing partial left behind
+    finally:
+        subprocess.run(["umount", str(small)], check=False)
+    last = text.strip().splitlines()[-1]
+    assert f"What to do: The disk holding {small} is full (" in last and "resumes from its last checkpoint" in last, last
+    assert "unexpected pos" not in last

@@ -531,7 +531,7 @@ def test_rule_declares_gpu_resource(tmp_path, device, gpu):
     config["device"] = device
     config["lenet"].update(c3=list(C3_KINDS), seeds=[0, 4], threads=2)
     (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(config))
-    targets = [f"results/lenet/{c3}/seed{seed}/evaluation.json" for c3 in C3_KINDS for seed in (0, 4)]
+    targets = [f"results/lenet_eval/{c3}/seed{seed}.json" for c3 in C3_KINDS for seed in (0, 4)]  # the default study
     out = run_snakemake(tmp_path / "work", "-n", "--cores", "2", *targets, config=tmp_path / "cfg.yaml")
     assert out.returncode == 0, out.stdout + out.stderr
     text = out.stdout + out.stderr

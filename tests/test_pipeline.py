@@ -4,6 +4,7 @@ tables have their columns, the report builds and renders in headless Chromium.""
 from __future__ import annotations
 
 import copy
+import hashlib
 import html as html_lib
 import json
 import os
@@ -19,12 +20,12 @@ import pytest
 import yaml
 from snakemake.utils import update_config
 
-from conftest import REPO, job_counts, run_snakemake
+from conftest import REPO, job_counts, lenet_run, run_snakemake, study_root
 from mnistrepro.aggregate import RUN_COLUMNS
 from mnistrepro.choices import EXPERIMENTS
 from mnistrepro.config import seed_list
 from mnistrepro.findings import findings
-from mnistrepro.io import NOT_RUN, Facts, file_sha256
+from mnistrepro.io import NOT_RUN, Facts, file_sha256, read_facts
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--disable-quic"]
@@ -55,8 +56,9 @@ def run_study(workdir: Path, config: dict, mnist_idx_dir: Path) -> Path:
     config["data"]["local_dir"] = str(mnist_idx_dir)
     config_path = workdir / "test-config.yaml"
     config_path.write_text(yaml.safe_dump(config))
-    result = run_snakemake(workdir, "--cores", "2", config=config_path)
+    result = run_snakemake(workdir, "--cores", "2", config=config_path, timeout=1800)
     assert result.returncode == 0, result.stderr[-5000:]
+    (workdir / "console.txt").write_text(result.stderr)  # what the run printed, for the end-of-run summary
     return workdir
 
 
@@ -88,13 +90,13 @@ def other_study(mnist_idx_dir, tmp_path_factory) -> Path:
 
 
 def test_data_log_names_the_source(study):
-    log = (study / "results/logs/data/download_mnist.log").read_text()
+    log = (study / "results/logs/data/download_mnist.log").read_text()  # the shared data's logs
     assert "MNIST served by source: local" in log
     assert "train 11791 (5842 + 5949), test 1991 (982 + 1009)" in (study / "results/logs/data/extract_pair_4_9.log").read_text()
 
 
 def test_tables_have_the_documented_columns(study):
-    tables = study / "results/tables"
+    tables = study_root(study, ci_config()) / "tables"
     runs = pd.read_csv(tables / "runs.csv")
     assert list(runs.columns) == RUN_COLUMNS
     config, n = ci_config(), run_counts(ci_config())
@@ -138,31 +140,32 @@ def test_tables_have_the_documented_columns(study):
 
 
 def test_every_run_record_is_complete(study):
-    lenet = study / "results/lenet"
-    records = list((study / "results/logreg").rglob("seed*.json")) + list(lenet.rglob("training.json"))
-    records += list(lenet.rglob("evaluation.json"))
+    lenet = study / "results/lenet"  # the shared training runs
+    records = list((study_root(study, ci_config()) / "logreg").rglob("seed*.json")) + list(lenet.rglob("training.json"))
+    records += list((study_root(study, ci_config()) / "lenet_eval").rglob("seed*.json"))
     n = run_counts(ci_config())
     assert len(records) == n["logreg"] + n["pair_sweep"] + 2 * n["lenet"]  # LeNet-5: training.json, evaluation.json
     for path in records:
         record = json.loads(path.read_text())
         # `device`: where the run trained; a LeNet-5 evaluation record has its own `eval_device`.
-        assert record["eval_device" if path.name == "evaluation.json" else "device"] == "cpu"
+        is_evaluation = path.parent.parent.name == "lenet_eval"
+        assert record["eval_device" if is_evaluation else "device"] == "cpu"
         assert record["experiment"] in EXPERIMENTS, path
-        if path.name in ("training.json", "evaluation.json"):
+        if "model" in record:
             # Each names the weights it describes with their SHA-256 (evaluate_lenet checked it).
-            assert record["model"]["sha256"] == file_sha256(path.parent / "model.pt"), path
-    assert not (study / "results/checkpoints/lenet").exists() or not any((study / "results/checkpoints/lenet").iterdir())
+            assert record["model"]["sha256"] == file_sha256(study / record["model"]["path"]), path
+    assert not [p for p in (study / "results/checkpoints").rglob("*") if p.is_file()]  # every checkpoint removed
 
 
 def test_evaluation_step_reproduces_the_training_time_evaluation(study):
     """The evaluate_lenet rule, reading model.pt, gives exactly the test numbers that training's last epoch gave."""
-    runs = pd.read_csv(study / "results/tables/runs.csv")
+    runs = pd.read_csv(study_root(study, ci_config()) / "tables/runs.csv")
     lenet = runs[runs["experiment"] == "lenet"]
     assert len(lenet) == run_counts(ci_config())["lenet"] and lenet["ece"].between(0, 1).all()
     assert (lenet["top2_accuracy"] >= lenet["test_accuracy"]).all()
     for row in lenet.itertuples():
-        last = pd.read_csv(study / f"results/lenet/{row.c3}/seed{row.seed}/history.csv").iloc[-1]
-        evaluation = json.loads((study / f"results/lenet/{row.c3}/seed{row.seed}/evaluation.json").read_text())
+        last = pd.read_csv(lenet_run(study, ci_config(), row.c3, row.seed, "history.csv")).iloc[-1]
+        evaluation = json.loads((study_root(study, ci_config()) / f"lenet_eval/{row.c3}/seed{row.seed}.json").read_text())
         assert evaluation["test_accuracy"] == last["test_accuracy"] == row.test_accuracy
         assert evaluation["test_loss"] == last["test_loss"] == row.test_loss
         assert evaluation["total"] == ci_config()["lenet"]["test_limit"] and evaluation["ece_bins"] == 15
@@ -186,9 +189,10 @@ def test_rerun_has_nothing_to_do(study):
 
 
 def build_report(workdir: Path) -> Path:
-    result = run_snakemake(workdir, "--report", "results/report.html", config=workdir / "test-config.yaml")
+    report = study_root(workdir, yaml.safe_load((workdir / "test-config.yaml").read_text())) / "report.html"
+    result = run_snakemake(workdir, "--report", str(report.relative_to(workdir)), config=workdir / "test-config.yaml")
     assert result.returncode == 0, result.stderr[-5000:]
-    return workdir / "results/report.html"
+    return report
 
 
 @pytest.fixture(scope="module")
@@ -218,7 +222,8 @@ def report_entries(report: Path) -> dict[str, list[str]]:
 def test_report_contains_every_table_and_figure(report):
     """Every table and figure the study wrote is a result of the report, in one of its categories."""
     html, results = report.read_text(), report.parent
-    written = {str(path.relative_to(results.parent)) for folder, pattern in [("tables", "*.csv"), ("figures", "*.png")]
+    workdir = next(p for p in report.parents if (p / "test-config.yaml").is_file())
+    written = {str(path.relative_to(workdir)) for folder, pattern in [("tables", "*.csv"), ("figures", "*.png")]
                for path in (results / folder).glob(pattern)}
     assert set(report_data(report, "results")) == written
     assert set(report_entries(report)) == {"Data", "Logistic regression", "LeNet-5", "Convolution identities",
@@ -461,14 +466,14 @@ def test_report_follows_its_config(which, request):
     """The built report of the CI config and of OTHER_CONFIG: every caption rendered, no docutils error box,
     no empty substitution, nothing the default config would say where this one differs, and the facts quoted."""
     report = request.getfixturevalue(which)
-    workdir = report.parents[1]
+    workdir = next(p for p in report.parents if (p / "test-config.yaml").is_file())
     config = yaml.safe_load((workdir / "test-config.yaml").read_text())
     page = report.read_text()
     assert "system-message" not in page and "Docutils System Messages" not in page
     home, captions = report_texts(report)
     # One caption per report item: every caption file but the home page.
     assert len(captions) == len(CAPTIONS) - 1 and all(captions), [c[:80] for c in captions]
-    facts = json.loads((workdir / "results/tables/facts.json").read_text())
+    facts = json.loads((study_root(workdir, config) / "tables/facts.json").read_text())
     for text in [home, *captions]:
         for literal in stale_literals(config):
             assert literal not in text, (literal, text[:300])
@@ -481,3 +486,91 @@ def test_report_follows_its_config(which, request):
         # No unit-pixel runs, and no reference run on this pair: said so, not left empty.
         assert "Raw vs unit pixels (MSE loss, 500 steps): not run in this configuration" in home
         assert "Against the reference: not run in this configuration." in "\n".join(captions)
+
+
+# --------------------------------------------------------------------------- studies keep to themselves
+
+
+def snapshot(root: Path) -> dict[str, tuple[str, int]]:
+    """Every file under ``root``: its SHA-256 and modification time (ns)."""
+    return {str(p.relative_to(root)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+            for p in root.rglob("*") if p.is_file()}
+
+
+# Another study beside the CI one: one more LeNet-5 seed (seeds 0 and 1 are the CI study's, shared) and
+# other logistic-regression seeds.
+SECOND_STUDY = {"study": "ci_second", "lenet": {"seeds": [0, 1, 2]}, "logreg": {"seeds": 4}}
+
+
+@pytest.fixture(scope="module")
+def two_studies(study, tmp_path_factory):
+    """A copy of the finished CI-sized study's working directory (metadata and times kept), where a second
+    study then ran."""
+    workdir = tmp_path_factory.mktemp("two_studies") / "work"
+    shutil.copytree(study, workdir, symlinks=True)
+    first = yaml.safe_load((workdir / "test-config.yaml").read_text())
+    second = ci_config(SECOND_STUDY)
+    second["data"]["local_dir"] = first["data"]["local_dir"]
+    second_path = workdir / "second-config.yaml"
+    second_path.write_text(yaml.safe_dump(second))
+    before = snapshot(workdir / "results")
+    plan = run_snakemake(workdir, "-n", "--quiet", "rules", config=second_path)
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    result = run_snakemake(workdir, "--cores", "2", config=second_path, timeout=1800)
+    assert result.returncode == 0, result.stderr[-5000:]
+    first_again = run_snakemake(workdir, "-n", config=workdir / "test-config.yaml")
+    return SimpleNamespace(workdir=workdir, first=first, second=second, before=before, plan=plan,
+                           after=snapshot(workdir / "results"), first_again=first_again)
+
+
+def test_another_study_leaves_every_file_of_the_first_untouched(two_studies):
+    changed = [path for path, stamp in two_studies.before.items() if two_studies.after.get(path) != stamp]
+    assert not changed, changed[:20]
+    assert (study_root(two_studies.workdir, two_studies.first) / "tables/facts.json").is_file()
+    second_root = study_root(two_studies.workdir, two_studies.second)
+    assert second_root != study_root(two_studies.workdir, two_studies.first)
+    runs = pd.read_csv(second_root / "tables/runs.csv")
+    assert sorted(runs[runs["experiment"] == "lenet"]["seed"].unique()) == [0, 1, 2]
+    assert (second_root / "figures/comparisons_forest.png").is_file()
+
+
+def test_first_study_has_nothing_to_do_after_another(two_studies):
+    result = two_studies.first_again
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Nothing to be done" in result.stdout + result.stderr, (result.stdout + result.stderr)[-3000:]
+
+
+def test_another_study_trains_only_the_lenet_runs_the_first_did_not(two_studies):
+    counts = job_counts(two_studies.plan.stdout)
+    new_seeds = set(two_studies.second["lenet"]["seeds"]) - set(two_studies.first["lenet"]["seeds"])
+    assert counts["train_lenet"] == len(two_studies.second["lenet"]["c3"]) * len(new_seeds)
+    assert not {"download_mnist", "idx_to_tensors", "extract_pair"} & set(counts)  # MNIST is shared
+
+
+def test_a_run_ends_with_its_findings_and_the_report_command(study):
+    """The console output of the CI-sized run ends with the findings lines (the function the report's home
+    page uses), where the tables and figures are, and the report command for this configuration."""
+    config = ci_config()
+    output = (study / "console.txt").read_text()
+    root = str(study_root(study, config).relative_to(study))
+    summary = output[output.index(f"Study '{config['study']}' is complete"):]
+    run_config = yaml.safe_load((study / "test-config.yaml").read_text())
+    update_config(run_config, {"lenet": {"seeds": seed_list(run_config["lenet"]["seeds"])}})
+    for line in findings(run_config, read_facts(study / root / "tables/facts.json")):
+        assert f"- {line}" in summary, (line, summary[:3000])
+    assert f"Tables:  {root}/tables/" in summary and f"Figures: {root}/figures/" in summary
+    assert f"Report:  snakemake --report {root}/report.html" in summary
+
+
+def test_compare_studies_puts_the_two_side_by_side(two_studies):
+    from mnistrepro.compare_studies import compare_studies
+
+    first = study_root(two_studies.workdir, two_studies.first)
+    second = study_root(two_studies.workdir, two_studies.second)
+    text = compare_studies(first, second)
+    comparisons = pd.read_csv(first / "tables/comparisons.csv")
+    for row in comparisons.itertuples():
+        assert f"| {row.comparison}: {row.a} - {row.b} | {row.difference * 100:+.2f} pp" in text
+    second_summary = pd.read_csv(second / "tables/summary.csv")
+    lenet = second_summary[second_summary["experiment"] == "lenet"].iloc[0]
+    assert f"{lenet['mean'] * 100:.2f}% (n = {int(lenet['n'])})" in text

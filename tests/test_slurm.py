@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "slurm"))
 import minicluster  # noqa: E402
 from conftest import job_counts, run_snakemake  # noqa: E402
 from mnistrepro.mnist_files import IDX_FILES  # noqa: E402
+from mnistrepro.studies import lenet_run_paths  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILE = REPO / "workflow" / "profiles" / "slurm"
@@ -200,16 +201,19 @@ def tiny_config(idx_dir: Path | None = None) -> dict:
     return config
 
 
-LENET_FAIL_DIR = "results/lenet/sparse/seed0"
-RESUME_TARGET = "results/lenet/sparse/seed0/model.pt"
-RESUME_CHECKPOINT = "results/checkpoints/lenet/sparse_group_0.pt"
-
-
 def resume_config(idx_dir: Path) -> dict:
     """One LeNet run long enough to be cancelled between its first checkpoint and its end."""
     config = tiny_config(idx_dir)
     config["lenet"].update(c3=["sparse"], seeds=[0], epochs=3, train_limit=20000, test_limit=1000)
     return config
+
+
+# The shared LeNet-5 run directories (mnistrepro.studies): the tiny config's sparse seed 0, which the
+# failed run leaves empty, and the resume config's, whose job is cancelled and resumed.
+LENET_FAIL_DIR = lenet_run_paths(tiny_config())["run"].format(c3="sparse", seed=0)
+RESUME_TARGET = lenet_run_paths(resume_config(None))["run"].format(c3="sparse", seed=0) + "/model.pt"
+RESUME_CHECKPOINT = lenet_run_paths(resume_config(None))["checkpoint"].format(c3="sparse", seeds=0)
+RESUME_LOG = lenet_run_paths(resume_config(None))["log"].format(c3="sparse", seeds=0)
 
 
 def cancel_after_first_checkpoint(submission: Submission, timeout: float = 300) -> str:
@@ -296,8 +300,9 @@ def expected_outputs(config: dict) -> list[str]:
     paths += [f"results/logreg/main/{loss}_{sc}/seed{s}.json" for loss in lr["losses"] for sc in lr["scalings"] for s in lr["seeds"]]
     for c3 in config["lenet"]["c3"]:
         for s in config["lenet"]["seeds"]:
-            paths += [f"results/lenet/{c3}/seed{s}/{f}"
-                      for f in ("training.json", "history.csv", "model.pt", "evaluation.json")]
+            run = lenet_run_paths(config)["run"].format(c3=c3, seed=s)
+            paths += [f"{run}/{f}" for f in ("training.json", "history.csv", "model.pt")]
+            paths.append(f"results/lenet_eval/{c3}/seed{s}.json")  # the default study's evaluation
     return paths
 
 
@@ -386,13 +391,14 @@ def test_training_jobs_record_the_device_they_were_given(good_run):
     for c3 in config["lenet"]["c3"]:
         for s in config["lenet"]["seeds"]:
             job = lenet_jobs[f"{c3}_{s}"]
-            metrics = json.loads((good_run.workdir / f"results/lenet/{c3}/seed{s}/training.json").read_text())
+            run_dir = lenet_run_paths(config)["run"].format(c3=c3, seed=s)
+            metrics = json.loads((good_run.workdir / run_dir / "training.json").read_text())
             assert metrics["device"] == "cpu", metrics
             hardware = metrics["hardware"]
             assert str(hardware["cuda_visible_devices"]) == "0", hardware
             assert hardware["slurm_job_id"] == job.slurm_id and hardware["device"] == "cpu", hardware
             assert hardware["host"] == job.scontrol.get("BatchHost"), (hardware, job.scontrol)
-            rule_log = (good_run.workdir / f"results/logs/lenet/{c3}_group_{s}.log").read_text()
+            rule_log = (good_run.workdir / lenet_run_paths(config)["log"].format(c3=c3, seeds=s)).read_text()
             assert re.search(r"device cpu\b", rule_log), rule_log
             assert "CUDA_VISIBLE_DEVICES=0" in rule_log, rule_log
     # The Hardware table gathers what the jobs recorded: the SLURM job ids of every LeNet run.
@@ -429,7 +435,7 @@ def test_device_cuda_without_gpu_fails_only_training(failed_run, tiny_plan):
         assert f"SLURM-job '{job.slurm_id}' failed" in failed_run.output, tail(failed_run)
         text = job.log.read_text(errors="replace")
         assert "torch sees no GPU" in text and "What to do: Set `device: auto`" in text, text[-3000:]
-    rule_log = (failed_run.workdir / "results/logs/lenet/sparse_group_0.log").read_text()
+    rule_log = (failed_run.workdir / lenet_run_paths(tiny_config())["log"].format(c3="sparse", seeds=0)).read_text()
     assert "failed with DeviceUnavailableError" in rule_log and "Traceback" in rule_log, rule_log
     # No output that looks complete is left behind, and the job is still to do.
     out_dir = failed_run.workdir / LENET_FAIL_DIR
@@ -437,7 +443,7 @@ def test_device_cuda_without_gpu_fails_only_training(failed_run, tiny_plan):
     assert leftovers == [], leftovers
     dry = subprocess.run(
         [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-n", "--workflow-profile", "none",
-         RESUME_TARGET],
+         f"{LENET_FAIL_DIR}/model.pt"],
         cwd=failed_run.workdir, capture_output=True, text=True, timeout=300,
     )
     assert "train_lenet" in dry.stdout, dry.stdout[-3000:]
@@ -453,7 +459,7 @@ def test_cancelled_lenet_job_is_resubmitted_and_resumes_to_the_same_weights(slur
     lenet = run.jobs_of("train_lenet")
     assert [j.slurm_id for j in lenet][:1] == [slurm_runs["cancelled"]], lenet
     assert [j.scontrol.get("JobState") for j in lenet] == ["CANCELLED", "COMPLETED"], [j.scontrol for j in lenet]
-    rule_log = (run.workdir / "results/logs/lenet/sparse_group_0.log").read_text()
+    rule_log = (run.workdir / RESUME_LOG).read_text()
     # Snakemake clears a job's log before each attempt: the retry's log says where it resumed.
     assert re.search(r"resumed from epoch [123] \(checkpoint", rule_log), rule_log
     assert not (run.workdir / RESUME_CHECKPOINT).exists()

@@ -7,19 +7,37 @@ from mnistrepro.device import will_use_gpu
 from mnistrepro.findings import findings
 from mnistrepro.io import read_facts
 from mnistrepro.seeds import group_label, parse_group_label, seed_groups
+from mnistrepro.studies import RESULTS, lenet_run_paths, study_dir
 
 check_config(config)
 # `seeds: 200` means seeds 0 to 199; a list is taken as it is.
 for _section in ("logreg", "pair_sweep", "lenet"):
     config[_section]["seeds"] = seed_list(config[_section]["seeds"])
 
-DATA = "results/data"
-TABLES = "results/tables"
-# One LeNet-5 run's directory: its training.json, history.csv and model.pt (copied out of its training group's
-# directory by collect_lenet_run), and evaluate_lenet's evaluation.json.
-LENET_RUN = "results/lenet/{c3}/seed{seed}"
-# The directory one train_lenet job writes: the runs of a group of seeds trained together ({seeds}: group_label).
-LENET_GROUP = "results/lenet/{c3}/group_{seeds}"
+# Where things go (mnistrepro/studies.py): this study's own outputs under STUDY (results/ for the
+# default study, results/<study>/ otherwise); the MNIST files, their jobs' logs and benchmarks, and the
+# LeNet-5 training runs are shared by all studies, so another study never reruns or overwrites them.
+STUDY = study_dir(config["study"])
+TABLES = f"{STUDY}/tables"
+LOGS = f"{STUDY}/logs"
+BENCHMARKS = f"{STUDY}/benchmarks"
+DATA = f"{RESULTS}/data"
+SHARED_LOGS = f"{RESULTS}/logs"
+SHARED_BENCHMARKS = f"{RESULTS}/benchmarks"
+# One LeNet-5 run's directory, named after its defining parameters: train_lenet writes its
+# training.json, history.csv and model.pt there; LENET_EVALUATION is where evaluate_lenet writes
+# this study's evaluation of it.
+LENET_GPU = 1 if will_use_gpu(config["device"]) else 0
+# Seeds per training job: on a GPU a seed alone leaves it idle, on a CPU grouping is slower (benchmarks/bench_lenet.py).
+LENET_SEEDS_PER_JOB = (
+    (10 if LENET_GPU else 1) if config["lenet"]["seeds_per_job"] == "auto" else config["lenet"]["seeds_per_job"]
+)
+LENET_GROUPS = {seed: group for group in seed_groups(config["lenet"]["seeds"], LENET_SEEDS_PER_JOB) for seed in group}
+# Seeds trained in a group add in another order than a seed alone, so the two are different runs.
+LENET_PATHS = lenet_run_paths(config, grouped=LENET_SEEDS_PER_JOB > 1)
+LENET_RUN = LENET_PATHS["run"]
+LENET_GROUP = LENET_PATHS["group"]
+LENET_EVALUATION = f"{STUDY}/lenet_eval/{{c3}}/seed{{seed}}.json"
 PAIR = config["pair"]
 LOGREG = config["logreg"]
 SWEEP = config["pair_sweep"]
@@ -35,10 +53,6 @@ FACTS = f"{TABLES}/facts.json"
 # facts ride along there; captions get them as params.facts (report_facts). Both read at report time.
 config["facts"] = read_facts(FACTS)
 config["findings"] = findings(config, config["facts"])
-LENET_GPU = 1 if will_use_gpu(config["device"]) else 0
-# Seeds per training job: on a GPU a seed alone leaves it idle, on a CPU grouping is slower (benchmarks/bench_lenet.py).
-LENET_SEEDS_PER_JOB = (10 if LENET_GPU else 1) if LENET["seeds_per_job"] == "auto" else LENET["seeds_per_job"]
-LENET_GROUPS = {seed: group for group in seed_groups(LENET["seeds"], LENET_SEEDS_PER_JOB) for seed in group}
 
 
 # What a wildcard may match: the variants are the package's own lists, so a rule cannot run one the
@@ -59,7 +73,7 @@ class FigureSpec:
     the function <name> of mnistrepro.figures; its caption is workflow/report/<name>.rst.
 
     input: the function's named input files; settings: its other keyword arguments; png, category,
-    shows: the file under results/figures/ and its report category and label; drawn: False where the
+    shows: the file under the study's figures/ and its report category and label; drawn: False where the
     config does not produce the figure's data (then it has no rule).
     """
 
@@ -76,11 +90,11 @@ def logreg_sweep_files():
     is false)."""
     if not SWEEP["enabled"]:
         return []
-    return [f"results/logreg/pair_sweep/pair_{a}_{b}.json" for a, b in SWEEP_PAIRS]
+    return [f"{STUDY}/logreg/pair_sweep/pair_{a}_{b}.json" for a, b in SWEEP_PAIRS]
 
 
 def lenet_run_files(name, seeds=None):
-    """One file (``training.json``, ``evaluation.json``, ``history.csv``, ``model.pt``) of every LeNet-5 run."""
+    """One file (``training.json``, ``history.csv``, ``model.pt``) of every LeNet-5 run."""
     return expand(f"{LENET_RUN}/{name}", c3=LENET["c3"], seed=seeds or LENET["seeds"])
 
 
@@ -89,7 +103,7 @@ def lenet_training_files():
 
 
 def lenet_evaluation_files(seeds=None):
-    return lenet_run_files("evaluation.json", seeds)
+    return expand(LENET_EVALUATION, c3=LENET["c3"], seed=seeds or LENET["seeds"])
 
 
 def lenet_history_files():

@@ -9,9 +9,9 @@ rule download_mnist:
         idx=expand(f"{DATA}/idx/{{name}}", name=[f.name for f in IDX_FILES]),
         record=f"{DATA}/acquisition.json",
     log:
-        "results/logs/data/download_mnist.log",
+        f"{SHARED_LOGS}/data/download_mnist.log",
     benchmark:
-        "results/benchmarks/data/download_mnist.tsv"
+        f"{SHARED_BENCHMARKS}/data/download_mnist.tsv"
     localrule: True
     params:
         sources=config["data"]["sources"],
@@ -29,9 +29,9 @@ rule idx_to_tensors:
     output:
         mnist=f"{DATA}/mnist.pt",
     log:
-        "results/logs/data/idx_to_tensors.log",
+        f"{SHARED_LOGS}/data/idx_to_tensors.log",
     benchmark:
-        "results/benchmarks/data/idx_to_tensors.tsv"
+        f"{SHARED_BENCHMARKS}/data/idx_to_tensors.tsv"
     localrule: True
     script:
         "../../scripts/idx_to_tensors.py"
@@ -43,9 +43,9 @@ rule extract_pair:
     output:
         pair=f"{DATA}/pair_{{a}}_{{b}}.pt",
     log:
-        "results/logs/data/extract_pair_{a}_{b}.log",
+        f"{SHARED_LOGS}/data/extract_pair_{{a}}_{{b}}.log",
     benchmark:
-        "results/benchmarks/data/extract_pair_{a}_{b}.tsv"
+        f"{SHARED_BENCHMARKS}/data/extract_pair_{{a}}_{{b}}.tsv"
     localrule: True
     script:
         "../../scripts/extract_pair.py"
@@ -68,7 +68,7 @@ rule data_summary:
             labels={"result": "table", "shows": "MNIST source, checksums, counts"},
         ),
     log:
-        "results/logs/data/data_summary.log",
+        f"{LOGS}/data/data_summary.log",
     localrule: True
     script:
         "../../scripts/data_summary.py"

@@ -3,7 +3,7 @@
 # These jobs take seconds: on a cluster they run on the submitting host (localrule), not in the queue.
 # Captions quote numbers through params.facts (see report_facts in common.smk).
 
-FIGURE_DIR = "results/figures"
+FIGURE_DIR = f"{STUDY}/figures"
 
 FIGURES = {
     "logreg_steps": FigureSpec(
@@ -44,6 +44,18 @@ FIGURES = {
         png="lenet_accuracy_per_epoch.png",
         category="LeNet-5",
         shows="test accuracy per epoch",
+    ),
+    "lenet_loss": FigureSpec(
+        input={"training": lenet_training_files(), "history": lenet_history_files()},
+        png="lenet_loss_per_epoch.png",
+        category="LeNet-5",
+        shows="training and test loss per epoch",
+    ),
+    "comparisons_forest": FigureSpec(
+        input={"comparisons": rules.aggregate.output.comparisons},
+        png="comparisons_forest.png",
+        category="Data",
+        shows="every comparison, with its interval and verdict",
     ),
     "lenet_confusion": FigureSpec(
         input={"evaluations": lenet_evaluation_files()},
@@ -113,9 +125,9 @@ for name, spec in drawn_figures().items():
                 labels={"result": "figure", "shows": spec.shows},
             ),
         log:
-            f"results/logs/results/figure_{name}.log",
+            f"{LOGS}/results/figure_{name}.log",
         benchmark:
-            f"results/benchmarks/results/figure_{name}.tsv"
+            f"{BENCHMARKS}/results/figure_{name}.tsv"
         localrule: True
         params:
             plot=name,

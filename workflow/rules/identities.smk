@@ -16,9 +16,9 @@ rule identities:
             labels={"result": "table", "shows": "all five identities"},
         ),
     log:
-        "results/logs/identities.log",
+        f"{LOGS}/identities.log",
     benchmark:
-        "results/benchmarks/identities.tsv"
+        f"{BENCHMARKS}/identities.tsv"
     threads: 1
     params:
         **{key: value for key, value in config["identities"].items() if not key.startswith("figure_")},

@@ -15,9 +15,9 @@ rule train_lenet:
     output:
         group=directory(LENET_GROUP),
     log:
-        "results/logs/lenet/{c3}_group_{seeds}.log",
+        LENET_PATHS["log"],
     benchmark:
-        "results/benchmarks/lenet/{c3}_group_{seeds}.tsv"
+        LENET_PATHS["benchmark"]
     threads: LENET["threads"]
     resources:
         gpu=LENET_GPU,
@@ -34,7 +34,7 @@ rule train_lenet:
         # Where collect_lenet_run copies each seed's run (the training records name the weights there).
         run_dirs=lambda wildcards: expand(LENET_RUN, c3=wildcards.c3, seed=parse_group_label(wildcards.seeds)),
         # Resumable state after every epoch; not an output, so a failed or killed job keeps it.
-        checkpoint="results/checkpoints/lenet/{c3}_group_{seeds}.pt",
+        checkpoint=LENET_PATHS["checkpoint"],
     script:
         "../../scripts/train_lenet.py"
 
@@ -47,7 +47,7 @@ rule collect_lenet_run:
         history=f"{LENET_RUN}/history.csv",
         model=f"{LENET_RUN}/model.pt",
     log:
-        "results/logs/lenet/collect_{c3}_seed{seed}.log",
+        LENET_PATHS["collect_log"],
     localrule: True
     shell:
         "cp {input.group}/seed{wildcards.seed}/training.json {output.training} 2> {log} && "
@@ -63,11 +63,11 @@ rule evaluate_lenet:
         trainings=expand(rules.collect_lenet_run.output.training, seed=LENET["seeds"], allow_missing=True),
         models=expand(rules.collect_lenet_run.output.model, seed=LENET["seeds"], allow_missing=True),
     output:
-        evaluations=expand(f"{LENET_RUN}/evaluation.json", seed=LENET["seeds"], allow_missing=True),
+        evaluations=expand(LENET_EVALUATION, seed=LENET["seeds"], allow_missing=True),
     log:
-        "results/logs/lenet/evaluate_{c3}.log",
+        f"{LOGS}/lenet/evaluate_{{c3}}.log",
     benchmark:
-        "results/benchmarks/lenet_eval/{c3}.tsv"
+        f"{BENCHMARKS}/lenet_eval/{{c3}}.tsv"
     threads: LENET["threads"]  # as in training, whose per-epoch test numbers this reproduces exactly
     resources:
         # No gpu resource at all on a CPU machine.

@@ -14,11 +14,13 @@ rule train_logreg:
     input:
         rules.idx_to_tensors.output.mnist,
     output:
-        records=expand("results/logreg/main/{{loss}}_{{scaling}}/seed{seed}.json", seed=LOGREG["seeds"]),
+        records=expand(
+            f"{STUDY}/logreg/main/{{loss}}_{{scaling}}/seed{{seed}}.json", seed=LOGREG["seeds"], allow_missing=True
+        ),
     log:
-        "results/logs/logreg/main/{loss}_{scaling}.log",
+        f"{LOGS}/logreg/main/{{loss}}_{{scaling}}.log",
     benchmark:
-        "results/benchmarks/logreg/main/{loss}_{scaling}.tsv"
+        f"{BENCHMARKS}/logreg/main/{{loss}}_{{scaling}}.tsv"
     threads: 1
     params:
         experiment="logreg",
@@ -68,9 +70,9 @@ if SWEEP["enabled"]:
         output:
             records=logreg_sweep_files(),
         log:
-            "results/logs/logreg/pair_sweep.log",
+            f"{LOGS}/logreg/pair_sweep.log",
         benchmark:
-            "results/benchmarks/logreg/pair_sweep.tsv"
+            f"{BENCHMARKS}/logreg/pair_sweep.tsv"
         # Its pairs split over this many processes, one core each (scripts/train_logreg.py).
         threads: SWEEP["processes"]
         params:

@@ -55,9 +55,9 @@ rule aggregate:
         ),
         facts=FACTS,
     log:
-        "results/logs/results/aggregate.log",
+        f"{LOGS}/results/aggregate.log",
     benchmark:
-        "results/benchmarks/results/aggregate.tsv"
+        f"{BENCHMARKS}/results/aggregate.tsv"
     localrule: True
     params:
         logreg_steps=evaluated_steps(LOGREG["eval_steps"], LOGREG["steps"]),
@@ -84,7 +84,7 @@ rule lenet_params:
             labels={"result": "table", "shows": "trainable parameters per layer"},
         ),
     log:
-        "results/logs/results/lenet_params.log",
+        f"{LOGS}/results/lenet_params.log",
     localrule: True
     params:
         c3=LENET["c3"],
@@ -102,7 +102,7 @@ rule environment:
             labels={"result": "table", "shows": "software of the submitting host"},
         ),
     log:
-        "results/logs/results/environment.log",
+        f"{LOGS}/results/environment.log",
     localrule: True
     params:
         device=config["device"],
@@ -123,7 +123,7 @@ rule hardware:
             labels={"result": "table", "shows": "where each training run ran"},
         ),
     log:
-        "results/logs/results/hardware.log",
+        f"{LOGS}/results/hardware.log",
     localrule: True
     script:
         "../../scripts/hardware.py"
@@ -140,7 +140,10 @@ rule rule_benchmarks:
             labels={"result": "table", "shows": "time and peak memory per job"},
         ),
     log:
-        "results/logs/results/rule_benchmarks.log",
+        f"{LOGS}/results/rule_benchmarks.log",
     localrule: True
+    params:
+        # A job is named by its benchmark's path under the study's benchmarks or the shared ones.
+        roots=[BENCHMARKS, SHARED_BENCHMARKS],
     script:
         "../../scripts/rule_benchmarks.py"
