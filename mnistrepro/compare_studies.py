@@ -49,8 +49,13 @@ def _comparison_cell(row: pd.Series | None) -> str:
     return text
 
 
+def _number(value) -> str:
+    """A count read back from CSV as a float (a column with gaps) shown as the integer it is."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
 def _variant_name(row: pd.Series, columns: list[str]) -> str:
-    return ", ".join(f"{c} {row[c]}" for c in columns if not pd.isna(row[c]))
+    return ", ".join(f"{c} {_number(row[c])}" for c in columns if not pd.isna(row[c]))
 
 
 def _markdown(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -66,9 +71,15 @@ def compare_studies(first: str | Path, second: str | Path) -> str:
     def keyed(table: pd.DataFrame, key: list[str]) -> dict[tuple, pd.Series]:
         return {tuple(str(row[c]) for c in key): row for _, row in table.iterrows()}
 
-    comp_a, comp_b = keyed(comparisons_a, COMPARISON_KEY), keyed(comparisons_b, COMPARISON_KEY)
-    comparison_rows = [[f"{k[0]}: {k[1]} - {k[2]}", _comparison_cell(comp_a.get(k)), _comparison_cell(comp_b.get(k))]
-                       for k in dict.fromkeys([*comp_a, *comp_b])]
+    # A comparison is made at a step count or an epoch count too, where the tables have them.
+    key = COMPARISON_KEY + [c for c in ("steps", "epochs") if c in comparisons_a.columns and c in comparisons_b.columns]
+    comp_a, comp_b = keyed(comparisons_a, key), keyed(comparisons_b, key)
+    comparison_rows = []
+    for k in dict.fromkeys([*comp_a, *comp_b]):
+        row = comp_a.get(k) if k in comp_a else comp_b[k]
+        label = f"{k[0]}: {k[1]} - {k[2]}" + "".join(f", {c} {_number(row[c])}" for c in key[3:]
+                                                      if not pd.isna(row[c]))
+        comparison_rows.append([label, _comparison_cell(comp_a.get(k)), _comparison_cell(comp_b.get(k))])
 
     columns = [c for c in VARIANT_COLUMNS if c in summary_a.columns and c in summary_b.columns]
     var_a, var_b = keyed(summary_a, columns), keyed(summary_b, columns)

@@ -570,7 +570,8 @@ def test_compare_studies_puts_the_two_side_by_side(two_studies):
     text = compare_studies(first, second)
     comparisons = pd.read_csv(first / "tables/comparisons.csv")
     for row in comparisons.itertuples():
-        assert f"| {row.comparison}: {row.a} - {row.b} | {row.difference * 100:+.2f} pp" in text
+        at = f", steps {int(row.steps)}" if not pd.isna(row.steps) else f", epochs {int(row.epochs)}"
+        assert f"| {row.comparison}: {row.a} - {row.b}{at} | {row.difference * 100:+.2f} pp" in text, text
     second_summary = pd.read_csv(second / "tables/summary.csv")
     lenet = second_summary[second_summary["experiment"] == "lenet"].iloc[0]
     assert f"{lenet['mean'] * 100:.2f}% (n = {int(lenet['n'])})" in text
