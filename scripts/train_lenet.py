@@ -2,8 +2,8 @@
 
 Writes each seed's weights, per-epoch history and training record under the group's directory (seed<N>/; the
 record names the weights where collect_lenet_run copies them, params.run_dirs); rule
-evaluate_lenet evaluates the weights. With params.seeds_per_job 1 each seed trains alone
-(mnistrepro.lenet_training.train), otherwise the group trains together (mnistrepro.lenet_grouped.train_group).
+evaluate_lenet evaluates the weights. Unless params.together, each seed trains alone
+(mnistrepro.lenet_training.train); with it, the group trains together (mnistrepro.lenet_grouped.train_group).
 The checkpoint (params.checkpoint) is not a rule output, so Snakemake keeps it when a job fails, is killed,
 cancelled or preempted; a retry (the SLURM profile's `retries`) or a rerun resumes from it. It is deleted only once
 every file of the group is written.
@@ -48,10 +48,10 @@ log.info(
 )
 
 data = to_device_data(load_mnist(snakemake.input.mnist), device, runs[0].train_limit, runs[0].test_limit)
-if p.seeds_per_job == 1:
-    results = [train(run, data, checkpoint_path=checkpoint) for run in runs]
-else:
+if p.together:
     results = train_group(runs, data, checkpoint_path=checkpoint)
+else:
+    results = [train(run, data, checkpoint_path=checkpoint) for run in runs]
 group_dir = Path(snakemake.output.group)
 for run, result, run_dir in zip(runs, results, p.run_dirs):
     files = group_dir / f"seed{run.seed}"
@@ -60,7 +60,7 @@ for run, result, run_dir in zip(runs, results, p.run_dirs):
     record = training_record(
         run, result, data, hardware, f"{run_dir}/model.pt", model_sha256, threads=snakemake.threads,
         gpu_index=None if gpu_slot is None else gpu_slot.index,
-        trained_with=[r.seed for r in runs] if p.seeds_per_job > 1 else None,
+        trained_with=[r.seed for r in runs] if p.together else None,
     )
     log.info(
         "seed %d: %d trainable parameters (analytic %d); %.1f s training (%.0f images/s)",

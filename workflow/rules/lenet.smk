@@ -27,10 +27,12 @@ rule train_lenet:
         lr=LENET["lr"],
         train_limit=LENET["train_limit"],
         test_limit=LENET["test_limit"],
-        # 1: each seed alone (mnistrepro.lenet_training.train); more: together (mnistrepro.lenet_grouped).
-        seeds_per_job=LENET_SEEDS_PER_JOB,
-        device=config["device"],
-        gpu=config["gpu"],
+        # False: each seed alone (mnistrepro.lenet_training.train); True: together (mnistrepro.lenet_grouped).
+        together=LENET_SEEDS_PER_JOB > 1,
+        # Where the run trains, not what it computes: derived parameters (they take `output`), so that another
+        # study's device or GPU-slot settings do not rerun the runs it shares.
+        device=lambda wildcards, output: config["device"],
+        gpu=lambda wildcards, output: config["gpu"],
         # Where collect_lenet_run copies each seed's run (the training records name the weights there).
         run_dirs=lambda wildcards: expand(LENET_RUN, c3=wildcards.c3, seed=parse_group_label(wildcards.seeds)),
         # Resumable state after every epoch; not an output, so a failed or killed job keeps it.
