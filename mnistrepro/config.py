@@ -6,9 +6,10 @@ from typing import Any, Mapping, Sequence
 
 from mnistrepro.choices import check_variant
 from mnistrepro.logs import ConfigError
+from mnistrepro.seeds import seed_list
 from mnistrepro.studies import RESERVED_STUDY_NAMES
 
-__all__ = ["ConfigError", "check_config"]
+__all__ = ["ConfigError", "check_config", "seed_list"]
 
 
 def check_config(config: Mapping[str, Any]) -> None:
@@ -45,9 +46,7 @@ def check_config(config: Mapping[str, Any]) -> None:
         )
 
 
-def seed_list(seeds: int | Sequence[int]) -> list[int]:
-    """A config's ``seeds``: a count ``n`` means seeds ``0 .. n-1``; a list is kept as it is."""
-    return list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+
 
 
 def evaluated_steps(eval_steps: Sequence[int], steps: int) -> list[int]:

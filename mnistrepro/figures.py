@@ -137,8 +137,11 @@ def lenet_loss(training: Sequence, history: Sequence) -> plt.Figure:
 
 
 def _comparison_label(row: pd.Series) -> str:
-    """``a - b`` and, where the table has them, the step count or epochs the comparison is at."""
+    """``a - b`` and, where the table has them, the metric (when it is not accuracy) and the step count or epochs
+    the comparison is at."""
     label = f"{row['a']} - {row['b']}"
+    if "metric" in row.index and row["metric"] not in ("test_accuracy", None) and not pd.isna(row["metric"]):
+        label += f" ({row['metric'].replace('_', ' ')})"  # e.g. the calibration comparison: ECE, not accuracy
     if "steps" in row.index and not pd.isna(row["steps"]):
         label += f", {int(row['steps']):,} steps"
     elif "epochs" in row.index and not pd.isna(row["epochs"]):
@@ -173,7 +176,8 @@ def comparisons_forest(comparisons) -> plt.Figure:
         if not (np.isnan(low) or np.isnan(high) or (low <= -100 and high >= 100)):
             ax.plot([low, high], [position, position], color=color, linewidth=2)
         ax.plot(diff, position, "o", markersize=7, color=color, markerfacecolor=color if row["significant"] else "white")
-        ax.annotate(f"Holm p {row['p_holm']:.2g}" if not pd.isna(row["p_holm"]) else "not testable",
+        floor = "p_at_floor" in row.index and bool(row["p_at_floor"])  # a Monte Carlo floor is a bound
+        ax.annotate(f"Holm p {'≤' if floor else '='} {row['p_holm']:.2g}" if not pd.isna(row["p_holm"]) else "not testable",
                     (1.01, position), xycoords=("axes fraction", "data"), va="center", fontsize=9)
         position += 1
     ax.set_yticks(y, labels)
@@ -181,7 +185,7 @@ def comparisons_forest(comparisons) -> plt.Figure:
         tick.set_fontweight("normal" if text.startswith("    ") else "bold")
     ax.invert_yaxis()
     ax.axvline(0, color="grey", linestyle=":", linewidth=1)
-    ax.set_xlabel("difference a - b in test accuracy (percentage points; line: 95% CI)")
+    ax.set_xlabel("difference a - b in test accuracy, or in the metric named (percentage points; line: 95% CI)")
     ax.set_title("Every comparison (filled, red: significant at 5% after Holm; hollow, blue: not)")
     return fig
 

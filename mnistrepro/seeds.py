@@ -13,6 +13,11 @@ def mix_seed(*parts: int | str) -> int:
     return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
 
 
+def seed_list(seeds: int | Sequence[int]) -> list[int]:
+    """A config's ``seeds``: a count ``n`` means seeds ``0 .. n-1``; a list is kept as it is."""
+    return list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+
+
 def seed_groups(seeds: Sequence[int], per_group: int) -> list[list[int]]:
     """``seeds`` in consecutive groups of ``per_group`` (the last may be smaller), in the given order."""
     if per_group < 1:

@@ -29,6 +29,24 @@ def study_dir(study: str) -> str:
     return RESULTS if study == DEFAULT_STUDY else f"{RESULTS}/{study}"
 
 
+def seeds_per_job(lenet: Mapping[str, Any], on_gpu: bool) -> int:
+    """How many seeds one LeNet-5 training job trains (the config's ``lenet.seeds_per_job``): ``auto`` is 1 where
+    the jobs train on the CPU (grouping is slower there) and 10 on a GPU (one seed leaves it idle)."""
+    value = lenet.get("seeds_per_job", "auto")
+    return (10 if on_gpu else 1) if value == "auto" else int(value)
+
+
+def lenet_job_paths(config: Mapping[str, Any], on_gpu: bool, c3: str, seed: int) -> dict[str, str]:
+    """The paths of the training job that trains ``seed`` of ``c3`` under ``config`` (seeds a count or a list):
+    the patterns of :func:`lenet_run_paths` filled in with its group."""
+    from mnistrepro.seeds import group_label, seed_groups, seed_list
+
+    per_job = seeds_per_job(config["lenet"], on_gpu)
+    group = next(g for g in seed_groups(seed_list(config["lenet"]["seeds"]), per_job) if seed in g)
+    return {name: pattern.format(c3=c3, seed=seed, seeds=group_label(group))
+            for name, pattern in lenet_run_paths(config, grouped=per_job > 1).items()}
+
+
 def lenet_run_key(lenet: Mapping[str, Any], grouped: bool = False) -> str:
     """The directory name shared by every LeNet-5 run with these defining parameters (the config's
     ``lenet`` section); the C3 variant and the seed name the directories below it.

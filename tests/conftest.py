@@ -61,15 +61,16 @@ def study_root(workdir: Path, config: dict) -> Path:
 
 def lenet_run(workdir: Path, config: dict, c3: str, seed: int, name: str = "") -> Path:
     """The shared directory of one LeNet-5 training run of ``config`` in ``workdir`` (or its file ``name``)."""
-    from mnistrepro.studies import lenet_run_paths
+    from mnistrepro.studies import lenet_job_paths
 
-    return workdir / lenet_run_paths(config)["run"].format(c3=c3, seed=seed) / name
+    return workdir / lenet_job_paths(config, config.get("device") == "cuda", c3, seed)["run"] / name
 
 
 def lenet_run_log(workdir: Path, config: dict, c3: str, seed: int) -> Path:
-    from mnistrepro.studies import lenet_run_paths
+    """The log of the training job of that run (this machine has no GPU: ``device: auto`` trains on the CPU)."""
+    from mnistrepro.studies import lenet_job_paths
 
-    return workdir / lenet_run_paths(config)["log"].format(c3=c3, seeds=seed)
+    return workdir / lenet_job_paths(config, config.get("device") == "cuda", c3, seed)["log"]
 
 
 def job_counts(stdout: str) -> dict[str, int]:

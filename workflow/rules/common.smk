@@ -7,7 +7,7 @@ from mnistrepro.device import will_use_gpu
 from mnistrepro.findings import findings
 from mnistrepro.io import read_facts
 from mnistrepro.seeds import group_label, parse_group_label, seed_groups
-from mnistrepro.studies import RESULTS, lenet_run_paths, study_dir
+from mnistrepro.studies import RESULTS, lenet_run_paths, seeds_per_job, study_dir
 
 check_config(config)
 # `seeds: 200` means seeds 0 to 199; a list is taken as it is.
@@ -29,9 +29,7 @@ SHARED_BENCHMARKS = f"{RESULTS}/benchmarks"
 # this study's evaluation of it.
 LENET_GPU = 1 if will_use_gpu(config["device"]) else 0
 # Seeds per training job: on a GPU a seed alone leaves it idle, on a CPU grouping is slower (benchmarks/bench_lenet.py).
-LENET_SEEDS_PER_JOB = (
-    (10 if LENET_GPU else 1) if config["lenet"]["seeds_per_job"] == "auto" else config["lenet"]["seeds_per_job"]
-)
+LENET_SEEDS_PER_JOB = seeds_per_job(config["lenet"], on_gpu=bool(LENET_GPU))
 LENET_GROUPS = {seed: group for group in seed_groups(config["lenet"]["seeds"], LENET_SEEDS_PER_JOB) for seed in group}
 # Seeds trained in a group add in another order than a seed alone, so the two are different runs.
 LENET_PATHS = lenet_run_paths(config, grouped=LENET_SEEDS_PER_JOB > 1)
