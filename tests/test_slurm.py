@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "slurm"))
 import minicluster  # noqa: E402
 from conftest import job_counts, run_snakemake  # noqa: E402
 from mnistrepro.mnist_files import IDX_FILES  # noqa: E402
-from mnistrepro.studies import lenet_run_paths  # noqa: E402
+from mnistrepro.studies import lenet_job_paths, lenet_run_paths  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILE = REPO / "workflow" / "profiles" / "slurm"
@@ -210,7 +210,9 @@ def resume_config(idx_dir: Path) -> dict:
 
 # The shared LeNet-5 run directories (mnistrepro.studies): the tiny config's sparse seed 0, which the
 # failed run leaves empty, and the resume config's, whose job is cancelled and resumed.
-LENET_FAIL_DIR = lenet_run_paths(tiny_config())["run"].format(c3="sparse", seed=0)
+# The failed run asks for `device: cuda`, so the submitting host groups its seeds (seeds_per_job auto: a GPU).
+LENET_FAIL_PATHS = lenet_job_paths({**tiny_config(), "device": "cuda"}, True, "sparse", 0)
+LENET_FAIL_DIR = LENET_FAIL_PATHS["run"]
 RESUME_TARGET = lenet_run_paths(resume_config(None))["run"].format(c3="sparse", seed=0) + "/model.pt"
 RESUME_CHECKPOINT = lenet_run_paths(resume_config(None))["checkpoint"].format(c3="sparse", seeds=0)
 RESUME_LOG = lenet_run_paths(resume_config(None))["log"].format(c3="sparse", seeds=0)
@@ -435,7 +437,7 @@ def test_device_cuda_without_gpu_fails_only_training(failed_run, tiny_plan):
         assert f"SLURM-job '{job.slurm_id}' failed" in failed_run.output, tail(failed_run)
         text = job.log.read_text(errors="replace")
         assert "torch sees no GPU" in text and "What to do: Set `device: auto`" in text, text[-3000:]
-    rule_log = (failed_run.workdir / lenet_run_paths(tiny_config())["log"].format(c3="sparse", seeds=0)).read_text()
+    rule_log = (failed_run.workdir / LENET_FAIL_PATHS["log"]).read_text()
     assert "failed with DeviceUnavailableError" in rule_log and "Traceback" in rule_log, rule_log
     # No output that looks complete is left behind, and the job is still to do.
     out_dir = failed_run.workdir / LENET_FAIL_DIR
