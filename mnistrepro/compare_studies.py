@@ -43,7 +43,8 @@ def _comparison_cell(row: pd.Series | None) -> str:
     if {"ci95_low", "ci95_high"} <= set(row.index) and not pd.isna(row["ci95_low"]):
         text += f" [{row['ci95_low'] * 100:+.2f}, {row['ci95_high'] * 100:+.2f}]"
     if "p_holm" in row.index and not pd.isna(row["p_holm"]):
-        text += f", Holm p {row['p_holm']:.2g}"
+        floor = bool(row.get("p_at_floor", False))  # a Monte Carlo test's floor: a bound, not an estimate
+        text += f", Holm p {'≤ ' if floor else ''}{row['p_holm']:.2g}"
     if bool(row.get("significant", False)):
         text += " *"
     return text
@@ -71,14 +72,17 @@ def compare_studies(first: str | Path, second: str | Path) -> str:
     def keyed(table: pd.DataFrame, key: list[str]) -> dict[tuple, pd.Series]:
         return {tuple(str(row[c]) for c in key): row for _, row in table.iterrows()}
 
-    # A comparison is made at a step count or an epoch count too, where the tables have them.
-    key = COMPARISON_KEY + [c for c in ("steps", "epochs") if c in comparisons_a.columns and c in comparisons_b.columns]
+    # A comparison is of a metric (accuracy, or ECE), at a step count or an epoch count, where the tables say so.
+    shared = [c for c in ("metric", "steps", "epochs") if c in comparisons_a.columns and c in comparisons_b.columns]
+    key = COMPARISON_KEY + shared
     comp_a, comp_b = keyed(comparisons_a, key), keyed(comparisons_b, key)
     comparison_rows = []
     for k in dict.fromkeys([*comp_a, *comp_b]):
         row = comp_a.get(k) if k in comp_a else comp_b[k]
-        label = f"{k[0]}: {k[1]} - {k[2]}" + "".join(f", {c} {_number(row[c])}" for c in key[3:]
-                                                      if not pd.isna(row[c]))
+        label = f"{k[0]}: {k[1]} - {k[2]}"
+        if "metric" in shared and row["metric"] != "test_accuracy" and not pd.isna(row["metric"]):
+            label += f" ({row['metric']})"
+        label += "".join(f", {c} {_number(row[c])}" for c in ("steps", "epochs") if c in shared and not pd.isna(row[c]))
         comparison_rows.append([label, _comparison_cell(comp_a.get(k)), _comparison_cell(comp_b.get(k))])
 
     columns = [c for c in VARIANT_COLUMNS if c in summary_a.columns and c in summary_b.columns]

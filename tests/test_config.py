@@ -161,7 +161,6 @@ def test_figure_index_must_be_among_the_checked_images(config):
 
 
 @pytest.mark.parametrize("sweep, expected", [
-    ({"seeds": 10, "long_seeds": 20}, r"pair_sweep.long_seeds: 20 is more than the 10 seeds of pair_sweep.seeds"),
     ({"steps": 1000, "long_seeds": 5, "long_steps": 1000},
      r"pair_sweep.long_steps: expected more than pair_sweep.steps \(1000\), got 1000"),
 ])

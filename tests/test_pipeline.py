@@ -140,13 +140,17 @@ def test_tables_have_the_documented_columns(study):
 
 
 def test_every_run_record_is_complete(study):
-    lenet = study / "results/lenet"  # the shared training runs
-    records = list((study_root(study, ci_config()) / "logreg").rglob("seed*.json")) + list(lenet.rglob("training.json"))
-    records += list((study_root(study, ci_config()) / "lenet_eval").rglob("seed*.json"))
+    lenet = study / "results/lenet"  # the shared training runs (each run's own directory, not its group's)
+    root = study_root(study, ci_config())
+    records = [(p, json.loads(p.read_text())) for p in (root / "logreg" / "main").rglob("seed*.json")]
+    # The sweep: one file per digit pair, holding its runs' records.
+    records += [(p, r) for p in (root / "logreg" / "pair_sweep").glob("pair_*.json") for r in json.loads(p.read_text())]
+    records += [(p, json.loads(p.read_text())) for p in lenet.rglob("training.json")
+                if not any(part.startswith("group_") for part in p.parts)]
+    records += [(p, json.loads(p.read_text())) for p in (root / "lenet_eval").rglob("seed*.json")]
     n = run_counts(ci_config())
     assert len(records) == n["logreg"] + n["pair_sweep"] + 2 * n["lenet"]  # LeNet-5: training.json, evaluation.json
-    for path in records:
-        record = json.loads(path.read_text())
+    for path, record in records:
         # `device`: where the run trained; a LeNet-5 evaluation record has its own `eval_device`.
         is_evaluation = path.parent.parent.name == "lenet_eval"
         assert record["eval_device" if is_evaluation else "device"] == "cpu"
@@ -570,8 +574,9 @@ def test_compare_studies_puts_the_two_side_by_side(two_studies):
     text = compare_studies(first, second)
     comparisons = pd.read_csv(first / "tables/comparisons.csv")
     for row in comparisons.itertuples():
+        metric = "" if row.metric == "test_accuracy" else f" ({row.metric})"
         at = f", steps {int(row.steps)}" if not pd.isna(row.steps) else f", epochs {int(row.epochs)}"
-        assert f"| {row.comparison}: {row.a} - {row.b}{at} | {row.difference * 100:+.2f} pp" in text, text
+        assert f"| {row.comparison}: {row.a} - {row.b}{metric}{at} | {row.difference * 100:+.2f} pp" in text, text
     second_summary = pd.read_csv(second / "tables/summary.csv")
     lenet = second_summary[second_summary["experiment"] == "lenet"].iloc[0]
     assert f"{lenet['mean'] * 100:.2f}% (n = {int(lenet['n'])})" in text

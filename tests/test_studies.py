@@ -13,8 +13,8 @@ import pytest
 import yaml
 from snakemake.utils import update_config
 
-from conftest import REPO, job_counts, lenet_run, run_snakemake
-from mnistrepro.config import ConfigError, check_config
+from conftest import REPO, job_counts, lenet_run, lenet_run_log, run_snakemake
+from mnistrepro.config import ConfigError, check_config, seed_list
 from mnistrepro.studies import RESERVED_STUDY_NAMES, lenet_run_key, study_dir
 
 
@@ -77,12 +77,13 @@ def test_power_config_after_the_default_study_trains_only_the_new_seeds(tmp_path
     training only for the seeds the default study did not run."""
     default = yaml.safe_load((REPO / "config.yaml").read_text())
     # The default study's data and training outputs, as a dry run of its train_lenet jobs names them.
-    dry = run_snakemake(tmp_path, "-n", "--forceall", "--until", "train_lenet")
+    dry = run_snakemake(tmp_path, "-n", "--forceall", "--until", "collect_lenet_run")
     assert dry.returncode == 0, dry.stderr
     # A benchmark file counts as an output: a missing one would make Snakemake rerun its job.
     outputs = [p.strip() for line in re.findall(r"^\s+(?:output|benchmark): (.+)$", dry.stdout, re.M)
                for p in line.split(",")]
-    assert len([p for p in outputs if p.endswith("model.pt")]) == 2 * len(default["lenet"]["seeds"])
+    default_seeds = seed_list(default["lenet"]["seeds"])
+    assert len([p for p in outputs if p.endswith("model.pt")]) == 2 * len(default_seeds)
     # Oldest first, as a run leaves them: the IDX files, then the tensors, then the runs; all newer than the
     # code (Snakemake, without metadata, takes an output older than its script for changed code).
     now = time.time()
@@ -90,13 +91,16 @@ def test_power_config_after_the_default_study_trains_only_the_new_seeds(tmp_path
         stage = 0 if "/idx/" in path or "download_mnist" in path or path.endswith("acquisition.json") else \
             1 if "/data/" in path else 2
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / path).touch()
+        if "/group_" in path:  # a training job's output directory (its group of seeds)
+            (tmp_path / path).mkdir(exist_ok=True)
+        else:
+            (tmp_path / path).touch()
         os.utime(tmp_path / path, (now + stage, now + stage))
     result = run_snakemake(tmp_path, "-n", "--quiet", "rules", "--configfile", str(REPO / "configs/lenet_power.yaml"))
     assert result.returncode == 0, result.stderr
     counts = job_counts(result.stdout)
     power = yaml.safe_load((REPO / "configs/lenet_power.yaml").read_text())["lenet"]["seeds"]
-    assert counts["train_lenet"] == 2 * (power - len(default["lenet"]["seeds"]))  # 34: 40 runs, 6 shared
+    assert counts["train_lenet"] == 2 * (power - len(default_seeds))  # 36: 60 runs, 24 shared
     assert "download_mnist" not in counts and "idx_to_tensors" not in counts
 
 
@@ -127,6 +131,6 @@ def test_a_failed_run_names_the_rule_and_its_log(mnist_idx_dir, tmp_path):
     result = run_snakemake(tmp_path, "--cores", "1", target, config=write_config(tmp_path, "c.yaml", config))
     assert result.returncode != 0
     summary = result.stderr[result.stderr.index("The run failed."):]
-    log = study_dir("default") + f"/logs/lenet/{lenet_run_key(config['lenet'])}/sparse_seed0.log"
+    log = lenet_run_log(tmp_path, config, "sparse", 0).relative_to(tmp_path)
     assert f"- rule train_lenet: log {log}" in summary, summary
     assert "What to do: Set `device: auto`" in summary, summary

@@ -125,4 +125,4 @@ def test_seeds_per_job_groups_the_training_jobs(tmp_path):
     assert (counts["train_lenet"], counts["collect_lenet_run"]) == (2 * 2, 2 * 4)
     listing = run_snakemake(tmp_path / "work", "-n", config=tmp_path / "cfg.yaml")
     for group in ("group_0-2", "group_5"):
-        assert f"results/lenet/sparse/{group}" in listing.stdout
+        assert re.search(rf"results/lenet/\S+_grouped/sparse/{group}\b", listing.stdout), group
