@@ -600,11 +600,14 @@ def lenet_facts(runs: pd.DataFrame, comparisons: pd.DataFrame, target_difference
     sd, source = ((planning_sd, "stats.planning_paired_sd") if planning_sd is not None else
                   (measured, f"this study's {len(shared)} pairs"))
     if sd is not None and not math.isnan(sd) and sd > 0:
-        n = required_n(sd, target_difference, alpha, power)
+        try:
+            needed = f"n = {required_n(sd, target_difference, alpha, power)} pairs"
+        except ValueError:  # a spread so wide (a 1-epoch test config, say) that no practical n detects it
+            needed = "more than 10,000 pairs"
         facts["lenet_n_calculation"] = (
             f"with a paired SD of {100 * sd:.3f} points ({source}), detecting {100 * target_difference:.2f} points "
             f"with {100 * power:.0f}% power at the strictest Holm level (α = 0.05 / {m} = {alpha:.2g}, two-sided) "
-            f"needs n = {n} pairs; this study has {len(shared)}")
+            f"needs {needed}; this study has {len(shared)}")
     return facts
 
 
