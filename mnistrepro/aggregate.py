@@ -603,7 +603,7 @@ def lenet_facts(runs: pd.DataFrame, comparisons: pd.DataFrame, target_difference
         try:
             needed = f"n = {required_n(sd, target_difference, alpha, power)} pairs"
         except ValueError:  # a spread so wide (a 1-epoch test config, say) that no practical n detects it
-            needed = "more than 10,000 pairs"
+            needed = "over ten thousand pairs"
         facts["lenet_n_calculation"] = (
             f"with a paired SD of {100 * sd:.3f} points ({source}), detecting {100 * target_difference:.2f} points "
             f"with {100 * power:.0f}% power at the strictest Holm level (α = 0.05 / {m} = {alpha:.2g}, two-sided) "
