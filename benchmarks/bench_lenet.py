@@ -164,10 +164,16 @@ def compare(mnist: dict, device: torch.device, n_images: int, slice_batches: int
         if straightforward:
             loops[f"straightforward/{c3}"] = Straightforward(mnist, c3, device, seed=0)
         loops[f"pipeline/{c3}"] = Pipeline(data, c3, seed=0)
-    for loop in loops.values():  # warm-up: oneDNN/cuDNN primitives, DataLoader start
+    return alternate(loops, device, max(1, n_images // (100 * slice_batches)), slice_batches)
+
+
+def alternate(loops: dict, device: torch.device, rounds: int, slice_batches: int) -> dict[str, float]:
+    """Each loop in turn runs ``slice_batches`` batches, ``rounds`` times (after a warm-up: oneDNN/cuDNN
+    primitives, DataLoader start), so that background load hits every loop alike; the median images/s of each."""
+    for loop in loops.values():
         loop.run(2)
     rates: dict[str, list[float]] = {name: [] for name in loops}
-    for _ in range(max(1, n_images // (100 * slice_batches))):
+    for _ in range(rounds):
         for name, loop in loops.items():
             sync(device)
             start = time.perf_counter()
@@ -336,17 +342,7 @@ def grouped_vs_separate(mnist: dict, device: torch.device, c3: str, group_size: 
     data = to_device_data(mnist, device, test_limit=1000)
     seeds = list(range(group_size))
     loops = {"together": GroupedPipeline(data, c3, seeds), "separate": SeparatePipelines(data, c3, seeds)}
-    for loop in loops.values():
-        loop.run(2)
-    rates: dict[str, list[float]] = {name: [] for name in loops}
-    for _ in range(max(1, n_images // (100 * slice_batches * group_size))):
-        for name, loop in loops.items():
-            sync(device)
-            start = time.perf_counter()
-            seen = loop.run(slice_batches)
-            sync(device)
-            rates[name].append(seen / (time.perf_counter() - start))
-    med = {name: statistics.median(r) for name, r in rates.items()}
+    med = alternate(loops, device, max(1, n_images // (100 * slice_batches * group_size)), slice_batches)
     ratio = med["together"] / med["separate"]
     print(f"{c3:<7} {group_size} seeds: together {med['together']:,.0f} seed-images/s, one after the other "
           f"{med['separate']:,.0f}; together / separate {ratio:.2f}x")

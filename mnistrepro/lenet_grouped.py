@@ -30,7 +30,6 @@ import math
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import torch
@@ -41,7 +40,7 @@ from mnistrepro.io import save_torch
 from mnistrepro.lenet import LeNet5
 from mnistrepro.lenet_eval import eval_batch_size as default_eval_batch_size
 from mnistrepro.lenet_training import (DeviceData, LeNetRun, TrainState, build_model, epoch_permutation,
-                                       evaluate_epoch, use_deterministic_cudnn)
+                                       evaluate_epoch, read_checkpoint, use_deterministic_cudnn)
 
 log = logging.getLogger(__name__)
 
@@ -197,25 +196,9 @@ def save_group_checkpoint(path: str | os.PathLike, runs: Sequence[LeNetRun], mod
 def load_group_checkpoint(path: str | os.PathLike, runs: Sequence[LeNetRun],
                           device: torch.device) -> GroupCheckpoint | None:
     """The group checkpoint at ``path`` if it exists and belongs to ``runs`` (else ``None``, reason logged)."""
-    path = Path(path)
-    if not path.exists():
+    ckpt = read_checkpoint(path, device, GROUP_CHECKPOINT_FORMAT, "runs", [r.identity() for r in runs], runs[0].epochs)
+    if ckpt is None:
         return None
-    try:
-        ckpt = torch.load(path, map_location=device, weights_only=True)
-    except Exception as exc:  # a torn or foreign file: start afresh rather than fail the job
-        log.warning("ignoring unreadable checkpoint %s (%s: %s)", path, type(exc).__name__, exc)
-        return None
-    expected = [r.identity() for r in runs]
-    if ckpt.get("format") != GROUP_CHECKPOINT_FORMAT or ckpt.get("runs") != expected:
-        log.warning("ignoring checkpoint %s: made for %s, this group is %s", path, ckpt.get("runs"), expected)
-        return None
-    if not 0 <= ckpt["epoch"] <= runs[0].epochs:
-        log.warning("ignoring checkpoint %s: at epoch %d, this group has %d epochs", path, ckpt["epoch"],
-                    runs[0].epochs)
-        return None
-    if ckpt.get("device_type") != device.type:
-        log.warning("checkpoint %s was written on %s, resuming on %s: the result will not be bit-identical "
-                    "to an uninterrupted run", path, ckpt.get("device_type"), device.type)
     return GroupCheckpoint(epoch=int(ckpt["epoch"]), states=ckpt["models"], histories=ckpt["histories"])
 
 

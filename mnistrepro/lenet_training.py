@@ -264,8 +264,11 @@ def use_deterministic_cudnn(device: torch.device) -> None:
         torch.backends.cudnn.benchmark = False
 
 
-def load_checkpoint(path: str | os.PathLike, run: LeNetRun, device: torch.device) -> dict[str, Any] | None:
-    """The checkpoint at ``path`` if it exists and belongs to ``run`` (else ``None``, with the reason logged)."""
+def read_checkpoint(path: str | os.PathLike, device: torch.device, checkpoint_format: int, owner_key: str,
+                    owner: Any, epochs: int) -> dict[str, Any] | None:
+    """The checkpoint at ``path`` if it exists, has ``checkpoint_format``, was written for ``owner`` (its
+    ``owner_key`` entry: a run's identity, or a group's list of them) and is at most ``epochs`` epochs in; else
+    ``None``, with the reason logged. Shared by one run's checkpoints and a group's (mnistrepro.lenet_grouped)."""
     path = Path(path)
     if not path.exists():
         return None
@@ -274,16 +277,21 @@ def load_checkpoint(path: str | os.PathLike, run: LeNetRun, device: torch.device
     except Exception as exc:  # a torn or foreign file: start afresh rather than fail the job
         log.warning("ignoring unreadable checkpoint %s (%s: %s)", path, type(exc).__name__, exc)
         return None
-    if ckpt.get("format") != CHECKPOINT_FORMAT or ckpt.get("run") != run.identity():
-        log.warning("ignoring checkpoint %s: made for %s, this run is %s", path, ckpt.get("run"), run.identity())
+    if ckpt.get("format") != checkpoint_format or ckpt.get(owner_key) != owner:
+        log.warning("ignoring checkpoint %s: made for %s, this is %s", path, ckpt.get(owner_key), owner)
         return None
-    if not 0 <= ckpt["epoch"] <= run.epochs:
-        log.warning("ignoring checkpoint %s: at epoch %d, this run has %d epochs", path, ckpt["epoch"], run.epochs)
+    if not 0 <= ckpt["epoch"] <= epochs:
+        log.warning("ignoring checkpoint %s: at epoch %d, this run has %d epochs", path, ckpt["epoch"], epochs)
         return None
     if ckpt.get("device_type") != device.type:
         log.warning("checkpoint %s was written on %s, resuming on %s: the result will not be bit-identical "
                     "to an uninterrupted run", path, ckpt.get("device_type"), device.type)
     return ckpt
+
+
+def load_checkpoint(path: str | os.PathLike, run: LeNetRun, device: torch.device) -> dict[str, Any] | None:
+    """The checkpoint at ``path`` if it exists and belongs to ``run`` (else ``None``, with the reason logged)."""
+    return read_checkpoint(path, device, CHECKPOINT_FORMAT, "run", run.identity(), run.epochs)
 
 
 def resume(run: LeNetRun, device: torch.device, checkpoint_path: str | os.PathLike | None = None,

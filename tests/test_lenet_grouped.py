@@ -23,15 +23,7 @@ from mnistrepro.lenet_training import LeNetRun, build_model, to_device_data, tra
 from mnistrepro.seeds import group_label, parse_group_label, seed_groups
 
 from conftest import REPO
-from test_lenet import assert_same_weights, synthetic_mnist
-
-
-@pytest.fixture
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from test_lenet import assert_same_weights, one_thread, synthetic_mnist  # noqa: F401 (one_thread: a fixture)
 
 
 @pytest.fixture(scope="module")
