@@ -18,9 +18,10 @@ import pandas as pd
 
 from scipy.stats import binomtest
 
-from mnistrepro.stats import (ALPHA, BOOTSTRAP_MIN_N, ESCAPE_ALPHA, POWER, required_n, ESCAPE_THRESHOLDS, RESAMPLES, Comparison, adjust, compare, equivalence_test,
-                              escape_accuracy, format_p, hardest_groups, mean_interval, rank_bootstrap, summarize,
-                              verdict, wilson_interval)
+from mnistrepro.stats import (ALPHA, BOOTSTRAP_MIN_N, ESCAPE_ALPHA, ESCAPE_THRESHOLDS, POWER, RESAMPLES, Comparison,
+                              adjust, compare, equivalence_required_n, equivalence_test, escape_accuracy, format_p,
+                              hardest_groups, mean_interval, rank_bootstrap, required_n, summarize, verdict,
+                              wilson_interval)
 from mnistrepro.stats import escaped as stats_escaped
 
 RUN_COLUMNS = [
@@ -562,12 +563,14 @@ def identity_facts(identities: pd.DataFrame) -> dict[str, str]:
 
 
 def lenet_facts(runs: pd.DataFrame, comparisons: pd.DataFrame, target_difference: float,
-                planning_sd: float | None = None, power: float = POWER) -> dict[str, str]:
+                planning_sd: float | None = None, power: float = POWER,
+                equivalence_margin: float | None = None) -> dict[str, str]:
     """The LeNet-5 verdict as one sentence (which C3 is more accurate and by how much; or, with no
     significant difference, the TOST equivalence verdict and the smallest difference this n could
-    detect), per variant the top-2 accuracy, and the sample-size calculation: the pairs that detect
-    ``target_difference`` with ``power`` at the family's strictest Holm level, from ``planning_sd``
-    (a fraction; None: this study's measured paired SD)."""
+    detect), per variant the top-2 accuracy, and the sample-size calculation at the family's strictest
+    Holm level, from ``planning_sd`` (a fraction; None: this study's measured paired SD): the pairs
+    that detect ``target_difference`` with ``power``, and with ``equivalence_margin`` the pairs whose
+    TOST shows equivalence within it with ``power`` when the two C3 kinds are equally accurate."""
     facts: dict[str, str] = {}
     lenet = runs[runs["experiment"] == "lenet"]
     lenet = lenet[lenet["epochs"] == lenet["epochs"].max()]
@@ -604,10 +607,18 @@ def lenet_facts(runs: pd.DataFrame, comparisons: pd.DataFrame, target_difference
             needed = f"n = {required_n(sd, target_difference, alpha, power)} pairs"
         except ValueError:  # a spread so wide (a 1-epoch test config, say) that no practical n detects it
             needed = "over ten thousand pairs"
-        facts["lenet_n_calculation"] = (
-            f"with a paired SD of {100 * sd:.3f} points ({source}), detecting {100 * target_difference:.2f} points "
-            f"with {100 * power:.0f}% power at the strictest Holm level (α = 0.05 / {m} = {alpha:.2g}, two-sided) "
-            f"needs {needed}; this study has {len(shared)}")
+        text = (f"with a paired SD of {100 * sd:.3f} points ({source}), detecting {100 * target_difference:.2f} "
+                f"points with {100 * power:.0f}% power at the strictest Holm level (α = 0.05 / {m} = {alpha:.2g}, "
+                f"two-sided) needs {needed}")
+        if equivalence_margin is not None:
+            try:
+                needed = f"n = {equivalence_required_n(sd, equivalence_margin, alpha, power)} pairs"
+            except ValueError:
+                needed = "over ten thousand pairs"
+            text += (f"; showing equivalence within ±{100 * equivalence_margin:.2f} points (TOST, each one-sided "
+                     f"test at that level) with {100 * power:.0f}% power, if the two are equally accurate, "
+                     f"needs {needed}")
+        facts["lenet_n_calculation"] = f"{text}; this study has {len(shared)}"
     return facts
 
 

@@ -461,6 +461,37 @@ def required_n(sd: float, effect: float, alpha: float = ALPHA, power: float = PO
     raise ValueError(f"more than {n_max} pairs needed to detect {effect} with SD {sd}")
 
 
+def equivalence_power(sd: float, n: int, margin: float, alpha: float = ALPHA) -> float:
+    """Probability that the TOST of :func:`equivalence_test` shows equivalence within ``±margin`` for ``n``
+    pairs whose differences have standard deviation ``sd`` and true mean 0, each one-sided test at
+    level ``alpha`` (the larger one-sided p must be below ``alpha``).
+
+    Normal-theory approximation of the permutation TOST (the paired t TOST, Chow, Shao & Wang,
+    *Sample Size Calculations in Clinical Research*, 3.2): ``2 F(margin sqrt(n) / sd - t_crit) - 1``
+    with ``F`` and ``t_crit`` from Student's t with ``n - 1`` degrees of freedom; 0 where the
+    one-sided permutation test cannot reach ``alpha`` (half of :func:`smallest_p`).
+    """
+    if n < 2 or math.isnan(sd) or smallest_p(n) / 2 > alpha:
+        return 0.0
+    if sd == 0:
+        return 1.0
+    df = n - 1
+    crit = stats.t.ppf(1 - alpha, df)
+    return max(0.0, 2 * float(stats.t.cdf(margin * math.sqrt(n) / sd - crit, df)) - 1)
+
+
+def equivalence_required_n(sd: float, margin: float, alpha: float = ALPHA, power: float = POWER,
+                           n_max: int = 10_000) -> int:
+    """The smallest number of pairs for which the TOST shows equivalence within ``±margin`` with
+    probability ``power`` when the two variants are equally good (:func:`equivalence_power`)."""
+    if not sd > 0 or not margin > 0:
+        raise ValueError(f"expected a positive paired SD and margin, got sd={sd}, margin={margin}")
+    for n in range(2, n_max + 1):
+        if equivalence_power(sd, n, margin, alpha) >= power:
+            return n
+    raise ValueError(f"more than {n_max} pairs needed to show equivalence within {margin} with SD {sd}")
+
+
 def rank_bootstrap(groups: Sequence[np.ndarray], rng: np.random.Generator, resamples: int = RESAMPLES,
                    confidence: float = CONFIDENCE, chunk: int = 500) -> pd.DataFrame:
     """Rank 1 = the lowest mean. Per group (in the order given): its observed ``rank``, the 95%

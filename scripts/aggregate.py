@@ -43,7 +43,7 @@ planning_sd = None if params.planning_paired_sd is None else params.planning_pai
 facts = {
     **headline_facts(summary, comparisons, pairs, escape, pd.read_csv(snakemake.input.identities), sensitivity,
                      main_pair),
-    **lenet_facts(runs, comparisons, params.target_difference / 100, planning_sd),
+    **lenet_facts(runs, comparisons, params.target_difference / 100, planning_sd, equivalence_margin=margin),
     **test_set_facts,
     # Measured elsewhere and passed in through the config (stats.paired_sd_notes): quoted as given.
     **{f"lenet_paired_sd_{k}": v for k, v in (params.paired_sd_notes or {}).items()},
