@@ -17,6 +17,7 @@ from mnistrepro.aggregate import (RUN_COLUMNS, comparisons_table, ece_equal_mass
 from mnistrepro.choices import LOSSES
 from mnistrepro.findings import README_BLOCK, RESULTS_FACTS, load_config, readme_results
 from mnistrepro.io import NOT_RUN, Facts
+from mnistrepro.stats import equivalence_required_n
 
 
 def rng() -> np.random.Generator:
@@ -146,7 +147,12 @@ def test_lenet_verdict_equivalence_and_sample_size():
     assert facts["lenet_paired_sd"] == f"{100 * sd:.3f} points (n = 10 pairs)"
     n_text = facts["lenet_n_calculation"]
     assert f"paired SD of {100 * sd:.3f} points" in n_text and "α = 0.05 / 3 = 0.017" in n_text
-    assert "this study has 10" in n_text
+    assert "this study has 10" in n_text and "equivalence" not in n_text
+    # With the TOST margin, the calculation also gives the n that shows equivalence (80% power, equal variants).
+    tost_text = lenet_facts(runs, comparisons, 0.002, equivalence_margin=0.001)["lenet_n_calculation"]
+    tost_n = equivalence_required_n(sd, 0.001, 0.05 / 3)
+    assert f"showing equivalence within ±0.10 points (TOST, each one-sided test at that level) with 80% power, if " \
+           f"the two are equally accurate, needs n = {tost_n} pairs; this study has 10" in tost_text
     # A planning SD from the config replaces the measured one.
     assert "paired SD of 0.131 points (stats.planning_paired_sd)" in lenet_facts(
         runs, comparisons, 0.002, planning_sd=0.00131)["lenet_n_calculation"]

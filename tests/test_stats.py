@@ -15,9 +15,10 @@ from scipy import stats as scipy_stats
 
 from mnistrepro.config import seed_list
 from mnistrepro.stats import (BOOTSTRAP_MIN_N, ESCAPE_ALPHA, Comparison, adjust, bootstrap_interval, compare,
-                              equivalence_test, escape_accuracy, escaped, format_p, hardest_groups, holm,
-                              mean_interval, minimum_detectable_difference, p_text, rank_bootstrap, required_n,
-                              sign_flip_interval, smallest_p, summarize, verdict, wilson_interval)
+                              equivalence_power, equivalence_required_n, equivalence_test, escape_accuracy, escaped,
+                              format_p, hardest_groups, holm, mean_interval, minimum_detectable_difference, p_text,
+                              rank_bootstrap, required_n, sign_flip_interval, smallest_p, summarize, verdict,
+                              wilson_interval)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -296,6 +297,31 @@ def test_tost_equivalence_textbook_cases():
     assert e.p_value == pytest.approx(1 / 1024) and e.p_lower == e.p_upper
     # A mean difference of 0.2 points is not within a 0.1-point margin.
     assert equivalence_test(d + 0.002, margin=0.001).p_value > 0.5
+
+
+def test_equivalence_power_matches_the_simulated_tost():
+    """The TOST power formula against the study's own test (exact sign-flip TOST, 10 pairs) on
+    simulated normal differences with true mean 0: agreement within Monte Carlo error."""
+    gen = rng(11)
+    for margin, sims in ((0.8, 400), (1.0, 400)):
+        shown = np.mean([equivalence_test(gen.normal(0, 1, 10), margin, resamples=2**10).p_value < 0.05
+                         for _ in range(sims)])
+        predicted = equivalence_power(1.0, 10, margin, 0.05)
+        assert 0.3 < predicted < 0.9  # a power the simulation can tell apart from 0 and 1
+        assert shown == pytest.approx(predicted, abs=0.08), (margin, shown, predicted)
+    # Three pairs: a one-sided sign-flip p is at least 1/8, so no equivalence at 0.05, whatever the data.
+    assert equivalence_power(0.001, 3, 1.0, 0.05) == 0.0
+
+
+def test_equivalence_required_n_is_the_smallest_n_with_the_power():
+    sd, margin, alpha = 0.00131, 0.001, 0.05 / 20
+    n = equivalence_required_n(sd, margin, alpha)
+    assert equivalence_power(sd, n, margin, alpha) >= 0.8 > equivalence_power(sd, n - 1, margin, alpha)
+    # Showing equivalence within a margin needs more pairs than detecting a difference of that size at the same
+    # level (80% power for both one-sided tests at once), and far more than detecting twice the margin.
+    assert n > required_n(sd, margin, alpha) > required_n(sd, 2 * margin, alpha)
+    with pytest.raises(ValueError, match="positive paired SD and margin"):
+        equivalence_required_n(sd, 0.0)
 
 
 def test_required_n_is_the_smallest_n_that_detects_the_target():

@@ -100,7 +100,7 @@ def test_power_config_after_the_default_study_trains_only_the_new_seeds(tmp_path
     assert result.returncode == 0, result.stderr
     counts = job_counts(result.stdout)
     power = yaml.safe_load((REPO / "configs/lenet_power.yaml").read_text())["lenet"]["seeds"]
-    assert counts["train_lenet"] == 2 * (power - len(default_seeds))  # 36: 60 runs, 24 shared
+    assert counts["train_lenet"] == 2 * (power - len(default_seeds))  # 150: 216 runs, 66 shared
     assert "download_mnist" not in counts and "idx_to_tensors" not in counts
 
 

@@ -45,8 +45,8 @@ def test_dry_run_shows_the_whole_dag(tmp_path):
     assert result.returncode == 0, result.stderr
     counts = job_counts(result.stdout)
     assert counts == expected_jobs(workflow_rules(tmp_path), default_config())
-    # The default: 2 losses x 2 scalings, 2 C3 variants x 12 seeds (one per job on this GPU-less machine).
-    assert (counts["train_logreg"], counts["train_lenet"], counts["evaluate_lenet"]) == (4, 24, 2)
+    # The default: 2 losses x 2 scalings, 2 C3 variants x 33 seeds (one per job on this GPU-less machine).
+    assert (counts["train_logreg"], counts["train_lenet"], counts["evaluate_lenet"]) == (4, 66, 2)
 
 
 # A dry run in this interpreter (Snakemake's own command line, in-process), then which heavy modules it
@@ -88,7 +88,7 @@ def test_lenet_power_config_runs_ten_or_more_seeds_per_variant(tmp_path):
     result = run_snakemake(tmp_path, "-n", "--quiet", "rules", "--configfile", str(REPO / "configs" / "lenet_power.yaml"))
     assert result.returncode == 0, result.stderr
     counts = job_counts(result.stdout)
-    assert counts["train_lenet"] == 2 * 30
+    assert counts["train_lenet"] == 2 * 108
     config = default_config()
     update_config(config, yaml.safe_load((REPO / "configs" / "lenet_power.yaml").read_text()))
     assert counts == expected_jobs(workflow_rules(tmp_path), config)  # the rest of the study is unchanged
