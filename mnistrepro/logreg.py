@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
@@ -150,9 +151,42 @@ def _softplus(x: Tensor) -> Tensor:
     return torch.logaddexp(torch.zeros_like(x), x)
 
 
+# The largest float64 whose exp is finite.
+_EXP_MAX = math.log(sys.float_info.max)
+
+
+def exp_libm(a: np.ndarray) -> np.ndarray:
+    """``exp`` elementwise (float64, any shape), by the C library's ``exp``, with ``inf`` where it overflows.
+
+    Why not ``np.exp``: NumPy computes it with kernels chosen by the CPU's SIMD extensions (AVX-512 has its own),
+    which differ in the last bit, and the raw-pixel dynamics grow a last-bit difference into other runs.
+    """
+    flat = [math.exp(v) if v < _EXP_MAX else math.inf for v in np.asarray(a, dtype=np.float64).ravel().tolist()]
+    return np.array(flat, dtype=np.float64).reshape(np.shape(a))
+
+
+def row_dot(a: np.ndarray, b: np.ndarray, work: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Row-wise dot products ``out[s] = sum_j a[s, j] b[s, j]`` of ``[S, n]`` arrays, added in one order fixed
+    here: a pairwise tree over the columns, each level one elementwise add (``work``: an ``[S, n]`` scratch array).
+
+    Why not ``einsum`` or ``@``: their reductions add in an order set by the SIMD width NumPy dispatches to,
+    so the bits would depend on the CPU; an elementwise add is exact IEEE arithmetic on any CPU.
+    """
+    np.multiply(a, b, out=work)
+    n = work.shape[1]
+    while n > 1:
+        half = n // 2
+        if n % 2:  # the odd column joins column 0 first
+            work[:, 0] += work[:, n - 1]
+        np.add(work[:, :half], work[:, half:2 * half], out=work[:, :half])
+        n = half
+    out[:] = work[:, 0]
+    return out
+
+
 def _s_neg(m: np.ndarray) -> np.ndarray:
     """``s(-m) = 1 / (1 + exp(m))``, accurate to rounding for every ``m`` (no branch on the sign)."""
-    return 1.0 / (1.0 + np.exp(m))
+    return 1.0 / (1.0 + exp_libm(m))
 
 
 def _mse_grad(y: Tensor, m: Tensor) -> Tensor:
@@ -163,7 +197,7 @@ def _mse_grad(y: Tensor, m: Tensor) -> Tensor:
 def _mse_step(m: np.ndarray, y: np.ndarray, lr: float) -> np.ndarray:
     s_neg = _s_neg(m)
     c = 8.0 * lr * y * s_neg
-    c *= s_neg / (1.0 + np.exp(-m))
+    c *= s_neg / (1.0 + exp_libm(-m))
     return c
 
 
@@ -172,7 +206,7 @@ def _mse_step(m: np.ndarray, y: np.ndarray, lr: float) -> np.ndarray:
 register("loss", "mse", LossForms(
     value=lambda m: 4.0 * torch.sigmoid(-m) ** 2,
     grad=_mse_grad,
-    dmargin=lambda m: -8.0 * _s_neg(m) * _s_neg(m) / (1.0 + np.exp(-m)),
+    dmargin=lambda m: -8.0 * _s_neg(m) * _s_neg(m) / (1.0 + exp_libm(-m)),
     step=_mse_step,
 ))
 # The logistic loss, ``softplus(-m) = log(1 + exp(-m))``; ``dl/dm = -s(-m)``.
@@ -263,6 +297,7 @@ def train_batched(
     # Each step's margins are kept so that wrong and stuck steps are counted per segment, outside
     # the loop (they are functions of the margin).
     margins = np.empty(idx_t.shape)
+    work = np.empty_like(w)
     stats = {"train_seconds": 0.0, "wrong_steps": np.zeros(w.shape[0], np.int64),
              "stuck_steps": np.zeros(w.shape[0], np.int64)}
     bounds = sorted(set(int(s) for s in eval_steps) | {steps})
@@ -273,7 +308,7 @@ def train_batched(
             for t in range(start, stop):
                 xi = xn.take(idx_t[t], axis=0)  # [S, 784], a copy
                 m = margins[t]
-                np.einsum("ij,ij->i", xi, w, out=m)
+                row_dot(xi, w, work, m)
                 m += b
                 m *= y_t[t]
                 c = forms.step(m, y_t[t], lr)  # -lr dl/dz
@@ -284,7 +319,9 @@ def train_batched(
             segment = margins[start:stop]
             is_wrong = segment < 0.0
             stats["wrong_steps"] += is_wrong.sum(axis=0)
-            stats["stuck_steps"] += (is_wrong & (-forms.dmargin(segment) < VANISHING_GRAD)).sum(axis=0)
+            stuck = np.zeros_like(is_wrong)
+            stuck[is_wrong] = -forms.dmargin(segment[is_wrong]) < VANISHING_GRAD
+            stats["stuck_steps"] += stuck.sum(axis=0)
             start = stop
             if on_eval is not None and stop in eval_steps:
                 so_far = {**stats, "wrong_steps": stats["wrong_steps"].copy(), "stuck_steps": stats["stuck_steps"].copy()}

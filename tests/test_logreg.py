@@ -428,3 +428,52 @@ def test_batched_loop_escapes_as_often_as_per_seed_loop_on_raw_pixels(mnist):
     assert 0 < k_looped < len(seeds)  # the outcome is bimodal here
     low, high = wilson_interval(k_looped, len(seeds))
     assert low <= k_batched / len(seeds) <= high
+
+
+# ------------------------------------------------------------------------------------------
+# The same bits on any CPU
+# ------------------------------------------------------------------------------------------
+
+# A raw-pixel MSE batch on real 4 vs 9, as the pipeline trains it: the regime whose saturated dynamics grow a
+# last-bit difference into another run. Prints the SHA-256 of its records (timings left out) and the SIMD
+# extensions NumPy dispatched to.
+_RAW_MSE_BATCH = """
+import hashlib, json, sys
+import numpy as np
+from numpy._core._multiarray_umath import __cpu_features__
+from mnistrepro import logreg
+from mnistrepro.data import extract_pair, read_idx_dir
+pair = extract_pair(read_idx_dir(sys.argv[1]), (4, 9))
+records = logreg.run_seeds(pair, "mse", "raw", range(40), 10000, 1e-4, [3000])
+for record in records:
+    record.pop("hardware")
+    for part in [record, *record["evals"]]:
+        part.pop("train_seconds"); part.pop("steps_per_s", None)
+print(hashlib.sha256(json.dumps(records, sort_keys=True).encode()).hexdigest())
+print(" ".join(name for name in ("X86_V3", "X86_V4", "AVX512_ICL", "AVX512_SPR") if __cpu_features__.get(name)) or "none")
+"""
+
+
+def _raw_mse_batch(idx_dir, environ: dict) -> tuple[str, str]:
+    import os
+    import subprocess
+    import sys
+
+    env = {key: value for key, value in os.environ.items() if key != "NPY_DISABLE_CPU_FEATURES"} | environ
+    done = subprocess.run([sys.executable, "-c", _RAW_MSE_BATCH, str(idx_dir)], capture_output=True, text=True,
+                          env=env, timeout=600, check=True)
+    digest, features = done.stdout.split("\n")[:2]
+    return digest, features
+
+
+def test_raw_pixel_runs_are_bit_identical_whatever_simd_numpy_dispatches_to(mnist_idx_dir):
+    """40 raw-pixel MSE runs of 10,000 steps give the same records, bit for bit, with NumPy's AVX-512 kernels,
+    with them disabled (an AVX2 laptop's kernels), and with AVX2 disabled too (an older CPU's): the training
+    loop's sums and exponentials are in an order the code fixes (mnistrepro.logreg.row_dot, exp_libm).
+    The NumPy dispatch targets it names are those of x86-64 builds."""
+    native = _raw_mse_batch(mnist_idx_dir, {})
+    avx2 = _raw_mse_batch(mnist_idx_dir, {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"})
+    baseline = _raw_mse_batch(mnist_idx_dir, {"NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"})
+    # The variable took effect: no AVX-512 target with it, and no AVX2 one either in the baseline.
+    assert avx2[1] in ("X86_V3", "none") and baseline[1] == "none", (native[1], avx2[1], baseline[1])
+    assert native[0] == avx2[0] == baseline[0]
