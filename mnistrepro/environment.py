@@ -83,6 +83,8 @@ def job_hardware(device: torch.device) -> HardwareRecord:
         "cudnn": None,
         "driver": None,
         "cpu": cpu_name(),
+        # The instruction set torch's CPU kernels use (config cpu_kernels, mnistrepro.cpu_kernels).
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()

@@ -38,6 +38,7 @@ class HardwareRecord(TypedDict):
     cudnn: str | None
     driver: str | None
     cpu: str
+    cpu_capability: str
 
 
 class LogregEval(TypedDict):

@@ -47,13 +47,14 @@ def lenet_job_paths(config: Mapping[str, Any], on_gpu: bool, c3: str, seed: int)
             for name, pattern in lenet_run_paths(config, grouped=per_job > 1).items()}
 
 
-def lenet_run_key(lenet: Mapping[str, Any], grouped: bool = False) -> str:
+def lenet_run_key(lenet: Mapping[str, Any], cpu_kernels: str, grouped: bool = False) -> str:
     """The directory name shared by every LeNet-5 run with these defining parameters (the config's
-    ``lenet`` section); the C3 variant and the seed name the directories below it.
+    ``lenet`` section and ``cpu_kernels``); the C3 variant and the seed name the directories below it.
 
     Every parameter that changes what a run computes belongs here, and nothing else (``threads``
     and ``seeds`` do not: a run is the same run whichever job, or how many threads, trains it).
-    ``grouped``: trained together with other seeds (mnistrepro.lenet_grouped), whose kernels add in another
+    ``cpu_kernels``: the instruction set of torch's CPU kernels (mnistrepro.cpu_kernels), which sum in its own
+    order. ``grouped``: trained together with other seeds (mnistrepro.lenet_grouped), whose kernels add in another
     order than one seed's, whichever the other seeds are. This is the one place that lists them.
     """
     def limit(value):
@@ -65,6 +66,7 @@ def lenet_run_key(lenet: Mapping[str, Any], grouped: bool = False) -> str:
         f"lr{lenet['lr']!r}",
         f"train{limit(lenet['train_limit'])}",
         f"test{limit(lenet['test_limit'])}",
+        f"cpu{cpu_kernels}",
         *(["grouped"] if grouped else []),
     ])
 
@@ -74,7 +76,7 @@ def lenet_run_paths(config: Mapping[str, Any], grouped: bool = False) -> dict[st
     ``{seed}``: ``training.json``, ``history.csv``, ``model.pt``); ``group``, the directory one training job
     writes for a group of seeds (``{c3}`` and ``{seeds}``, a :func:`mnistrepro.seeds.group_label`), and that
     job's ``log``, ``benchmark`` and ``checkpoint``; ``collect_log``, the log of copying one run out of its group."""
-    key = lenet_run_key(config["lenet"], grouped)
+    key = lenet_run_key(config["lenet"], config["cpu_kernels"], grouped)
     return {
         "run": f"{RESULTS}/lenet/{key}/{{c3}}/seed{{seed}}",
         "group": f"{RESULTS}/lenet/{key}/{{c3}}/group_{{seeds}}",

@@ -61,14 +61,18 @@ LENET = {"c3": ["sparse", "full"], "seeds": [0, 1, 2], "epochs": 10, "batch_size
 @pytest.mark.parametrize("key, value", [("epochs", 3), ("batch_size", 50), ("lr", 0.05), ("train_limit", 1000),
                                         ("test_limit", 1000)])
 def test_every_defining_parameter_changes_the_run_key(key, value):
-    assert lenet_run_key({**LENET, key: value}) != lenet_run_key(LENET)
+    assert lenet_run_key({**LENET, key: value}, "avx2") != lenet_run_key(LENET, "avx2")
+
+
+def test_cpu_kernels_change_the_run_key():
+    assert lenet_run_key(LENET, "native") != lenet_run_key(LENET, "avx2")
 
 
 @pytest.mark.parametrize("key, value", [("seeds", [0, 1, 2, 3]), ("threads", 4), ("c3", ["full"])])
 def test_what_does_not_define_a_run_keeps_its_key(key, value):
     """The seed list, the threads and the variants list do not change a run (the C3 variant and the seed
     name the directories below the key)."""
-    assert lenet_run_key({**LENET, key: value}) == lenet_run_key(LENET)
+    assert lenet_run_key({**LENET, key: value}, "avx2") == lenet_run_key(LENET, "avx2")
 
 
 def test_power_config_after_the_default_study_trains_only_the_new_seeds(tmp_path):

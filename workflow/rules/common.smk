@@ -3,6 +3,7 @@ from dataclasses import dataclass, field
 
 from mnistrepro.choices import C3_KINDS, LOSSES, SCALINGS
 from mnistrepro.config import check_config, evaluated_steps, seed_list
+from mnistrepro.cpu_kernels import pin_cpu_kernels
 from mnistrepro.device import will_use_gpu
 from mnistrepro.findings import findings
 from mnistrepro.io import read_facts
@@ -10,6 +11,9 @@ from mnistrepro.seeds import group_label, parse_group_label, seed_groups
 from mnistrepro.studies import RESULTS, lenet_run_paths, seeds_per_job, study_dir
 
 check_config(config)
+# Every job this process starts (locally, or on SLURM, where the job parses this file again) inherits the
+# variables that choose torch's CPU kernels; they must be set before a job imports torch.
+pin_cpu_kernels(config["cpu_kernels"])
 # `seeds: 200` means seeds 0 to 199; a list is taken as it is.
 for _section in ("logreg", "pair_sweep", "lenet"):
     config[_section]["seeds"] = seed_list(config[_section]["seeds"])
