@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from scipy.stats import binomtest
 
+from mnistrepro.facts import REFERENCE_ACCURACY
 from mnistrepro.stats import (ALPHA, BOOTSTRAP_MIN_N, ESCAPE_ALPHA, ESCAPE_THRESHOLDS, POWER, RESAMPLES, Comparison,
                               adjust, compare, equivalence_required_n, equivalence_test, escape_accuracy, format_p,
                               hardest_groups, mean_interval, rank_bootstrap, required_n, summarize, verdict,
@@ -36,10 +37,6 @@ VARIANT_COLUMNS = ["experiment", "loss", "scaling", "c3", "pair", "steps", "epoc
 # experiments' training records.
 RECORD_METRICS = ("test_accuracy", "test_loss", "correct", "total")
 LOGREG_PARAMS = 28 * 28 + 1
-# The reference's single runs (docs/SPEC.md), all on its one digit pair: (pair, loss, scaling, steps) -> test
-# accuracy. Another pair or step count has no reference run to compare with.
-REFERENCE_PAIR = "4-9"
-REFERENCE_ACCURACY = {(REFERENCE_PAIR, "mse", "raw", 10000): 0.7805, (REFERENCE_PAIR, "ce", "raw", 1000): 0.9121}
 
 
 def pair_name(digits: Sequence[int]) -> str:
@@ -225,6 +222,7 @@ def study_comparisons(runs: pd.DataFrame, logreg_steps: Sequence[int]) -> list[C
     for the MSE loss unit vs raw pixels. Every table row, fact and verdict iterates over this list."""
     specs = []
     lenet = runs[runs["experiment"] == "lenet"]
+    # The variants these comparisons name are mnistrepro.choices.COMPARED; the config check refuses any other.
     if set(lenet["c3"]) >= {"sparse", "full"}:
         epochs = int(lenet["epochs"].max())
         for metric, key in (("test_accuracy", "lenet"), ("ece", "lenet_ece")):
@@ -426,6 +424,9 @@ def escape_facts(escape: pd.DataFrame, sensitivity: pd.DataFrame | None, final: 
         if not math.isnan(row.reference_percentile):
             facts[f"reference_{key}"] = (f"the reference's single run ({_pct(row.reference_accuracy)}) is above "
                                          f"{100 * row.reference_percentile:.0f}% of the escaped runs")
+        elif not math.isnan(row.reference_accuracy):
+            facts[f"reference_{key}"] = (f"the reference's single run ({_pct(row.reference_accuracy)}) has no "
+                                         f"escaped run to be placed among")
         category = escape_category(row.escaped, row.n)
         verdict_text = category
         if sensitivity is not None and not sensitivity.empty:
@@ -535,11 +536,11 @@ def headline_facts(summary: pd.DataFrame, comparisons: pd.DataFrame, pairs: pd.D
         label = "" if str(row.ci_method).startswith(("percentile", "exact", "constant")) else f" ({row.ci_method})"
         interval = f"; 95% CI {_points(low, high)}{label}" if row.significant else ""
         facts[f"{row.key}_verdict"] = row.verdict + interval
-    if "p_value" in comparisons and len(comparisons):
-        tested = comparisons[comparisons["p_value"].notna()]
-        facts["holm_family_size"] = str(len(tested))
-        facts["holm_family"] = (f"{len(tested)} tests: " + ", ".join(
-            f"{count} {name}" for name, count in tested.groupby("comparison", sort=False).size().items()))
+    tested = comparisons[comparisons["p_value"].notna()] if "p_value" in comparisons else comparisons.head(0)
+    facts["holm_family_size"] = str(len(tested))
+    facts["holm_family"] = (f"{len(tested)} tests: " + ", ".join(
+        f"{count} {name}" for name, count in tested.groupby("comparison", sort=False).size().items())
+        if len(tested) else "0 tests (this configuration compares nothing)")
     if main_pair is None and not logreg.empty:
         main_pair = logreg["pair"].iloc[0]
     facts.update(pair_facts(pairs, comparisons, main_pair))
@@ -619,7 +620,22 @@ def lenet_facts(runs: pd.DataFrame, comparisons: pd.DataFrame, target_difference
                      f"test at that level) with {100 * power:.0f}% power, if the two are equally accurate, "
                      f"needs {needed}")
         facts["lenet_n_calculation"] = f"{text}; this study has {len(shared)}"
+    else:
+        facts["lenet_n_calculation"] = (f"not computed: it needs a paired SD (stats.planning_paired_sd, or at least "
+                                        f"2 paired seeds; this study has {len(shared)})")
     return facts
+
+
+def machine_fact(records: Iterable[Mapping[str, Any]]) -> str:
+    """Where the training runs ran, as the README's results block names it: each CPU model with the instruction
+    set of torch's CPU kernels (config cpu_kernels), and each GPU, from the runs' hardware records."""
+    cpus, gpus = set(), set()
+    for record in records:
+        hardware = record["hardware"]
+        cpus.add(f"{hardware['cpu']} (torch CPU kernels: {hardware['cpu_capability']})")
+        if hardware.get("gpu_model"):
+            gpus.add(hardware["gpu_model"])
+    return "; ".join(sorted(cpus) + [f"GPU: {gpu}" for gpu in sorted(gpus)])
 
 
 def ece_equal_mass(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15) -> float:

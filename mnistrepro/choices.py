@@ -84,6 +84,11 @@ EXPERIMENTS: dict[str, str] = {
     "lenet": "LeNet-5",
 }
 
+# The variants the study's comparisons cover (mnistrepro.aggregate.study_comparisons: logistic vs MSE loss, sparse
+# vs full C3). A registered loss or C3 kind outside them would be trained and then left out of every comparison
+# and finding, so the config check refuses a configuration that trains one.
+COMPARED: dict[str, tuple[str, ...]] = {"loss": ("mse", "ce"), "c3": ("sparse", "full")}
+
 # The variant families: what a registered implementation is looked up under.
 VARIANTS: dict[str, Mapping[str, Any]] = {"loss": LOSS_VARIANTS, "c3": C3_VARIANTS}
 _IMPLEMENTATIONS: dict[str, dict[str, Any]] = {family: {} for family in VARIANTS}

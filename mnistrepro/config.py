@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from mnistrepro.choices import check_variant
+from mnistrepro.choices import COMPARED, check_variant
 from mnistrepro.logs import ConfigError
 from mnistrepro.seeds import seed_list
 from mnistrepro.studies import RESERVED_STUDY_NAMES
@@ -29,6 +29,17 @@ def check_config(config: Mapping[str, Any]) -> None:
                 check_variant(family, name, key)
             except ValueError as err:
                 raise ConfigError(str(err)) from None
+    for family, key, names in (("loss", "logreg.losses", config["logreg"]["losses"]),
+                               ("c3", "lenet.c3", config["lenet"]["c3"])):
+        uncovered = [name for name in names if name not in COMPARED[family]]
+        if uncovered:
+            raise ConfigError(
+                f"{key}: {', '.join(map(repr, uncovered))} would be trained, but no comparison of the study covers "
+                f"it (they compare {' vs '.join(COMPARED[family])}), so it would be left out of the comparisons and "
+                f"the findings; expected {key} drawn from {list(COMPARED[family])}",
+                action=f"Remove it from {key}, or add its comparison to mnistrepro.aggregate.study_comparisons and "
+                       f"its name to mnistrepro.choices.COMPARED.",
+            )
     logreg = config["logreg"]
     too_late = [s for s in logreg["eval_steps"] if s > logreg["steps"]]
     if too_late:
@@ -44,9 +55,6 @@ def check_config(config: Mapping[str, Any]) -> None:
             f"identities.figure_index: {identities['figure_index']} is not among the first "
             f"identities.n_images ({identities['n_images']}) test images; expected 0 to {identities['n_images'] - 1}"
         )
-
-
-
 
 
 def evaluated_steps(eval_steps: Sequence[int], steps: int) -> list[int]:

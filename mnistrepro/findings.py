@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any, Mapping
 
 from mnistrepro.config import seed_list
-from mnistrepro.io import NOT_RUN, Facts, read_facts
+from mnistrepro.facts import NOT_RUN, Facts, FactsFileError, config_differences, read_facts, study_config
+from mnistrepro.io import atomic_path
+from mnistrepro.logs import ActionableError
 
 __all__ = ["findings", "readme_results", "replace_block", "steps_label", "epochs_label", "RESULTS_FACTS"]
 
@@ -53,8 +56,9 @@ def sweep_steps(config: Mapping[str, Any]) -> list[int]:
 
 def findings(config: Mapping[str, Any], facts: Mapping[str, str]) -> list[str]:
     """One line per claim of the study, from the configuration (its pair, step and epoch counts) and the
-    facts (``results/tables/facts.json``, as :func:`mnistrepro.io.read_facts` reads it, so that a claim
-    this configuration did not test reads "not run in this configuration")."""
+    facts (``results/tables/facts.json``, as :func:`mnistrepro.facts.read_facts` reads it: a claim this
+    configuration did not test reads "not run in this configuration", and a fact missing for any other reason
+    raises :class:`mnistrepro.facts.MissingFactError`)."""
     pair = pair_label(config["pair"])
     steps = steps_label(config["logreg"]["steps"])
     epochs = epochs_label(config["lenet"]["epochs"])
@@ -82,13 +86,26 @@ def findings(config: Mapping[str, Any], facts: Mapping[str, str]) -> list[str]:
     ]
 
 
+def current_findings(facts_path: str | Path, config: Mapping[str, Any]) -> tuple[Facts | None, list[str]]:
+    """The facts at ``facts_path`` and their findings, where they are this configuration's (a study that has
+    aggregated with ``config``); ``(None, [])`` where the file does not exist yet, is of another format, or
+    came from another configuration (its study will aggregate again)."""
+    try:
+        facts = read_facts(facts_path)
+    except FactsFileError:
+        return None, []
+    if facts.config is None or config_differences(facts.config, study_config(config)):
+        return None, []
+    return facts, findings(config, facts)
+
+
 def readme_results(config: Mapping[str, Any], facts: Mapping[str, str]) -> str:
     """The README's generated results block (Markdown): the findings, then the details per experiment.
     Every number in it is a fact or a count of the configuration."""
     pair = pair_label(config["pair"])
     logreg, lenet = config["logreg"], config["lenet"]
     final = steps_label(logreg["steps"])
-    lines = [f"Generated from: {facts['source']}.", "",
+    lines = [f"Generated from: {facts['source']}, on {facts['machine']}.", "",
              "What the study found, one line per claim (the same lines open the report's home page):", ""]
     lines += [f"- {line}" for line in findings(config, facts)]
     lines += ["", f"**A. Logistic regression, {pair}** ({len(seed_list(logreg['seeds']))} seeds per variant), "
@@ -135,7 +152,7 @@ def replace_block(text: str, block: str) -> str:
 
 
 def load_config(path: str) -> dict:
-    """``path`` as the workflow reads it: the schema fills in what the file leaves out; seeds as lists."""
+    """``path`` as the workflow reads it: the schema fills in what the file leaves out."""
     import yaml
     from snakemake.utils import validate
 
@@ -145,7 +162,31 @@ def load_config(path: str) -> dict:
     return config
 
 
-def main(argv: list[str] | None = None) -> None:
+def write_readme(readme: Path, facts_path: str, config_path: str, source: str) -> None:
+    """Rewrite ``readme``'s results block from the facts at ``facts_path``, and save them beside it as
+    :data:`RESULTS_FACTS`. Refuses (:class:`FactsFileError`, nothing written) a missing, empty or foreign-format
+    facts file, and facts made under another configuration than ``config_path``'s."""
+    facts = read_facts(facts_path)
+    config = study_config(load_config(config_path))
+    if facts.config is None or config_differences(facts.config, config):
+        differences = config_differences(facts.config or {}, config)
+        raise FactsFileError(f"{facts_path} was made under another configuration than {config_path}: "
+                             + "; ".join(differences[:5]) + (f" (and {len(differences) - 5} more)"
+                                                             if len(differences) > 5 else ""),
+                             action=f"Give --config the configuration the facts came from, or run the study with "
+                                    f"{config_path} first.")
+    facts = facts.with_facts({"source": source})
+    block = readme_results(config, facts)  # raises on a missing fact, before anything is written
+    text = replace_block(readme.read_text(), block)
+    snapshot = readme.parent / RESULTS_FACTS
+    with atomic_path(snapshot) as tmp:
+        tmp.write_text(json.dumps({**facts.document(), "config_file": config_path}, indent=1, ensure_ascii=False)
+                       + "\n")
+    with atomic_path(readme) as tmp:
+        tmp.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Print the study's findings as a Markdown list, or write the "
                                                  "README's results block from the facts.")
     parser.add_argument("facts", nargs="?", default="results/tables/facts.json")
@@ -155,20 +196,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--source", default="one full run of the default configuration",
                         help="what the facts came from, as the README's block says")
     args = parser.parse_args(argv)
-    config = load_config(args.config)
-    facts = read_facts(args.facts)
-    if args.write_readme:
-        readme = Path(args.write_readme)
-        facts = Facts({**facts, "source": args.source})
-        snapshot = readme.parent / RESULTS_FACTS
-        snapshot.parent.mkdir(parents=True, exist_ok=True)
-        snapshot.write_text(json.dumps({"config": args.config, "facts": dict(facts)}, indent=1, ensure_ascii=False)
-                            + "\n")
-        readme.write_text(replace_block(readme.read_text(), readme_results(config, facts)))
-        return
-    for line in findings(config, facts):
+    try:
+        if args.write_readme:
+            write_readme(Path(args.write_readme), args.facts, args.config, args.source)
+            return 0
+        facts = read_facts(args.facts)
+        lines = findings(study_config(load_config(args.config)), facts)
+    except ActionableError as err:
+        print(f"error: {err}\nWhat to do: {err.action}", file=sys.stderr)
+        return 1
+    for line in lines:
         print(f"- {line}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,7 +1,7 @@
 """Writing outputs so that a reader never sees a half-written file; checking an input is the file its
-record describes; the report's facts.
+record describes.
 
-No torch import: the Snakefile imports this at parse time (common.smk reads the facts), so a dry run
+No torch import: the Snakefile imports this at parse time (through mnistrepro.facts), so a dry run
 never pays for torch: :func:`save_torch` imports it when called, from a job that has it loaded already.
 """
 
@@ -90,21 +90,3 @@ def check_sha256(path: str | os.PathLike, expected: str, record: str | os.PathLi
     if actual != expected:
         raise ArtefactMismatchError(f"{path}: SHA-256 {actual} is not the {expected} that {record} records for it; "
                                     "the file is damaged or is not the one that run wrote")
-
-
-NOT_RUN = "not run in this configuration"
-
-
-class Facts(dict):
-    """The report's headline numbers, keyed by name. A name this configuration did not produce (a
-    variant, a step count or a sweep it did not run) reads as :data:`NOT_RUN`, so a report caption
-    never renders empty and never fails on it (Jinja looks ``facts.name`` up as ``facts["name"]``)."""
-
-    def __missing__(self, key: str) -> str:
-        return NOT_RUN
-
-
-def read_facts(path: str | os.PathLike) -> Facts:
-    """The report's headline numbers (``results/tables/facts.json``); none before they exist."""
-    path = Path(path)
-    return Facts(read_json(path) if path.exists() else {})

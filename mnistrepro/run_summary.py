@@ -15,11 +15,15 @@ import shlex
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from mnistrepro.findings import findings
-from mnistrepro.io import read_facts
+from mnistrepro.findings import current_findings
 from mnistrepro.studies import study_dir
 
-__all__ = ["failure_summary", "report_command", "success_summary"]
+__all__ = ["failure_summary", "report_command", "report_requested", "success_summary"]
+
+
+def report_requested(argv: Iterable[str]) -> bool:
+    """Whether this Snakemake command line builds a report (``--report``, ``--report=PATH``)."""
+    return any(arg == "--report" or arg.startswith("--report=") for arg in argv)
 
 
 def _shown(path: str | os.PathLike) -> str:
@@ -50,8 +54,9 @@ def success_summary(config: Mapping[str, Any], configfiles: Iterable[str | os.Pa
     root = study_dir(config["study"])
     facts_path = Path(root) / "tables" / "facts.json"
     lines = [f"Study '{config['study']}' is complete: {root}/"]
-    if facts_path.is_file():
-        lines += ["What it found:", *(f"- {line}" for line in findings(config, read_facts(facts_path)))]
+    facts, lines_found = current_findings(facts_path, config)
+    if facts is not None:
+        lines += ["What it found:", *(f"- {line}" for line in lines_found)]
     else:
         lines.append(f"No findings yet: {facts_path} is built by the whole study (this run asked for less).")
     lines += [

@@ -4,19 +4,18 @@ import numpy as np
 import pandas as pd
 
 from mnistrepro.aggregate import (comparisons_table, escape_sensitivity, escape_table, headline_facts, lenet_facts,
-                                  lenet_test_set, pair_difficulty, pair_name, runs_table, summary_table)
-from mnistrepro.io import atomic_path, read_json, write_json
+                                  lenet_test_set, machine_fact, pair_difficulty, pair_name, runs_table, summary_table)
+from mnistrepro.facts import write_facts
+from mnistrepro.io import atomic_path, read_json
 from mnistrepro.logs import setup_logging
 
 log = setup_logging(snakemake.log[0])
 params = snakemake.params
 logreg = [read_json(p) for p in snakemake.input.logreg]
+sweep = [record for p in snakemake.input.sweep for record in read_json(p)]  # a file per pair
 evaluations = [read_json(p) for p in snakemake.input.lenet]
-runs = runs_table(
-    logreg=logreg,
-    sweep=[record for p in snakemake.input.sweep for record in read_json(p)],  # a file per pair
-    lenet=[(read_json(t), e) for t, e in zip(snakemake.input.lenet_training, evaluations)],
-)
+trainings = [read_json(p) for p in snakemake.input.lenet_training]
+runs = runs_table(logreg=logreg, sweep=sweep, lenet=list(zip(trainings, evaluations)))
 # Bootstrap resamples and permutations: one generator, seeded from the config.
 rng = np.random.default_rng(params.seed)
 main_pair = pair_name(params.pair)
@@ -45,7 +44,9 @@ facts = {
                      main_pair),
     **lenet_facts(runs, comparisons, params.target_difference / 100, planning_sd, equivalence_margin=margin),
     **test_set_facts,
+    "machine": machine_fact([*logreg, *sweep, *trainings]),
     # Measured elsewhere and passed in through the config (stats.paired_sd_notes): quoted as given.
     **{f"lenet_paired_sd_{k}": v for k, v in (params.paired_sd_notes or {}).items()},
 }
-write_json(facts, snakemake.output.facts)
+# With the configuration they were made under and the parts of the study it left out (mnistrepro.facts).
+write_facts(snakemake.output.facts, facts, snakemake.config)

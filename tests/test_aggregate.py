@@ -16,7 +16,7 @@ from mnistrepro.aggregate import (RUN_COLUMNS, comparisons_table, ece_equal_mass
                                   params_table, rule_benchmarks, runs_table, study_comparisons, summary_table)
 from mnistrepro.choices import LOSSES
 from mnistrepro.findings import README_BLOCK, RESULTS_FACTS, load_config, readme_results
-from mnistrepro.io import NOT_RUN, Facts
+from mnistrepro.facts import Facts, MissingFactError, study_config
 from mnistrepro.stats import equivalence_required_n
 
 
@@ -283,8 +283,10 @@ def test_another_pair_has_no_reference_and_its_own_rank():
     swapped = comparisons_table(runs, [10000], rng()).assign(difference=-0.2, ci95_low=-0.21, ci95_high=-0.19)
     assert headline_facts(summary_table(runs, rng()), swapped, pair_difficulty(runs))["loss_raw_final_verdict"].endswith(
         "; 95% CI +19.00 to +21.00 percentage points")
-    # A fact this configuration did not produce reads as such (the report's captions rely on it).
-    assert facts["lenet_verdict"] == facts["identities_verdict"] == NOT_RUN
+    # A fact the aggregation did not produce, and no part left out by the configuration explains, is an error
+    # that names it (never a plausible sentence).
+    with pytest.raises(MissingFactError, match="has no fact 'lenet_verdict'"):
+        facts["lenet_verdict"]
 
 
 def test_identity_facts_count_the_checks_and_name_what_breaks():
@@ -383,8 +385,8 @@ def readme_problems(readme: str, snapshot: dict) -> list[str]:
     section = results_section(readme)
     start, end = README_BLOCK
     block = section[section.index(start) + len(start):section.index(end)].strip("\n")
-    config = load_config(str(README.parent / snapshot["config"]))
-    expected = readme_results(config, Facts(snapshot["facts"]))
+    config = study_config(load_config(str(README.parent / snapshot["config_file"])))
+    expected = readme_results(config, Facts(snapshot["facts"], snapshot["not_run"], config=snapshot["config"]))
     problems = [f"block line differs: {a!r} != facts' {b!r}"
                 for a, b in zip(block.splitlines(), expected.splitlines()) if a != b]
     if len(block.splitlines()) != len(expected.splitlines()):

@@ -14,6 +14,7 @@ from snakemake.utils import validate
 from conftest import REPO, run_snakemake
 from mnistrepro.choices import C3_KINDS, C3_VARIANTS, DEVICES, LOSS_VARIANTS, LOSSES, SCALINGS, SOURCES
 from mnistrepro.config import ConfigError, check_config, seed_list
+from mnistrepro.cpu_kernels import CPU_KERNELS
 
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
 # Every enum of the schema, by its place in the schema, and the package's list it must equal.
@@ -21,6 +22,7 @@ SCHEMA_ENUMS = {
     "definitions/loss": LOSSES,
     "definitions/scaling": SCALINGS,
     "properties/device": DEVICES,
+    "properties/cpu_kernels": CPU_KERNELS,
     "properties/data/properties/sources/items": SOURCES,
     "properties/lenet/properties/c3/items": C3_KINDS,
 }
@@ -130,6 +132,23 @@ def test_unknown_variant_is_refused_by_the_config_check(config, key, value, expe
     variant the registry does not name, before any job; never computed as another variant."""
     with pytest.raises(ConfigError, match=expected):
         check_config(set_key(config, key, value))
+
+
+@pytest.mark.parametrize("family, key, name", [("loss", "logreg.losses", "throwaway_hinge"),
+                                               ("c3", "lenet.c3", "throwaway_random")])
+def test_a_registered_variant_no_comparison_covers_is_refused(config, monkeypatch, family, key, name):
+    """A third loss or C3 kind, registered (here inside the test, as a new variant would be) but covered by no
+    comparison, would be trained and then silently left out of the comparisons and the findings: the config
+    check refuses it, naming the key and the variant, before any job."""
+    from mnistrepro.choices import VARIANTS
+
+    monkeypatch.setitem(VARIANTS[family], name, object())
+    current = key.split(".")
+    names = [*config[current[0]][current[1]], name]
+    with pytest.raises(ConfigError, match=rf"{re.escape(key)}: '{name}' would be trained, but no comparison of the "
+                                          rf"study covers it"):
+        check_config(set_key(config, key, names))
+    check_config(set_key(config, key, [n for n in names if n != name]))  # without it the config is fine
 
 
 def test_eval_steps_beyond_steps_is_refused(config):

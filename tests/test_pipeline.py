@@ -12,6 +12,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -24,8 +25,9 @@ from conftest import REPO, job_counts, lenet_run, run_snakemake, study_root
 from mnistrepro.aggregate import RUN_COLUMNS
 from mnistrepro.choices import EXPERIMENTS
 from mnistrepro.config import seed_list
+from mnistrepro.facts import NOT_RUN, Facts, MissingFactError, not_run_parts, read_facts, study_config
 from mnistrepro.findings import findings
-from mnistrepro.io import NOT_RUN, Facts, file_sha256, read_facts
+from mnistrepro.io import file_sha256
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--disable-quic"]
@@ -300,26 +302,34 @@ def test_report_screenshot_is_not_blank(report, tmp_path):
     assert len(image.getcolors(maxcolors=256)) > 20, "the screenshot has almost no detail"
 
 
-def report_config(config: dict, facts: dict) -> dict:
+class AnyFacts(Facts):
+    """Facts that hold every key: the given values, and for any other key a marker naming it. For checks of a
+    text's shape, where which facts exist does not matter."""
+
+    def __missing__(self, key: str) -> str:
+        return f"<{key}>"
+
+
+def report_config(config: dict, facts: Facts | None = None) -> dict:
     """``config`` as the report sees it: on top of config.yaml, seeds as lists, the facts in it (common.smk)."""
     full = yaml.safe_load((REPO / "config.yaml").read_text())
     update_config(full, copy.deepcopy(config))
     for section in ("logreg", "pair_sweep", "lenet"):
         full[section]["seeds"] = seed_list(full[section]["seeds"])
-    full["facts"] = Facts(facts)
+    full["facts"] = AnyFacts() if facts is None else facts
     full["findings"] = findings(full, full["facts"])
     return full
 
 
-def render_caption(name: str, config: dict, facts: dict) -> str:
-    """A caption (``workflow/report/{name}``) rendered as Snakemake's report renders it, Jinja then
-    reStructuredText to HTML, but strictly: an undefined name in the Jinja, or any docutils warning or
+def render_caption(name: str, config: dict, facts: Facts, source: str | None = None) -> str:
+    """A caption (``workflow/report/{name}``, or the text ``source``) rendered as Snakemake's report renders it,
+    Jinja then reStructuredText to HTML, but strictly: an undefined name in the Jinja, or any docutils warning or
     error (what the report would show as a ``system-message`` box), fails."""
     from docutils.core import publish_parts
     from jinja2 import Environment, StrictUndefined
 
-    source = (REPO / "workflow/report" / name).read_text()
-    snakemake = SimpleNamespace(params=SimpleNamespace(facts=Facts(facts)), config=report_config(config, facts))
+    source = (REPO / "workflow/report" / name).read_text() if source is None else source
+    snakemake = SimpleNamespace(params=SimpleNamespace(facts=facts), config=report_config(config, facts))
     text = Environment(trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined).from_string(source).render(
         snakemake=snakemake)
     return publish_parts(text, writer="html", settings_overrides={"halt_level": 2, "report_level": 2})["body"]
@@ -331,8 +341,8 @@ def visible_text(fragment: str) -> str:
 
 def stale_literals(config: dict) -> list[str]:
     """What a caption written for the default configuration would say where ``config`` differs from it."""
-    default = report_config({}, {})
-    config = report_config(config, {})
+    default = report_config({})
+    config = report_config(config)
     stale = []
     if config["pair"] != default["pair"]:
         stale.append("{} vs {}".format(*default["pair"]))
@@ -385,7 +395,7 @@ class Placeholders(dict):
 
 def findings_patterns(config: dict) -> list[re.Pattern]:
     """One pattern per findings line of ``config``: the line's words as they are, any facts in it."""
-    lines = findings(report_config(config, {}), Placeholders())
+    lines = findings(report_config(config), Placeholders())
     return [re.compile("(.+?)".join(re.escape(part) for part in re.split("\x00\\w+\x00", line))) for line in lines]
 
 
@@ -396,8 +406,8 @@ def test_readme_states_the_home_pages_findings():
     block = readme[readme.index("<!-- results"):readme.index("<!-- /results -->")]
     lines = [line[2:] for line in block.splitlines() if line.startswith("- ")]
     snapshot = json.loads((REPO / "docs/results-facts.json").read_text())
-    source = yaml.safe_load((REPO / snapshot["config"]).read_text())
-    patterns = findings_patterns(source if snapshot["config"] != "config.yaml" else {})
+    source = yaml.safe_load((REPO / snapshot["config_file"]).read_text())
+    patterns = findings_patterns(source if snapshot["config_file"] != "config.yaml" else {})
     assert len(lines) == len(patterns), lines
     for line, pattern in zip(lines, patterns):
         assert pattern.fullmatch(line), (line, pattern.pattern)
@@ -407,11 +417,11 @@ def test_readme_states_the_home_pages_findings():
 @pytest.mark.parametrize("config", [{}, ci_config(OTHER_CONFIG)], ids=["default", "other"])
 def test_home_page_states_the_findings_lines(config):
     """The home page renders each line of mnistrepro.findings, facts quoted, in order."""
-    steps = report_config(config, {})["pair_sweep"]["steps"]
-    facts = {"loss_raw_final_verdict": "logistic loss wins", f"pair_verdict_{steps}": "7 vs 9 (88.74%, n = 10)"}
+    steps = report_config(config)["pair_sweep"]["steps"]
+    facts = AnyFacts({"loss_raw_final_verdict": "logistic loss wins", f"pair_verdict_{steps}": "7 vs 9 (88.74%, n = 10)"})
     text = visible_text(render_caption("workflow.rst", config, facts))
     at = 0
-    for line in findings(report_config(config, facts), Facts(facts)):
+    for line in findings(report_config(config, facts), facts):
         at = text.index(line.replace("**", ""), at)
     assert "logistic loss wins" in text and "7 vs 9 (88.74%, n = 10)" in text
 
@@ -421,10 +431,10 @@ def test_findings_are_written_once():
     mnistrepro.findings.findings: the same lines in each, in order."""
     from mnistrepro.findings import readme_results
 
-    facts = {"loss_raw_final_verdict": "logistic loss wins", "lenet_verdict": "full C3 is more accurate"}
+    facts = AnyFacts({"loss_raw_final_verdict": "logistic loss wins", "lenet_verdict": "full C3 is more accurate"})
     config = report_config({}, facts)
-    lines = [line.replace("**", "") for line in findings(config, Facts(facts))]
-    readme = readme_results(config, Facts(facts)).replace("**", "")
+    lines = [line.replace("**", "") for line in findings(config, facts)]
+    readme = readme_results(config, facts).replace("**", "")
     texts = [visible_text(render_caption(name, {}, facts)) for name in ("workflow.rst", "comparisons.rst")]
     for text in [*texts, readme]:
         at = 0
@@ -432,29 +442,72 @@ def test_findings_are_written_once():
             at = text.index(line, at)
 
 
-@pytest.mark.parametrize("config", [{}, ci_config(), ci_config(OTHER_CONFIG)], ids=["default", "ci", "other"])
+def default_study_facts() -> Facts:
+    """The facts of the full default run the README reports (docs/results-facts.json)."""
+    return read_facts(REPO / "docs/results-facts.json")
+
+
 @pytest.mark.parametrize("name", CAPTIONS)
-def test_every_caption_renders_for_any_config_before_any_fact(name, config):
-    """No facts yet (or none of this configuration): every caption still renders, without an undefined
-    name, a docutils error or a stale literal, and says what was not run."""
-    text = visible_text(render_caption(name, config, {}))
-    for literal in stale_literals(config):
-        assert literal not in text, (name, literal)
+def test_every_caption_renders_with_the_default_studys_facts(name):
+    """Every caption renders with the facts of a real default run: no fact missing, no undefined name, no
+    docutils error, no empty substitution, and nothing reads "not run" (the default runs every part)."""
+    facts = default_study_facts()
+    assert [part.split(" (")[0] for part in facts.not_run] == ["the reference's single run"]
+    text = visible_text(render_caption(name, {}, facts))
     assert not empty_substitutions(text), (name, empty_substitutions(text))
-    source = (REPO / "workflow/report" / name).read_text()
-    assert ("not run in this configuration" in text) == ("facts" in source), name
+    assert NOT_RUN not in text, name
 
 
-@pytest.mark.parametrize("facts", [{}, {"lenet_sparse_mean": "98.60%", "lenet_sparse_ece": "0.30%"}])
-def test_calibration_caption_never_renders_empty(facts):
-    """A fact this configuration did not produce (no facts yet, or one C3 variant only) is named as such."""
-    html = render_caption("lenet_calibration.rst", {}, facts)
-    slots = ["lenet_sparse_mean", "lenet_sparse_top2", "lenet_sparse_ece", "lenet_sparse_ece_ci",
-             "lenet_sparse_ece_images", "lenet_full_mean", "lenet_full_top2", "lenet_full_ece", "lenet_full_ece_ci",
-             "lenet_full_ece_images", "lenet_verdict", "lenet_ece_verdict"]
-    assert html.count(NOT_RUN) == sum(slot not in facts for slot in slots)
-    for value in facts.values():
-        assert value in html
+def test_a_misspelt_fact_in_a_caption_fails_and_names_it():
+    """A caption asking for a fact by a wrong name fails to render, naming the name, rather than rendering
+    empty or as a plausible sentence (Jinja renders a missing key that raises a LookupError as empty)."""
+    source = (REPO / "workflow/report/summary.rst").read_text()
+    assert "f.lenet_sparse_mean" in source
+    broken = source.replace("f.lenet_sparse_mean", "f.lenet_sprase_mean")
+    with pytest.raises(MissingFactError, match="has no fact 'lenet_sprase_mean'"):
+        render_caption("summary.rst", {}, default_study_facts(), source=broken)
+
+
+def test_a_part_the_config_left_out_reads_not_run_and_nothing_else_does():
+    """With one C3 kind, the other kind's facts and the C3 comparison read "not run in this configuration"; with
+    both kinds, the same fact missing is an error naming it."""
+    one_kind = report_config({"lenet": {"c3": ["sparse"]}})
+    measured = {k: v for k, v in default_study_facts().items() if not k.startswith("lenet_full_")}
+    measured = {k: v for k, v in measured.items() if k not in ("lenet_verdict", "lenet_ece_verdict", "lenet_test_set")}
+    facts = Facts(measured, not_run_parts(study_config(one_kind)), config=study_config(one_kind))
+    html = render_caption("lenet_calibration.rst", {"lenet": {"c3": ["sparse"]}}, facts)
+    assert NOT_RUN in html and facts["lenet_sparse_mean"] in html
+    assert facts["lenet_full_mean"] == facts["lenet_verdict"] == NOT_RUN
+    both = Facts(measured, not_run_parts(study_config(report_config({}))))
+    with pytest.raises(MissingFactError, match="'lenet_full_mean'"):
+        render_caption("lenet_calibration.rst", {}, both)
+
+
+def test_report_before_the_study_says_to_run_it_first(tmp_path):
+    """``snakemake --report`` before the study has run: a non-zero exit and one sentence saying to run the study
+    first, not Snakemake's "marked for report but does not exist"."""
+    result = run_snakemake(tmp_path, "--report", "results/ci/report.html", config=REPO / ".test/config.yaml")
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "No report yet: results/ci/tables/facts.json does not exist" in output, output[-3000:]
+    assert "Run the study first (the same snakemake command without --report)" in output
+    assert not (tmp_path / "results/ci/report.html").exists()
+
+
+def test_a_misspelt_fact_fails_the_real_report_build(study, tmp_path):
+    """The same through ``snakemake --report``: a copy of the workflow whose caption asks for a misspelt fact
+    fails on the finished CI-sized study, and Snakemake's error names the fact."""
+    for part in ("Snakefile", "workflow", "scripts"):
+        source = REPO / part
+        (shutil.copytree if source.is_dir() else shutil.copyfile)(source, tmp_path / part)
+    caption = tmp_path / "workflow/report/summary.rst"
+    caption.write_text(caption.read_text().replace("f.lenet_sparse_mean", "f.lenet_sprase_mean"))
+    result = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(tmp_path / "Snakefile"), "--directory",
+                             str(study), "--configfile", str(study / "test-config.yaml"), "--report",
+                             str(tmp_path / "report.html")], capture_output=True, text=True, timeout=600)
+    assert result.returncode != 0
+    assert "has no fact 'lenet_sprase_mean'" in result.stdout + result.stderr, (result.stdout + result.stderr)[-3000:]
+    assert not (tmp_path / "report.html").exists()
 
 
 def report_texts(report: Path) -> tuple[str, list[str]]:

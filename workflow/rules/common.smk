@@ -1,12 +1,17 @@
 # Checks the JSON schema cannot express, then the names and functions shared by the rule files.
+import os
+import sys
+
 from dataclasses import dataclass, field
 
 from mnistrepro.choices import C3_KINDS, LOSSES, SCALINGS
 from mnistrepro.config import check_config, evaluated_steps, seed_list
 from mnistrepro.cpu_kernels import pin_cpu_kernels
 from mnistrepro.device import will_use_gpu
-from mnistrepro.findings import findings
-from mnistrepro.io import read_facts
+from mnistrepro.facts import Facts, read_facts
+from mnistrepro.findings import current_findings
+from mnistrepro.logs import ConfigError
+from mnistrepro.run_summary import report_requested
 from mnistrepro.seeds import group_label, parse_group_label, seed_groups
 from mnistrepro.studies import RESULTS, lenet_run_paths, seeds_per_job, study_dir
 
@@ -53,8 +58,13 @@ SWEEP_PAIRS = (
 FACTS = f"{TABLES}/facts.json"
 # Snakemake renders the report's home page (workflow.rst) with the config alone (no params), so the
 # facts ride along there; captions get them as params.facts (report_facts). Both read at report time.
-config["facts"] = read_facts(FACTS)
-config["findings"] = findings(config, config["facts"])
+# None (and no findings) until this configuration's study has aggregated.
+config["facts"], config["findings"] = current_findings(FACTS, config)
+if config["facts"] is None and report_requested(sys.argv):
+    raise ConfigError(
+        f"No report yet: {FACTS} does not exist or was made under another configuration. Run the study first "
+        "(the same snakemake command without --report), then build the report."
+    )
 
 
 # What a wildcard may match: the variants are the package's own lists, so a rule cannot run one the
@@ -181,4 +191,4 @@ def report_facts(wildcards, output):
     Taking ``output`` marks this as a derived parameter, so Snakemake does not rerun a rule
     because the numbers changed.
     """
-    return read_facts(FACTS)
+    return read_facts(FACTS) if os.path.exists(FACTS) else Facts(origin=FACTS)

@@ -1,0 +1,173 @@
+"""The report's facts (mnistrepro.facts): measured, or not run because the configuration left their part out;
+anything else missing is an error that names it. And the README's results block is regenerated only from the
+facts of a finished study of the configuration it names."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mnistrepro.facts import (FACTS_FORMAT, NOT_RUN, Facts, FactsFileError, MissingFactError, config_differences,
+                              not_run_parts, read_facts, study_config, write_facts)
+from mnistrepro.findings import README_BLOCK, RESULTS_FACTS, load_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def default_config() -> dict:
+    return study_config(load_config(str(REPO / "config.yaml")))
+
+
+def test_the_default_config_leaves_out_only_settings_the_reference_never_ran():
+    parts = not_run_parts(default_config())
+    assert [part.split(" (")[0] for part in parts] == ["the reference's single run"]
+    keys = next(iter(parts.values()))
+    assert "reference_mse_raw_final" not in keys and "reference_ce_raw_1000" not in keys
+    assert "reference_mse_raw_1000" in keys
+
+
+def test_parts_left_out_name_their_facts():
+    config = default_config()
+    config["logreg"]["scalings"] = ["raw"]
+    config["lenet"]["c3"] = ["full"]
+    config["pair"] = [3, 5]
+    facts = Facts({"logreg_mse_raw_final_mean": "55.00%"}, not_run_parts(config), config=config)
+    assert facts["logreg_mse_raw_final_mean"] == "55.00%"
+    for key in ("logreg_mse_unit_final_mean", "scaling_final_verdict", "loss_unit_final_verdict",
+                "lenet_sparse_mean", "lenet_verdict", "reference_mse_raw_final"):
+        assert facts[key] == NOT_RUN, key
+    assert "LeNet-5 with the sparse C3 (not in lenet.c3)" == facts.part_not_run("lenet_sparse_ece")
+    for key in ("logreg_mse_raw_final_ci", "lenet_full_mean", "loss_raw_final_verdict", "identities_verdict"):
+        with pytest.raises(MissingFactError, match=f"has no fact '{key}'"):
+            facts[key]
+
+
+def test_the_reference_runs_where_the_reference_ran():
+    """4 vs 9 at 10,000 steps has the reference's MSE run; the same pair at 3,000 steps does not."""
+    config = default_config()
+    assert Facts({}, not_run_parts(config)).part_not_run("reference_mse_raw_final") is None
+    config["logreg"].update(steps=3000, eval_steps=[100, 1000])
+    facts = Facts({}, not_run_parts(config))
+    assert facts["reference_mse_raw_final"] == NOT_RUN
+    assert facts.part_not_run("reference_ce_raw_1000") is None  # the logistic loss's reference: 1,000 steps
+
+
+def test_no_facts_yet_is_an_error_that_says_to_run_the_study():
+    with pytest.raises(MissingFactError, match="asked for before results/tables/facts.json exists") as err:
+        Facts(origin="results/tables/facts.json")["lenet_verdict"]
+    assert "Run the study first" in err.value.action
+
+
+def test_missing_is_not_a_lookup_error():
+    """Jinja renders a key whose lookup raises a LookupError as an empty string: this one must not be one."""
+    assert not issubclass(MissingFactError, LookupError)
+    from jinja2 import Environment
+
+    with pytest.raises(MissingFactError):
+        Environment().from_string("{{ f.lenet_sprase_mean }}").render(f=Facts({"lenet_sparse_mean": "98.6%"}))
+
+
+def test_write_read_round_trip_and_pickle(tmp_path):
+    config = default_config()
+    config["pair_sweep"]["enabled"] = False
+    write_facts(tmp_path / "facts.json", {"identities_verdict": "23 of 23"}, {**config, "facts": None, "findings": []})
+    facts = read_facts(tmp_path / "facts.json")
+    assert facts == {"identities_verdict": "23 of 23"} and facts.config == config
+    assert facts["pair_verdict_1000"] == NOT_RUN
+    again = pickle.loads(pickle.dumps(facts))  # the config, facts included, goes to every job this way
+    assert again == facts and again.not_run == facts.not_run and again.config == facts.config
+    with pytest.raises(MissingFactError, match=str(tmp_path / "facts.json")):
+        again["lenet_verdict"]
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "does not exist"),
+    ("", "is empty"),
+    ("{not json", "is not JSON"),
+    ('{"identities_verdict": "23 of 23"}', f"is not a facts file of format {FACTS_FORMAT} \\(its format: none\\)"),
+    ('{"format": "mnistrepro-facts/0", "facts": {}}', "its format: mnistrepro-facts/0"),
+])
+def test_a_bad_facts_file_is_refused_naming_it(tmp_path, content, message):
+    path = tmp_path / "facts.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(FactsFileError, match=message):
+        read_facts(path)
+
+
+def test_config_differences_name_the_keys():
+    a = default_config()
+    b = json.loads(json.dumps(a))
+    b["lenet"]["seeds"] = [0, 1]
+    b["study"] = "ci"
+    assert config_differences(a, b) == [f"lenet.seeds: {a['lenet']['seeds']!r} vs [0, 1]", "study: 'default' vs 'ci'"]
+
+
+# ---------------------------------------------------------------------------- findings --write-readme
+
+
+@pytest.fixture()
+def readme_copy(tmp_path) -> Path:
+    """A copy of the README (and of docs/results-facts.json beside it) to regenerate."""
+    shutil.copyfile(REPO / "README.md", tmp_path / "README.md")
+    (tmp_path / "docs").mkdir()
+    shutil.copyfile(REPO / RESULTS_FACTS, tmp_path / RESULTS_FACTS)
+    return tmp_path / "README.md"
+
+
+def write_readme(facts: Path, config: str, readme: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mnistrepro.findings", str(facts), "--config", config,
+                           "--write-readme", str(readme)], cwd=REPO, capture_output=True, text=True, timeout=300)
+
+
+def snapshot_of(readme: Path) -> tuple[str, str]:
+    return readme.read_text(), (readme.parent / RESULTS_FACTS).read_text()
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "does not exist"),
+    ("", "is empty"),
+    ("old", "is not a facts file of format"),
+])
+def test_write_readme_refuses_a_missing_empty_or_foreign_facts_file(readme_copy, tmp_path, content, message):
+    """Before a study has finished, with a mistyped path, or with a file of another format (the README's
+    snapshot before this format): exit 1, one plain sentence, and the README and its snapshot untouched."""
+    facts = tmp_path / "facts.json"
+    if content == "old":
+        facts.write_text(json.dumps({"lenet_verdict": "equivalent"}))
+    elif content is not None:
+        facts.write_text(content)
+    before = snapshot_of(readme_copy)
+    result = write_readme(facts, "config.yaml", readme_copy)
+    assert result.returncode == 1
+    assert message in result.stderr and "What to do:" in result.stderr, result.stderr
+    assert snapshot_of(readme_copy) == before
+
+
+def test_write_readme_refuses_facts_of_another_configuration(readme_copy):
+    """The default study's facts (the README's snapshot) given with the CI configuration: refused, naming
+    where the configurations differ."""
+    before = snapshot_of(readme_copy)
+    result = write_readme(REPO / RESULTS_FACTS, ".test/config.yaml", readme_copy)
+    assert result.returncode == 1
+    assert "was made under another configuration than .test/config.yaml" in result.stderr, result.stderr
+    assert "study: 'default' vs 'ci'" in result.stderr
+    assert snapshot_of(readme_copy) == before
+
+
+def test_write_readme_regenerates_the_block_from_matching_facts(readme_copy):
+    """The snapshot's own facts with the default configuration regenerate the same block."""
+    before = readme_copy.read_text()
+    result = write_readme(REPO / RESULTS_FACTS, "config.yaml", readme_copy)
+    assert result.returncode == 0, result.stderr
+    start, end = README_BLOCK
+    block = lambda text: text[text.index(start):text.index(end)]  # noqa: E731
+    assert block(readme_copy.read_text()) == block(before)
+    assert read_facts(readme_copy.parent / RESULTS_FACTS) == read_facts(REPO / RESULTS_FACTS)
