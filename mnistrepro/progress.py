@@ -22,6 +22,7 @@ Torch-free.
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
 import threading
 import time
@@ -90,8 +91,11 @@ class StudyProgress(logging.Handler):
             from tqdm import tqdm
         except ImportError:  # an environment installed before tqdm was a dependency: plain lines instead
             return None
-        return tqdm(total=round(self.total), file=self.stream, desc="study", unit="s", dynamic_ncols=True,
-                    bar_format="{desc} {percentage:3.0f}%|{bar}| {postfix}", leave=True)
+        # The terminal's size when it has one; a pseudo-terminal without a size reports 0 x 0, which tqdm takes for
+        # a screen too small to draw on (80 x 24 then).
+        size = shutil.get_terminal_size()
+        return tqdm(total=round(self.total), file=self.stream, unit="s", ncols=size.columns, nrows=size.lines,
+                    bar_format="study {percentage:3.0f}%|{bar}| {desc}", leave=True)
 
     # Snakemake's job events arrive here.
     def emit(self, record: logging.LogRecord) -> None:
@@ -141,7 +145,7 @@ class StudyProgress(logging.Handler):
         state = self.state()
         if self.bar is not None:
             self.bar.n = min(round(state["work_done"]), self.bar.total)
-            self.bar.set_postfix_str(self.describe(state), refresh=False)
+            self.bar.set_description_str(self.describe(state), refresh=False)
             self.bar.refresh()
             return
         now = self.clock()
