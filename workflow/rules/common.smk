@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 
 from mnistrepro.choices import C3_KINDS, LOSSES, SCALINGS
 from mnistrepro.config import check_config, evaluated_steps, seed_list
-from mnistrepro.device import will_use_gpu
+from mnistrepro.device import training_on_gpu
 from mnistrepro.findings import findings
 from mnistrepro.io import read_facts
 from mnistrepro.seeds import group_label, parse_group_label, seed_groups
@@ -27,7 +27,16 @@ SHARED_BENCHMARKS = f"{RESULTS}/benchmarks"
 # One LeNet-5 run's directory, named after its defining parameters: train_lenet writes its
 # training.json, history.csv and model.pt there; LENET_EVALUATION is where evaluate_lenet writes
 # this study's evaluation of it.
-LENET_GPU = 1 if will_use_gpu(config["device"]) else 0
+# LeNet-5 trains on a GPU where torch sees one here (device: auto), with device: cuda, and where a profile sends the
+# training jobs to GPU nodes (the SLURM profile's set-resources), which a login node cannot see. A job that runs on
+# a cluster node parses this again: it does not look at its node's GPU, so it decides as the submitting host did.
+LENET_GPU = int(
+    training_on_gpu(
+        config["device"],
+        workflow.resource_settings.overwrite_resources.get("train_lenet"),
+        probe=not workflow.remote_exec,
+    )
+)
 # Seeds per training job: on a GPU a seed alone leaves it idle, on a CPU grouping is slower (benchmarks/bench_lenet.py).
 LENET_SEEDS_PER_JOB = seeds_per_job(config["lenet"], on_gpu=bool(LENET_GPU))
 LENET_GROUPS = {seed: group for group in seed_groups(config["lenet"]["seeds"], LENET_SEEDS_PER_JOB) for seed in group}
