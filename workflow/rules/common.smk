@@ -56,6 +56,9 @@ SWEEP_PAIRS = (
     else sorted({tuple(sorted(p)) for p in SWEEP["pairs"]})
 )
 FACTS = f"{TABLES}/facts.json"
+# The priority of the jobs of logistic regression and the identities, their tables and figures: minutes of work in
+# all, run before LeNet-5's training (priority 0, an hour on 2 cores), so that their results are readable early.
+CHEAP_FIRST = 10
 # Snakemake renders the report's home page (workflow.rst) with the config alone (no params), so the
 # facts ride along there; captions get them as params.facts (report_facts). Both read at report time.
 config["facts"] = read_facts(FACTS)
@@ -152,6 +155,7 @@ def job_benchmark_files(wildcards):
         rules.download_mnist.benchmark,
         rules.idx_to_tensors.benchmark,
         rules.identities.benchmark,
+        rules.aggregate_logreg.benchmark,
         rules.aggregate.benchmark,
     ]
     files += expand(rules.extract_pair.benchmark, a=PAIR[0], b=PAIR[1])
@@ -170,6 +174,7 @@ def study_targets():
     rules_ = [
         rules.data_summary,
         rules.identities,
+        rules.aggregate_logreg,
         rules.aggregate,
         rules.lenet_params,
         rules.environment,
