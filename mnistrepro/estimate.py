@@ -46,8 +46,10 @@ PRIOR_SECONDS = {
     "idx_to_tensors": 5.0,
     "extract_pair": 5.0,
     "identities": 25.0,
+    "aggregate_logreg": 20.0,
     "aggregate": 45.0,
     "collect_lenet_run": 0.3,
+    "all": 0.0,
 }
 PRIOR_SECONDS_OTHER = 5.0  # a figure or a small table: Python, pandas and matplotlib start-up, then seconds
 LOGREG_SECONDS_PER_SEED_STEP = 3.5e-6
@@ -146,8 +148,12 @@ def run_calibration(device: str, threads: int, c3_kinds: Sequence[str], seeds_pe
     command = [sys.executable, "-m", "mnistrepro.calibrate", "--device", device, "--threads", str(threads),
                "--c3", *c3_kinds, "--seeds-per-job", str(seeds_per_job), "--batch-size", str(batch_size),
                "--lr", repr(lr)]
+    # The same package as this process's, wherever it was imported from (Snakemake puts the workflow's directory on
+    # sys.path, which a subprocess does not inherit).
+    package_root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
     start = time.perf_counter()
-    procs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    procs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
              for _ in range(max(1, processes))]
     results = []
     for proc in procs:
