@@ -23,6 +23,7 @@ from mnistrepro.stats import (ALPHA, BOOTSTRAP_MIN_N, ESCAPE_ALPHA, ESCAPE_THRES
                               adjust, compare, equivalence_required_n, equivalence_test, escape_accuracy, format_p,
                               hardest_groups, mean_interval, rank_bootstrap, required_n, summarize, verdict,
                               wilson_interval)
+from mnistrepro.seeds import mix_seed
 from mnistrepro.stats import escaped as stats_escaped
 
 RUN_COLUMNS = [
@@ -774,3 +775,41 @@ def rule_benchmarks(paths: Iterable[str], root: str | Sequence[str] = "results/b
         })
     table = pd.DataFrame(rows, columns=["job", "rule_group", "seconds", "max_rss_mb", "cpu_seconds"])
     return table.sort_values("seconds", ascending=False, ignore_index=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The study's tables, in the two jobs that write them (rules aggregate_logreg and aggregate, results.smk)
+
+
+def table_rng(seed: int, table: str) -> np.random.Generator:
+    """The random stream of one table's resamples and permutations, from the config's ``stats.seed`` and the
+    table's name: each table draws its own, so its numbers do not depend on which tables were computed before
+    it, or in which job (the logistic-regression tables are written before LeNet-5's runs exist)."""
+    return np.random.default_rng(mix_seed("stats", seed, table))
+
+
+def logreg_tables(runs: pd.DataFrame, chance: float, seed: int, resamples: int = RESAMPLES,
+                  escape_alpha: float = ESCAPE_ALPHA) -> dict[str, pd.DataFrame]:
+    """The tables of logistic regression alone (``escape``, ``escape_sensitivity``, ``pairs``): rule
+    aggregate_logreg writes them as soon as its runs are done; rule aggregate computes them again from the same
+    rows with the same streams, for the comparisons and the facts."""
+    return {
+        "escape": escape_table(runs, chance=chance, alpha=escape_alpha),
+        "escape_sensitivity": escape_sensitivity(runs),
+        "pairs": pair_difficulty(runs, table_rng(seed, "pair_difficulty"), resamples),
+    }
+
+
+def study_facts(runs: pd.DataFrame, summary: pd.DataFrame, comparisons: pd.DataFrame,
+                logreg: Mapping[str, pd.DataFrame], identities: pd.DataFrame, test_set_facts: Mapping[str, str],
+                main_pair: str, target_difference: float, planning_sd: float | None, equivalence_margin: float,
+                paired_sd_notes: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Every fact of the study (``facts.json``'s flat mapping), from its tables; fractions, not percentage points."""
+    return {
+        **headline_facts(summary, comparisons, logreg["pairs"], logreg["escape"], identities,
+                         logreg["escape_sensitivity"], main_pair),
+        **lenet_facts(runs, comparisons, target_difference, planning_sd, equivalence_margin=equivalence_margin),
+        **test_set_facts,
+        # Measured elsewhere and passed in through the config (stats.paired_sd_notes): quoted as given.
+        **{f"lenet_paired_sd_{k}": v for k, v in (paired_sd_notes or {}).items()},
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import logging
 import os
+from typing import Any, Mapping
 
 from mnistrepro.choices import DEVICES
 from mnistrepro.gpu_slots import GpuSlot, claim_gpu_slot
@@ -85,6 +86,41 @@ def will_use_gpu(requested: str) -> bool:
     import torch
 
     return torch.cuda.is_available()
+
+
+def resources_request_gpu(resources: Mapping[str, Any] | None) -> bool:
+    """Whether resources set on a rule from outside the workflow (a profile's ``set-resources``, or
+    ``--set-resources``) ask for a GPU: ``gpu`` or ``gpus`` above 0, or a ``gres`` or ``slurm_extra`` naming one.
+    Values may be Snakemake ``Resource`` objects: their ``raw`` value is what the profile wrote."""
+    for name, value in (resources or {}).items():
+        value = getattr(value, "raw", value)
+        if value is None or callable(value):
+            continue
+        if name in ("gpu", "gpus"):
+            text = str(value).strip()
+            count = text.rpartition(":")[2]  # "2", or "a100:2"
+            if text and (not count.isdigit() or int(count) > 0):
+                return True
+        elif name in ("gres", "slurm_extra") and "gpu" in str(value):
+            return True
+    return False
+
+
+def training_on_gpu(requested: str, training_resources: Mapping[str, Any] | None = None, probe: bool = True) -> bool:
+    """Whether LeNet-5 training jobs will run on a GPU, decided where the workflow is parsed.
+
+    ``cpu`` no, ``cuda`` yes. ``auto``: yes when the training jobs are sent to GPUs from outside the workflow
+    (``training_resources``: the profile's ``set-resources: train_lenet``, as the SLURM profile does for its GPU
+    partition; the submitting host cannot see those GPUs), else, where ``probe``, when this machine shows one
+    (:func:`will_use_gpu`). A job that Snakemake runs on a cluster node parses the workflow again: it passes
+    ``probe=False``, so that it decides as the submitting host did whatever its node has.
+    """
+    _check(requested)
+    if requested != "auto":
+        return requested == "cuda"
+    if resources_request_gpu(training_resources):
+        return True
+    return probe and will_use_gpu(requested)
 
 
 def describe_device(device: "torch.device") -> str:

@@ -41,6 +41,7 @@ from mnistrepro.lenet import LeNet5
 from mnistrepro.lenet_eval import eval_batch_size as default_eval_batch_size
 from mnistrepro.lenet_training import (DeviceData, LeNetRun, TrainState, build_model, epoch_permutation,
                                        evaluate_epoch, read_checkpoint, use_deterministic_cudnn)
+from mnistrepro.seeds import group_label
 
 log = logging.getLogger(__name__)
 
@@ -268,8 +269,9 @@ def train_group(runs: Sequence[LeNetRun], data: DeviceData, checkpoint_path: str
                    **evaluate_epoch(model, data, eval_batch_size)}
             history.append(row)
             rows.append(row)
-        log.info("epoch %d/%d, %d seeds: %.2f s (%.0f images/s); test accuracy %s", epoch + 1, first.epochs,
-                 len(runs), seconds, n * len(runs) / seconds, " ".join(f"{r['test_accuracy']:.4f}" for r in rows))
+        log.info("%s C3 seeds %s, epoch %d/%d: %.2f s (%.0f images/s); test accuracy %s", first.c3,
+                 group_label([r.seed for r in runs]), epoch + 1, first.epochs, seconds, n * len(runs) / seconds,
+                 " ".join(f"{r['test_accuracy']:.4f}" for r in rows))
         if checkpoint_path is not None:
             save_group_checkpoint(checkpoint_path, runs, models, epoch + 1, histories, device)
         if on_epoch_end is not None:

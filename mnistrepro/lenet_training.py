@@ -374,8 +374,8 @@ def train(run: LeNetRun, data: DeviceData, checkpoint_path: str | os.PathLike | 
         row = {"epoch": epoch + 1, **train_epoch(step, run.seed, epoch),
                **evaluate_epoch(state.model, data, eval_batch_size)}
         state.history.append(row)
-        log.info("epoch %d/%d: train loss %.4f acc %.4f, test loss %.4f acc %.4f, %.2f s (%.0f images/s)",
-                 epoch + 1, run.epochs, row["train_loss"], row["train_accuracy"], row["test_loss"],
+        log.info("%s C3 seed %d, epoch %d/%d: train loss %.4f acc %.4f, test loss %.4f acc %.4f, %.2f s (%.0f images/s)",
+                 run.c3, run.seed, epoch + 1, run.epochs, row["train_loss"], row["train_accuracy"], row["test_loss"],
                  row["test_accuracy"], row["epoch_seconds"], row["images_per_s"])
         if checkpoint_path is not None:
             save_checkpoint(checkpoint_path, run, state.model, state.optimizer, epoch + 1, state.history, device)

@@ -98,13 +98,24 @@ def _log_uncaught(exc_type: type[BaseException], exc: BaseException, tb: Traceba
         handler.flush()
 
 
+def stderr_level(log_path: str | os.PathLike | None, level: int = logging.INFO) -> int:
+    """The lowest level a job's stderr gets: everything where there is no log file, or where stderr is the job's
+    own log (a SLURM job's output file); elsewhere stderr is the console of a run with many jobs at once, and only
+    warnings and errors go there (the routine lines are in the log)."""
+    if log_path is None or os.environ.get("SLURM_JOB_ID"):
+        return level
+    return max(level, logging.WARNING)
+
+
 def setup_logging(log_path: str | os.PathLike | None = None, level: int = logging.INFO) -> logging.Logger:
-    """Send the ``mnistrepro`` loggers to ``log_path`` (and to stderr), one timestamped line a record,
-    and log any uncaught exception there (see the module docstring).
+    """Send the ``mnistrepro`` loggers to ``log_path`` (and to stderr: see :func:`stderr_level`), one timestamped
+    line a record, and log any uncaught exception there (see the module docstring).
 
     Returns the package's root logger.
     """
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    stderr = logging.StreamHandler(sys.stderr)
+    stderr.setLevel(stderr_level(log_path, level))
+    handlers: list[logging.Handler] = [stderr]
     if log_path is not None:
         os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
         handlers.append(logging.FileHandler(log_path, mode="w"))

@@ -429,3 +429,13 @@ def test_equal_mass_ece_of_the_evaluation_record_and_of_the_report_agree():
     assert torch_ece == pytest.approx(ece_equal_mass(confidence, correct), abs=1e-12)
     # Perfectly calibrated bins give 0: each bin's accuracy equals its mean confidence.
     assert ece_equal_mass(np.full(30, 0.5), np.tile([True, False], 15), n_bins=15) == 0.0
+
+
+def test_each_table_draws_its_own_reproducible_stream():
+    """The logistic-regression tables are written by their own job before LeNet-5's runs exist: a table's numbers
+    must not depend on which tables drew from the generator before it."""
+    from mnistrepro.aggregate import table_rng
+
+    draw = lambda seed, table: table_rng(seed, table).random(4).tolist()  # noqa: E731
+    assert draw(0, "pair_difficulty") == draw(0, "pair_difficulty")
+    assert draw(0, "pair_difficulty") != draw(0, "summary") != draw(1, "summary")

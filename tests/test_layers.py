@@ -11,7 +11,7 @@ from conftest import REPO
 PACKAGE = REPO / "mnistrepro"
 # What workflow/rules/common.smk and the report read at parse time, and what the tests call torch-free.
 TORCH_FREE = {"choices", "config", "findings", "io", "logs", "records", "seeds", "studies", "config_docs",
-              "run_summary", "compare_studies"}
+              "run_summary", "compare_studies", "estimate", "progress"}
 
 
 def imports(path: Path) -> tuple[set[str], set[str]]:

@@ -235,7 +235,7 @@ def test_report_contains_every_table_and_figure(report):
     assert set(report_entries(report)) == {"Data", "Logistic regression", "LeNet-5", "Convolution identities",
                                            "Environment"}
     # Captions quote the measured numbers (from facts.json), not placeholders.
-    facts = json.loads((report.parent / "tables/facts.json").read_text())
+    facts = read_facts(report.parent / "tables/facts.json")
     sweep_steps = ci_config()["pair_sweep"]["steps"]
     assert facts["lenet_sparse_mean"] in html and html_lib.escape(facts[f"pair_verdict_{sweep_steps}"]) in html
     assert facts["lenet_sparse_ece"] in html and facts["lenet_full_top2"] in html and facts["lenet_ece_verdict"] in html
@@ -375,7 +375,7 @@ def test_report_home_page_opens_with_the_findings(report, tmp_path):
     dom = chromium("--dump-dom", report.as_uri(), profile=tmp_path / "profile")
     assert dom.returncode == 0, dom.stderr[-2000:]
     text = app_text(dom.stdout)
-    facts = json.loads((report.parent / "tables/facts.json").read_text())
+    facts = read_facts(report.parent / "tables/facts.json")
     found, method = text.index("|What the study found|"), text.index("|How|")
     assert found < method, text[:2000]
     findings = text[found:method]
@@ -530,7 +530,7 @@ def test_report_follows_its_config(which, request):
     home, captions = report_texts(report)
     # One caption per report item: every caption file but the home page.
     assert len(captions) == len(CAPTIONS) - 1 and all(captions), [c[:80] for c in captions]
-    facts = json.loads((study_root(workdir, config) / "tables/facts.json").read_text())
+    facts = read_facts(study_root(workdir, config) / "tables/facts.json")
     for text in [home, *captions]:
         for literal in stale_literals(config):
             assert literal not in text, (literal, text[:300])

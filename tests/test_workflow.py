@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 
+import pytest
 import yaml
 from snakemake.utils import update_config
 
@@ -126,3 +127,41 @@ def test_seeds_per_job_groups_the_training_jobs(tmp_path):
     listing = run_snakemake(tmp_path / "work", "-n", config=tmp_path / "cfg.yaml")
     for group in ("group_0-2", "group_5"):
         assert re.search(rf"results/lenet/\S+_grouped/sparse/{group}\b", listing.stdout), group
+
+
+def readme_slurm_command() -> list[str]:
+    """The arguments of the README's command that submits the study to SLURM (section "SLURM cluster with GPU
+    nodes"), the profile's path made absolute."""
+    section = (REPO / "README.md").read_text().split("### SLURM cluster with GPU nodes", 1)[1]
+    command = re.search(r"^\.venv/bin/snakemake (--workflow-profile workflow/profiles/slurm)\s*$", section, re.M)
+    assert command, "the README's SLURM section lost its submit command"
+    return [word.replace("workflow/profiles/slurm", str(REPO / "workflow/profiles/slurm"))
+            for word in command.group(1).split()]
+
+
+def test_the_readme_slurm_command_groups_seeds_on_the_gpu_nodes(tmp_path):
+    """The login node has no GPU, but the profile sends training to GPU nodes: `seeds_per_job: auto` groups there
+    as on a local GPU (10 seeds a job), so 33 seeds per C3 kind make 4 jobs each, and every run is still collected."""
+    result = run_snakemake(tmp_path, *readme_slurm_command(), "-n", "--quiet", "rules")
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stdout)
+    seeds = seed_list(default_config()["lenet"]["seeds"])
+    assert counts["train_lenet"] == 2 * len(seed_groups(seeds, 10)) == 8
+    assert counts["collect_lenet_run"] == 2 * len(seeds)
+    listing = run_snakemake(tmp_path, *readme_slurm_command(), "-n")
+    assert re.search(r"results/lenet/\S+_grouped/sparse/group_30-32\b", listing.stdout), listing.stdout[-2000:]
+
+
+@pytest.mark.parametrize("device, resources, probe, on_gpu", [
+    ("cpu", {"gpu": 1}, True, False),  # the config's device wins
+    ("cuda", {}, False, True),
+    ("auto", {"gpu": 1, "slurm_partition": "gpu"}, False, True),  # the SLURM profile's set-resources
+    ("auto", {"gres": "gpu:a100:1"}, False, True),
+    ("auto", {"gpus": "a100:2"}, False, True),
+    ("auto", {"gpu": 0, "mem_mb": 8000}, False, False),
+    ("auto", None, False, False),  # a job on a cluster node: its node's GPU is not looked at
+])
+def test_where_training_runs_is_decided_from_the_config_and_the_profile(device, resources, probe, on_gpu):
+    from mnistrepro.device import training_on_gpu
+
+    assert training_on_gpu(device, resources, probe=probe) is on_gpu

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from mnistrepro.choices import C3_KINDS, LOSSES, SCALINGS
 from mnistrepro.config import check_config, evaluated_steps, seed_list
 from mnistrepro.cpu_kernels import pin_cpu_kernels
-from mnistrepro.device import will_use_gpu
+from mnistrepro.device import training_on_gpu
 from mnistrepro.facts import Facts, read_facts
 from mnistrepro.findings import current_findings
 from mnistrepro.logs import ConfigError
@@ -36,7 +36,16 @@ SHARED_BENCHMARKS = f"{RESULTS}/benchmarks"
 # One LeNet-5 run's directory, named after its defining parameters: train_lenet writes its
 # training.json, history.csv and model.pt there; LENET_EVALUATION is where evaluate_lenet writes
 # this study's evaluation of it.
-LENET_GPU = 1 if will_use_gpu(config["device"]) else 0
+# LeNet-5 trains on a GPU where torch sees one here (device: auto), with device: cuda, and where a profile sends the
+# training jobs to GPU nodes (the SLURM profile's set-resources), which a login node cannot see. A job that runs on
+# a cluster node parses this again: it does not look at its node's GPU, so it decides as the submitting host did.
+LENET_GPU = int(
+    training_on_gpu(
+        config["device"],
+        workflow.resource_settings.overwrite_resources.get("train_lenet"),
+        probe=not workflow.remote_exec,
+    )
+)
 # Seeds per training job: on a GPU a seed alone leaves it idle, on a CPU grouping is slower (benchmarks/bench_lenet.py).
 LENET_SEEDS_PER_JOB = seeds_per_job(config["lenet"], on_gpu=bool(LENET_GPU))
 LENET_GROUPS = {seed: group for group in seed_groups(config["lenet"]["seeds"], LENET_SEEDS_PER_JOB) for seed in group}
@@ -56,6 +65,9 @@ SWEEP_PAIRS = (
     else sorted({tuple(sorted(p)) for p in SWEEP["pairs"]})
 )
 FACTS = f"{TABLES}/facts.json"
+# The priority of the jobs of logistic regression and the identities, their tables and figures: minutes of work in
+# all, run before LeNet-5's training (priority 0, an hour on 2 cores), so that their results are readable early.
+CHEAP_FIRST = 10
 # Snakemake renders the report's home page (workflow.rst) with the config alone (no params), so the
 # facts ride along there; captions get them as params.facts (report_facts). Both read at report time.
 # None (and no findings) until this configuration's study has aggregated.
@@ -157,6 +169,7 @@ def job_benchmark_files(wildcards):
         rules.download_mnist.benchmark,
         rules.idx_to_tensors.benchmark,
         rules.identities.benchmark,
+        rules.aggregate_logreg.benchmark,
         rules.aggregate.benchmark,
     ]
     files += expand(rules.extract_pair.benchmark, a=PAIR[0], b=PAIR[1])
@@ -175,6 +188,7 @@ def study_targets():
     rules_ = [
         rules.data_summary,
         rules.identities,
+        rules.aggregate_logreg,
         rules.aggregate,
         rules.lenet_params,
         rules.environment,

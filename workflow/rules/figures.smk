@@ -4,29 +4,32 @@
 # Captions quote numbers through params.facts (see report_facts in common.smk).
 
 FIGURE_DIR = f"{STUDY}/figures"
+# The figures of these categories are drawn from logistic regression or the identities alone: as soon as those
+# are done (CHEAP_FIRST, common.smk), not after LeNet-5.
+EARLY_CATEGORIES = ("Logistic regression", IDENTITIES_CATEGORY)
 
 FIGURES = {
     "logreg_steps": FigureSpec(
-        input={"runs": rules.aggregate.output.runs},
+        input={"runs": rules.aggregate_logreg.output.runs},
         png="logreg_accuracy_vs_steps.png",
         category="Logistic regression",
         shows="accuracy vs steps",
     ),
     "logreg_distribution": FigureSpec(
-        input={"runs": rules.aggregate.output.runs, "escape": rules.aggregate.output.escape},
+        input={"runs": rules.aggregate_logreg.output.runs, "escape": rules.aggregate_logreg.output.escape},
         png="logreg_accuracy_distribution.png",
         category="Logistic regression",
         shows="final accuracy of every run",
     ),
     "pair_difficulty": FigureSpec(
-        input={"pairs": rules.aggregate.output.pairs},
+        input={"pairs": rules.aggregate_logreg.output.pairs},
         png="pair_difficulty.png",
         category="Logistic regression",
         shows="45-pair difficulty heatmap",
         drawn=SWEEP["enabled"],
     ),
     "pair_ranks": FigureSpec(
-        input={"pairs": rules.aggregate.output.pairs},
+        input={"pairs": rules.aggregate_logreg.output.pairs},
         settings={"main_pair": PAIR},
         png="pair_ranks.png",
         category="Logistic regression",
@@ -128,6 +131,7 @@ for name, spec in drawn_figures().items():
             f"{LOGS}/results/figure_{name}.log",
         benchmark:
             f"{BENCHMARKS}/results/figure_{name}.tsv"
+        priority: CHEAP_FIRST if spec.category in EARLY_CATEGORIES else 0
         localrule: True
         params:
             plot=name,

@@ -19,6 +19,7 @@ rule identities:
         f"{LOGS}/identities.log",
     benchmark:
         f"{BENCHMARKS}/identities.tsv"
+    priority: CHEAP_FIRST
     threads: 1
     params:
         **{key: value for key, value in config["identities"].items() if not key.startswith("figure_")},

@@ -21,6 +21,7 @@ rule train_logreg:
         f"{LOGS}/logreg/main/{{loss}}_{{scaling}}.log",
     benchmark:
         f"{BENCHMARKS}/logreg/main/{{loss}}_{{scaling}}.tsv"
+    priority: CHEAP_FIRST
     threads: 1
     params:
         experiment="logreg",
@@ -70,6 +71,9 @@ if SWEEP["enabled"]:
             f"{LOGS}/logreg/pair_sweep.log",
         benchmark:
             f"{BENCHMARKS}/logreg/pair_sweep.tsv"
+        # Before the other cheap jobs: it needs all its cores at once, and Snakemake does not keep cores free for a
+        # waiting job, so once a one-core job runs beside it the sweep would wait for every LeNet-5 job.
+        priority: 3 * CHEAP_FIRST
         # Its pairs split over this many processes, one core each (scripts/train_logreg.py).
         threads: SWEEP["processes"]
         params:
