@@ -29,7 +29,7 @@ from mnistrepro.logs import ActionableError
 from mnistrepro.seeds import seed_list
 
 __all__ = ["FACTS_FORMAT", "NOT_RUN", "REFERENCE_ACCURACY", "Facts", "FactsFileError", "MissingFactError",
-           "config_differences", "not_run_parts", "read_facts", "study_config", "write_facts"]
+           "config_differences", "current_facts", "not_run_parts", "read_facts", "study_config", "write_facts"]
 
 FACTS_FORMAT = "mnistrepro-facts/1"
 NOT_RUN = "not run in this configuration"
@@ -179,6 +179,17 @@ def not_run_parts(config: Mapping[str, Any]) -> dict[str, list[str]]:
             "lenet_verdict", "lenet_ece_verdict", "lenet_equivalence_verdict", "lenet_paired_sd",
             "lenet_n_calculation", "lenet_test_set"]
     return parts
+
+
+def current_facts(path: str | os.PathLike, config: Mapping[str, Any]) -> Facts | None:
+    """The facts at ``path`` where they are ``config``'s (made by a study that aggregated with it); None where the
+    file does not exist yet, is of another format (an older version's), or came from another configuration: its
+    study will aggregate again."""
+    try:
+        facts = read_facts(path)
+    except FactsFileError:
+        return None
+    return facts if facts.config is not None and not config_differences(facts.config, study_config(config)) else None
 
 
 def write_facts(path: str | os.PathLike, facts: Mapping[str, str], config: Mapping[str, Any]) -> None:

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from mnistrepro.config import seed_list
-from mnistrepro.facts import NOT_RUN, Facts, FactsFileError, config_differences, read_facts, study_config
+from mnistrepro.facts import (NOT_RUN, Facts, FactsFileError, config_differences, current_facts, read_facts,
+                              study_config)
 from mnistrepro.io import atomic_path
 from mnistrepro.logs import ActionableError
 
@@ -87,16 +88,10 @@ def findings(config: Mapping[str, Any], facts: Mapping[str, str]) -> list[str]:
 
 
 def current_findings(facts_path: str | Path, config: Mapping[str, Any]) -> tuple[Facts | None, list[str]]:
-    """The facts at ``facts_path`` and their findings, where they are this configuration's (a study that has
-    aggregated with ``config``); ``(None, [])`` where the file does not exist yet, is of another format, or
-    came from another configuration (its study will aggregate again)."""
-    try:
-        facts = read_facts(facts_path)
-    except FactsFileError:
-        return None, []
-    if facts.config is None or config_differences(facts.config, study_config(config)):
-        return None, []
-    return facts, findings(config, facts)
+    """The facts at ``facts_path`` and their findings, where they are this configuration's
+    (:func:`mnistrepro.facts.current_facts`); ``(None, [])`` otherwise."""
+    facts = current_facts(facts_path, config)
+    return (None, []) if facts is None else (facts, findings(config, facts))
 
 
 def readme_results(config: Mapping[str, Any], facts: Mapping[str, str]) -> str:

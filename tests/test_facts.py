@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from mnistrepro.facts import (FACTS_FORMAT, NOT_RUN, Facts, FactsFileError, MissingFactError, config_differences,
-                              not_run_parts, read_facts, study_config, write_facts)
+                              current_facts, not_run_parts, read_facts, study_config, write_facts)
 from mnistrepro.findings import README_BLOCK, RESULTS_FACTS, load_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -100,6 +100,21 @@ def test_a_bad_facts_file_is_refused_naming_it(tmp_path, content, message):
         path.write_text(content)
     with pytest.raises(FactsFileError, match=message):
         read_facts(path)
+
+
+def test_only_this_configurations_facts_are_current(tmp_path):
+    """The workflow uses a facts file only where it is this configuration's: an older version's file, one of
+    another configuration or none at all means the study aggregates again (and a run is not broken by it)."""
+    config = default_config()
+    path = tmp_path / "facts.json"
+    assert current_facts(path, config) is None
+    path.write_text(json.dumps({"lenet_verdict": "equivalent"}))  # the format before mnistrepro-facts/1
+    assert current_facts(path, config) is None
+    write_facts(path, {"identities_verdict": "23 of 23"}, config)
+    assert current_facts(path, config) == {"identities_verdict": "23 of 23"}
+    other = json.loads(json.dumps(config))
+    other["lenet"]["epochs"] = 2
+    assert current_facts(path, other) is None
 
 
 def test_config_differences_name_the_keys():

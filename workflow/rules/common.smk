@@ -1,5 +1,4 @@
 # Checks the JSON schema cannot express, then the names and functions shared by the rule files.
-import os
 import sys
 
 from dataclasses import dataclass, field
@@ -8,7 +7,7 @@ from mnistrepro.choices import C3_KINDS, LOSSES, SCALINGS
 from mnistrepro.config import check_config, evaluated_steps, seed_list
 from mnistrepro.cpu_kernels import pin_cpu_kernels
 from mnistrepro.device import training_on_gpu
-from mnistrepro.facts import Facts, read_facts
+from mnistrepro.facts import Facts, current_facts
 from mnistrepro.findings import current_findings
 from mnistrepro.logs import ConfigError
 from mnistrepro.run_summary import report_requested
@@ -205,4 +204,4 @@ def report_facts(wildcards, output):
     Taking ``output`` marks this as a derived parameter, so Snakemake does not rerun a rule
     because the numbers changed.
     """
-    return read_facts(FACTS) if os.path.exists(FACTS) else Facts(origin=FACTS)
+    return current_facts(FACTS, config) or Facts(origin=FACTS)
