@@ -137,9 +137,10 @@ def readme_copy(tmp_path) -> Path:
     return tmp_path / "README.md"
 
 
-def write_readme(facts: Path, config: str, readme: Path) -> subprocess.CompletedProcess:
+def write_readme(facts: Path, config: str, readme: Path, *more: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "mnistrepro.findings", str(facts), "--config", config,
-                           "--write-readme", str(readme)], cwd=REPO, capture_output=True, text=True, timeout=300)
+                           "--write-readme", str(readme), *more], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
 
 
 def snapshot_of(readme: Path) -> tuple[str, str]:
@@ -173,14 +174,15 @@ def test_write_readme_refuses_facts_of_another_configuration(readme_copy):
     result = write_readme(REPO / RESULTS_FACTS, ".test/config.yaml", readme_copy)
     assert result.returncode == 1
     assert "was made under another configuration than .test/config.yaml" in result.stderr, result.stderr
-    assert "study: 'default' vs 'ci'" in result.stderr
+    assert "data.local_dir: None vs '.test-data/idx'" in result.stderr and " more)" in result.stderr
     assert snapshot_of(readme_copy) == before
 
 
 def test_write_readme_regenerates_the_block_from_matching_facts(readme_copy):
     """The snapshot's own facts with the default configuration regenerate the same block."""
     before = readme_copy.read_text()
-    result = write_readme(REPO / RESULTS_FACTS, "config.yaml", readme_copy)
+    source = read_facts(REPO / RESULTS_FACTS)["source"]
+    result = write_readme(REPO / RESULTS_FACTS, "config.yaml", readme_copy, "--source", source)
     assert result.returncode == 0, result.stderr
     start, end = README_BLOCK
     block = lambda text: text[text.index(start):text.index(end)]  # noqa: E731
