@@ -75,7 +75,7 @@ def test_no_tracked_file_names_a_path_on_this_machine():
     found = []
     for name in tracked_files():
         path = REPO / name
-        if path.is_symlink() or not path.is_file():
+        if name == "tests/test_portability.py" or path.is_symlink() or not path.is_file():  # this file lists them
             continue
         try:
             text = path.read_text()

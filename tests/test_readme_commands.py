@@ -89,8 +89,8 @@ def configs_of(command: str, workdir: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def copy(tmp_path_factory) -> Path:
-    """A copy of the repository, with ``.venv`` this test's environment and two studies' tables in place
-    (the placeholders of ``compare_studies results results/lenet_power``)."""
+    """A copy of the repository, with ``.venv`` this test's environment, two studies' tables in place
+    (the placeholders of ``compare_studies results results/lenet_power``) and the default study's facts."""
     workdir = tmp_path_factory.mktemp("readme") / "mnistrepro"
     shutil.copytree(REPO, workdir, ignore=shutil.ignore_patterns(
         ".git", ".venv", "results", ".snakemake", ".test-data", "__pycache__", ".pytest_cache", "*.egg-info"))
@@ -103,6 +103,8 @@ def copy(tmp_path_factory) -> Path:
         pd.DataFrame([{"comparison": "C3 connection table", "a": "sparse C3", "b": "full C3", "difference": -0.002,
                        "ci95_low": float("nan"), "ci95_high": float("nan"), "p_holm": 0.25,
                        "significant": False}]).to_csv(tables / "comparisons.csv", index=False)
+    # The default study's facts, as a finished run leaves them (the README's regeneration command reads them).
+    shutil.copyfile(REPO / "docs/results-facts.json", workdir / "results/tables/facts.json")
     return workdir
 
 
