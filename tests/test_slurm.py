@@ -451,10 +451,25 @@ def test_device_cuda_without_gpu_fails_only_training(failed_run, tiny_plan):
     assert "train_lenet" in dry.stdout, dry.stdout[-3000:]
 
 
-def test_cancelled_lenet_job_is_resubmitted_and_resumes_to_the_same_weights(slurm_runs, mnist):
+# One LeNet-5 run, uninterrupted, in a fresh process: argv idx_dir, output path, then its LeNetRun's settings as JSON.
+_UNINTERRUPTED = """
+import json, sys
+import torch
+from mnistrepro.data import read_idx_dir
+from mnistrepro.lenet_training import LeNetRun, to_device_data, train
+torch.set_num_threads(1)
+run = LeNetRun(**json.loads(sys.argv[3]))
+model = train(run, to_device_data(read_idx_dir(sys.argv[1]), "cpu", run.train_limit, run.test_limit)).model
+torch.save({k: v.cpu().contiguous() for k, v in model.state_dict().items()}, sys.argv[2])
+"""
+
+
+def test_cancelled_lenet_job_is_resubmitted_and_resumes_to_the_same_weights(slurm_runs, mnist_idx_dir, tmp_path):
+    import json
+
     import torch
 
-    from mnistrepro.lenet_training import LeNetRun, to_device_data, train
+    from mnistrepro.cpu_kernels import KERNEL_VARIABLES, kernel_environment
 
     run: Run = slurm_runs["resume"]
     assert run.returncode == 0, tail(run)
@@ -466,16 +481,18 @@ def test_cancelled_lenet_job_is_resubmitted_and_resumes_to_the_same_weights(slur
     assert re.search(r"resumed from epoch [123] \(checkpoint", rule_log), rule_log
     assert not (run.workdir / RESUME_CHECKPOINT).exists()
 
-    # The same run, uninterrupted, in this process (CPU, one thread, as the job ran).
-    settings = resume_config(None)["lenet"]
-    lenet_run = LeNetRun(c3="sparse", seed=0, epochs=settings["epochs"], batch_size=settings["batch_size"],
-                         lr=settings["lr"], train_limit=settings["train_limit"], test_limit=settings["test_limit"])
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        expected = train(lenet_run, to_device_data(mnist, "cpu", lenet_run.train_limit, lenet_run.test_limit)).model
-    finally:
-        torch.set_num_threads(threads)
+    # The same run, uninterrupted (CPU, one thread, as the job ran), in a fresh process with the CPU kernels the
+    # workflow's jobs use (config cpu_kernels acts when torch loads).
+    config = resume_config(None)
+    settings = config["lenet"]
+    lenet_run = {"c3": "sparse", "seed": 0, **{key: settings[key] for key in
+                                                ("epochs", "batch_size", "lr", "train_limit", "test_limit")}}
+    env = {k: v for k, v in os.environ.items() if k not in KERNEL_VARIABLES} | kernel_environment(config["cpu_kernels"])
+    reference = tmp_path / "uninterrupted.pt"
+    subprocess.run([sys.executable, "-c", _UNINTERRUPTED, str(mnist_idx_dir), str(reference), json.dumps(lenet_run)],
+                   env=env, check=True, capture_output=True, text=True, timeout=900)
+    expected = torch.load(reference, weights_only=True)
     saved = torch.load(run.workdir / RESUME_TARGET, weights_only=True)["state_dict"]
-    for name, tensor in expected.state_dict().items():
-        assert torch.equal(saved[name], tensor.cpu().contiguous()), name
+    assert expected.keys() == saved.keys()
+    for name, tensor in expected.items():
+        assert torch.equal(saved[name], tensor), name
