@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-# Reused across test sessions; acquire_mnist keeps files that still verify and refetches the rest.
+# A directory of the clone (ignored by git) that the fixture creates and fills through the pipeline's own
+# acquisition, or the one $MNISTREPRO_TEST_DATA names; reused across test sessions (acquire_mnist keeps files
+# that still verify and refetches the rest). Nothing outside the clone is needed.
 TEST_DATA = Path(os.environ.get("MNISTREPRO_TEST_DATA", REPO / ".test-data"))
 
 
