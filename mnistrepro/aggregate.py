@@ -18,7 +18,7 @@ import pandas as pd
 
 from scipy.stats import binomtest
 
-from mnistrepro.facts import REFERENCE_ACCURACY
+from mnistrepro.facts import REFERENCE_ACCURACY, step_key
 from mnistrepro.stats import (ALPHA, BOOTSTRAP_MIN_N, ESCAPE_ALPHA, ESCAPE_THRESHOLDS, POWER, RESAMPLES, Comparison,
                               adjust, compare, equivalence_required_n, equivalence_test, escape_accuracy, format_p,
                               hardest_groups, mean_interval, rank_bootstrap, required_n, summarize, verdict,
@@ -233,14 +233,14 @@ def study_comparisons(runs: pd.DataFrame, logreg_steps: Sequence[int]) -> list[C
     final = max(logreg_steps) if len(logreg_steps) else None
     for steps in logreg_steps:
         at = logreg[logreg["steps"] == steps]
-        step_key = _step_key(steps, final)
+        at_key = step_key(steps, final)
         for scaling in sorted(set(at["scaling"])):
             if set(at.loc[at["scaling"] == scaling, "loss"]) >= {"mse", "ce"}:
-                specs.append(ComparisonSpec("loss", f"loss_{scaling}_{step_key}", "logreg", "loss", "ce", "mse",
+                specs.append(ComparisonSpec("loss", f"loss_{scaling}_{at_key}", "logreg", "loss", "ce", "mse",
                                             f"logistic loss ({scaling})", f"MSE loss ({scaling})",
                                             where=(("scaling", scaling), ("steps", steps))))
         if set(at.loc[at["loss"] == "mse", "scaling"]) >= {"raw", "unit"}:
-            specs.append(ComparisonSpec("input scaling", f"scaling_{step_key}", "logreg", "scaling", "unit", "raw",
+            specs.append(ComparisonSpec("input scaling", f"scaling_{at_key}", "logreg", "scaling", "unit", "raw",
                                         "MSE loss (unit)", "MSE loss (raw)", where=(("loss", "mse"), ("steps", steps))))
     return specs
 
@@ -395,11 +395,6 @@ def _points(low: float, high: float) -> str:
     return f"{100 * low:+.2f} to {100 * high:+.2f} percentage points"
 
 
-def _step_key(steps: int, final: int) -> str:
-    """A step count as fact keys name it: the last one is ``final``, so captions need not know the config's."""
-    return "final" if steps == final else str(steps)
-
-
 def _interval_text(low: float, high: float, method: str, n: int) -> str:
     """``98.20% to 99.00%``, labelled with its method and n where it is not a percentile bootstrap."""
     text = f"{_pct(low)} to {_pct(high)}"
@@ -416,7 +411,7 @@ def escape_facts(escape: pd.DataFrame, sensitivity: pd.DataFrame | None, final: 
     facts["escape_threshold"] = _pct(escape["threshold"].iloc[0])
     facts["chance"] = _pct(escape["chance"].iloc[0])
     for row in escape.itertuples(index=False):
-        key = f"{row.loss}_{row.scaling}_{_step_key(row.steps, final)}"
+        key = f"{row.loss}_{row.scaling}_{step_key(row.steps, final)}"
         facts[f"escape_{key}"] = (f"{row.escaped} of {row.n} runs ({_pct(row.escape_rate)}, Wilson 95% CI "
                                   f"{_pct(row.escape_ci95_low)} to {_pct(row.escape_ci95_high)})")
         facts[f"escaped_{key}_median"] = "none escaped" if row.escaped == 0 else _pct(row.escaped_median)
@@ -517,7 +512,7 @@ def headline_facts(summary: pd.DataFrame, comparisons: pd.DataFrame, pairs: pd.D
         if row.experiment == "lenet":
             key = f"lenet_{row.c3}"
         elif row.experiment == "logreg":
-            key = f"logreg_{row.loss}_{row.scaling}_{_step_key(row.steps, final)}"
+            key = f"logreg_{row.loss}_{row.scaling}_{step_key(row.steps, final)}"
         else:
             continue
         facts[f"{key}_mean"] = _pct(row.mean)

@@ -24,12 +24,14 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from mnistrepro.choices import C3_KINDS, LOSSES, SCALINGS
+from mnistrepro.config import evaluated_steps
 from mnistrepro.io import write_json
 from mnistrepro.logs import ActionableError
 from mnistrepro.seeds import seed_list
 
 __all__ = ["FACTS_FORMAT", "NOT_RUN", "REFERENCE_ACCURACY", "Facts", "FactsFileError", "MissingFactError",
-           "config_differences", "current_facts", "not_run_parts", "read_facts", "study_config", "write_facts"]
+           "config_differences", "current_facts", "not_run_parts", "read_facts", "step_key", "study_config",
+           "write_facts"]
 
 FACTS_FORMAT = "mnistrepro-facts/1"
 NOT_RUN = "not run in this configuration"
@@ -129,7 +131,7 @@ def config_differences(a: Any, b: Any, path: str = "") -> list[str]:
     return [] if a == b else [f"{path}: {a!r} vs {b!r}"]
 
 
-def _step_key(steps: int, final: int) -> str:
+def step_key(steps: int, final: int) -> str:
     """A step count as fact keys name it: the last one is ``final``, so captions need not know the config's."""
     return "final" if steps == final else str(steps)
 
@@ -153,11 +155,11 @@ def not_run_parts(config: Mapping[str, Any]) -> dict[str, list[str]]:
         parts["the loss comparison (needs mse and ce in logreg.losses)"] = ["loss_*"]
     if "mse" not in losses or not {"raw", "unit"} <= scalings:
         parts["the input-scaling comparison (needs the mse loss on raw and unit pixels)"] = ["scaling_*"]
-    final = max([*logreg["eval_steps"], logreg["steps"]])
+    steps_evaluated = evaluated_steps(logreg["eval_steps"], logreg["steps"])
+    final = steps_evaluated[-1]
     pair = "{}-{}".format(*config["pair"])
-    no_reference = [f"reference_{loss}_{scaling}_{_step_key(steps, final)}"
-                    for loss in sorted(losses) for scaling in sorted(scalings)
-                    for steps in sorted({*logreg["eval_steps"], logreg["steps"]})
+    no_reference = [f"reference_{loss}_{scaling}_{step_key(steps, final)}"
+                    for loss in sorted(losses) for scaling in sorted(scalings) for steps in steps_evaluated
                     if (pair, loss, scaling, steps) not in REFERENCE_ACCURACY]
     if no_reference:
         parts["the reference's single run (it ran 4 vs 9 only: MSE loss, raw pixels, 10,000 steps; logistic "
