@@ -19,9 +19,10 @@ import pandas as pd
 from scipy.stats import binomtest
 
 from mnistrepro.facts import REFERENCE_ACCURACY, step_key
-from mnistrepro.stats import (ALPHA, BOOTSTRAP_MIN_N, ESCAPE_ALPHA, ESCAPE_THRESHOLDS, POWER, RESAMPLES, Comparison,
-                              adjust, compare, equivalence_required_n, equivalence_test, escape_accuracy, format_p,
-                              hardest_groups, mean_interval, rank_bootstrap, required_n, summarize, verdict,
+from mnistrepro.stats import (ALPHA, BOOTSTRAP_MIN_N, CONFIDENCE, ESCAPE_ALPHA, ESCAPE_THRESHOLDS, POWER, RESAMPLES,
+                              Comparison, adjust_family, compare, equivalence_power, equivalence_required_n,
+                              equivalence_test, escape_accuracy, format_p, hardest_set, hardest_test, mean_interval,
+                              minimum_detectable_difference, rank_bootstrap, required_n, summarize, verdict,
                               wilson_interval)
 from mnistrepro.seeds import mix_seed
 from mnistrepro.stats import escaped as stats_escaped
@@ -125,17 +126,23 @@ def summary_table(runs: pd.DataFrame, rng: np.random.Generator, resamples: int =
     return summary
 
 
-def escape_category(k: int, n: int, confidence: float = 0.95) -> str:
-    """How a verdict words ``k`` escaped of ``n`` runs: every run, no run, or a majority / minority when
-    the Wilson interval excludes one half (else "about half")."""
+def escape_category(k: int, n: int, confidence: float = CONFIDENCE) -> str:
+    """How a verdict words ``k`` escaped of ``n`` runs, from the Wilson interval of the rate alone, so that no
+    single run at one threshold decides it: "almost no run" (the interval below 5%), "almost every run" (above
+    95%), "a minority" / "a majority" of runs (the interval below / above one half), else "no clear majority
+    either way"."""
     if n == 0:
         return "no runs"
-    if k == n:
-        return "every run"
-    if k == 0:
-        return "no run"
     low, high = wilson_interval(k, n, confidence)
-    return "a minority of runs" if high < 0.5 else "a majority of runs" if low > 0.5 else "about half of the runs"
+    if high < 0.05:
+        return "almost no run (under 5%)"
+    if low > 0.95:
+        return "almost every run (over 95%)"
+    if high < 0.5:
+        return "a minority of runs"
+    if low > 0.5:
+        return "a majority of runs"
+    return "no clear majority either way"
 
 
 def escape_table(runs: pd.DataFrame, chance: float, alpha: float = ESCAPE_ALPHA) -> pd.DataFrame:
@@ -147,20 +154,26 @@ def escape_table(runs: pd.DataFrame, chance: float, alpha: float = ESCAPE_ALPHA)
     ``escaped``, ``escape_rate`` with its Wilson 95% interval (``escape_ci95_low``, ``escape_ci95_high``),
     ``escape_alpha``, ``threshold`` (the lowest accuracy that escapes on this test set), ``chance``, the
     escaped runs' accuracy (``escaped_median``, ``escaped_q25``, ``escaped_q75``, ``escaped_min``,
-    ``escaped_max``), and where the reference's single run exists: ``reference_accuracy`` and
+    ``escaped_max``), ``fell_back`` (runs that had escaped at the variant's previous step count and no longer
+    have: escape is not permanent), and where the reference's single run exists: ``reference_accuracy`` and
     ``reference_percentile`` (the share of escaped runs below it).
     """
     columns = ["loss", "scaling", "steps", "n", "escaped", "escape_rate", "escape_ci95_low", "escape_ci95_high",
                "escape_alpha", "threshold", "chance", "escaped_median", "escaped_q25", "escaped_q75", "escaped_min",
-               "escaped_max", "reference_accuracy", "reference_percentile"]
+               "escaped_max", "fell_back", "reference_accuracy", "reference_percentile"]
     logreg = runs[runs["experiment"] == "logreg"]
     if logreg.empty:
         return pd.DataFrame(columns=columns)
     pair = logreg["pair"].iloc[0]  # the main grid runs one pair
     rows = []
+    previous: dict[tuple[str, str], set[int]] = {}  # per variant, the seeds escaped at its previous step count
     for (loss, scaling, steps), group in logreg.groupby(["loss", "scaling", "steps"], sort=True):
         acc = group["test_accuracy"].to_numpy(dtype=float)
-        escaped = acc[stats_escaped(group["correct"], group["total"], chance, alpha)]
+        is_escaped = stats_escaped(group["correct"], group["total"], chance, alpha)
+        escaped = acc[is_escaped]
+        escaped_seeds = set(group["seed"].to_numpy()[is_escaped].tolist())
+        fell_back = len(previous.get((loss, scaling), set()) - escaped_seeds)
+        previous[(loss, scaling)] = escaped_seeds
         low, high = wilson_interval(escaped.size, acc.size)
         reference = REFERENCE_ACCURACY.get((pair, loss, scaling, int(steps)), math.nan)
         rows.append({
@@ -172,6 +185,7 @@ def escape_table(runs: pd.DataFrame, chance: float, alpha: float = ESCAPE_ALPHA)
                 "escaped_median": float(np.median(escaped)), "escaped_q25": float(np.quantile(escaped, 0.25)),
                 "escaped_q75": float(np.quantile(escaped, 0.75)), "escaped_min": float(escaped.min()),
                 "escaped_max": float(escaped.max())}),
+            "fell_back": fell_back,
             "reference_accuracy": reference,
             "reference_percentile": (float(np.mean(escaped < reference)) if escaped.size and not math.isnan(reference)
                                      else math.nan),
@@ -198,12 +212,24 @@ def escape_sensitivity(runs: pd.DataFrame, thresholds: Sequence[float] = ESCAPE_
     return pd.DataFrame(rows, columns=columns)
 
 
+# The study's confirmatory families, one per claim of the seed, fixed before the runs: each holds the claim's
+# primary test and the few secondary tests that answer the same question, at the final step count or epoch, with
+# FWER 0.05 by Holm within it. Everything else (other step counts and epochs, calibration) is descriptive.
+FAMILIES = {
+    "loss": "the loss claim (logistic regression on the main pair, last step count)",
+    "hardest_pair": "the hardest-pair claim (the digit-pair sweep, its last step count)",
+    "c3": "the C3 claim (LeNet-5, last epoch)",
+}
+
+
 @dataclass(frozen=True)
 class ComparisonSpec:
-    """One comparison the study tests, declared as data: in ``experiment``, the runs whose ``factor`` is
+    """One comparison of the study, declared as data: in ``experiment``, the runs whose ``factor`` is
     ``a`` against those where it is ``b`` (``label_a``, ``label_b`` as the report names them), on
     ``metric``, with the other columns of ``where`` fixed (a step count, a scaling, a loss, the last epoch).
-    ``key`` names its facts (``{key}_verdict``); ``name`` its row of ``comparisons.csv``."""
+    ``key`` names its facts (``{key}_verdict``); ``name`` its row of ``comparisons.csv``; ``family`` the
+    confirmatory family it belongs to (a key of ``FAMILIES``; ``""``: descriptive, no p-value) and
+    ``primary`` whether it is that family's primary test."""
 
     name: str
     key: str
@@ -215,33 +241,40 @@ class ComparisonSpec:
     label_b: str
     metric: str = "test_accuracy"
     where: tuple = ()
+    family: str = ""
+    primary: bool = False
 
 
 def study_comparisons(runs: pd.DataFrame, logreg_steps: Sequence[int]) -> list[ComparisonSpec]:
     """The comparisons this study's runs support, in the order ``comparisons.csv`` lists them: sparse vs
-    full C3 (last epoch) in accuracy and in ECE, and per step count and scaling logistic vs MSE loss, and
-    for the MSE loss unit vs raw pixels. Every table row, fact and verdict iterates over this list."""
+    full C3 (last epoch) in accuracy (the C3 family) and in ECE (descriptive), and per step count and scaling
+    logistic vs MSE loss, and for the MSE loss unit vs raw pixels (the loss family at the last step count, raw
+    pixels primary; descriptive at the others). Every table row, fact and verdict iterates over this list."""
     specs = []
     lenet = runs[runs["experiment"] == "lenet"]
     # The variants these comparisons name are mnistrepro.choices.COMPARED; the config check refuses any other.
     if set(lenet["c3"]) >= {"sparse", "full"}:
         epochs = int(lenet["epochs"].max())
-        for metric, key in (("test_accuracy", "lenet"), ("ece", "lenet_ece")):
+        for metric, key, family in (("test_accuracy", "lenet", "c3"), ("ece", "lenet_ece", "")):
             specs.append(ComparisonSpec("C3 connection table", key, "lenet", "c3", "sparse", "full", "sparse C3",
-                                        "full C3", metric, (("epochs", epochs),)))
+                                        "full C3", metric, (("epochs", epochs),), family))
     logreg = runs[runs["experiment"] == "logreg"]
     final = max(logreg_steps) if len(logreg_steps) else None
     for steps in logreg_steps:
         at = logreg[logreg["steps"] == steps]
         at_key = step_key(steps, final)
-        for scaling in sorted(set(at["scaling"])):
-            if set(at.loc[at["scaling"] == scaling, "loss"]) >= {"mse", "ce"}:
-                specs.append(ComparisonSpec("loss", f"loss_{scaling}_{at_key}", "logreg", "loss", "ce", "mse",
-                                            f"logistic loss ({scaling})", f"MSE loss ({scaling})",
-                                            where=(("scaling", scaling), ("steps", steps))))
+        family = "loss" if steps == final else ""
+        scalings = [s for s in sorted(set(at["scaling"])) if set(at.loc[at["scaling"] == s, "loss"]) >= {"mse", "ce"}]
+        primary = "raw" if "raw" in scalings else scalings[0] if scalings else None
+        for scaling in scalings:
+            specs.append(ComparisonSpec("loss", f"loss_{scaling}_{at_key}", "logreg", "loss", "ce", "mse",
+                                        f"logistic loss ({scaling})", f"MSE loss ({scaling})",
+                                        where=(("scaling", scaling), ("steps", steps)), family=family,
+                                        primary=bool(family) and scaling == primary))
         if set(at.loc[at["loss"] == "mse", "scaling"]) >= {"raw", "unit"}:
             specs.append(ComparisonSpec("input scaling", f"scaling_{at_key}", "logreg", "scaling", "unit", "raw",
-                                        "MSE loss (unit)", "MSE loss (raw)", where=(("loss", "mse"), ("steps", steps))))
+                                        "MSE loss (unit)", "MSE loss (raw)", where=(("loss", "mse"), ("steps", steps)),
+                                        family=family))
     return specs
 
 
@@ -252,66 +285,60 @@ def _select(runs: pd.DataFrame, spec: ComparisonSpec, value: str) -> pd.DataFram
     return rows
 
 
-COMPARISON_COLUMNS = ["comparison", "key", "metric", "a", "b", "scaling", "loss", "steps", "epochs", "n_a", "n_b",
-                      "mean_a", "mean_b", "difference", "ci95_low", "ci95_high", "ci_method", "p_value", "p_floor",
-                      "p_at_floor", "p_holm", "test", "mdd", "significant", "verdict"]
+COMPARISON_COLUMNS = ["comparison", "key", "family", "role", "metric", "a", "b", "scaling", "loss", "steps", "epochs",
+                      "n_a", "n_b", "mean_a", "mean_b", "difference", "ci95_low", "ci95_high", "ci_method", "p_value",
+                      "p_bound", "p_holm", "p_holm_bound", "family_size", "test", "mdd", "significant", "verdict"]
 
 
-def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int], rng: np.random.Generator,
-                      resamples: int = RESAMPLES, pairs: pd.DataFrame | None = None, main_pair: str | None = None,
+def _role(family: str, primary: bool) -> str:
+    return "descriptive" if not family else "primary" if primary else "secondary"
+
+
+def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int], rng: np.random.Generator | None = None,
+                      resamples: int = RESAMPLES, main_pair: str | None = None,
                       equivalence_margin: float | None = None) -> pd.DataFrame:
-    """Every test of the study in one table and one Holm family (``p_holm``; m, the family's size, is
-    the number of rows with a p-value):
+    """Every comparison of the study in one table, each in its claim's family (``family``, ``role``: primary,
+    secondary) or descriptive (no p-value); ``p_holm`` is Holm's adjustment within the family (``family_size``
+    tests):
 
     - the comparisons of :func:`study_comparisons` (differences a - b as fractions: accuracy, or ECE),
-      each with its 95% interval, raw p, minimum detectable difference (``mdd``, 80% power at the
-      strictest Holm level) and verdict;
-    - with ``equivalence_margin`` (a fraction), the TOST equivalence test of sparse vs full C3 accuracy;
-    - with ``pairs`` (:func:`pair_difficulty`) and ``main_pair``, per step count of the sweep the
-      selection-aware test that ``main_pair`` is the hardest digit pair.
+      each with its 95% interval (the inverted test), and in a family its p, minimum detectable difference
+      (``mdd``, 80% power at the family's strictest Holm level) and verdict;
+    - with ``equivalence_margin`` (a fraction), the TOST equivalence test of sparse vs full C3 accuracy, the
+      C3 family's primary test;
+    - with ``main_pair`` and a sweep in ``runs``, at the sweep's last step count the intersection-union test that
+      ``main_pair`` is the hardest digit pair (the hardest-pair family), and at its other step counts the main
+      pair's difference from the closest other pair (descriptive).
 
-    ``p_at_floor``: the raw p is a Monte Carlo test's floor, so it is a bound ("p ≤").
+    ``p_bound`` / ``p_holm_bound``: the value is an upper bound on the p-value ("p ≤"), not the p-value.
     """
-    specs = study_comparisons(runs, logreg_steps)
-    pending: list[tuple[dict, Comparison]] = []
-    for spec in specs:
+    pending: list[tuple[dict, Comparison, str, bool]] = []
+    for spec in study_comparisons(runs, logreg_steps):
         a, b = _select(runs, spec, spec.a), _select(runs, spec, spec.b)
         c = compare(a.set_index("seed")[spec.metric], b.set_index("seed")[spec.metric], rng, resamples)
         row = {"comparison": spec.name, "key": spec.key, "metric": spec.metric, "a": spec.label_a,
                "b": spec.label_b, **dict(spec.where), "mean_a": float(a[spec.metric].mean()),
                "mean_b": float(b[spec.metric].mean()), "spec": spec}
-        pending.append((row, c))
-    lenet = next((row for row, _ in pending if row["key"] == "lenet"), None)
-    if lenet is not None and equivalence_margin is not None:
-        spec = lenet["spec"]
-        a, b = _select(runs, spec, spec.a).set_index("seed"), _select(runs, spec, spec.b).set_index("seed")
-        if set(a.index) == set(b.index):
-            diff = (a["test_accuracy"].sort_index() - b["test_accuracy"].sort_index()).to_numpy()
-            e = equivalence_test(diff, equivalence_margin, resamples, rng)
-            c = Comparison(e.n, e.n, True, float(diff.mean()), math.nan, math.nan, e.p_value,
-                           f"{e.test}, margin ±{100 * equivalence_margin:.2f} points",
-                           p_floor=1 / 2**e.n if 2**e.n <= resamples else 1 / (resamples + 1),
-                           exact=2**e.n <= resamples, ci_method="")
-            pending.append(({**{k: v for k, v in lenet.items() if k != "spec"}, "comparison": "C3 equivalence",
-                             "key": "lenet_equivalence", "spec": None, "margin": equivalence_margin}, c))
-    if pairs is not None and main_pair is not None and not pairs.empty:
-        for steps, table in pairs.groupby("steps", sort=True):
-            main = table[table["pair"] == main_pair]
-            if main.empty or len(table) < 2 or table["p_hardest"].isna().all():
-                continue  # too few seeds per pair for the test (pair_difficulty)
-            main = main.iloc[0]
-            others = table[table["pair"] != main_pair]
-            runner = others.loc[others["mean"].idxmin()]
-            c = Comparison(int(main["n"]), int(runner["n"]), False, float(main["mean"] - runner["mean"]), math.nan,
-                           math.nan, float(main["p_hardest"]), "max-T bootstrap over all pairs of pairs",
-                           p_floor=1 / (resamples + 1), exact=False)
-            pending.append(({"comparison": "hardest pair", "key": f"hardest_{int(steps)}", "metric": "test_accuracy",
-                             "a": _pair_label(main_pair), "b": "every other pair", "steps": int(steps),
-                             "mean_a": float(main["mean"]), "mean_b": float(runner["mean"]), "spec": None,
-                             "runner_up": _pair_label(runner["pair"])}, c))
-    adjusted = adjust([c for _, c in pending])
+        if spec.key == "lenet" and equivalence_margin is not None and c.paired and c.n_a > 1:
+            diff = (a.set_index("seed")["test_accuracy"].sort_index()
+                    - b.set_index("seed")["test_accuracy"].sort_index()).to_numpy()
+            e = equivalence_test(diff, equivalence_margin, resamples)
+            tost = Comparison(e.n, e.n, True, float(diff.mean()), math.nan, math.nan, e.p_value,
+                              f"{e.test}, margin ±{100 * equivalence_margin:.2f} points", c.sd_difference)
+            pending.append(({**{k: v for k, v in row.items() if k != "spec"}, "comparison": "C3 equivalence",
+                             "key": "lenet_equivalence", "spec": None, "margin": equivalence_margin}, tost, "c3", True))
+        pending.append((row, c, spec.family, spec.primary))
+    pending += _hardest_pair_rows(runs, main_pair)
+    families: dict[str, list[int]] = {}
+    for i, (_, _, family, _) in enumerate(pending):
+        if family:
+            families.setdefault(family, []).append(i)
+    comparisons = [c for _, c, _, _ in pending]
+    for family, members in families.items():
+        for i, c in zip(members, adjust_family([comparisons[i] for i in members], family)):
+            comparisons[i] = c
     rows = []
-    for (row, _), c in zip(pending, adjusted):
+    for (row, _, family, primary), c in zip(pending, comparisons):
         spec = row.pop("spec")
         if spec is not None:
             text = verdict(row["a"], row["b"], c, metric=spec.metric)
@@ -319,29 +346,74 @@ def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int], rng: np.r
             text = equivalence_verdict(c, row.pop("margin"))
         else:
             text = hardest_verdict(row["a"], row.pop("runner_up"), c)
-        rows.append({**row, "n_a": c.n_a, "n_b": c.n_b, "difference": c.difference, "ci95_low": c.ci95_low,
-                     "ci95_high": c.ci95_high, "ci_method": c.ci_method, "p_value": c.p_value, "p_floor": c.p_floor,
-                     "p_at_floor": c.at_floor, "p_holm": c.p_holm, "test": c.test, "mdd": c.mdd,
-                     "significant": c.significant, "verdict": text})
+        if not family:
+            c = Comparison(c.n_a, c.n_b, c.paired, c.difference, c.ci95_low, c.ci95_high, math.nan, c.test,
+                           c.sd_difference, ci_method=c.ci_method)
+        rows.append({**row, "family": family or "descriptive", "role": _role(family, primary), "n_a": c.n_a,
+                     "n_b": c.n_b, "difference": c.difference, "ci95_low": c.ci95_low, "ci95_high": c.ci95_high,
+                     "ci_method": c.ci_method, "p_value": c.p_value, "p_bound": c.p_bound, "p_holm": c.p_holm,
+                     "p_holm_bound": c.p_holm_bound, "family_size": c.family_size if family else 0,
+                     "test": c.test if family else f"none (descriptive; interval from the {c.test})",
+                     "mdd": c.mdd, "significant": c.significant, "verdict": text})
     table = pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
     for column in ("steps", "epochs"):
         table[column] = table[column].astype("Int64")
     return table
 
 
+def _hardest_pair_rows(runs: pd.DataFrame, main_pair: str | None) -> list[tuple[dict, Comparison, str, bool]]:
+    """Per step count of the sweep, the main pair against its closest challenger: at the last step count the
+    intersection-union test that it is the hardest (:func:`mnistrepro.stats.hardest_test`, the hardest-pair
+    family), at the others the difference from the pair with the next lowest mean, descriptive."""
+    sweep = runs[runs["experiment"] == "pair_sweep"]
+    if main_pair is None or sweep.empty:
+        return []
+    final = int(sweep["steps"].max())
+    rows = []
+    for steps, at in sweep.groupby("steps", sort=True):
+        groups = {pair: g.set_index("seed")["test_accuracy"] for pair, g in at.groupby("pair", sort=True)}
+        if main_pair not in groups or len(groups) < 2 or min(len(g) for g in groups.values()) < 2:
+            continue
+        names = list(groups)
+        main = groups[main_pair]
+        family = "hardest_pair" if int(steps) == final else ""
+        if family:
+            p, j = hardest_test([groups[n].to_numpy(dtype=float) for n in names], names.index(main_pair))
+            runner = names[j]
+        else:
+            runner = min((n for n in names if n != main_pair), key=lambda n: groups[n].mean())
+        # Different pairs are different runs: their seeds are not paired.
+        c = compare(main.set_axis(range(len(main))), groups[runner].set_axis(range(len(main), len(main) +
+                                                                                   len(groups[runner]))))
+        if family:
+            c = Comparison(c.n_a, c.n_b, False, c.difference, c.ci95_low, c.ci95_high, p,
+                           "intersection-union test: one-sided Welch t-test against every other pair, largest p",
+                           c.sd_difference, p_bound=p < 1e-300, ci_method=c.ci_method)
+        rows.append(({"comparison": "hardest pair", "key": f"hardest_{int(steps)}", "metric": "test_accuracy",
+                      "a": _pair_label(main_pair), "b": "every other pair", "steps": int(steps),
+                      "mean_a": float(main.mean()), "mean_b": float(groups[runner].mean()), "spec": None,
+                      "runner_up": _pair_label(runner)}, c, family, bool(family)))
+    return rows
+
+
 def equivalence_verdict(c: Comparison, margin: float) -> str:
-    """The TOST row's sentence: equivalent within ``±margin`` (Holm-adjusted), or not shown to be."""
-    p = f"TOST {format_p(c.p_value, c.at_floor)}, Holm {format_p(c.p_holm, c.at_floor)}, n = {c.n_a} pairs"
+    """The TOST row's sentence: equivalent within ``±margin`` (Holm-adjusted in its family), or not shown to be."""
+    p = (f"TOST {format_p(c.p_value, c.p_bound)}, Holm {format_p(c.p_holm, c.p_holm_bound)} (family of "
+         f"{c.family_size}), n = {c.n_a} pairs")
     if c.significant:
         return f"equivalent within ±{100 * margin:.2f} percentage points ({p})"
     return f"equivalence within ±{100 * margin:.2f} percentage points not shown ({p})"
 
 
 def hardest_verdict(main: str, runner_up: str, c: Comparison) -> str:
-    """The hardest-pair row's sentence: the main pair is shown to be the hardest of all, or it is not."""
-    p = f"max-T bootstrap {format_p(c.p_value, c.at_floor)}, Holm {format_p(c.p_holm, c.at_floor)}"
+    """The hardest-pair row's sentence: the main pair is shown to be the hardest of all, or it is not; at a step
+    count outside the family, its difference from the closest other pair, descriptive."""
+    if not c.family:
+        return (f"{main} - {runner_up} (the closest other pair): {100 * c.difference:+.2f} percentage points "
+                f"(95% CI {100 * c.ci95_low:+.2f} to {100 * c.ci95_high:+.2f}; descriptive)")
+    p = f"intersection-union test {format_p(c.p_value, c.p_bound)}, Holm {format_p(c.p_holm, c.p_holm_bound)}"
     if c.significant:
-        return f"{main} is the hardest pair: every other pair is shown easier ({p})"
+        return f"{main} is the hardest pair: every other pair is shown easier (closest: {runner_up}; {p})"
     return f"{main} is not shown to be the hardest pair (closest: {runner_up}; {p})"
 
 
@@ -353,13 +425,13 @@ def pair_difficulty(runs: pd.DataFrame, rng: np.random.Generator | None = None, 
                     ) -> pd.DataFrame:
     """Per step count of the sweep, per digit pair, hardest first: ``steps``, ``pair``, ``a``, ``b``, ``n``,
     ``mean``, ``std``, the mean's 95% interval (``ci95_low``, ``ci95_high``, ``ci_method``), ``rank`` (1 =
-    lowest mean) with its 95% bootstrap interval (``rank_low``, ``rank_high``) and ``p_rank1`` (the share of
-    bootstrap resamples in which the pair is the hardest), ``p_hardest`` (selection-aware p of "this pair
-    is the hardest", :func:`mnistrepro.stats.hardest_groups`) and ``in_hardest_set`` (the pair is in the 95%
-    confidence set of the hardest pair). The bootstrap columns need ``rng`` and at least ``BOOTSTRAP_MIN_N``
-    seeds per pair (else NaN)."""
+    lowest mean) with its 95% bootstrap interval (``rank_low``, ``rank_high``), ``share_rank1`` (the share of
+    bootstrap resamples in which the pair ranks first) and ``in_hardest_set`` (the pair is in the 95% confidence
+    set of the hardest pair, :func:`mnistrepro.stats.hardest_set`). The bootstrap columns need ``rng`` and at
+    least ``BOOTSTRAP_MIN_N`` seeds per pair (else NaN). Descriptive: the test that the main pair is the hardest
+    is in the comparisons (:func:`comparisons_table`)."""
     columns = ["steps", "pair", "a", "b", "n", "mean", "std", "ci95_low", "ci95_high", "ci_method", "rank",
-               "rank_low", "rank_high", "p_rank1", "p_hardest", "in_hardest_set"]
+               "rank_low", "rank_high", "share_rank1", "in_hardest_set"]
     sweep = runs[runs["experiment"] == "pair_sweep"]
     if sweep.empty:
         return pd.DataFrame(columns=columns)
@@ -378,10 +450,10 @@ def pair_difficulty(runs: pd.DataFrame, rng: np.random.Generator | None = None, 
             ranks = rank_bootstrap(values, rng, resamples)
             for column in ranks.columns:
                 table[column] = ranks[column].to_numpy()
-            table["p_hardest"], table["in_hardest_set"] = hardest_groups(values, rng, resamples)
+            table["in_hardest_set"] = hardest_set(values, rng, resamples)
         else:
             table["rank"] = table["mean"].rank(method="first").astype(int)
-            for column in ("rank_low", "rank_high", "p_rank1", "p_hardest", "in_hardest_set"):
+            for column in ("rank_low", "rank_high", "share_rank1", "in_hardest_set"):
                 table[column] = math.nan
         tables.append(table.sort_values(["mean", "pair"]))
     return pd.concat(tables, ignore_index=True)[columns]
@@ -442,14 +514,24 @@ def escape_facts(escape: pd.DataFrame, sensitivity: pd.DataFrame | None, final: 
                                                 for t in differ.itertuples(index=False))
                                     + ", so this verdict depends on the threshold")
         facts[f"escape_{key}_verdict"] = verdict_text
+    for (loss, scaling), variant in escape.groupby(["loss", "scaling"], sort=True):
+        steps = variant["steps"].tolist()
+        moves = [f"{before:,} → {after:,}: {n}" for before, after, n in zip(steps, steps[1:], variant["fell_back"][1:])
+                 if n]
+        total = int(variant["fell_back"].sum())
+        facts[f"escape_{loss}_{scaling}_fell_back"] = (
+            f"{total} run{'s' if total != 1 else ''} that had escaped at one step count no longer did at the next "
+            f"({'; '.join(moves)}): escape is not permanent" if total else
+            "no run that had escaped at one step count fell back at the next" if len(steps) > 1 else
+            "one step count evaluated, so no run can be seen to fall back")
     return facts
 
 
 def pair_facts(pairs: pd.DataFrame, comparisons: pd.DataFrame, main_pair: str | None) -> dict[str, str]:
     """Per step count of the sweep (keys carry the number, ``pair_verdict_1000``): the hardest and easiest
-    pair, the main pair's rank with its bootstrap interval and P(rank 1), and a verdict that names the
-    hardest pair only where the selection-aware test (Holm-adjusted, ``comparisons``) shows it, and
-    otherwise the 95% confidence set of pairs that cannot be told apart."""
+    pair, the main pair's rank with its bootstrap interval and bootstrap share ranked first, and a verdict: at
+    the last step count the hardest-pair family's test (``comparisons``) with, where it does not show the main
+    pair hardest, the 95% confidence set of the hardest; at the other step counts the confidence set, described."""
     facts: dict[str, str] = {}
     if pairs.empty:
         return facts
@@ -461,21 +543,22 @@ def pair_facts(pairs: pd.DataFrame, comparisons: pd.DataFrame, main_pair: str | 
         facts[f"easiest_pair_{s}"] = f"{_pair_label(easiest['pair'])} ({_pct(easiest['mean'])}, n = {easiest['n']})"
         facts[f"sweep_n_{s}"] = f"{int(table['n'].min())}" + ("" if table["n"].nunique() == 1 else
                                                               f" to {int(table['n'].max())}")
-        bootstrapped = not table["p_rank1"].isna().all()
-        top = table.sort_values("p_rank1", ascending=False).head(3) if bootstrapped else table.head(0)
-        facts[f"p_rank1_{s}"] = ", ".join(f"{_pair_label(r.pair)} {r.p_rank1:.2f}"
-                                          for r in top.itertuples(index=False) if r.p_rank1 > 0) or "n/a"
+        bootstrapped = not table["share_rank1"].isna().all()
+        top = table.sort_values("share_rank1", ascending=False).head(3) if bootstrapped else table.head(0)
+        facts[f"share_rank1_{s}"] = ", ".join(f"{_pair_label(r.pair)} {r.share_rank1:.2f}"
+                                              for r in top.itertuples(index=False) if r.share_rank1 > 0) or "n/a"
         main = table[table["pair"] == main_pair]
         rank_text = ""
         if not main.empty:
             m = main.iloc[0]
             rank_text = f"{_pair_label(main_pair)} ranks {int(m['rank'])} of {len(table)}"
             if bootstrapped:
-                rank_text += (f" (95% bootstrap interval {int(m['rank_low'])} to {int(m['rank_high'])}, "
-                              f"P(rank 1) = {m['p_rank1']:.2f})")
+                rank_text += (f" (95% bootstrap interval {int(m['rank_low'])} to {int(m['rank_high'])}; bootstrap "
+                              f"share ranked first {m['share_rank1']:.2f})")
             facts[f"main_pair_rank_{s}"] = rank_text
         test = comparisons[(comparisons["comparison"] == "hardest pair") & (comparisons["steps"] == s)]
-        if bootstrapped and not test.empty and bool(test.iloc[0]["significant"]):
+        tested = not test.empty and test.iloc[0]["family"] != "descriptive"
+        if tested and bool(test.iloc[0]["significant"]):
             verdict_text = f"{test.iloc[0]['verdict']}; {rank_text}"
         elif bootstrapped:
             candidates = table[table["in_hardest_set"].astype(bool)]
@@ -485,11 +568,13 @@ def pair_facts(pairs: pd.DataFrame, comparisons: pd.DataFrame, main_pair: str | 
             else:
                 lead = (f"the hardest pair cannot be told apart among {len(candidates)}: {names} (95% confidence "
                         f"set, max-T bootstrap)")
-            main_test = f"; {test.iloc[0]['verdict']}" if not test.empty else ""
-            verdict_text = f"{lead}; {rank_text}{main_test}; P(rank 1): {facts[f'p_rank1_{s}']}"
+            main_test = f"; {test.iloc[0]['verdict']}" if tested else "; descriptive: no test at this step count"
+            verdict_text = (f"{lead}; {rank_text}{main_test}; bootstrap share ranked first: "
+                            f"{facts[f'share_rank1_{s}']}")
         else:
-            verdict_text = (f"lowest mean {facts[f'hardest_pair_{s}']}; {rank_text}; with fewer than "
-                            f"{BOOTSTRAP_MIN_N} seeds per pair no rank interval or test of the hardest is made")
+            main_test = f"; {test.iloc[0]['verdict']}" if tested else ""
+            verdict_text = (f"lowest mean {facts[f'hardest_pair_{s}']}; {rank_text}{main_test}; with fewer than "
+                            f"{BOOTSTRAP_MIN_N} seeds per pair no rank interval or confidence set is made")
         facts[f"pair_verdict_{s}"] = verdict_text
     return facts
 
@@ -500,8 +585,8 @@ def headline_facts(summary: pd.DataFrame, comparisons: pd.DataFrame, pairs: pd.D
     """Short formatted numbers for the report captions, keyed by name (strings, ready to quote).
 
     Logistic-regression keys carry the step count, the last one as ``final`` (``logreg_mse_raw_final_mean``);
-    a comparison's ``*_verdict`` includes its 95% interval where its n can bound one; ``holm_family_size``
-    and ``holm_family`` count and describe the one Holm family every verdict belongs to."""
+    a comparison's ``*_verdict`` includes its 95% interval where its n can bound one; ``families`` names each
+    confirmatory family and its members (:func:`family_facts`)."""
     facts: dict[str, str] = {}
     logreg = summary[summary["experiment"] == "logreg"] if "experiment" in summary else summary.head(0)
     steps = [*logreg.get("steps", []), *([] if escape is None else escape["steps"])]
@@ -523,26 +608,52 @@ def headline_facts(summary: pd.DataFrame, comparisons: pd.DataFrame, pairs: pd.D
         if row.experiment == "lenet":
             facts[f"{key}_params"] = f"{int(row.trainable_params):,}"
     for row in comparisons.itertuples(index=False):
-        if row.comparison in ("hardest pair", "C3 equivalence"):
+        if row.comparison in ("hardest pair", "C3 equivalence") or row.family == "descriptive":
             facts[f"{row.key}_verdict"] = row.verdict
             continue
         # Every verdict with its interval: a "no significant difference" verdict states its own (or why none
         # can bound it); a significant one gets it here, signed as the verdict reads (the better one's lead).
         low, high = ((row.ci95_low, row.ci95_high) if row.difference > 0 else (-row.ci95_high, -row.ci95_low))
-        label = "" if str(row.ci_method).startswith(("percentile", "exact", "constant")) else f" ({row.ci_method})"
+        label = "" if str(row.ci_method).startswith(("exact", "constant", "paired t")) else f" ({row.ci_method})"
         interval = f"; 95% CI {_points(low, high)}{label}" if row.significant else ""
         facts[f"{row.key}_verdict"] = row.verdict + interval
-    tested = comparisons[comparisons["p_value"].notna()] if "p_value" in comparisons else comparisons.head(0)
-    facts["holm_family_size"] = str(len(tested))
-    facts["holm_family"] = (f"{len(tested)} tests: " + ", ".join(
-        f"{count} {name}" for name, count in tested.groupby("comparison", sort=False).size().items())
-        if len(tested) else "0 tests (this configuration compares nothing)")
+    facts.update(family_facts(comparisons))
     if main_pair is None and not logreg.empty:
         main_pair = logreg["pair"].iloc[0]
     facts.update(pair_facts(pairs, comparisons, main_pair))
     if identities is not None and not identities.empty:
         facts.update(identity_facts(identities))
     return facts
+
+
+def _member(row: Any) -> str:
+    if row.comparison == "C3 equivalence":
+        return f"TOST equivalence of {row.a} and {row.b} within the margin"
+    if row.comparison == "hardest pair":
+        return f"{row.a} is the hardest pair, after {int(row.steps):,} steps"
+    at = f", {int(row.steps):,} steps" if not pd.isna(row.steps) else f", {int(row.epochs)} epochs"
+    what = "" if row.metric == "test_accuracy" else f" in {row.metric}"
+    return f"{row.a} vs {row.b}{what}{at}"
+
+
+def family_facts(comparisons: pd.DataFrame) -> dict[str, str]:
+    """``families``: each confirmatory family of the comparisons with its members (primary first) and its
+    size; ``descriptive``: what is described rather than tested."""
+    parts = []
+    for key, claim in FAMILIES.items():
+        members = comparisons[comparisons["family"] == key]
+        if members.empty:
+            continue
+        members = members.sort_values("role", key=lambda r: r != "primary", kind="stable")
+        listed = "; ".join(f"{_member(r)}{' (primary)' if r.role == 'primary' else ''}"
+                           for r in members.itertuples(index=False))
+        parts.append(f"{claim}: Holm over {len(members)} test{'s' if len(members) > 1 else ''}, {listed}")
+    descriptive = comparisons[comparisons["family"] == "descriptive"]
+    return {
+        "families": (". ".join(parts) if parts else "no confirmatory family (this configuration tests no claim)"),
+        "descriptive": (f"{len(descriptive)} comparisons at other step counts, epochs or metrics are descriptive: a "
+                        f"95% interval, no p-value" if len(descriptive) else "no descriptive comparison"),
+    }
 
 
 def identity_facts(identities: pd.DataFrame) -> dict[str, str]:
@@ -559,15 +670,24 @@ def identity_facts(identities: pd.DataFrame) -> dict[str, str]:
     return facts
 
 
+def _n_needed(solve, *args) -> str:
+    try:
+        return f"n = {solve(*args)} pairs"
+    except ValueError:  # a spread so wide (a 1-epoch test config, say) that no practical n suffices
+        return "over ten thousand pairs"
+
+
 def lenet_facts(runs: pd.DataFrame, comparisons: pd.DataFrame, target_difference: float,
                 planning_sd: float | None = None, power: float = POWER,
                 equivalence_margin: float | None = None) -> dict[str, str]:
-    """The LeNet-5 verdict as one sentence (which C3 is more accurate and by how much; or, with no
-    significant difference, the TOST equivalence verdict and the smallest difference this n could
-    detect), per variant the top-2 accuracy, and the sample-size calculation at the family's strictest
-    Holm level, from ``planning_sd`` (a fraction; None: this study's measured paired SD): the pairs
-    that detect ``target_difference`` with ``power``, and with ``equivalence_margin`` the pairs whose
-    TOST shows equivalence within it with ``power`` when the two C3 kinds are equally accurate."""
+    """The LeNet-5 verdict as one sentence (the C3 family: the TOST equivalence verdict, primary, and the paired
+    difference), per variant the top-2 accuracy and ECE, and the sample size:
+
+    - ``lenet_n_plan``, the plan stated before the runs: from ``planning_sd`` (a fraction, the paired pilot SD of
+      the config; None: no plan), the pairs whose TOST shows equivalence within ``equivalence_margin`` with
+      ``power`` when the two C3 kinds are equally accurate, at the C3 family's strictest Holm level (and the
+      pairs that detect ``target_difference`` at that level);
+    - ``lenet_achieved``: the same two quantities from this study's own paired SD, labelled as achieved."""
     facts: dict[str, str] = {}
     lenet = runs[runs["experiment"] == "lenet"]
     lenet = lenet[lenet["epochs"] == lenet["epochs"].max()]
@@ -580,45 +700,45 @@ def lenet_facts(runs: pd.DataFrame, comparisons: pd.DataFrame, target_difference
     if accuracy.empty:
         return facts
     row = accuracy.iloc[0]
+    equivalence = comparisons[comparisons["key"] == "lenet_equivalence"]
     text = row.verdict
     if row.significant:
         low, high = (row.ci95_low, row.ci95_high) if row.difference > 0 else (-row.ci95_high, -row.ci95_low)
         text += f"; 95% CI {_points(low, high)}"
-    else:
-        equivalence = comparisons[comparisons["key"] == "lenet_equivalence"]
-        if not equivalence.empty:
-            text += f"; {equivalence.iloc[0]['verdict']}"
-    facts["lenet_verdict"] = text
+    facts["lenet_verdict"] = (f"{equivalence.iloc[0]['verdict']}; {text}" if not equivalence.empty else text)
     sparse = lenet[lenet["c3"] == "sparse"].set_index("seed")["test_accuracy"]
     full = lenet[lenet["c3"] == "full"].set_index("seed")["test_accuracy"]
     shared = sorted(set(sparse.index) & set(full.index))
     measured = float((sparse[shared] - full[shared]).std(ddof=1)) if len(shared) > 1 else math.nan
     facts["lenet_paired_sd"] = (f"{100 * measured:.3f} points (n = {len(shared)} pairs)" if not math.isnan(measured)
                                 else "n/a")
-    m = int(comparisons["p_value"].notna().sum())
-    alpha = ALPHA / max(m, 1)
-    sd, source = ((planning_sd, "stats.planning_paired_sd") if planning_sd is not None else
-                  (measured, f"this study's {len(shared)} pairs"))
-    if sd is not None and not math.isnan(sd) and sd > 0:
-        try:
-            needed = f"n = {required_n(sd, target_difference, alpha, power)} pairs"
-        except ValueError:  # a spread so wide (a 1-epoch test config, say) that no practical n detects it
-            needed = "over ten thousand pairs"
-        text = (f"with a paired SD of {100 * sd:.3f} points ({source}), detecting {100 * target_difference:.2f} "
-                f"points with {100 * power:.0f}% power at the strictest Holm level (α = 0.05 / {m} = {alpha:.2g}, "
-                f"two-sided) needs {needed}")
+    m = int(row.family_size) or 1
+    alpha = ALPHA / m
+    level = f"the C3 family's strictest Holm level, α = 0.05 / {m} = {alpha:.3g}"
+    margin_text = "" if equivalence_margin is None else f"within ±{100 * equivalence_margin:.2f} points "
+
+    def needs(sd: float) -> str:
+        text = f"detecting {100 * target_difference:.2f} points needs {_n_needed(required_n, sd, target_difference, alpha, power)}"
         if equivalence_margin is not None:
-            try:
-                needed = f"n = {equivalence_required_n(sd, equivalence_margin, alpha, power)} pairs"
-            except ValueError:
-                needed = "over ten thousand pairs"
-            text += (f"; showing equivalence within ±{100 * equivalence_margin:.2f} points (TOST, each one-sided "
-                     f"test at that level) with {100 * power:.0f}% power, if the two are equally accurate, "
-                     f"needs {needed}")
-        facts["lenet_n_calculation"] = f"{text}; this study has {len(shared)}"
+            text = (f"showing equivalence {margin_text}(TOST) if the two are equally accurate needs "
+                    f"{_n_needed(equivalence_required_n, sd, equivalence_margin, alpha, power)}, and {text}")
+        return text
+
+    facts["lenet_n_plan"] = (
+        f"planned before the runs from the paired pilot SD of {100 * planning_sd:.3f} points "
+        f"(stats.planning_paired_sd), with {100 * power:.0f}% power at {level}: {needs(planning_sd)}; this study "
+        f"has {len(shared)} pairs" if planning_sd is not None else
+        f"no plan: stats.planning_paired_sd is not set, so this study's {len(shared)} pairs were not planned")
+    if not math.isnan(measured) and measured > 0:
+        achieved = f"the difference test detects {100 * minimum_detectable_difference(measured, len(shared), alpha, power):.2f} points with {100 * power:.0f}% power"
+        if equivalence_margin is not None:
+            achieved = (f"the TOST's power {margin_text}is "
+                        f"{100 * equivalence_power(measured, len(shared), equivalence_margin, alpha):.0f}% if the two "
+                        f"are equally accurate, and {achieved}")
+        facts["lenet_achieved"] = (f"achieved (from this study's own paired SD of {100 * measured:.3f} points over "
+                                   f"{len(shared)} pairs, after the runs, not a plan), at {level}: {achieved}")
     else:
-        facts["lenet_n_calculation"] = (f"not computed: it needs a paired SD (stats.planning_paired_sd, or at least "
-                                        f"2 paired seeds; this study has {len(shared)})")
+        facts["lenet_achieved"] = f"not computed: it needs a paired SD of at least 2 pairs (this study has {len(shared)})"
     return facts
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from mnistrepro.aggregate import VARIANT_COLUMNS
+from mnistrepro.stats import format_p
 
 __all__ = ["compare_studies"]
 
@@ -43,8 +44,7 @@ def _comparison_cell(row: pd.Series | None) -> str:
     if {"ci95_low", "ci95_high"} <= set(row.index) and not pd.isna(row["ci95_low"]):
         text += f" [{row['ci95_low'] * 100:+.2f}, {row['ci95_high'] * 100:+.2f}]"
     if "p_holm" in row.index and not pd.isna(row["p_holm"]):
-        floor = bool(row.get("p_at_floor", False))  # a Monte Carlo test's floor: a bound, not an estimate
-        text += f", Holm p {'≤ ' if floor else ''}{row['p_holm']:.2g}"
+        text += f", Holm {format_p(row['p_holm'], bool(row.get('p_holm_bound', False)))}"
     if bool(row.get("significant", False)):
         text += " *"
     return text

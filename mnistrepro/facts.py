@@ -167,7 +167,7 @@ def not_run_parts(config: Mapping[str, Any]) -> dict[str, list[str]]:
     sweep = config["pair_sweep"]
     if not sweep["enabled"]:
         parts["the digit-pair sweep (pair_sweep.enabled is false)"] = [
-            "sweep_n_*", "pair_verdict_*", "hardest_pair_*", "easiest_pair_*", "main_pair_rank_*", "p_rank1_*",
+            "sweep_n_*", "pair_verdict_*", "hardest_pair_*", "easiest_pair_*", "main_pair_rank_*", "share_rank1_*",
             "hardest_*_verdict"]
     elif sweep["pairs"] is not None and sorted(config["pair"]) not in [sorted(p) for p in sweep["pairs"]]:
         parts["the main pair's rank in the sweep (the pair is not in pair_sweep.pairs)"] = [
@@ -179,7 +179,7 @@ def not_run_parts(config: Mapping[str, Any]) -> dict[str, list[str]]:
     if not {"sparse", "full"} <= c3:
         parts["the C3 comparison (needs sparse and full in lenet.c3)"] = [
             "lenet_verdict", "lenet_ece_verdict", "lenet_equivalence_verdict", "lenet_paired_sd",
-            "lenet_n_calculation", "lenet_test_set"]
+            "lenet_n_plan", "lenet_achieved", "lenet_test_set"]
     return parts
 
 

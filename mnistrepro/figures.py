@@ -25,6 +25,7 @@ from mnistrepro import identities as ident  # noqa: E402
 from mnistrepro.aggregate import lenet_history  # noqa: E402
 from mnistrepro.choices import C3_KINDS, LOSS_VARIANTS  # noqa: E402
 from mnistrepro.io import read_json  # noqa: E402
+from mnistrepro.stats import format_p  # noqa: E402
 
 DPI = 120
 C3_ORDER = list(C3_KINDS)
@@ -152,11 +153,12 @@ def _comparison_label(row: pd.Series) -> str:
 @figure
 def comparisons_forest(comparisons) -> plt.Figure:
     """Every row of comparisons.csv: the difference a - b in test accuracy with its 95% interval, grouped by
-    experiment (or, without that column, by comparison), filled where significant after Holm's adjustment,
-    with the Holm p. Uses only the columns comparison, a, b, difference, ci95_low, ci95_high, significant
-    and p_holm (and experiment, steps, epochs where present), so new rows and columns need no change."""
+    family (the confirmatory families, then the descriptive rows), filled where significant after Holm's
+    adjustment within the family, with the Holm p. Uses only the columns family, comparison, a, b, difference,
+    ci95_low, ci95_high, significant, p_holm and p_holm_bound (and steps, epochs where present), so new rows and
+    columns need no change."""
     table = pd.read_csv(comparisons)
-    group = "experiment" if "experiment" in table.columns else "comparison"
+    group = "family" if "family" in table.columns else "comparison"
     table = table.sort_values(group, kind="stable", ignore_index=True)
     table["significant"] = table["significant"].astype(str).str.lower().isin(["true", "1"])
     fig, ax = plt.subplots(figsize=(10, 1.2 + 0.42 * (len(table) + table[group].nunique())))
@@ -176,8 +178,8 @@ def comparisons_forest(comparisons) -> plt.Figure:
         if not (np.isnan(low) or np.isnan(high) or (low <= -100 and high >= 100)):
             ax.plot([low, high], [position, position], color=color, linewidth=2)
         ax.plot(diff, position, "o", markersize=7, color=color, markerfacecolor=color if row["significant"] else "white")
-        floor = "p_at_floor" in row.index and bool(row["p_at_floor"])  # a Monte Carlo floor is a bound
-        ax.annotate(f"Holm p {'≤' if floor else '='} {row['p_holm']:.2g}" if not pd.isna(row["p_holm"]) else "not testable",
+        bound = "p_holm_bound" in row.index and bool(row["p_holm_bound"])
+        ax.annotate(f"Holm {format_p(row['p_holm'], bound)}" if not pd.isna(row["p_holm"]) else "no test (interval only)",
                     (1.01, position), xycoords=("axes fraction", "data"), va="center", fontsize=9)
         position += 1
     ax.set_yticks(y, labels)
@@ -186,7 +188,7 @@ def comparisons_forest(comparisons) -> plt.Figure:
     ax.invert_yaxis()
     ax.axvline(0, color="grey", linestyle=":", linewidth=1)
     ax.set_xlabel("difference a - b in test accuracy, or in the metric named (percentage points; line: 95% CI)")
-    ax.set_title("Every comparison (filled, red: significant at 5% after Holm; hollow, blue: not)")
+    ax.set_title("Every comparison by family (filled, red: significant at 5% after Holm within its family; hollow: not)")
     return fig
 
 
@@ -282,8 +284,8 @@ def pair_ranks(pairs, main_pair: Sequence[int] = (4, 9), top: int = 12) -> plt.F
                 ax.plot([row.rank_low, row.rank_high], [yi, yi], color=colour, linewidth=2)
             filled = str(row.in_hardest_set) in ("True", "1.0")  # NaN where the sweep has too few seeds
             ax.scatter([row.rank], [yi], s=60, color=colour if filled else "white", edgecolor=colour, zorder=3)
-            if row.p_rank1 == row.p_rank1 and row.p_rank1 > 0:
-                ax.text(at["rank_high"].max() + 0.6, yi, f"P(rank 1) {row.p_rank1:.2f}",
+            if row.share_rank1 == row.share_rank1 and row.share_rank1 > 0:
+                ax.text(at["rank_high"].max() + 0.6, yi, f"share ranked 1st {row.share_rank1:.2f}",
                         va="center", fontsize=8)
         ax.set_yticks(y, [f"{p.replace('-', ' vs ')} ({100 * m:.2f}%)" for p, m in zip(at["pair"], at["mean"])])
         ax.set_xlabel("rank (1 = lowest mean accuracy), 95% bootstrap interval")

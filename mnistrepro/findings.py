@@ -74,16 +74,17 @@ def findings(config: Mapping[str, Any], facts: Mapping[str, str]) -> list[str]:
         f"**MSE vs logistic loss** (logistic regression on {pair}, raw pixels, {steps}): "
         f"{facts['loss_raw_final_verdict']}.",
         f"**MSE on raw pixels escapes chance** (a run escapes when its test accuracy beats the majority-class "
-        f"rate by a one-sided exact binomial test at α = {facts['escape_alpha']}) in {facts['escape_mse_raw_final']}: "
-        f"{facts['escape_mse_raw_final_verdict']}; the logistic loss in {facts['escape_ce_raw_final']}.",
+        f"rate by a one-sided exact binomial test at α = {facts['escape_alpha']}; descriptive) in "
+        f"{facts['escape_mse_raw_final']}: {facts['escape_mse_raw_final_verdict']}; the logistic loss in "
+        f"{facts['escape_ce_raw_final']}. Between step counts, {facts['escape_mse_raw_fell_back']}.",
         f"**Raw vs unit pixels** (MSE loss, {steps}): {facts['scaling_final_verdict']}. "
         f"With unit pixels, MSE vs logistic loss: {facts['loss_unit_final_verdict']}.",
         hardest,
         f"**Sparse vs full C3** (LeNet-5, {epochs}): {facts['lenet_verdict']}. "
-        f"Calibration: {facts['lenet_ece_verdict']}.",
+        f"Calibration (descriptive): {facts['lenet_ece_verdict']}.",
         f"**Convolution identities**: {facts['identities_verdict']}; {facts['identities_breaks']}.",
-        f"**One multiplicity family**: every p-value above is Holm-adjusted in one family of "
-        f"{facts['holm_family']}.",
+        f"**One family per claim**: {facts['families']}. Each family holds the family-wise error rate at 0.05 by "
+        f"Holm's method within it; {facts['descriptive']}.",
     ]
 
 
@@ -132,7 +133,7 @@ def readme_results(config: Mapping[str, Any], facts: Mapping[str, str]) -> str:
         lines.append(f"| {c3} | {facts[k + '_params']} | {facts[k + '_mean']} ({facts[k + '_ci']}) | "
                      f"{facts[k + '_top2']} | {facts[k + '_ece_images']} | {facts[k + '_ece_equal_mass_images']} |")
     lines += ["", f"Test-set uncertainty: {facts['lenet_test_set']}.",
-              "", f"Sample size: {facts['lenet_n_calculation']}."]
+              "", f"Sample size, {facts['lenet_n_plan']}; {facts['lenet_achieved']}."]
     return "\n".join(lines)
 
 

@@ -12,20 +12,23 @@ accuracies in [0, 1], some of them bimodal (MSE on raw pixels: stuck at chance o
 - a run has escaped chance when its accuracy beats the majority-class rate by a one-sided exact
   binomial test at level ``ESCAPE_ALPHA`` (:func:`escaped`): a definition fixed in advance that
   does not depend on the other runs;
-- a comparison of two variants run on the same seeds is a paired permutation test of the mean
-  difference (signs of the per-seed differences flipped; exact when there are at most
-  ``resamples`` sign patterns), with the interval from that exact test inverted, or for larger n
-  the interval of the mean difference as above (t below ``BOOTSTRAP_MIN_N`` pairs, else percentile
-  bootstrap). It assumes nothing about the shape of
-  the outcome. Unpaired samples get the two-sample version;
-- the p-values of a study are Holm-adjusted together, and verdicts use the adjusted value; a
-  p-value at the floor of a Monte Carlo test (none of its resamples as extreme) is a bound, and
-  prints as "p ≤ ..." (:func:`format_p`);
-- which of several groups (digit pairs) has the lowest mean is settled by a max-T bootstrap over
-  all pairwise differences (:func:`hardest_groups`), which accounts for the hardest being picked
-  from the data, with bootstrap rank intervals and P(rank 1) (:func:`rank_bootstrap`);
-- equivalence within a margin fixed in advance is a two one-sided tests (TOST) procedure
-  (:func:`equivalence_test`);
+- a comparison of two variants run on the same seeds is a test of the mean per-seed difference with the
+  interval of that same test inverted: the exact sign-flip test (every sign pattern) while ``2^n`` is at most
+  ``resamples``, with its inverted interval (:func:`sign_flip_interval`); for more pairs the paired t-test and
+  its t interval (the large-sample form of the sign-flip test, and analytic, so no Monte Carlo floor). Unpaired
+  samples get Welch's t-test and interval;
+- each claim's confirmatory tests form one family, Holm-adjusted within it (:func:`holm`), fixed in advance
+  (mnistrepro.aggregate.FAMILIES); every other comparison is descriptive, an interval with no p-value;
+- a p-value that is a bound (below the smallest double, or a Monte Carlo test's floor) is flagged and prints
+  as "p ≤ ..." (:func:`format_p`), and so does a Holm value that a bound entered;
+- whether a given group (the main digit pair) has the lowest mean of several is an intersection-union test
+  (Berger 1982): it is shown when every other group is shown easier by a one-sided Welch t-test at the level,
+  so its p is the largest of those p-values and no other pair sets its bar (:func:`hardest_test`). The 95%
+  confidence set of the hardest group keeps each group that no other is shown harder than, by a max-T bootstrap
+  over that group's own comparisons (:func:`hardest_set`); rank intervals and the share of bootstrap
+  resamples in which a group ranks first describe the ranking (:func:`rank_bootstrap`);
+- equivalence within a margin fixed in advance is a two one-sided tests (TOST) procedure, each one-sided test
+  the same test as the difference's (:func:`equivalence_test`);
 - a "no significant difference" verdict states the smallest difference its n could detect.
 
 Every random choice (resamples, sign flips) comes from a ``numpy.random.Generator`` passed in,
@@ -172,22 +175,27 @@ def escape_accuracy(total: int, chance: float, alpha: float = ESCAPE_ALPHA) -> f
     return k / total
 
 
-def holm(p_values: Sequence[float]) -> np.ndarray:
-    """Holm's step-down adjusted p-values (family-wise error rate); NaN stays NaN and is not counted.
+def holm(p_values: Sequence[float], bounds: Sequence[bool] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Holm's step-down adjusted p-values of one family (family-wise error rate); NaN stays NaN and is not
+    counted. Returns ``(adjusted, adjusted_bound)``.
 
-    The i-th smallest of m p-values is multiplied by ``m - i`` (i from 0), made non-decreasing
-    along that order, and capped at 1.
+    The i-th smallest of m p-values is multiplied by ``m - i`` (i from 0), made non-decreasing along that
+    order, and capped at 1. Where some p-values are bounds (``bounds``: the true p is at most the value), an
+    adjusted value is a bound when a bound is at or before it in that order: the maximum that defines it may
+    come from one.
     """
     p = np.asarray(p_values, dtype=float)
+    bound = np.zeros(p.size, dtype=bool) if bounds is None else np.asarray(bounds, dtype=bool)
     out = np.full_like(p, np.nan)
+    out_bound = np.zeros(p.size, dtype=bool)
     valid = np.flatnonzero(~np.isnan(p))
     m = valid.size
     if m == 0:
-        return out
+        return out, out_bound
     order = valid[np.argsort(p[valid], kind="stable")]
-    adjusted = np.minimum(1.0, np.maximum.accumulate(p[order] * (m - np.arange(m))))
-    out[order] = adjusted
-    return out
+    out[order] = np.minimum(1.0, np.maximum.accumulate(p[order] * (m - np.arange(m))))
+    out_bound[order] = np.logical_or.accumulate(bound[order])
+    return out, out_bound
 
 
 def sign_flip_interval(diff: Sequence[float], confidence: float = CONFIDENCE, grid_points: int = 401
@@ -217,13 +225,16 @@ def sign_flip_interval(diff: Sequence[float], confidence: float = CONFIDENCE, gr
     return float(kept.min()), float(kept.max())
 
 
+def exact_sign_flip(n: int, resamples: int = RESAMPLES) -> bool:
+    """Whether the paired test of ``n`` pairs enumerates every sign pattern (``2^n <= resamples``); above that
+    it is the paired t-test (:func:`compare`)."""
+    return 2**n <= resamples
+
+
 def smallest_p(n: int, resamples: int = RESAMPLES) -> float:
-    """The smallest two-sided p-value the paired permutation test can give with ``n`` pairs: ``2 / 2^n``
-    when exact, else ``2 / (resamples + 1)`` (scipy counts the observed pattern among the resamples and
-    doubles the smaller tail)."""
-    if 2**n <= resamples:
-        return 2.0 / 2**n
-    return 2.0 / (resamples + 1)
+    """The smallest two-sided p-value the paired test of ``n`` pairs can give: ``2 / 2^n`` for the exact
+    sign-flip test, 0 for the paired t-test."""
+    return 2.0 / 2**n if exact_sign_flip(n, resamples) else 0.0
 
 
 def minimum_detectable_difference(sd: float, n: int, alpha: float = ALPHA, power: float = POWER) -> float:
@@ -252,11 +263,16 @@ def minimum_detectable_difference(sd: float, n: int, alpha: float = ALPHA, power
     return float(nc / math.sqrt(n) * sd)
 
 
+# The smallest p-value printed as a number; below it (a p-value that underflows) it prints as a bound.
+P_PRINT_FLOOR = 1e-300
+
+
 @dataclass(frozen=True)
 class Comparison:
-    """Mean of ``a`` minus mean of ``b``: 95% interval (``ci_method``), raw and Holm-adjusted two-sided p,
-    the smallest p the test could give (``p_floor``; a bound, not an estimate, when ``exact`` is false and
-    ``p_value`` is at it), and the minimum detectable difference (80% power) at the strictest Holm level."""
+    """Mean of ``a`` minus mean of ``b``: 95% interval (``ci_method``, the inverted ``test``), two-sided p, and
+    within its family (``family``; ``""``: descriptive, no p-value) the Holm-adjusted p and the minimum
+    detectable difference (80% power) at the family's strictest Holm level. ``p_bound`` / ``p_holm_bound``:
+    the value is an upper bound on the p-value, not the p-value."""
 
     n_a: int
     n_b: int
@@ -269,103 +285,96 @@ class Comparison:
     sd_difference: float = math.nan
     p_holm: float = math.nan
     mdd: float = math.nan
-    p_floor: float = math.nan
-    exact: bool = True
+    p_bound: bool = False
+    p_holm_bound: bool = False
     ci_method: str = ""
+    family: str = ""
+    family_size: int = 0
 
     @property
     def significant(self) -> bool:
-        p = self.p_value if math.isnan(self.p_holm) else self.p_holm
-        return not math.isnan(p) and p < ALPHA
-
-    @property
-    def at_floor(self) -> bool:
-        """The p-value is a Monte Carlo test's floor: the true p is at most this."""
-        return not self.exact and not math.isnan(self.p_value) and self.p_value <= self.p_floor * (1 + 1e-9)
+        """Rejected at 5% within its family (Holm); False for a descriptive comparison."""
+        return bool(self.family) and not math.isnan(self.p_holm) and self.p_holm < ALPHA
 
 
-def format_p(p: float, at_floor: bool = False) -> str:
-    """``p = 0.031``, or ``p ≤ 0.0002`` for a bound (a Monte Carlo test's floor)."""
+def format_p(p: float, bound: bool = False) -> str:
+    """``p = 0.031``; ``p ≤ 0.0002`` for a bound, and ``p < 1e-300`` for a p-value below that."""
     if math.isnan(p):
         return "p = n/a"
-    return f"p {'≤' if at_floor else '='} {p:.2g}"
+    if p < P_PRINT_FLOOR:
+        return f"p < {P_PRINT_FLOOR:.0e}"
+    return f"p {'≤' if bound else '='} {p:.2g}"
 
 
-def compare(a: pd.Series, b: pd.Series, rng: np.random.Generator, resamples: int = RESAMPLES) -> Comparison:
+def _paired_test(diff: np.ndarray, resamples: int) -> tuple[float, float, float, str, str]:
+    """``(p, low, high, test, ci_method)`` of the mean of paired differences: the exact sign-flip test and its
+    inverted interval, or (more than ``resamples`` sign patterns) the paired t-test and its t interval."""
+    if exact_sign_flip(diff.size, resamples):
+        p = float(stats.permutation_test((diff,), _mean, permutation_type="samples", vectorized=True,
+                                         n_resamples=2**diff.size).pvalue)
+        low, high = sign_flip_interval(diff)
+        return p, low, high, "paired sign-flip test (exact)", "exact sign-flip test inverted"
+    result = stats.ttest_1samp(diff, 0.0)
+    ci = result.confidence_interval(CONFIDENCE)
+    return float(result.pvalue), float(ci.low), float(ci.high), "paired t-test", "paired t interval"
+
+
+def compare(a: pd.Series, b: pd.Series, rng: np.random.Generator | None = None,
+            resamples: int = RESAMPLES) -> Comparison:
     """Compare two samples indexed by seed; paired when they share every seed.
 
-    Paired: a permutation test of the mean per-seed difference (the sign of each difference
-    flipped at random; every sign pattern when there are at most ``resamples``), with the
-    interval of that mean from the exact test inverted (:func:`sign_flip_interval`) when the test
-    is exact, else :func:`mean_interval` of the differences. Otherwise the two-sample permutation
-    test of the difference in means, with the interval from independent bootstrap resamples of
-    each sample (at least ``BOOTSTRAP_MIN_N`` each) or Welch's t-interval. Identical differences
-    (zero spread, up to rounding) give p = 1 for a zero difference, 0 otherwise.
+    Paired: the test of the mean per-seed difference and its inverted interval (:func:`_paired_test`).
+    Otherwise Welch's t-test of the difference in means and its interval. Identical differences (zero spread,
+    up to rounding) give p = 1 for a zero difference, 0 otherwise. Nothing here is random: ``rng`` is accepted
+    for callers that pass one.
     """
     a, b = a.astype(float), b.astype(float)
     paired = len(a) == len(b) and set(a.index) == set(b.index)
     if paired:
         diff = (a.sort_index() - b.sort_index()).to_numpy()
         n = diff.size
-        exact = 2**n <= resamples
         mean = float(diff.mean()) if n else math.nan
         sd = float(diff.std(ddof=1)) if n > 1 else math.nan
-        test = "paired permutation test (exact)" if exact else "paired permutation test"
-        floor = smallest_p(n, resamples) if n > 1 else math.nan
         if n < 2:
-            return Comparison(n, n, True, mean, math.nan, math.nan, math.nan, test, sd, p_floor=floor,
-                              exact=exact, ci_method="none (n < 2)")
+            return Comparison(n, n, True, mean, math.nan, math.nan, math.nan, "paired test", sd,
+                              ci_method="none (n < 2)")
         if _is_constant(diff):
-            return Comparison(n, n, True, mean, mean, mean, 1.0 if mean == 0 else 0.0, test, sd, p_floor=floor,
-                              exact=True, ci_method="constant difference")
-        p = float(stats.permutation_test((diff,), _mean, permutation_type="samples", vectorized=True,
-                                         n_resamples=resamples, rng=rng).pvalue)
-        if exact:
-            low, high = sign_flip_interval(diff)
-            method = "exact sign-flip test inverted"
-        else:
-            _, low, high, method = mean_interval(diff, rng, resamples, bounds=(-1.0, 1.0))
-        return Comparison(n, n, True, mean, low, high, p, test, sd, p_floor=floor, exact=exact, ci_method=method)
+            return Comparison(n, n, True, mean, mean, mean, 1.0 if mean == 0 else 0.0, "paired test", sd,
+                              ci_method="constant difference")
+        p, low, high, test, method = _paired_test(diff, resamples)
+        return Comparison(n, n, True, mean, low, high, p, test, sd, p_bound=p < P_PRINT_FLOOR, ci_method=method)
     x, y = a.to_numpy(), b.to_numpy()
     mean = float(x.mean() - y.mean())
     if x.size < 2 or y.size < 2:
-        return Comparison(x.size, y.size, False, mean, math.nan, math.nan, math.nan, "permutation test",
+        return Comparison(x.size, y.size, False, mean, math.nan, math.nan, math.nan, "Welch t-test",
                           ci_method="none (n < 2)")
     if _is_constant(np.concatenate([x - x.mean(), y - y.mean()])):
-        return Comparison(x.size, y.size, False, mean, mean, mean, 1.0 if mean == 0 else 0.0, "permutation test",
+        return Comparison(x.size, y.size, False, mean, mean, mean, 1.0 if mean == 0 else 0.0, "Welch t-test",
                           ci_method="constant samples")
-    if min(x.size, y.size) >= BOOTSTRAP_MIN_N:
-        boot = stats.bootstrap((x, y), lambda u, v, axis=-1: u.mean(axis) - v.mean(axis), n_resamples=resamples,
-                               method="percentile", vectorized=True, rng=rng).confidence_interval
-        low, high, method = float(boot.low), float(boot.high), "percentile bootstrap over seeds"
-    else:
-        ci = stats.ttest_ind(x, y, equal_var=False).confidence_interval(CONFIDENCE)
-        low, high, method = float(ci.low), float(ci.high), f"Welch t (n < {BOOTSTRAP_MIN_N})"
-    exact = math.comb(x.size + y.size, x.size) <= resamples
-    p = float(stats.permutation_test((x, y), lambda u, v, axis=-1: u.mean(axis) - v.mean(axis),
-                                     permutation_type="independent", vectorized=True, n_resamples=resamples,
-                                     rng=rng).pvalue)
+    result = stats.ttest_ind(x, y, equal_var=False)
+    ci = result.confidence_interval(CONFIDENCE)
     sd = math.sqrt(x.var(ddof=1) + y.var(ddof=1))
-    floor = 2.0 / math.comb(x.size + y.size, x.size) if exact else 1.0 / (resamples + 1)
-    return Comparison(x.size, y.size, False, mean, low, high, p, "permutation test", sd, p_floor=floor, exact=exact,
-                      ci_method=method)
+    p = float(result.pvalue)
+    return Comparison(x.size, y.size, False, mean, float(ci.low), float(ci.high), p, "Welch t-test", sd,
+                      p_bound=p < P_PRINT_FLOOR, ci_method="Welch t interval")
 
 
-def adjust(comparisons: Sequence[Comparison]) -> list[Comparison]:
-    """The study's comparisons with Holm-adjusted p-values and, for each, the minimum detectable
-    difference at level ``ALPHA / m`` (m tested comparisons: the strictest Holm step, so a
-    difference that large is detected whatever its rank)."""
-    p_holm = holm([c.p_value for c in comparisons])
+def adjust_family(comparisons: Sequence[Comparison], family: str) -> list[Comparison]:
+    """One family's comparisons with Holm-adjusted p-values and, for each, the minimum detectable difference
+    at level ``ALPHA / m`` (m tested members: the strictest Holm step, so a difference that large is detected
+    whatever its rank)."""
+    p_holm, p_holm_bound = holm([c.p_value for c in comparisons], [c.p_bound for c in comparisons])
     m = int(np.sum(~np.isnan(p_holm)))
     alpha = ALPHA / max(m, 1)
-    return [replace(c, p_holm=float(p), mdd=minimum_detectable_difference(c.sd_difference, min(c.n_a, c.n_b), alpha))
-            for c, p in zip(comparisons, p_holm)]
+    return [replace(c, p_holm=float(p), p_holm_bound=bool(bound), family=family, family_size=m,
+                    mdd=minimum_detectable_difference(c.sd_difference, min(c.n_a, c.n_b), alpha))
+            for c, p, bound in zip(comparisons, p_holm, p_holm_bound)]
 
 
 def p_text(c: Comparison) -> str:
-    """``p = …, Holm p = …, n = a/b``, with ``≤`` for a bound (the Holm p of a bound is a bound too)."""
-    return (f"{format_p(c.p_value, c.at_floor)}, Holm {format_p(c.p_holm, c.at_floor)}, "
-            f"n = {c.n_a}/{c.n_b}")
+    """``p = …, Holm p = … (family of m), n = a/b``, with ``≤`` for a bound."""
+    return (f"{format_p(c.p_value, c.p_bound)}, Holm {format_p(c.p_holm, c.p_holm_bound)} (family of "
+            f"{c.family_size}), n = {c.n_a}/{c.n_b}")
 
 
 # How a verdict words a metric: (what is compared, the better side's phrase, whether higher is better).
@@ -375,14 +384,33 @@ METRIC_WORDS = {
 }
 
 
+def _interval_words(c: Comparison, unit: str, scale: float) -> str:
+    label = "" if c.ci_method.startswith(("exact", "constant", "paired t")) else f", {c.ci_method}"
+    return f"95% CI {c.ci95_low * scale:+.2f} to {c.ci95_high * scale:+.2f}{label}"
+
+
+def describe(name_a: str, name_b: str, c: Comparison, unit: str = "percentage points", scale: float = 100,
+             metric: str = "test_accuracy") -> str:
+    """A descriptive comparison's sentence: the difference and its interval, with no p-value (it belongs to
+    no family)."""
+    what = METRIC_WORDS[metric][0]
+    if math.isnan(c.ci95_low):
+        return f"{name_a} - {name_b}: {c.difference * scale:+.2f} {unit} in {what} (n = {c.n_a}/{c.n_b}; no interval)"
+    return (f"{name_a} - {name_b}: {c.difference * scale:+.2f} {unit} in {what} ({_interval_words(c, unit, scale)}, "
+            f"n = {c.n_a}/{c.n_b}; descriptive)")
+
+
 def verdict(name_a: str, name_b: str, c: Comparison, unit: str = "percentage points", scale: float = 100,
             metric: str = "test_accuracy") -> str:
-    """One sentence saying what the replicated runs support, at the 5% level after Holm's adjustment.
+    """One sentence saying what the replicated runs support, at the 5% level after Holm's adjustment within
+    the comparison's family; a descriptive comparison (no family) gets :func:`describe`.
 
     ``metric`` (a key of ``METRIC_WORDS``): accuracy (higher is better) or ECE (lower is better); every
     verdict of the study, whatever its metric, is worded here."""
     if metric not in METRIC_WORDS:
         raise ValueError(f"metric: expected one of {sorted(METRIC_WORDS)}, got {metric!r}")
+    if not c.family:
+        return describe(name_a, name_b, c, unit, scale, metric)
     what, better_phrase, higher_is_better = METRIC_WORDS[metric]
     if math.isnan(c.p_value):
         return f"cannot test: too few runs ({c.n_a} vs {c.n_b})"
@@ -403,13 +431,11 @@ def verdict(name_a: str, name_b: str, c: Comparison, unit: str = "percentage poi
     else:
         power = f"n = {min(c.n_a, c.n_b)} detects {c.mdd * scale:.2f} {unit} with 80% power"
     return (f"no significant difference{subject} between {name_a} and {name_b} "
-            f"({c.difference * scale:+.2f} {unit}, 95% CI {c.ci95_low * scale:+.2f} to {c.ci95_high * scale:+.2f}, "
-            f"{text}); {power}")
+            f"({c.difference * scale:+.2f} {unit}, {_interval_words(c, unit, scale)}, {text}); {power}")
 
 
-def sign_flip_p(diff: Sequence[float], alternative: str = "two-sided", resamples: int = RESAMPLES,
-                rng: np.random.Generator | None = None) -> float:
-    """p of the paired permutation (sign-flip) test of mean ``diff`` = 0; exact when ``2^n <= resamples``."""
+def sign_flip_p(diff: Sequence[float], alternative: str = "two-sided") -> float:
+    """p of the exact paired sign-flip test of mean ``diff`` = 0 (every sign pattern: for small n only)."""
     d = np.asarray(diff, dtype=float)
     if _is_constant(d):
         mean = float(d.mean())
@@ -419,7 +445,14 @@ def sign_flip_p(diff: Sequence[float], alternative: str = "two-sided", resamples
             return 0.0 if mean < 0 else 1.0
         return 1.0 if mean == 0 else 0.0
     return float(stats.permutation_test((d,), _mean, permutation_type="samples", vectorized=True,
-                                        n_resamples=resamples, alternative=alternative, rng=rng).pvalue)
+                                        n_resamples=2**d.size, alternative=alternative).pvalue)
+
+
+def _one_sided_p(diff: np.ndarray, alternative: str, resamples: int) -> float:
+    """One-sided p of mean ``diff`` = 0 by the paired test :func:`compare` uses for ``diff.size`` pairs."""
+    if exact_sign_flip(diff.size, resamples) or _is_constant(diff):
+        return sign_flip_p(diff, alternative)
+    return float(stats.ttest_1samp(diff, 0.0, alternative=alternative).pvalue)
 
 
 @dataclass(frozen=True)
@@ -435,19 +468,18 @@ class Equivalence:
     test: str
 
 
-def equivalence_test(diff: Sequence[float], margin: float, resamples: int = RESAMPLES,
-                     rng: np.random.Generator | None = None) -> Equivalence:
+def equivalence_test(diff: Sequence[float], margin: float, resamples: int = RESAMPLES) -> Equivalence:
     """Two one-sided tests (TOST, Schuirmann 1987) that the mean paired difference lies within
-    ``(-margin, margin)``, each a one-sided sign-flip permutation test of the shifted differences
-    (exact for ``2^n <= resamples``): the same test the study uses for a difference, turned around."""
+    ``(-margin, margin)``, each the one-sided form of the paired test the study uses for a difference (exact
+    sign-flip for ``2^n <= resamples``, else paired t: then this is the paired t TOST that
+    :func:`equivalence_power` plans for)."""
     d = np.asarray(diff, dtype=float)
     if d.size < 2:
-        return Equivalence(margin, math.nan, math.nan, math.nan, d.size, "TOST (sign-flip)")
-    p_lower = sign_flip_p(d + margin, "greater", resamples, rng)
-    p_upper = sign_flip_p(d - margin, "less", resamples, rng)
-    exact = 2**d.size <= resamples
-    return Equivalence(margin, max(p_lower, p_upper), p_lower, p_upper, d.size,
-                       "TOST, one-sided paired permutation tests" + (" (exact)" if exact else ""))
+        return Equivalence(margin, math.nan, math.nan, math.nan, d.size, "TOST")
+    p_lower = _one_sided_p(d + margin, "greater", resamples)
+    p_upper = _one_sided_p(d - margin, "less", resamples)
+    test = "TOST, exact one-sided sign-flip tests" if exact_sign_flip(d.size, resamples) else "TOST, paired t"
+    return Equivalence(margin, max(p_lower, p_upper), p_lower, p_upper, d.size, test)
 
 
 def required_n(sd: float, effect: float, alpha: float = ALPHA, power: float = POWER, n_max: int = 10_000) -> int:
@@ -496,7 +528,8 @@ def rank_bootstrap(groups: Sequence[np.ndarray], rng: np.random.Generator, resam
                    confidence: float = CONFIDENCE, chunk: int = 500) -> pd.DataFrame:
     """Rank 1 = the lowest mean. Per group (in the order given): its observed ``rank``, the 95%
     percentile interval of its rank over bootstrap resamples of each group's values (``rank_low``,
-    ``rank_high``), and ``p_rank1``, the share of resamples in which it has the lowest mean."""
+    ``rank_high``), and ``share_rank1``, the share of resamples in which it has the lowest mean (a bootstrap
+    frequency, not a probability that it is the hardest)."""
     k = len(groups)
     ranks = np.empty((resamples, k), dtype=np.int32)
     for start in range(0, resamples, chunk):
@@ -509,48 +542,57 @@ def rank_bootstrap(groups: Sequence[np.ndarray], rng: np.random.Generator, resam
         "rank": observed,
         "rank_low": np.quantile(ranks, tail, axis=0, method="lower").astype(int),
         "rank_high": np.quantile(ranks, 1 - tail, axis=0, method="higher").astype(int),
-        "p_rank1": (ranks == 1).mean(axis=0),
+        "share_rank1": (ranks == 1).mean(axis=0),
     })
 
 
-def hardest_groups(groups: Sequence[np.ndarray], rng: np.random.Generator, resamples: int = RESAMPLES,
-                   confidence: float = CONFIDENCE, chunk: int = 200) -> tuple[np.ndarray, np.ndarray]:
-    """Which groups may have the lowest mean, accounting for the lowest being picked from the data.
+def hardest_test(groups: Sequence[np.ndarray], main: int) -> tuple[float, int]:
+    """Whether group ``main`` has the lowest mean of ``groups`` (fixed in advance, not picked from the data):
+    an intersection-union test (Berger 1982) of "some other group's mean is at most as high" against "every
+    other group's is higher". Each other group ``j`` is shown easier by a one-sided Welch t-test of
+    ``mean_j > mean_main``; the claim holds at level alpha when every one does, so its p is the largest of their
+    p-values (no multiplicity correction is needed, and no pair but the closest sets the bar). Returns
+    ``(p, j)``, ``j`` the group with that largest p (the closest challenger)."""
+    x = np.asarray(groups[main], dtype=float)
+    p = np.full(len(groups), -np.inf)
+    for j, g in enumerate(groups):
+        if j == main:
+            continue
+        y = np.asarray(g, dtype=float)
+        if _is_constant(np.concatenate([x - x.mean(), y - y.mean()])):
+            p[j] = 0.0 if y.mean() > x.mean() else 1.0
+        else:
+            p[j] = float(stats.ttest_ind(y, x, equal_var=False, alternative="greater").pvalue)
+    j = int(np.argmax(p))
+    return float(p[j]), j
 
-    A max-T bootstrap (Romano and Wolf 2005, as in Tukey's all-pairs comparison): for every ordered
-    pair of groups ``(j, i)`` the studentized difference ``t_ji = (mean_j - mean_i) / se_ji``; its null
-    distribution is the bootstrap distribution of the largest centred studentized difference over all
-    pairs, ``T* = max_{j != i} ((m*_j - m_j) - (m*_i - m_i)) / se*_ji`` (each group resampled around its
-    own mean, so unequal spreads are allowed). Returns, per group ``i``:
 
-    - ``p_hardest[i]``: the p-value of "group ``i`` has the lowest mean" against "some other group's is at
-      most as high", ``max_{j != i} P(T* >= t_ji)`` (an intersection-union test over the simultaneous
-      comparisons; a group's claim is rejected by any other group that is not shown to be easier);
-    - ``in_set[i]``: whether group ``i`` is in the ``confidence`` set of the hardest group: no other group is
-      shown to be harder (``max_{j} t_ij`` below the ``confidence`` quantile of ``T*``).
-    """
+def hardest_set(groups: Sequence[np.ndarray], rng: np.random.Generator, resamples: int = RESAMPLES,
+                confidence: float = CONFIDENCE, chunk: int = 200) -> np.ndarray:
+    """The ``confidence`` set of the group with the lowest mean, accounting for it being picked from the data.
+
+    Group ``i`` leaves the set when some other group is shown harder than it: the largest of its studentized
+    differences ``t_ij = (mean_i - mean_j) / se_ij`` over ``j`` reaches the ``confidence`` quantile of the
+    bootstrap distribution of that same maximum, centred (each group resampled around its own mean, with the
+    observed standard errors, so that a resample of a nearly constant group cannot divide by zero). Each group's
+    bar comes from its own comparisons only (the easiest pairs do not set the bar for the hardest), and the true
+    hardest group leaves the set with probability at most ``1 - confidence``. Returns a bool array."""
     k = len(groups)
     means = np.array([g.mean() for g in groups])
     var = np.array([g.var(ddof=1) / g.size for g in groups])
-    t = (means[:, None] - means[None, :]) / np.sqrt(var[:, None] + var[None, :])  # t[j, i] = (m_j - m_i) / se
+    se = np.sqrt(var[:, None] + var[None, :])
+    diff = means[:, None] - means[None, :]  # diff[i, j] = m_i - m_j
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(se > 0, diff / se, np.where(diff == 0, 0.0, np.sign(diff) * np.inf))
+        scale = np.where(se > 0, 1 / se, 0.0)
     np.fill_diagonal(t, -np.inf)
-    t_max = np.empty(resamples)
+    t_max = np.empty((resamples, k))
     for start in range(0, resamples, chunk):
         b = min(chunk, resamples - start)
-        draws = [g[rng.integers(0, g.size, size=(b, g.size))] for g in groups]
-        centred = np.column_stack([d.mean(axis=1) for d in draws]) - means  # [b, k]
-        v = np.column_stack([d.var(axis=1, ddof=1) / d.shape[1] for d in draws])
-        tb = (centred[:, :, None] - centred[:, None, :]) / np.sqrt(v[:, :, None] + v[:, None, :] + 1e-300)
+        centred = np.column_stack([g[rng.integers(0, g.size, size=(b, g.size))].mean(axis=1) for g in groups]) - means
+        tb = (centred[:, :, None] - centred[:, None, :]) * scale  # [b, k, k]
         idx = np.arange(k)
         tb[:, idx, idx] = -np.inf
-        t_max[start:start + b] = tb.reshape(b, -1).max(axis=1)
-    # p of each ordered pair: (count + 1) / (resamples + 1), so a Monte Carlo p is never 0.
-    sorted_t = np.sort(t_max)
-    exceed = resamples - np.searchsorted(sorted_t, t, side="left")
-    p_pair = (exceed + 1) / (resamples + 1)  # p_pair[j, i]: is j shown easier than i?
-    np.fill_diagonal(p_pair, 0.0)
-    p_hardest = p_pair.max(axis=0) if k > 1 else np.zeros(1)
-    critical = np.quantile(t_max, confidence)
-    # Group i is out of the set when some group j is shown harder: t[i, j] >= critical (mean_i shown above mean_j).
-    in_set = ~(t >= critical).any(axis=1)
-    return p_hardest, in_set
+        t_max[start:start + b] = tb.max(axis=2)
+    critical = np.quantile(t_max, confidence, axis=0)  # [k]
+    return ~(t.max(axis=1) >= critical)

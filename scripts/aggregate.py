@@ -1,4 +1,4 @@
-"""Rule aggregate: every run record (and the identities table) -> runs, summary, comparisons (one Holm family),
+"""Rule aggregate: every run record (and the identities table) -> runs, summary, comparisons (a family per claim),
 LeNet-5 test-set uncertainty, report facts. The logistic-regression tables are rule aggregate_logreg's; the
 comparisons and the facts need them, so they are computed again here from the same rows (mnistrepro.aggregate
 .logreg_tables)."""
@@ -22,11 +22,11 @@ margin = params.equivalence_margin / 100  # config: percentage points; tables: f
 logreg_only = logreg_tables(runs, logreg[0]["chance_accuracy"], params.seed, params.resamples, params.escape_alpha)
 summary = summary_table(runs, table_rng(params.seed, "summary"), params.resamples)
 comparisons = comparisons_table(runs, params.logreg_steps, table_rng(params.seed, "comparisons"), params.resamples,
-                                pairs=logreg_only["pairs"], main_pair=main_pair, equivalence_margin=margin)
+                                main_pair=main_pair, equivalence_margin=margin)
 test_set, test_set_facts = lenet_test_set(evaluations, table_rng(params.seed, "lenet_test_set"),
                                           params.image_resamples)
-log.info("%d run rows, %d variants, %d tests in the Holm family", len(runs), len(summary),
-         int(comparisons["p_value"].notna().sum()))
+log.info("%d run rows, %d variants, %d confirmatory tests in %d families", len(runs), len(summary),
+         int(comparisons["p_value"].notna().sum()), comparisons.loc[comparisons["family"] != "descriptive", "family"].nunique())
 for row in comparisons.itertuples(index=False):
     log.info("%s (%s vs %s): %s", row.comparison, row.a, row.b, row.verdict)
 for name, table in [("runs", runs), ("summary", summary), ("comparisons", comparisons), ("lenet_test_set", test_set)]:

@@ -103,23 +103,16 @@ def test_summary_means_stds_and_intervals(runs):
     assert math.isnan(mse["mean_ece"]) and math.isnan(mse["mean_top2_accuracy"])
 
 
-def test_ece_is_compared_in_the_same_family_and_worded_by_the_same_function(runs):
+def test_ece_is_described_not_tested_and_worded_by_the_same_function(runs):
     comparisons = comparisons_table(runs, [1000, 10000], rng())
     ece = comparisons[comparisons["key"] == "lenet_ece"].iloc[0]
     assert ece["metric"] == "ece" and ece["comparison"] == "C3 connection table"
-    # Full C3's ECE is 0.02 higher in every seed: a constant paired difference, p = 0, significant after Holm.
-    assert ece["difference"] == pytest.approx(-0.02) and bool(ece["significant"])
-    assert ece["verdict"].startswith("sparse C3 is better calibrated (lower ECE) than full C3 by 2.00 percentage points")
-    # One family: the ECE test's Holm p is adjusted over every row with a p-value.
-    assert ece["p_holm"] >= ece["p_value"] and comparisons["p_value"].notna().sum() == len(comparisons)
-    swapped = runs.assign(c3=runs["c3"].map({"sparse": "full", "full": "sparse"}))
-    swapped_ece = comparisons_table(swapped, [10000], rng()).set_index("key").loc["lenet_ece"]
-    assert swapped_ece["verdict"].startswith("full C3 is better calibrated")
-    noisy = runs.copy()
-    noisy.loc[(noisy["c3"] == "full") & (noisy["seed"] == 1), "ece"] = 0.041
-    noisy_verdict = comparisons_table(noisy, [10000], rng()).set_index("key").loc["lenet_ece", "verdict"]
-    assert noisy_verdict.startswith("no significant difference in ECE between sparse C3 and full C3")
-    assert "with n = 3 no difference could be significant (smallest possible p = 0.25)" in noisy_verdict
+    # Calibration answers no claim of the seed: descriptive, an interval and no p-value in any family.
+    assert ece["family"] == "descriptive" and ece["role"] == "descriptive" and not bool(ece["significant"])
+    assert math.isnan(ece["p_value"]) and math.isnan(ece["p_holm"]) and ece["family_size"] == 0
+    assert ece["difference"] == pytest.approx(-0.02)
+    assert ece["verdict"] == ("sparse C3 - full C3: -2.00 percentage points in ECE (95% CI -2.00 to -2.00, "
+                              "n = 3/3; descriptive)")
     facts = lenet_facts(runs, comparisons, target_difference=0.002)
     assert facts["lenet_sparse_ece"] == "2.00%" and facts["lenet_sparse_top2"] == "99.60%"
     # Three seeds: the ECE's interval is a labelled Student-t interval, not a percentile bootstrap.
@@ -127,8 +120,8 @@ def test_ece_is_compared_in_the_same_family_and_worded_by_the_same_function(runs
 
 
 def test_lenet_verdict_equivalence_and_sample_size():
-    """Ten paired seeds: no significant difference, so the verdict gives the TOST result and the MDD, and
-    the n calculation states its SD, level and power."""
+    """Ten paired seeds: the C3 family is the TOST (primary) and the paired difference, Holm over 2; the verdict
+    gives both; the plan states its SD, level and power, and the achieved power is labelled as such."""
     gen = np.random.default_rng(3)
     base = 0.987 + 0.001 * gen.standard_normal(10)
     diff = 0.0003 * gen.standard_normal(10)
@@ -136,26 +129,29 @@ def test_lenet_verdict_equivalence_and_sample_size():
     lenet += [lenet_records("full", s, float(a), 0.01 + 0.0001 * s) for s, a in enumerate(base)]
     runs = runs_table(lenet=lenet)
     comparisons = comparisons_table(runs, [], rng(), equivalence_margin=0.001)
-    assert list(comparisons["key"]) == ["lenet", "lenet_ece", "lenet_equivalence"]
+    assert list(comparisons["key"]) == ["lenet_equivalence", "lenet", "lenet_ece"]
+    assert list(comparisons["role"]) == ["primary", "secondary", "descriptive"]
+    assert list(comparisons["family_size"]) == [2, 2, 0]
     tost = comparisons.set_index("key").loc["lenet_equivalence"]
     assert tost["verdict"].startswith("equivalent within ±0.10 percentage points (TOST p = ")
-    facts = lenet_facts(runs, comparisons, target_difference=0.002)
+    assert "(family of 2)" in tost["verdict"]
+    facts = lenet_facts(runs, comparisons, target_difference=0.002, equivalence_margin=0.001)
     verdict = facts["lenet_verdict"]
-    assert verdict.startswith("no significant difference between sparse C3 and full C3")
-    assert "with 80% power" in verdict and "equivalent within ±0.10 percentage points" in verdict
+    assert verdict.startswith("equivalent within ±0.10 percentage points")
+    assert "no significant difference between sparse C3 and full C3" in verdict and "with 80% power" in verdict
     sd = float(np.std(diff, ddof=1))
     assert facts["lenet_paired_sd"] == f"{100 * sd:.3f} points (n = 10 pairs)"
-    n_text = facts["lenet_n_calculation"]
-    assert f"paired SD of {100 * sd:.3f} points" in n_text and "α = 0.05 / 3 = 0.017" in n_text
-    assert "this study has 10" in n_text and "equivalence" not in n_text
-    # With the TOST margin, the calculation also gives the n that shows equivalence (80% power, equal variants).
-    tost_text = lenet_facts(runs, comparisons, 0.002, equivalence_margin=0.001)["lenet_n_calculation"]
-    tost_n = equivalence_required_n(sd, 0.001, 0.05 / 3)
-    assert f"showing equivalence within ±0.10 points (TOST, each one-sided test at that level) with 80% power, if " \
-           f"the two are equally accurate, needs n = {tost_n} pairs; this study has 10" in tost_text
-    # A planning SD from the config replaces the measured one.
-    assert "paired SD of 0.131 points (stats.planning_paired_sd)" in lenet_facts(
-        runs, comparisons, 0.002, planning_sd=0.00131)["lenet_n_calculation"]
+    assert facts["lenet_n_plan"] == ("no plan: stats.planning_paired_sd is not set, so this study's 10 pairs were "
+                                     "not planned")
+    assert facts["lenet_achieved"].startswith(
+        f"achieved (from this study's own paired SD of {100 * sd:.3f} points over 10 pairs, after the runs, not a "
+        "plan), at the C3 family's strictest Holm level, α = 0.05 / 2")
+    # A planning SD from the config gives the plan, at the family's level: the n the TOST needs.
+    plan = lenet_facts(runs, comparisons, 0.002, planning_sd=0.0015, equivalence_margin=0.001)["lenet_n_plan"]
+    n = equivalence_required_n(0.0015, 0.001, 0.05 / 2)
+    assert plan.startswith("planned before the runs from the paired pilot SD of 0.150 points")
+    assert f"(TOST) if the two are equally accurate needs n = {n} pairs" in plan
+    assert plan.endswith("this study has 10 pairs")
 
 
 def test_lenet_test_set_uncertainty_and_ece_binnings():
@@ -188,23 +184,70 @@ def test_lenet_test_set_uncertainty_and_ece_binnings():
     assert "McNemar" in facts["lenet_test_set"] and "resampling bias" in facts["lenet_sparse_ece_images"]
 
 
-def test_comparisons_flag_the_real_difference_only(runs):
+def test_comparisons_test_each_claim_in_its_own_family_at_the_final_step(runs):
     comparisons = comparisons_table(runs, [1000, 10000], rng()).set_index(["comparison", "steps"], drop=False)
     loss = comparisons.loc[("loss", 10000)]
-    assert loss["difference"] == pytest.approx(0.30) and loss["test"] == "paired permutation test (exact)"
+    assert loss["difference"] == pytest.approx(0.30) and loss["test"] == "paired sign-flip test (exact)"
+    assert (loss["family"], loss["role"], loss["family_size"]) == ("loss", "primary", 1)
     # Three seeds: 8 sign patterns, so the smallest possible p is 2/8; nothing can be significant.
     assert loss["p_value"] == pytest.approx(0.25) and not loss["significant"]
     assert loss["mdd"] == math.inf and "with n = 3 no difference could be significant" in loss["verdict"]
     c3 = comparisons[comparisons["key"] == "lenet"].iloc[0]
-    assert c3["difference"] == pytest.approx(0.0, abs=1e-12) and not c3["significant"]
+    assert c3["difference"] == pytest.approx(0.0, abs=1e-12) and not c3["significant"] and c3["family"] == "c3"
     assert c3["verdict"].startswith("no significant difference between sparse C3 and full C3")
-    # At 1,000 steps CE is 0.9 and MSE 0.5 for every seed: a constant difference, p = 0, and
-    # significant after Holm's adjustment too.
+    # At 1,000 steps, the same runs read earlier: descriptive, an interval and no p-value in any family.
     at_1000 = comparisons.loc[("loss", 1000)]
-    assert at_1000["p_value"] == 0.0 and at_1000["p_holm"] == 0.0 and bool(at_1000["significant"])
-    # Holm over all the comparisons (accuracy and ECE alike): never below the raw p, never above 1.
-    assert (comparisons["p_holm"] >= comparisons["p_value"]).all() and (comparisons["p_holm"] <= 1).all()
-    assert {"p_value", "p_holm", "test", "mdd"} <= set(comparisons.columns)
+    assert at_1000["family"] == "descriptive" and math.isnan(at_1000["p_value"]) and math.isnan(at_1000["p_holm"])
+    assert not bool(at_1000["significant"]) and at_1000["verdict"].endswith("descriptive)")
+    tested = comparisons[comparisons["family"] != "descriptive"]
+    assert (tested["p_holm"] >= tested["p_value"]).all() and (tested["p_holm"] <= 1).all()
+
+
+def test_no_descriptive_result_carries_a_family_p_value():
+    """Whatever the configuration: a row outside the families has no p-value, Holm value or family size, and its
+    sentence quotes none; every family member has them."""
+    gen = np.random.default_rng(2)
+    records = [logreg_record(loss, scaling, s, 0.5 + 0.3 * (loss == "ce") + 0.01 * gen.standard_normal(),
+                             0.6 + 0.3 * (loss == "ce") + 0.01 * gen.standard_normal())
+               for loss in LOSSES for scaling in ("raw", "unit") for s in range(20)]
+    sweep = [logreg_record("ce", "raw", s, a, a + 0.01, d) for d, m in (((4, 9), 0.9), ((0, 1), 0.99), ((3, 5), 0.92))
+             for s, a in enumerate(0.01 * gen.standard_normal(30) + m)]
+    lenet = [lenet_records(c3, s, 0.987 + 0.001 * gen.standard_normal(), 0.01) for c3 in ("sparse", "full")
+             for s in range(16)]
+    runs = runs_table(records, sweep, lenet)
+    table = comparisons_table(runs, [1000, 10000], rng(), main_pair="4-9", equivalence_margin=0.001)
+    descriptive = table[table["family"] == "descriptive"]
+    members = table[table["family"] != "descriptive"]
+    assert len(descriptive) >= 5 and set(members["family"]) == {"loss", "c3", "hardest_pair"}
+    assert descriptive[["p_value", "p_holm"]].isna().all().all() and (descriptive["family_size"] == 0).all()
+    assert not descriptive["verdict"].str.contains("p =|p ≤|p <|Holm").any()
+    assert members[["p_value", "p_holm"]].notna().all().all()
+    assert members["verdict"].str.contains("Holm p").all()
+    # Each family at its claim's last step count or epoch only.
+    assert set(members.loc[members["family"] == "loss", "steps"]) == {10000}
+    assert set(members.loc[members["family"] == "hardest_pair", "steps"]) == {10000}
+    for family, size in members.groupby("family")["family_size"].first().items():
+        assert size == (members["family"] == family).sum()
+
+
+def test_a_printed_p_value_that_is_a_bound_says_so():
+    """Every p-value and Holm value the comparisons print: "p ≤" or "p <" exactly where the table flags a bound,
+    "p =" elsewhere. A 200-seed loss difference of 40 points with little spread has a t-test p below the smallest
+    double, which prints as a bound, and so does every Holm value it enters."""
+    gen = np.random.default_rng(4)
+    records = [logreg_record(loss, "raw", s, 0.5, 0.5 + 0.4 * (loss == "ce") + 0.001 * gen.standard_normal())
+               for loss in LOSSES for s in range(200)]
+    records += [logreg_record(loss, "unit", s, 0.5, 0.9 + 0.01 * gen.standard_normal())
+                for loss in LOSSES for s in range(200)]
+    table = comparisons_table(runs_table(records), [1000, 10000], rng())
+    members = table[table["family"] != "descriptive"]
+    assert members["p_bound"].any() and not members["p_bound"].all()
+    for row in members.itertuples(index=False):
+        holm_text = re.search(r"Holm (p [=≤<] \S+)", row.verdict).group(1)
+        raw_text = re.search(r"(p [=≤<] \S+), Holm", row.verdict).group(1)
+        assert raw_text.startswith(("p ≤", "p <")) == bool(row.p_bound), (raw_text, row)
+        assert holm_text.startswith(("p ≤", "p <")) == bool(row.p_holm_bound), (holm_text, row)
+        assert not row.p_bound or row.p_holm_bound  # a Holm value a bound entered is a bound
 
 
 def test_comparisons_with_enough_seeds_flag_a_real_difference_and_not_a_null_one():
@@ -244,17 +287,20 @@ def test_escape_table_counts_runs_that_beat_chance_by_the_binomial_test():
     sensitivity = escape_sensitivity(runs)
     mse_final = sensitivity[(sensitivity["loss"] == "mse") & (sensitivity["steps"] == 10000)]
     assert list(mse_final["escaped"]) == [4, 4, 4, 3, 1]  # above 60, 66, 70, 75, 80%
-    facts = headline_facts(pd.DataFrame(columns=["experiment"]), pd.DataFrame(columns=["comparison"]),
+    facts = headline_facts(pd.DataFrame(columns=["experiment"]), pd.DataFrame(columns=["comparison", "family"]),
                            pd.DataFrame(), escape.reset_index(), sensitivity=sensitivity)
     # The last step count is "final" in the keys, whatever the config's step count; earlier ones keep their number.
     assert facts["escape_mse_raw_final"] == "4 of 8 runs (50.00%, Wilson 95% CI 21.52% to 78.48%)"
     assert facts["escape_mse_raw_final_sensitivity"] == "60%: 4, 66%: 4, 70%: 4, 75%: 3, 80%: 1 of 8"
-    # About half at the test's threshold, a minority above 80%: the verdict says it depends on the threshold.
+    # 4 of 8 (Wilson 22% to 78%): no clear majority at the test's threshold, nor at 60-75% (3 or 4 of 8); 1 of 8
+    # above 80% (Wilson 2% to 47%) is a minority: the verdict says it depends on the threshold.
     verdict = facts["escape_mse_raw_final_verdict"]
-    assert verdict.startswith("about half of the runs, but not at every fixed threshold")
+    assert verdict.startswith("no clear majority either way, but not at every fixed threshold")
     assert "a minority of runs above 80%" in verdict and verdict.endswith("depends on the threshold")
     assert facts["escape_ce_raw_final_verdict"] == (
-        "every run, as at every fixed threshold from 60% to 80% (rates 100.00% to 100.00%)")
+        "a majority of runs, as at every fixed threshold from 60% to 80% (rates 100.00% to 100.00%)")
+    # Escaped at 1,000 steps is none for MSE; no run fell back.
+    assert facts["escape_mse_raw_fell_back"] == "no run that had escaped at one step count fell back at the next"
     assert facts["reference_mse_raw_final"] == "the reference's single run (78.05%) is above 50% of the escaped runs"
     assert facts["escaped_mse_raw_1000_median"] == facts["escaped_mse_raw_1000_range"] == "none escaped"
     assert not any("10000" in key for key in facts)
@@ -275,8 +321,8 @@ def test_another_pair_has_no_reference_and_its_own_rank():
     assert not any(key.startswith("reference_") for key in facts)
     assert facts["main_pair_rank_10000"] == "3 vs 5 ranks 2 of 3"
     assert facts["hardest_pair_10000"] == "4 vs 9 (82.00%, n = 2)"
-    assert facts["pair_verdict_1000"].endswith("with fewer than 30 seeds per pair no rank interval or test of the "
-                                               "hardest is made")
+    assert facts["pair_verdict_1000"].endswith("with fewer than 30 seeds per pair no rank interval or confidence "
+                                               "set is made")
     assert facts["loss_raw_final_verdict"].startswith("logistic loss (raw) is more accurate")
     assert facts["loss_raw_final_verdict"].endswith("; 95% CI +20.00 to +20.00 percentage points")
     # The interval reads as the verdict does: the better variant's lead, positive, whichever side it is on.
@@ -322,20 +368,25 @@ def sweep_runs(means: dict, n: int, seed: int = 0) -> pd.DataFrame:
                              for digits, mean in means.items() for s, a in enumerate(gen.normal(mean, 0.01, n))])
 
 
-def test_the_hardest_pair_is_named_only_when_the_selection_aware_test_says_so():
-    # 4 vs 9 clearly hardest: the max-T test in the Holm family says so, and the verdict names it.
+def test_the_hardest_pair_is_named_only_when_its_test_says_so():
+    # 4 vs 9 clearly hardest: the intersection-union test at the last step count (the hardest-pair family) says
+    # so, and the verdict names it; the 1,000-step reading is descriptive.
     runs = sweep_runs({(4, 9): 0.85, (7, 9): 0.90, (0, 1): 0.99}, 40)
     pairs = pair_difficulty(runs, rng(), resamples=999)
-    comparisons = comparisons_table(runs, [], rng(), resamples=999, pairs=pairs, main_pair="4-9")
+    comparisons = comparisons_table(runs, [], rng(), resamples=999, main_pair="4-9")
     assert list(comparisons["comparison"]) == ["hardest pair", "hardest pair"]
+    assert list(comparisons["family"]) == ["descriptive", "hardest_pair"]
     facts = headline_facts(pd.DataFrame(columns=["experiment"]), comparisons, pairs, main_pair="4-9")
     assert facts["pair_verdict_10000"].startswith("4 vs 9 is the hardest pair: every other pair is shown easier "
-                                                  "(max-T bootstrap p ≤ 0.001, Holm p ≤ 0.002)")
-    assert "P(rank 1) = 1.00" in facts["main_pair_rank_10000"] and facts["holm_family_size"] == "2"
-    # 4 vs 9 and 7 vs 9 tied: neither is named; the verdict gives the set that cannot be told apart.
-    runs = sweep_runs({(4, 9): 0.900, (7, 9): 0.9002, (0, 1): 0.99}, 40)
+                                                  "(closest: 7 vs 9; intersection-union test p = ")
+    assert "bootstrap share ranked first 1.00" in facts["main_pair_rank_10000"]
+    assert facts["families"] == ("the hardest-pair claim (the digit-pair sweep, its last step count): Holm over 1 "
+                                 "test, 4 vs 9 is the hardest pair, after 10,000 steps (primary)")
+    assert "descriptive: no test at this step count" in facts["pair_verdict_1000"]
+    # 4 vs 9 and 7 vs 9 a tenth of a point apart: neither is named; the verdict gives the set that cannot be told apart.
+    runs = sweep_runs({(4, 9): 0.900, (7, 9): 0.899, (0, 1): 0.99}, 40)
     pairs = pair_difficulty(runs, rng(), resamples=999)
-    comparisons = comparisons_table(runs, [], rng(), resamples=999, pairs=pairs, main_pair="4-9")
+    comparisons = comparisons_table(runs, [], rng(), resamples=999, main_pair="4-9")
     verdict = headline_facts(pd.DataFrame(columns=["experiment"]), comparisons, pairs,
                              main_pair="4-9")["pair_verdict_10000"]
     assert verdict.startswith("the hardest pair cannot be told apart among 2: ")

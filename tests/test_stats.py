@@ -14,9 +14,9 @@ import yaml
 from scipy import stats as scipy_stats
 
 from mnistrepro.config import seed_list
-from mnistrepro.stats import (BOOTSTRAP_MIN_N, ESCAPE_ALPHA, Comparison, adjust, bootstrap_interval, compare,
+from mnistrepro.stats import (BOOTSTRAP_MIN_N, ESCAPE_ALPHA, Comparison, adjust_family, bootstrap_interval, compare,
                               equivalence_power, equivalence_required_n, equivalence_test, escape_accuracy, escaped,
-                              format_p, hardest_groups, holm, mean_interval, minimum_detectable_difference, p_text,
+                              format_p, hardest_set, hardest_test, holm, mean_interval, minimum_detectable_difference, p_text,
                               rank_bootstrap, required_n, sign_flip_interval, smallest_p, summarize, verdict,
                               wilson_interval)
 
@@ -141,8 +141,10 @@ def test_interval_coverage_at_the_studys_smallest_n():
             return
         intervals = (sign_flip_interval(gen.normal(0.001, 0.001, n)) for _ in range(trials))
     else:
-        assert sample.ci_method == mean_interval(np.zeros(n) + gen.normal(0, 1, n), gen)[3]
-        intervals = (mean_interval(gen.normal(0.001, 0.001, n), gen, resamples=999)[1:3] for _ in range(trials))
+        assert sample.ci_method == "paired t interval"
+        intervals = ((c.ci95_low, c.ci95_high) for c in (
+            compare(pd.Series(gen.normal(0.001, 0.001, n)), pd.Series(np.zeros(n)), resamples=resamples)
+            for _ in range(trials)))
     covered = sum(low <= 0.001 <= high for low, high in intervals)
     assert abs(covered / trials - 0.95) <= 0.02, (n, covered / trials)
 
@@ -150,12 +152,11 @@ def test_interval_coverage_at_the_studys_smallest_n():
 @pytest.mark.parametrize("n", [10, 40])
 def test_paired_interval_coverage_at_other_study_sizes(n):
     """The same check at sizes the study may be configured with: the exact sign-flip interval (10 pairs) and
-    the percentile bootstrap (40 pairs)."""
+    the paired t interval (40 pairs), each as compare() prints it."""
     gen = rng(n)
-    if 2**n <= 9999:
-        intervals = [sign_flip_interval(gen.normal(0.001, 0.001, n)) for _ in range(1000)]
-    else:
-        intervals = [mean_interval(gen.normal(0.001, 0.001, n), gen, resamples=999)[1:3] for _ in range(1000)]
+    samples = [compare(pd.Series(gen.normal(0.001, 0.001, n)), pd.Series(np.zeros(n))) for _ in range(1000)]
+    assert {c.ci_method for c in samples} == {"exact sign-flip test inverted" if n <= 13 else "paired t interval"}
+    intervals = [(c.ci95_low, c.ci95_high) for c in samples]
     covered = sum(low <= 0.001 <= high for low, high in intervals) / len(intervals)
     assert abs(covered - 0.95) <= 0.02, covered
 
@@ -178,7 +179,7 @@ def test_exact_permutation_textbook_value():
     # as extreme, so the exact two-sided p is 2/32.
     a = pd.Series([0.91, 0.92, 0.93, 0.94, 0.95])
     c = compare(a, a - [0.01, 0.02, 0.03, 0.04, 0.05], rng())
-    assert c.paired and c.test == "paired permutation test (exact)"
+    assert c.paired and c.test == "paired sign-flip test (exact)"
     assert c.p_value == pytest.approx(2 / 32) and smallest_p(5) == pytest.approx(2 / 32)
     assert c.difference == pytest.approx(0.03)
     # One negative difference of the smallest size: 4 patterns of 32 are at least as extreme.
@@ -188,10 +189,19 @@ def test_exact_permutation_textbook_value():
 
 def test_holm_textbook_values():
     # Sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1 = 0.02, 0.03, 0.06, 0.04 -> monotone 0.02, 0.03, 0.06, 0.06.
-    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
-    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
-    adjusted = holm([0.01, math.nan, 0.02])
+    assert holm([0.01, 0.04, 0.03, 0.005])[0] == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.9])[0] == pytest.approx([1.0, 1.0])
+    adjusted, _ = holm([0.01, math.nan, 0.02])
     assert math.isnan(adjusted[1]) and adjusted[[0, 2]] == pytest.approx([0.02, 0.02])
+
+
+def test_a_holm_value_that_a_bound_entered_is_a_bound():
+    # Sorted: 0.0002 (a bound), 0.01, 0.04. The two above it in the order may take their maximum from it.
+    adjusted, bound = holm([0.01, 0.0002, 0.04], bounds=[False, True, False])
+    assert adjusted == pytest.approx([0.02, 0.0006, 0.04]) and list(bound) == [True, True, True]
+    # A bound above the others in the order cannot define theirs.
+    adjusted, bound = holm([0.001, 0.3, 0.002], bounds=[False, True, False])
+    assert list(bound) == [False, True, False]
 
 
 def test_minimum_detectable_difference():
@@ -212,7 +222,7 @@ def test_real_difference_is_flagged_and_null_one_is_not_after_adjustment():
     real = compare(BASE + 0.02 + NOISE, BASE, rng())
     null = compare(BASE + NOISE, BASE, rng())
     other_null = compare(BASE - NOISE / 2, BASE, rng())
-    real, null, other_null = adjust([real, null, other_null])
+    real, null, other_null = adjust_family([real, null, other_null], "claim")
     assert real.p_holm >= real.p_value and real.ci95_low > 0 and real.significant
     assert null.p_holm >= null.p_value and not null.significant and null.ci95_low < 0 < null.ci95_high
     assert not other_null.significant
@@ -225,15 +235,19 @@ def test_real_difference_is_flagged_and_null_one_is_not_after_adjustment():
 def test_adjustment_can_remove_significance():
     # p = 0.03 alone is significant; among three comparisons Holm makes it 0.09.
     c = compare(BASE + 0.02 + NOISE, BASE, rng())
-    lone = adjust([type(c)(**{**c.__dict__, "p_value": 0.03})])[0]
-    many = adjust([type(c)(**{**c.__dict__, "p_value": p}) for p in (0.03, 0.5, 0.8)])[0]
+    lone = adjust_family([type(c)(**{**c.__dict__, "p_value": 0.03})], "claim")[0]
+    many = adjust_family([type(c)(**{**c.__dict__, "p_value": p}) for p in (0.03, 0.5, 0.8)], "claim")[0]
     assert lone.significant and not many.significant and many.p_holm == pytest.approx(0.09)
 
 
-def test_unpaired_samples_use_the_two_sample_permutation_test():
+def test_unpaired_samples_use_welchs_test_and_its_interval():
     small = BASE + 0.005 + NOISE / 4
     unpaired = compare(small.reset_index(drop=True), BASE.set_axis(range(100, 112)), rng())
-    assert not unpaired.paired and unpaired.test == "permutation test" and unpaired.p_value > 0.05
+    assert not unpaired.paired and unpaired.test == "Welch t-test" and unpaired.p_value > 0.05
+    welch = scipy_stats.ttest_ind(small.to_numpy(), BASE.to_numpy(), equal_var=False)
+    ci = welch.confidence_interval(0.95)
+    assert unpaired.p_value == pytest.approx(welch.pvalue)
+    assert (unpaired.ci95_low, unpaired.ci95_high) == pytest.approx((ci.low, ci.high))
     paired = compare(small, BASE, rng())
     assert paired.p_value < 0.001  # pairing removes the seed-to-seed spread
 
@@ -245,16 +259,18 @@ def test_identical_differences_have_defined_p_values():
 
 def test_three_seeds_cannot_be_significant_and_the_verdict_says_so():
     a = pd.Series([0.986, 0.984, 0.988])
-    (c,) = adjust([compare(a, a - 0.002, rng())])  # constant difference: p = 0 by definition
+    (c,) = adjust_family([compare(a, a - 0.002, rng())], "claim")  # constant difference: p = 0 by definition
     assert c.significant
-    (c,) = adjust([compare(a, a - [0.002, 0.001, 0.003], rng())])
+    (c,) = adjust_family([compare(a, a - [0.002, 0.001, 0.003], rng())], "claim")
     assert c.p_value == pytest.approx(0.25) and not c.significant and math.isinf(c.mdd)
     assert "with n = 3 no difference could be significant (smallest possible p = 0.25)" in verdict("A", "B", c)
 
 
 def test_too_few_runs_cannot_be_tested():
     c = compare(pd.Series([0.9], index=[0]), pd.Series([0.8], index=[0]), rng())
-    assert math.isnan(c.p_value) and verdict("A", "B", c).startswith("cannot test")
+    assert math.isnan(c.p_value) and verdict("A", "B", c).endswith("(n = 1/1; no interval)")  # descriptive
+    (c,) = adjust_family([c], "claim")
+    assert verdict("A", "B", c).startswith("cannot test")
 
 
 def test_exact_interval_agrees_with_the_exact_test():
@@ -276,16 +292,32 @@ def test_exact_interval_agrees_with_the_exact_test():
 # ------------------------------------------------------------------------------ p floors, TOST, sample size
 
 
-def test_a_p_at_the_monte_carlo_floor_prints_as_a_bound():
-    seeds = range(40)
-    base = pd.Series(np.linspace(0.9, 0.95, 40), index=seeds)
-    (c,) = adjust([compare(base + 0.05 + np.linspace(-0.001, 0.001, 40), base, rng(), resamples=999)])
-    assert not c.exact and c.p_value == pytest.approx(2 / 1000) and c.at_floor
-    assert p_text(c).startswith("p ≤ 0.002, Holm p ≤ 0.002")
-    assert format_p(0.031) == "p = 0.031" and format_p(0.0002, at_floor=True) == "p ≤ 0.0002"
-    # An exact test's smallest p is exact, not a bound.
-    exact = compare(BASE + 0.01 + NOISE / 10, BASE, rng())
-    assert exact.exact and not exact.at_floor
+def test_many_pairs_get_the_paired_t_test_and_its_own_interval():
+    """Past the exact enumeration (2^n > resamples) the paired test is the t-test and the interval is its
+    inversion: one procedure, analytic, so its p is no Monte Carlo floor."""
+    gen = rng(3)
+    base = pd.Series(np.linspace(0.9, 0.95, 40))
+    a = base + 0.002 + gen.normal(0, 0.003, 40)
+    c = compare(a, base, rng())
+    t = scipy_stats.ttest_1samp((a - base).to_numpy(), 0.0)
+    ci = t.confidence_interval(0.95)
+    assert c.test == "paired t-test" and c.ci_method == "paired t interval" and not c.p_bound
+    assert c.p_value == pytest.approx(t.pvalue) and (c.ci95_low, c.ci95_high) == pytest.approx((ci.low, ci.high))
+    # The interval excludes 0 exactly when the test rejects at 5%.
+    assert (c.p_value < 0.05) == (c.ci95_low > 0 or c.ci95_high < 0)
+
+
+def test_a_p_value_that_is_a_bound_prints_as_one():
+    seeds = range(200)
+    base = pd.Series(np.linspace(0.9, 0.95, 200), index=seeds)
+    # A difference of 5 points over 200 pairs with a spread of 0.06 points: the t-test's p underflows.
+    (c,) = adjust_family([compare(base + 0.05 + np.linspace(-0.001, 0.001, 200), base, rng())], "claim")
+    assert c.p_bound and c.p_holm_bound
+    assert p_text(c).startswith("p < 1e-300, Holm p < 1e-300 (family of 1)")
+    assert format_p(0.031) == "p = 0.031" and format_p(0.0002, bound=True) == "p ≤ 0.0002"
+    # A small p that is computed, not bounded, prints as a value.
+    (c,) = adjust_family([compare(BASE + 0.01 + NOISE / 10, BASE, rng())], "claim")
+    assert not c.p_bound and p_text(c).startswith("p = ")
 
 
 def test_tost_equivalence_textbook_cases():
@@ -344,26 +376,40 @@ def test_required_n_is_the_smallest_n_that_detects_the_target():
 def test_a_clearly_hardest_group_is_named_and_a_tie_is_not():
     gen = rng(4)
     clear = [gen.normal(m, 0.01, 200) for m in (0.80, 0.90, 0.91, 0.95)]
-    p, in_set = hardest_groups(clear, gen, resamples=999)
-    assert p[0] < 0.01 and list(in_set) == [True, False, False, False]
+    p, closest = hardest_test(clear, 0)
+    assert p < 0.01 and closest == 1
+    assert list(hardest_set(clear, gen, resamples=999)) == [True, False, False, False]
     ranks = rank_bootstrap(clear, gen, resamples=999)
-    assert list(ranks["rank"]) == [1, 2, 3, 4] and ranks["p_rank1"].iloc[0] == 1.0
+    assert list(ranks["rank"]) == [1, 2, 3, 4] and ranks["share_rank1"].iloc[0] == 1.0
     assert (ranks["rank_low"].iloc[0], ranks["rank_high"].iloc[0]) == (1, 1)
     base = gen.normal(0.9, 0.01, 50)
     tied = [base, gen.permutation(base) + 1e-4, base + 0.05]
-    p, in_set = hardest_groups(tied, gen, resamples=999)
-    assert p[0] > 0.05 and p[1] > 0.05 and list(in_set) == [True, True, False]
+    assert hardest_test(tied, 0)[0] > 0.05 and hardest_test(tied, 1)[0] > 0.05
+    assert list(hardest_set(tied, gen, resamples=999)) == [True, True, False]
     ranks = rank_bootstrap(tied, gen, resamples=999)
-    assert 0.05 < ranks["p_rank1"].iloc[0] < 0.95 and ranks["rank_high"].iloc[0] == 2
+    assert 0.05 < ranks["share_rank1"].iloc[0] < 0.95 and ranks["rank_high"].iloc[0] == 2
 
 
-def test_the_hardest_group_test_accounts_for_selection():
-    """Under the global null (45 identical groups), picking the lowest and testing it against the rest
-    with unadjusted pairwise tests would 'find' a hardest group; the max-T test rejects in about 5% or fewer."""
+def test_the_hardest_test_holds_its_level_and_the_set_its_coverage():
+    """Group 0 tied for hardest with group 1 (the least favourable case of "group 0 is not the hardest"): the
+    intersection-union test says it is the hardest in about 5% of studies or fewer; and the 95% confidence set
+    holds the truly hardest group (0) in about 95% of studies or more, though it is picked from the data."""
     gen = rng(5)
-    rejections = 0
-    for _ in range(40):
-        groups = [gen.normal(0.9, 0.02, 30) for _ in range(10)]
-        p, _ = hardest_groups(groups, gen, resamples=199)
-        rejections += p.min() < 0.05
-    assert rejections <= 4
+    claimed, covered = 0, 0
+    for _ in range(60):
+        groups = [gen.normal(0.9, 0.02, 30), gen.normal(0.9, 0.02, 30)] + [gen.normal(0.92, 0.02, 30) for _ in range(8)]
+        claimed += hardest_test(groups, 0)[0] < 0.05
+        covered += bool(hardest_set(groups, gen, resamples=199)[0])
+    assert claimed <= 6 and covered >= 54
+
+
+def test_nearly_constant_easy_groups_do_not_set_the_bar_for_the_hardest():
+    """Adding pairs as easy as 0 vs 1 (almost no spread) leaves the confidence set of the hard groups as it was:
+    each group's bar comes from its own comparisons."""
+    gen = rng(6)
+    hard = [gen.normal(m, 0.01, 50) for m in (0.900, 0.903, 0.93, 0.95)]
+    easy = [np.r_[np.full(49, 0.999), 0.9995] + k * 1e-4 for k in range(6)]
+    alone = hardest_set(hard, rng(7), resamples=999)
+    with_easy = hardest_set(hard + easy, rng(7), resamples=999)
+    assert list(with_easy[:4]) == list(alone) and not with_easy[4:].any()
+    assert hardest_test(hard + easy, 0)[0] == pytest.approx(hardest_test(hard, 0)[0])
