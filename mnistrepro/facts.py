@@ -169,6 +169,8 @@ def not_run_parts(config: Mapping[str, Any]) -> dict[str, list[str]]:
         parts["the digit-pair sweep (pair_sweep.enabled is false)"] = [
             "sweep_n_*", "pair_verdict_*", "hardest_pair_*", "easiest_pair_*", "main_pair_rank_*", "share_rank1_*",
             "hardest_*_verdict"]
+        parts["LeNet-5's pair ranking next to logistic regression's (exploratory; needs the sweep)"] = [
+            "pair_models_*"]
     elif sweep["pairs"] is not None and sorted(config["pair"]) not in [sorted(p) for p in sweep["pairs"]]:
         parts["the main pair's rank in the sweep (the pair is not in pair_sweep.pairs)"] = [
             "main_pair_rank_*", "hardest_*_verdict"]
@@ -180,6 +182,8 @@ def not_run_parts(config: Mapping[str, Any]) -> dict[str, list[str]]:
         parts["the C3 comparison (needs sparse and full in lenet.c3)"] = [
             "lenet_verdict", "lenet_ece_verdict", "lenet_equivalence_verdict", "lenet_paired_sd",
             "lenet_n_plan", "lenet_achieved", "lenet_test_set"]
+        parts["the sparse - full difference per epoch (exploratory; needs sparse and full in lenet.c3)"] = [
+            "c3_per_epoch_*"]
     return parts
 
 

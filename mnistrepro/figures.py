@@ -489,3 +489,69 @@ def identities_rgb(sample: str = "grace_hopper.jpg") -> plt.Figure:
     fig.suptitle(f"RGB to grayscale as a 1×1 convolution (max |conv − formula| = {err.max_abs_error:.1e})",
                  fontsize="x-large")
     return fig
+
+
+# Exploratory looks at the LeNet-5 runs (mnistrepro.exploratory): they describe, and test nothing.
+
+
+@figure
+def lenet_pair_confusions(confusions, ranking, top: int = 12) -> plt.Figure:
+    """Left: the ``top`` digit pairs LeNet-5 confuses most over all runs of both C3 kinds (lenet_pair_confusions.csv),
+    each rate with its 95% bootstrap interval over seeds. Then one panel per step count of the sweep
+    (pair_ranking_models.csv): every shared pair's rank by LeNet-5 (1 = most confused) against its rank by logistic
+    regression (1 = lowest accuracy), the Spearman correlation in the title. Without the sweep, the left panel alone."""
+    confusions, ranking = pd.read_csv(confusions), pd.read_csv(ranking)
+    steps = sorted(ranking["steps"].unique())
+    fig, axes = plt.subplots(1, 1 + len(steps), figsize=(7 + 5.5 * len(steps), 0.4 * top + 2.2), squeeze=False)
+    ax = axes[0, 0]
+    both = confusions[confusions["c3"] == "both"].sort_values("rank").head(top).reset_index(drop=True)
+    y = np.arange(len(both))[::-1]
+    rate, low, high = (100 * both[c].to_numpy(dtype=float) for c in ("rate", "ci95_low", "ci95_high"))
+    has_interval = ~np.isnan(low)
+    ax.errorbar(rate[has_interval], y[has_interval], xerr=[rate[has_interval] - low[has_interval],
+                high[has_interval] - rate[has_interval]], fmt="o", color="tab:purple", capsize=4)
+    ax.plot(rate[~has_interval], y[~has_interval], "o", color="tab:purple")
+    ax.set_yticks(y, [p.replace("-", " vs ") for p in both["pair"]])
+    ax.set_xlabel("confusion rate (% of the two digits' test images; 95% CI over seeds)")
+    n_seeds = int(both["n_seeds"].iloc[0]) if len(both) else 0
+    ax.set_title(f"LeNet-5: most confused pairs ({n_seeds} seeds, both C3 kinds)")
+    for ax, s in zip(axes[0, 1:], steps):
+        at = ranking[ranking["steps"] == s]
+        ax.scatter(at["logreg_rank"], at["lenet_rank"], color="tab:blue", s=35)
+        for row in at[(at["lenet_rank"] <= 3) | (at["logreg_rank"] <= 3)].itertuples(index=False):
+            ax.annotate(row.pair.replace("-", " vs "), (row.logreg_rank, row.lenet_rank), fontsize=8,
+                        xytext=(4, 3), textcoords="offset points")
+        n = len(at)
+        ax.plot([1, n], [1, n], color="grey", linestyle=":", linewidth=1)
+        ax.set_xlabel("logistic regression rank (1 = lowest accuracy)")
+        ax.set_ylabel("LeNet-5 rank (1 = most confused)")
+        rho = at["spearman"].iloc[0]
+        interval = ("" if np.isnan(at["spearman_ci95_low"].iloc[0]) else
+                    f" ({at['spearman_ci95_low'].iloc[0]:.2f} to {at['spearman_ci95_high'].iloc[0]:.2f})")
+        ax.set_title(f"After {s:,} steps: Spearman ρ = " + ("n/a" if np.isnan(rho) else f"{rho:.2f}{interval}")
+                     + f", {n} pairs")
+    fig.suptitle("EXPLORATORY: which digit pair is hardest depends on the model (describes; tests nothing)")
+    fig.tight_layout()
+    return fig
+
+
+@figure
+def c3_per_epoch(per_epoch) -> plt.Figure:
+    """The paired sparse - full difference in test accuracy after every epoch (c3_per_epoch.csv), in percentage
+    points, with its 95% interval as a band and a zero line: looks at the same runs, so it describes their course."""
+    table = pd.read_csv(per_epoch)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    epoch = table["epoch"].to_numpy()
+    diff, low, high = (100 * table[c].to_numpy(dtype=float) for c in ("difference", "ci95_low", "ci95_high"))
+    # (-1, 1), every possible difference, is mnistrepro.stats' interval where no sign pattern could reject: no band.
+    bounded = ~np.isnan(low) & ~((low <= -100) & (high >= 100))
+    ax.fill_between(epoch, np.where(bounded, low, np.nan), np.where(bounded, high, np.nan), color="tab:blue",
+                    alpha=0.25, label="95% interval (the final comparison's method)")
+    ax.plot(epoch, diff, "o-", color="tab:blue", label=f"mean sparse - full (n = {int(table['n_pairs'].min())} pairs)")
+    ax.axhline(0, color="grey", linestyle=":", linewidth=1)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("sparse - full test accuracy (percentage points)")
+    ax.set_xticks(epoch)
+    ax.set_title("EXPLORATORY: sparse - full C3 after every epoch\n(looks at the same runs: describes, tests nothing)")
+    ax.legend(fontsize=9)
+    return fig

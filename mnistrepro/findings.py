@@ -70,6 +70,14 @@ def findings(config: Mapping[str, Any], facts: Mapping[str, str]) -> list[str]:
     for s in long:
         hardest += (f" After {steps_label(s)} ({facts[f'sweep_n_{s}']} seeds per pair): "
                     f"{facts[f'pair_verdict_{s}']}.")
+    models = (f"**Exploratory: which pair is hardest depends on the model** (LeNet-5, {epochs}, each digit pair's "
+              f"confusion rate averaged over all runs of both C3 kinds; describes, tests nothing): LeNet-5 confuses "
+              f"{facts['lenet_most_confused_pair']} most.")
+    for s in (short, *long):
+        models += f" Against logistic regression after {steps_label(s)}: {facts[f'pair_models_{s}']}."
+    per_epoch = (f"**Exploratory: sparse - full at every epoch** (LeNet-5, test accuracy after each of {epochs}): "
+                 f"{facts['c3_per_epoch_verdict']}")
+    per_epoch += "." if facts["c3_per_epoch_verdict"] == NOT_RUN else f"; {facts['c3_per_epoch_caveat']}."
     return [
         f"**MSE vs logistic loss** (logistic regression on {pair}, raw pixels, {steps}): "
         f"{facts['loss_raw_final_verdict']}.",
@@ -85,6 +93,9 @@ def findings(config: Mapping[str, Any], facts: Mapping[str, str]) -> list[str]:
         f"**Convolution identities**: {facts['identities_verdict']}; {facts['identities_breaks']}.",
         f"**One family per claim**: {facts['families']}. Each family holds the family-wise error rate at 0.05 by "
         f"Holm's method within it; {facts['descriptive']}.",
+        # Last, after the family's line: these two have no p-value and are in no family.
+        models,
+        per_epoch,
     ]
 
 

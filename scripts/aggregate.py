@@ -1,11 +1,13 @@
 """Rule aggregate: every run record (and the identities table) -> runs, summary, comparisons (a family per claim),
-LeNet-5 test-set uncertainty, report facts. The logistic-regression tables are rule aggregate_logreg's; the
+LeNet-5 test-set uncertainty, report facts (with the exploratory analyses' facts, from rule exploratory_lenet's
+tables). The logistic-regression tables are rule aggregate_logreg's; the
 comparisons and the facts need them, so they are computed again here from the same rows (mnistrepro.aggregate
 .logreg_tables)."""
 import pandas as pd
 
 from mnistrepro.aggregate import (comparisons_table, lenet_test_set, logreg_tables, machine_fact, pair_name,
                                   runs_table, study_facts, summary_table, table_rng)
+from mnistrepro.exploratory import exploratory_facts
 from mnistrepro.facts import write_facts
 from mnistrepro.io import atomic_path, read_json
 from mnistrepro.logs import setup_logging
@@ -39,5 +41,8 @@ facts = study_facts(
     equivalence_margin=margin, paired_sd_notes=params.paired_sd_notes,
 )
 facts["machine"] = machine_fact([*logreg, *sweep, *trainings])
+# The exploratory analyses' facts (rule exploratory_lenet's tables): descriptions, not verdicts of the Holm family.
+facts.update(exploratory_facts({name: pd.read_csv(snakemake.input[f"exploratory_{name}"])
+                                for name in ("confusions", "ranking", "per_epoch")}))
 # With the configuration they were made under and the parts of the study it left out (mnistrepro.facts).
 write_facts(snakemake.output.facts, facts, snakemake.config)

@@ -170,6 +170,7 @@ def job_benchmark_files(wildcards):
         rules.identities.benchmark,
         rules.aggregate_logreg.benchmark,
         rules.aggregate.benchmark,
+        rules.exploratory_lenet.benchmark,
     ]
     files += expand(rules.extract_pair.benchmark, a=PAIR[0], b=PAIR[1])
     files += expand(rules.train_logreg.benchmark, loss=LOGREG["losses"], scaling=LOGREG["scalings"])
@@ -189,6 +190,7 @@ def study_targets():
         rules.identities,
         rules.aggregate_logreg,
         rules.aggregate,
+        rules.exploratory_lenet,
         rules.lenet_params,
         rules.environment,
         rules.hardware,

@@ -81,6 +81,22 @@ FIGURES = {
         category="LeNet-5",
         shows="calibration next to accuracy",
     ),
+    "lenet_pair_confusions": FigureSpec(
+        input={
+            "confusions": rules.exploratory_lenet.output.confusions,
+            "ranking": rules.exploratory_lenet.output.ranking,
+        },
+        png="lenet_pair_confusions.png",
+        category="LeNet-5",
+        shows="most confused pairs, rankings of two models (exploratory)",
+    ),
+    "c3_per_epoch": FigureSpec(
+        input={"per_epoch": rules.exploratory_lenet.output.per_epoch},
+        png="c3_per_epoch.png",
+        category="LeNet-5",
+        shows="sparse - full at every epoch (exploratory)",
+        drawn=set(LENET["c3"]) >= {"sparse", "full"},
+    ),
     "train_time": FigureSpec(
         input={"runs": rules.aggregate.output.runs},
         png="train_time.png",

@@ -46,6 +46,47 @@ rule aggregate_logreg:
         "../../scripts/aggregate_logreg.py"
 
 
+# Two exploratory looks at the LeNet-5 runs (mnistrepro/exploratory.py): they describe and test nothing, so none of
+# their numbers enters comparisons.csv; rule aggregate reads their tables for the facts.
+rule exploratory_lenet:
+    input:
+        evaluations=lenet_evaluation_files(),
+        training=lenet_training_files(),
+        history=lenet_history_files(),
+        sweep=logreg_sweep_files(),
+        pairs=rules.aggregate_logreg.output.pairs,
+    output:
+        confusions=report(
+            f"{TABLES}/lenet_pair_confusions.csv",
+            caption="../report/lenet_pair_confusions_table.rst",
+            category="LeNet-5",
+            labels={"result": "table", "shows": "digit-pair confusion rates (exploratory)"},
+        ),
+        ranking=report(
+            f"{TABLES}/pair_ranking_models.csv",
+            caption="../report/pair_ranking_models.rst",
+            category="LeNet-5",
+            labels={"result": "table", "shows": "pair rankings: LeNet-5 vs logistic regression (exploratory)"},
+        ),
+        per_epoch=report(
+            f"{TABLES}/c3_per_epoch.csv",
+            caption="../report/c3_per_epoch_table.rst",
+            category="LeNet-5",
+            labels={"result": "table", "shows": "sparse - full at every epoch (exploratory)"},
+        ),
+    log:
+        f"{LOGS}/results/exploratory_lenet.log",
+    benchmark:
+        f"{BENCHMARKS}/results/exploratory_lenet.tsv"
+    localrule: True
+    params:
+        seed=config["stats"]["seed"],
+        resamples=config["stats"]["resamples"],
+        facts=report_facts,
+    script:
+        "../../scripts/exploratory.py"
+
+
 rule aggregate:
     input:
         logreg=logreg_main_files(),
@@ -53,6 +94,9 @@ rule aggregate:
         lenet=lenet_evaluation_files(),
         lenet_training=lenet_training_files(),
         identities=rules.identities.output.table,
+        exploratory_confusions=rules.exploratory_lenet.output.confusions,
+        exploratory_ranking=rules.exploratory_lenet.output.ranking,
+        exploratory_per_epoch=rules.exploratory_lenet.output.per_epoch,
     output:
         runs=report(
             f"{TABLES}/runs.csv",
