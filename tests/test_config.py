@@ -56,6 +56,31 @@ def test_shipped_config_is_valid(config):
     check_config(config)
 
 
+def test_the_lenet_n_follows_from_the_plan_stated_in_the_config(config):
+    """The default LeNet-5 n is the plan's: the TOST's n at the C3 family's strictest Holm level (its size from the
+    comparisons the study builds), from the pilot SD and margin the config states; and its seeds are new ones,
+    none of seeds 0-32, which earlier looks saw."""
+    import numpy as np
+
+    from mnistrepro.aggregate import comparisons_table, runs_table
+    from mnistrepro.stats import ALPHA, equivalence_required_n
+
+    gen = np.random.default_rng(0)
+    records = [({"c3": c3, "seed": s, "epochs": 10, "trainable_params": 1, "train_seconds": 1.0, "device": "cpu"},
+                {"c3": c3, "seed": s, "test_accuracy": 0.98 + 0.001 * gen.standard_normal(), "test_loss": 0.1,
+                 "correct": 1, "total": 1, "top2_accuracy": 1.0, "ece": 0.01}) for c3 in ("sparse", "full")
+               for s in range(4)]
+    table = comparisons_table(runs_table(lenet=records), [], equivalence_margin=0.001)
+    family_size = int(table.loc[table["key"] == "lenet_equivalence", "family_size"].iloc[0])
+    assert family_size == 2
+    stats = config["stats"]
+    n = equivalence_required_n(stats["planning_paired_sd"] / 100, stats["equivalence_margin"] / 100,
+                               ALPHA / family_size)
+    seeds = seed_list(config["lenet"]["seeds"])
+    assert n == len(seeds) == 26
+    assert not set(seeds) & set(range(33)) and len(set(seeds)) == len(seeds)
+
+
 def test_seeds_are_a_count_or_a_list(config):
     assert seed_list(3) == [0, 1, 2] and seed_list([5, 2]) == [5, 2]
     validate(set_key(config, "logreg.seeds", [7, 8]), SCHEMA)

@@ -89,7 +89,7 @@ def test_lenet_power_config_runs_ten_or_more_seeds_per_variant(tmp_path):
     result = run_snakemake(tmp_path, "-n", "--quiet", "rules", "--configfile", str(REPO / "configs" / "lenet_power.yaml"))
     assert result.returncode == 0, result.stderr
     counts = job_counts(result.stdout)
-    assert counts["train_lenet"] == 2 * 108
+    assert counts["train_lenet"] == 2 * 89
     config = default_config()
     update_config(config, yaml.safe_load((REPO / "configs" / "lenet_power.yaml").read_text()))
     assert counts == expected_jobs(workflow_rules(tmp_path), config)  # the rest of the study is unchanged
