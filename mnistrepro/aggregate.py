@@ -34,7 +34,7 @@ RUN_COLUMNS = [
 ]
 VARIANT_COLUMNS = ["experiment", "loss", "scaling", "c3", "pair", "steps", "epochs"]
 # The test metrics every run record carries under these names (logistic regression: the record and each of
-# its evals, mnistrepro.logreg.run_metrics; LeNet-5: evaluation.json, mnistrepro.lenet_eval.evaluate), copied
+# its evals, mnistrepro.logreg.run_metrics; LeNet-5: the evaluation record lenet_eval/{c3}/seed{seed}.json, mnistrepro.lenet_eval.evaluate), copied
 # into the runs columns of the same names. Training time and device are `train_seconds` and `device` in both
 # experiments' training records.
 RECORD_METRICS = ("test_accuracy", "test_loss", "correct", "total")

@@ -299,7 +299,7 @@ def pair_ranks(pairs, main_pair: Sequence[int] = (4, 9), top: int = 12) -> plt.F
 @figure
 def lenet_confusion(evaluations: Sequence) -> plt.Figure:
     """Confusion matrices (rows: true digit, columns: predicted), summed over seeds, per variant, from the
-    runs' evaluation.json."""
+    runs' evaluation records (lenet_eval/{c3}/seed{seed}.json)."""
     matrices: dict[str, np.ndarray] = {}
     for path in evaluations:
         m = read_json(path)
@@ -318,7 +318,7 @@ def lenet_confusion(evaluations: Sequence) -> plt.Figure:
 
 @figure
 def lenet_calibration(evaluations: Sequence) -> plt.Figure:
-    """LeNet-5 calibration next to accuracy, per C3 variant, from the runs' evaluation.json.
+    """LeNet-5 calibration next to accuracy, per C3 variant, from the runs' evaluation records (lenet_eval/{c3}/seed{seed}.json).
 
     Left and middle: test accuracy and expected calibration error of every seed (points) and their mean
     (line). Right: the reliability diagram, test images pooled over seeds: accuracy per confidence bin against
@@ -364,7 +364,7 @@ def lenet_calibration(evaluations: Sequence) -> plt.Figure:
 
 @figure
 def misclassified(evaluations: Sequence, mnist, per_variant: int = 20, columns: int = 10) -> plt.Figure:
-    """The first ``per_variant`` misclassified test digits of each run (its evaluation.json), with their true
+    """The first ``per_variant`` misclassified test digits of each run (its evaluation record), with their true
     and predicted labels, read from mnist.pt."""
     test = _load_mnist(mnist)
     digits, true, predicted, titles = [], [], [], []

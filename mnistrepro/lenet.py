@@ -174,7 +174,7 @@ class LeNet5(nn.Module):
 
     def forward_fused(self, x: torch.Tensor) -> torch.Tensor:
         """The forward with each ``tanh -> pool -> tanh`` as one autograd node
-        (:func:`mnistrepro.lenet_ops.tanh_pool_tanh`), for the CPU (issue 17, measured there).
+        (:func:`mnistrepro.lenet_ops.tanh_pool_tanh`), for the CPU (benchmarks/bench_lenet.py measures it).
 
         C1 runs in the model's memory format (channels-last on the CPU in training: its weight gradient
         is ~3x faster so); the first block hands C3 an NCHW input and C3 runs NCHW (its backward is ~1.4x

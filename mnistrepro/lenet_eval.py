@@ -171,7 +171,7 @@ def load_trained_model(training_json: str | os.PathLike, model_path: str | os.Pa
 
 def evaluation_record(run: dict[str, Any], training: dict[str, Any], metrics: dict[str, Any], eval_device: str,
                       threads: int, eval_seconds: float) -> LenetEvaluationRecord:
-    """The evaluation.json of one run (:class:`mnistrepro.records.LenetEvaluationRecord`): the run's settings, the weights evaluated (``model``: path and SHA-256,
+    """The evaluation record of one run (``lenet_eval/{c3}/seed{seed}.json``) (:class:`mnistrepro.records.LenetEvaluationRecord`): the run's settings, the weights evaluated (``model``: path and SHA-256,
     as its training record gives them), the :func:`evaluate` metrics, and where and how fast they were
     computed. ``eval_device``, not ``device``: in every run record ``device`` is where the run trained."""
     return {"experiment": "lenet", **run, "model": training["model"], **metrics, "eval_device": eval_device,

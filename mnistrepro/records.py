@@ -2,13 +2,13 @@
 
 Each is built by one function of the package, which scripts only call:
 
-- :class:`LogregRunRecord`: ``results/logreg/{main,pair_sweep}/.../seed{seed}.json``,
-  :func:`mnistrepro.logreg.run_record`;
-- :class:`LenetTrainingRecord`: ``results/lenet/{c3}/seed{seed}/training.json``,
-  :func:`mnistrepro.lenet_training.training_record`, plus the fields of the run
+- :class:`LogregRunRecord`: ``{study}/logreg/main/{loss}_{scaling}/seed{seed}.json`` (one run), and the
+  sweep's ``{study}/logreg/pair_sweep/pair_{a}_{b}.json`` (a list of runs), :func:`mnistrepro.logreg.run_record`;
+- :class:`LenetTrainingRecord`: ``results/lenet/<run key>/{c3}/seed{seed}/training.json`` (shared by the studies,
+  mnistrepro.studies), :func:`mnistrepro.lenet_training.training_record`, plus the fields of the run
   (:class:`mnistrepro.lenet_training.LeNetRun`);
-- :class:`LenetEvaluationRecord`: ``.../evaluation.json``, :func:`mnistrepro.lenet_eval.evaluation_record`,
-  plus the fields of the run;
+- :class:`LenetEvaluationRecord`: ``{study}/lenet_eval/{c3}/seed{seed}.json``,
+  :func:`mnistrepro.lenet_eval.evaluation_record`, plus the fields of the run;
 - :class:`HardwareRecord`: a job's ``hardware``, :func:`mnistrepro.environment.job_hardware`.
 
 ``experiment`` is one of mnistrepro.choices.EXPERIMENTS. A record names the file it describes with its SHA-256

@@ -50,7 +50,7 @@ def test_train_time_with_the_sweep_shorter_than_the_main_grid(tmp_path):
 
 
 def default_shaped_comparisons() -> pd.DataFrame:
-    """comparisons.csv as the default config writes it: sparse vs full C3 over 3 seeds (no interval), and
+    """comparisons.csv shaped like a small study's: sparse vs full C3 over 3 seeds (no interval), and
     at 5 step counts logistic vs MSE loss per scaling and unit vs raw pixels, 200 seeds each."""
     rng = np.random.default_rng(0)
     rows = [{"comparison": "C3 connection table", "a": "sparse C3", "b": "full C3", "epochs": 10, "n_a": 3, "n_b": 3,
@@ -100,7 +100,7 @@ def test_forest_plot_tolerates_new_rows_and_columns(tmp_path):
 
 @pytest.mark.parametrize("seeds, epochs", [(3, 10), (2, 1)])
 def test_loss_per_epoch_with_seed_spread(tmp_path, seeds, epochs):
-    """Shaped like the default study (3 seeds, 10 epochs) and like a one-epoch test config."""
+    """Shaped like a small study (3 seeds, 10 epochs) and like a one-epoch test config."""
     training, history = [], []
     for c3 in ("sparse", "full"):
         for seed in range(seeds):
