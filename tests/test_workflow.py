@@ -141,15 +141,15 @@ def readme_slurm_command() -> list[str]:
 
 def test_the_readme_slurm_command_groups_seeds_on_the_gpu_nodes(tmp_path):
     """The login node has no GPU, but the profile sends training to GPU nodes: `seeds_per_job: auto` groups there
-    as on a local GPU (10 seeds a job), so 33 seeds per C3 kind make 4 jobs each, and every run is still collected."""
+    as on a local GPU (10 seeds a job), so 26 seeds per C3 kind make 3 jobs each, and every run is still collected."""
     result = run_snakemake(tmp_path, *readme_slurm_command(), "-n", "--quiet", "rules")
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout)
     seeds = seed_list(default_config()["lenet"]["seeds"])
-    assert counts["train_lenet"] == 2 * len(seed_groups(seeds, 10)) == 8
+    assert counts["train_lenet"] == 2 * len(seed_groups(seeds, 10)) == 6
     assert counts["collect_lenet_run"] == 2 * len(seeds)
     listing = run_snakemake(tmp_path, *readme_slurm_command(), "-n")
-    assert re.search(r"results/lenet/\S+_grouped/sparse/group_30-32\b", listing.stdout), listing.stdout[-2000:]
+    assert re.search(r"results/lenet/\S+_grouped/sparse/group_53-58\b", listing.stdout), listing.stdout[-2000:]
 
 
 @pytest.mark.parametrize("device, resources, probe, on_gpu", [
