@@ -19,6 +19,9 @@ from conftest import REPO, lenet_run, lenet_run_log, run_snakemake, study_root
 from mnistrepro.choices import C3_KINDS
 from mnistrepro.mnist_files import TRAIN_LABELS
 
+# Whole workflow runs (or a cluster, a browser): the slow tier.
+pytestmark = pytest.mark.slow
+
 
 def small_config(idx_dir: Path, **overrides) -> dict:
     """The CI config cut down to one run per variant (no sweep), reading MNIST from ``idx_dir``."""

@@ -16,6 +16,9 @@ import yaml
 
 from conftest import REPO, run_snakemake, study_root
 
+# Whole workflow runs (or a cluster, a browser): the slow tier.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def one_core_study(mnist_idx_dir, tmp_path_factory) -> tuple[Path, dict, str]:

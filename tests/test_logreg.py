@@ -403,6 +403,7 @@ def test_real_4_vs_9(mnist):
     assert all(int(mnist["test_labels"][i]) in (4, 9) for i in ce["misclassified"])
 
 
+@pytest.mark.slow
 def test_batched_loop_escapes_as_often_as_per_seed_loop_on_raw_pixels(mnist):
     """Raw pixels are chaotic (rounding differences grow), so compare outcomes, not weights: MSE
     runs escape chance as often in the batched loop as in the per-seed loop."""

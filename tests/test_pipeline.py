@@ -29,6 +29,9 @@ from mnistrepro.facts import NOT_RUN, Facts, MissingFactError, not_run_parts, re
 from mnistrepro.findings import findings
 from mnistrepro.io import file_sha256
 
+# Whole workflow runs (or a cluster, a browser): the slow tier.
+pytestmark = pytest.mark.slow
+
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--disable-quic"]
 

@@ -22,6 +22,9 @@ import yaml
 from conftest import REPO
 from mnistrepro.studies import DEFAULT_STUDY, study_dir
 
+# Whole workflow runs (or a cluster, a browser): the slow tier.
+pytestmark = pytest.mark.slow
+
 # Commands not run, and why. Everything else runs (snakemake as a dry run).
 EXCEPTIONS = {
     "python3 -m venv": "creates the 5.9 GB virtual environment that this test already runs in",

@@ -58,6 +58,9 @@ from snakemake.settings.enums import Quietness
 from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
 from snakemake_interface_executor_plugins.registry import ExecutorPluginRegistry
 
+# A real SLURM cluster running the workflow: the slow tier.
+pytestmark = pytest.mark.slow
+
 snakefile, workdir = map(Path, sys.argv[1:])
 with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
     workflow = api.workflow(ResourceSettings(), ConfigSettings(), snakefile=snakefile, workdir=workdir)._workflow
