@@ -84,7 +84,19 @@ def findings(config: Mapping[str, Any], facts: Mapping[str, str]) -> list[str]:
         f"**Convolution identities**: {facts['identities_verdict']}; {facts['identities_breaks']}.",
         f"**One multiplicity family**: every p-value above is Holm-adjusted in one family of "
         f"{facts['holm_family']}.",
+        scale_grid_finding(config, facts),
     ]
+
+
+def scale_grid_finding(config: Mapping[str, Any], facts: Mapping[str, str]) -> str:
+    """The exploratory pixel-scale grid's line: not a test, and outside the Holm family (so it follows the tests'
+    lines and the family's)."""
+    grid = config.get("scale_grid") or {}
+    divisors = (f"pixels divided by {', '.join(f'{d:g}' for d in grid['divisors'])}; "
+                if grid.get("enabled") else "")
+    return (f"**Exploratory: pixel scale** (logistic regression on {pair_label(config['pair'])}, "
+            f"{steps_label(config['logreg']['steps'])}, {divisors}described, not tested, and in no comparison): "
+            f"{facts['scale_grid_verdict']}.")
 
 
 def current_findings(facts_path: str | Path, config: Mapping[str, Any]) -> tuple[Facts | None, list[str]]:

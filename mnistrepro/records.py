@@ -2,7 +2,7 @@
 
 Each is built by one function of the package, which scripts only call:
 
-- :class:`LogregRunRecord`: ``results/logreg/{main,pair_sweep}/.../seed{seed}.json``,
+- :class:`LogregRunRecord`: ``results/logreg/{main,pair_sweep,scale_grid}/...json``,
   :func:`mnistrepro.logreg.run_record`;
 - :class:`LenetTrainingRecord`: ``results/lenet/{c3}/seed{seed}/training.json``,
   :func:`mnistrepro.lenet_training.training_record`, plus the fields of the run
@@ -57,9 +57,13 @@ class LogregEval(TypedDict):
 
 
 class LogregRunRecord(TypedDict):
-    experiment: Literal["logreg", "pair_sweep"]
+    """``scaling``: ``raw``, ``unit`` (mnistrepro.choices.SCALINGS) or, for a scale-grid divisor that is neither,
+    ``divided by <divisor>``; ``pixel_divisor``: the number the 0-255 pixel values were divided by."""
+
+    experiment: Literal["logreg", "pair_sweep", "scale_grid"]
     loss: str
     scaling: str
+    pixel_divisor: float
     digits: list[int]
     seed: int
     lr: float

@@ -1,5 +1,6 @@
-"""Rule aggregate: every run record (and the identities table) -> runs, summary, comparisons (one Holm family),
-LeNet-5 test-set uncertainty, report facts. The logistic-regression tables are rule aggregate_logreg's; the
+"""Rule aggregate: every run record (and the identities and scale-grid tables) -> runs, summary, comparisons (one
+Holm family), LeNet-5 test-set uncertainty, report facts (the exploratory scale grid's among them; none of its
+numbers enter the comparisons). The logistic-regression tables are rule aggregate_logreg's; the
 comparisons and the facts need them, so they are computed again here from the same rows (mnistrepro.aggregate
 .logreg_tables)."""
 import pandas as pd
@@ -37,6 +38,8 @@ facts = study_facts(
     target_difference=params.target_difference / 100,
     planning_sd=None if params.planning_paired_sd is None else params.planning_paired_sd / 100,
     equivalence_margin=margin, paired_sd_notes=params.paired_sd_notes,
+    # The exploratory scale grid's table where the config runs it (else its facts read "not run": mnistrepro.facts).
+    scale_grid=pd.read_csv(snakemake.input.scale_grid[0]) if snakemake.input.scale_grid else None,
 )
 facts["machine"] = machine_fact([*logreg, *sweep, *trainings])
 # With the configuration they were made under and the parts of the study it left out (mnistrepro.facts).

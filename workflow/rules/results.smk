@@ -46,6 +46,40 @@ rule aggregate_logreg:
         "../../scripts/aggregate_logreg.py"
 
 
+# The exploratory pixel-scale grid's table (exists only when the config enables the grid). Its facts join facts.json
+# through rule aggregate; its numbers never join the comparisons (comparisons.csv holds the confirmatory tests).
+if SCALE_GRID["enabled"]:
+
+    rule scale_grid:
+        input:
+            records=scale_grid_files(),
+        output:
+            table=report(
+                f"{TABLES}/scale_grid.csv",
+                caption="../report/scale_grid_table.rst",
+                category="Logistic regression",
+                labels={"result": "table", "shows": "escape rate and accuracy vs pixel divisor (exploratory)"},
+            ),
+        log:
+            f"{LOGS}/results/scale_grid.log",
+        benchmark:
+            f"{BENCHMARKS}/results/scale_grid.tsv"
+        priority: CHEAP_FIRST
+        localrule: True
+        params:
+            seed=config["stats"]["seed"],
+            resamples=config["stats"]["resamples"],
+            escape_alpha=config["stats"]["escape_alpha"],
+            facts=report_facts,
+        script:
+            "../../scripts/scale_grid.py"
+
+
+def scale_grid_table_file():
+    """The scale grid's table, or nothing where the config disables the grid (its facts then read not run)."""
+    return rules.scale_grid.output.table if SCALE_GRID["enabled"] else []
+
+
 rule aggregate:
     input:
         logreg=logreg_main_files(),
@@ -53,6 +87,7 @@ rule aggregate:
         lenet=lenet_evaluation_files(),
         lenet_training=lenet_training_files(),
         identities=rules.identities.output.table,
+        scale_grid=scale_grid_table_file(),
     output:
         runs=report(
             f"{TABLES}/runs.csv",
@@ -139,6 +174,7 @@ rule hardware:
     input:
         logreg=logreg_main_files(),
         pair_sweep=logreg_sweep_files(),
+        scale_grid=scale_grid_files(),
         lenet=lenet_training_files(),
     output:
         report(
