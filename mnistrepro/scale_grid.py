@@ -140,8 +140,8 @@ def _loss_verdict(ce: pd.DataFrame, mse: pd.DataFrame) -> str:
             groups["overlap"].append(r)
 
     def at(rows: list) -> str:
-        return ", ".join(f"{_divisor(r.divisor)} ({_pct(r.mean_accuracy_ce)} vs {_pct(r.mean_accuracy_mse)})"
-                         for r in rows)
+        named = [f"{_divisor(r.divisor)} ({_pct(r.mean_accuracy_ce)} vs {_pct(r.mean_accuracy_mse)})" for r in rows]
+        return named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
 
     if groups["less"]:
         head = (f"the logistic loss is less accurate than MSE on average, with the 95% intervals apart, at "

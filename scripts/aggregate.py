@@ -39,7 +39,7 @@ facts = study_facts(
     planning_sd=None if params.planning_paired_sd is None else params.planning_paired_sd / 100,
     equivalence_margin=margin, paired_sd_notes=params.paired_sd_notes,
     # The exploratory scale grid's table where the config runs it (else its facts read "not run": mnistrepro.facts).
-    scale_grid=pd.read_csv(snakemake.input.scale_grid[0]) if snakemake.input.scale_grid else None,
+    scale_grid=pd.read_csv(snakemake.input.scale_grid) if snakemake.input.scale_grid else None,
 )
 facts["machine"] = machine_fact([*logreg, *sweep, *trainings])
 # With the configuration they were made under and the parts of the study it left out (mnistrepro.facts).
