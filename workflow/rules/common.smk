@@ -163,6 +163,11 @@ def logreg_main_files():
     return expand(rules.train_logreg.output.records, loss=LOGREG["losses"], scaling=LOGREG["scalings"])
 
 
+def scale_grid_table_file():
+    """The scale grid's table, or nothing where the config disables the grid (its facts then read not run)."""
+    return rules.scale_grid.output.table if SCALE_GRID["enabled"] else []
+
+
 def drawn_figures():
     """The entries of FIGURES (figures.smk) that this config draws."""
     return {name: spec for name, spec in FIGURES.items() if spec.drawn}

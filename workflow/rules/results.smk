@@ -75,11 +75,6 @@ if SCALE_GRID["enabled"]:
             "../../scripts/scale_grid.py"
 
 
-def scale_grid_table_file():
-    """The scale grid's table, or nothing where the config disables the grid (its facts then read not run)."""
-    return rules.scale_grid.output.table if SCALE_GRID["enabled"] else []
-
-
 rule aggregate:
     input:
         logreg=logreg_main_files(),
