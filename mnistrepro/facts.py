@@ -145,7 +145,8 @@ def not_run_parts(config: Mapping[str, Any]) -> dict[str, list[str]]:
     for loss in LOSSES:
         if loss not in losses:
             parts[f"logistic regression with the {loss} loss (not in logreg.losses)"] = [
-                f"logreg_{loss}_*", f"escape_{loss}_*", f"escaped_{loss}_*", f"reference_{loss}_*"]
+                f"logreg_{loss}_*", f"escape_{loss}_*", f"escaped_{loss}_*", f"reference_{loss}_*",
+                f"scale_grid_{loss}_*"]
     for scaling in SCALINGS:
         if scaling not in scalings:
             parts[f"logistic regression on {scaling} pixels (not in logreg.scalings)"] = [
@@ -164,6 +165,16 @@ def not_run_parts(config: Mapping[str, Any]) -> dict[str, list[str]]:
     if no_reference:
         parts["the reference's single run (it ran 4 vs 9 only: MSE loss, raw pixels, 10,000 steps; logistic "
               "loss, raw pixels, 1,000 steps)"] = no_reference
+    # A configuration from before the scale grid existed has no section for it: it did not run the grid either.
+    if not config.get("scale_grid", {}).get("enabled", False):
+        parts["the exploratory pixel-scale grid (scale_grid.enabled is false)"] = ["scale_grid_*"]
+    else:
+        if "mse" not in losses:
+            parts["where MSE's escape rate crosses one half over the pixel divisors (needs mse in logreg.losses)"] = [
+                "scale_grid_escape_verdict"]
+        if not {"mse", "ce"} <= losses:
+            parts["the losses' accuracy over the pixel divisors (needs mse and ce in logreg.losses)"] = [
+                "scale_grid_loss_verdict", "scale_grid_verdict"]
     sweep = config["pair_sweep"]
     if not sweep["enabled"]:
         parts["the digit-pair sweep (pair_sweep.enabled is false)"] = [

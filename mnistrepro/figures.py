@@ -246,6 +246,37 @@ def logreg_distribution(runs, escape) -> plt.Figure:
 
 
 @figure
+def scale_grid(table) -> plt.Figure:
+    """The exploratory pixel-scale grid (scale_grid.csv): escape rate with its Wilson 95% interval and mean test
+    accuracy with its 95% interval, against the pixel divisor (log scale), one line per loss."""
+    grid = pd.read_csv(table).sort_values(["loss", "divisor"])
+    fig, (rate_ax, acc_ax) = plt.subplots(1, 2, figsize=(12, 4.8), sharex=True)
+    palette = dict(zip(LOSS_LABELS, sns.color_palette(n_colors=len(LOSS_LABELS))))
+    panels = [(rate_ax, "escape_rate", "escape_ci95", "runs escaped chance (%)"),
+              (acc_ax, "mean_accuracy", "accuracy_ci95", "mean test accuracy (%)")]
+    for ax, value, interval, ylabel in panels:
+        for loss, rows in grid.groupby("loss", sort=True):
+            x, y = rows["divisor"], 100 * rows[value]
+            ax.plot(x, y, marker="o", color=palette[loss], label=LOSS_LABELS[loss])
+            ax.fill_between(x, 100 * rows[f"{interval}_low"], 100 * rows[f"{interval}_high"], color=palette[loss],
+                            alpha=0.2, linewidth=0)
+        ax.set_xscale("log")
+        ax.set_xticks(sorted(grid["divisor"].unique()), labels=[f"{d:g}" for d in sorted(grid["divisor"].unique())])
+        ax.minorticks_off()
+        ax.set_xlabel("pixel values divided by (log scale; 1: raw, 255: unit)")
+        ax.set_ylabel(ylabel)
+    rate_ax.axhline(50, color="grey", linestyle=":", linewidth=1)
+    rate_ax.set_ylim(-3, 103)
+    rate_ax.set_title("escape rate (band: Wilson 95% CI)")
+    acc_ax.set_title("mean accuracy (band: 95% CI)")
+    acc_ax.legend(loc="lower right")
+    first = grid.iloc[0]
+    fig.suptitle(f"EXPLORATORY: logistic regression, {' vs '.join(first['pair'].split('-'))}, "
+                 f"{int(first['steps']):,} steps, {int(first['n'])} seeds: pixel scale", y=1.02)
+    return fig
+
+
+@figure
 def pair_difficulty(pairs) -> plt.Figure:
     """Mean test accuracy of the logistic loss for every pair of digits (a 10 x 10 symmetric grid), one grid
     per step count of the sweep, from pair_difficulty.csv."""

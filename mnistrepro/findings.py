@@ -93,10 +93,22 @@ def findings(config: Mapping[str, Any], facts: Mapping[str, str]) -> list[str]:
         f"**Convolution identities**: {facts['identities_verdict']}; {facts['identities_breaks']}.",
         f"**One family per claim**: {facts['families']}. Each family holds the family-wise error rate at 0.05 by "
         f"Holm's method within it; {facts['descriptive']}.",
-        # Last, after the family's line: these two have no p-value and are in no family.
+        # Last, after the families' line: these have no p-value and are in no family.
         models,
         per_epoch,
+        scale_grid_finding(config, facts),
     ]
+
+
+def scale_grid_finding(config: Mapping[str, Any], facts: Mapping[str, str]) -> str:
+    """The exploratory pixel-scale grid's line: not a test, and outside the Holm family (so it follows the tests'
+    lines and the family's)."""
+    grid = config.get("scale_grid") or {}
+    divisors = (f"pixels divided by {', '.join(f'{d:g}' for d in grid['divisors'])}; "
+                if grid.get("enabled") else "")
+    return (f"**Exploratory: pixel scale** (logistic regression on {pair_label(config['pair'])}, "
+            f"{steps_label(config['logreg']['steps'])}, {divisors}described, not tested, and in no comparison): "
+            f"{facts['scale_grid_verdict']}.")
 
 
 def current_findings(facts_path: str | Path, config: Mapping[str, Any]) -> tuple[Facts | None, list[str]]:

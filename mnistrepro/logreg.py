@@ -46,7 +46,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from mnistrepro.choices import SCALINGS, implementation, register
+from mnistrepro.choices import implementation, pixel_divisor, register, scaling_name
 from mnistrepro.config import evaluated_steps
 from mnistrepro.device import describe_device
 from mnistrepro.records import HardwareRecord, LogregRunRecord
@@ -55,15 +55,14 @@ N_FEATURES = 784
 # A run's test metrics, in its record and in each of its ``evals`` (:func:`run_metrics`). The first four are
 # the keys every run record of the study shares (LeNet-5's: mnistrepro.lenet_eval.evaluate).
 TEST_METRICS = ("test_accuracy", "test_loss", "correct", "total", "saturated_errors", "median_abs_logit")
+# The experiments whose runs are logistic regressions (mnistrepro.choices.EXPERIMENTS).
+LOGREG_EXPERIMENTS = ("logreg", "pair_sweep", "scale_grid")
 # |dl/dz| below this counts as a vanished gradient (a step that barely moves the weights).
 VANISHING_GRAD = 1e-6
 
 log = logging.getLogger(__name__)
 
 
-def _check(scaling: str) -> None:
-    if scaling not in SCALINGS:
-        raise ValueError(f"scaling: expected one of {SCALINGS}, got {scaling!r}")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -72,18 +71,20 @@ def _check(scaling: str) -> None:
 
 
 def scale_inputs(
-    images: Tensor, scaling: str, dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu"
+    images: Tensor, scaling: str | float, dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu"
 ) -> Tensor:
-    """Flatten uint8 images ``[N, 28, 28]`` (or ``[N, 784]``) to ``[N, 784]`` of ``dtype``.
-
-    ``raw``: the 0-255 pixel values cast to float (the reference); ``unit``: divided by 255.
+    """Flatten uint8 images ``[N, 28, 28]`` (or ``[N, 784]``) to ``[N, 784]`` of ``dtype``, the 0-255 pixel
+    values divided by ``scaling``'s divisor (mnistrepro.choices.pixel_divisor): a scaling's name, ``raw`` (1:
+    the values cast to float, the reference) or ``unit`` (255), or a positive number (the scale grid's).
     """
-    _check(scaling)
+    divisor = pixel_divisor(scaling)
     if images.dtype != torch.uint8:
         raise TypeError(f"images: expected uint8, got {images.dtype}")
     x = images.reshape(images.shape[0], -1).to(device=device, dtype=dtype)
-    if scaling == "unit":
-        x = x / 255.0
+    # Raw pixels are not divided at all (x / 1 would be the same numbers, in a copy); any other divisor divides
+    # in `dtype` exactly as `unit` always has (x / 255.0), so divisor 255 is the unit scaling, bit for bit.
+    if divisor != 1.0:
+        x = x / divisor
     return x.contiguous()
 
 
@@ -387,7 +388,7 @@ def evaluate(weight: Tensor, bias: Tensor, x: Tensor, y: Tensor, index: Tensor, 
 def run_seeds(
     pair: dict,
     loss: str,
-    scaling: str,
+    scaling: str | float,
     seeds: Iterable[int],
     steps: int,
     lr: float,
@@ -403,8 +404,9 @@ def run_seeds(
     ``pair``: the dict of ``mnistrepro.data.extract_pair`` (``digits``, ``{train,test}_images``
     uint8 ``[N, 28, 28]``, ``{train,test}_labels`` in {-1, +1}, ``test_index``). Evaluation runs
     on ``device``. Each record (:func:`run_record`) has the run's settings (``experiment``: ``logreg`` or
-    ``pair_sweep``, mnistrepro.choices.EXPERIMENTS; ``loss``, ``scaling``,
-    ``digits``, ``seed``, ``lr``, ``steps``, ``dtype``, ``device``, ``n_train``), the metrics at
+    ``pair_sweep`` or ``scale_grid``, mnistrepro.choices.EXPERIMENTS; ``loss``, ``scaling`` (a scaling's name or a
+    positive divisor of the pixels, :func:`scale_inputs`; the record names it with
+    mnistrepro.choices.scaling_name and gives its ``pixel_divisor``), ``digits``, ``seed``, ``lr``, ``steps``, ``dtype``, ``device``, ``n_train``), the metrics at
     ``steps`` at top level (those of :func:`evaluate`), ``chance_accuracy`` (the majority class's
     share of the test set: what predicting one class scores), ``train_seconds`` (the batch's
     training time divided equally among its runs), ``steps_per_s``, ``wrong_steps``,
@@ -416,7 +418,7 @@ def run_seeds(
     each record.
     """
     loss_forms(loss)
-    _check(scaling)
+    divisor = pixel_divisor(scaling)
     seeds = [int(s) for s in seeds]
     device = torch.device(device)
     dtype = torch.float64
@@ -450,7 +452,7 @@ def run_seeds(
     records = []
     for k, seed in enumerate(seeds):
         record = run_record(
-            experiment=experiment, loss=loss, scaling=scaling, digits=digits, seed=seed, lr=lr, steps=steps,
+            experiment=experiment, loss=loss, scaling=scaling_name(divisor), pixel_divisor=divisor, digits=digits, seed=seed, lr=lr, steps=steps,
             dtype=dtype, device=describe_device(x_train.device), eval_device=describe_device(device),
             n_train=int(x_train.shape[0]), evals=evals[k], chance=chance,
             misclassified=sorted(int(i) for i in test_index.cpu()[wrong_final[0][:, k]].tolist()),
@@ -462,26 +464,28 @@ def run_seeds(
     accuracies = torch.tensor([r["test_accuracy"] for r in records])
     log.info(
         "%s/%s digits %s, %d seeds: final accuracy median %.2f%% (min %.2f%%, max %.2f%%) | %.0f run-steps/s",
-        loss, scaling, digits, len(seeds), 100 * float(accuracies.median()), 100 * float(accuracies.min()),
+        loss, scaling_name(divisor), digits, len(seeds), 100 * float(accuracies.median()), 100 * float(accuracies.min()),
         100 * float(accuracies.max()), len(seeds) * steps / max(evals[0][-1]["train_seconds"] * len(seeds), 1e-12),
     )
     return records
 
 
-def run_record(*, experiment: str, loss: str, scaling: str, digits: Sequence[int], seed: int, lr: float, steps: int,
-               dtype: torch.dtype, device: str, eval_device: str, n_train: int, evals: list[dict], chance: float,
-               misclassified: list[int], hardware: HardwareRecord | None) -> LogregRunRecord:
+def run_record(*, experiment: str, loss: str, scaling: str, pixel_divisor: float, digits: Sequence[int], seed: int,
+               lr: float, steps: int, dtype: torch.dtype, device: str, eval_device: str, n_train: int,
+               evals: list[dict], chance: float, misclassified: list[int],
+               hardware: HardwareRecord | None) -> LogregRunRecord:
     """One logistic-regression run's record (its JSON file, :class:`mnistrepro.records.LogregRunRecord`; see
     :func:`run_seeds`): the settings, the metrics
     of its last evaluation (``evals[-1]``, at ``steps``) at top level, and every evaluation."""
-    if experiment not in ("logreg", "pair_sweep"):
-        raise ValueError(f"experiment: expected 'logreg' or 'pair_sweep' (mnistrepro.choices.EXPERIMENTS), "
+    if experiment not in LOGREG_EXPERIMENTS:
+        raise ValueError(f"experiment: expected one of {LOGREG_EXPERIMENTS} (mnistrepro.choices.EXPERIMENTS), "
                          f"got {experiment!r}")
     final = evals[-1]
     return {
         "experiment": experiment,
         "loss": loss,
         "scaling": scaling,
+        "pixel_divisor": float(pixel_divisor),
         "digits": [int(d) for d in digits],
         "seed": int(seed),
         "lr": float(lr),

@@ -3,7 +3,8 @@
 Each is built by one function of the package, which scripts only call:
 
 - :class:`LogregRunRecord`: ``{study}/logreg/main/{loss}_{scaling}/seed{seed}.json`` (one run), and the
-  sweep's ``{study}/logreg/pair_sweep/pair_{a}_{b}.json`` (a list of runs), :func:`mnistrepro.logreg.run_record`;
+  sweep's ``{study}/logreg/pair_sweep/pair_{a}_{b}.json`` (a list of runs), and the exploratory grid's
+  ``{study}/logreg/scale_grid/...json``, :func:`mnistrepro.logreg.run_record`;
 - :class:`LenetTrainingRecord`: ``results/lenet/<run key>/{c3}/seed{seed}/training.json`` (shared by the studies,
   mnistrepro.studies), :func:`mnistrepro.lenet_training.training_record`, plus the fields of the run
   (:class:`mnistrepro.lenet_training.LeNetRun`);
@@ -57,9 +58,13 @@ class LogregEval(TypedDict):
 
 
 class LogregRunRecord(TypedDict):
-    experiment: Literal["logreg", "pair_sweep"]
+    """``scaling``: ``raw``, ``unit`` (mnistrepro.choices.SCALINGS) or, for a scale-grid divisor that is neither,
+    ``divided by <divisor>``; ``pixel_divisor``: the number the 0-255 pixel values were divided by."""
+
+    experiment: Literal["logreg", "pair_sweep", "scale_grid"]
     loss: str
     scaling: str
+    pixel_divisor: float
     digits: list[int]
     seed: int
     lr: float

@@ -1,6 +1,7 @@
 """Rule aggregate: every run record (and the identities table) -> runs, summary, comparisons (a family per claim),
-LeNet-5 test-set uncertainty, report facts (with the exploratory analyses' facts, from rule exploratory_lenet's
-tables). The logistic-regression tables are rule aggregate_logreg's; the
+LeNet-5 test-set uncertainty, report facts (with the exploratory analyses' facts, from the tables of rules
+exploratory_lenet and scale_grid; none of their numbers enter the comparisons). The logistic-regression tables are
+rule aggregate_logreg's; the
 comparisons and the facts need them, so they are computed again here from the same rows (mnistrepro.aggregate
 .logreg_tables)."""
 import pandas as pd
@@ -27,8 +28,9 @@ comparisons = comparisons_table(runs, params.logreg_steps, table_rng(params.seed
                                 main_pair=main_pair, equivalence_margin=margin)
 test_set, test_set_facts = lenet_test_set(evaluations, table_rng(params.seed, "lenet_test_set"),
                                           params.image_resamples)
-log.info("%d run rows, %d variants, %d confirmatory tests in %d families", len(runs), len(summary),
-         int(comparisons["p_value"].notna().sum()), comparisons.loc[comparisons["family"] != "descriptive", "family"].nunique())
+tested = comparisons[comparisons["family"] != "descriptive"]
+log.info("%d run rows, %d variants, %d confirmatory tests in %d families", len(runs), len(summary), len(tested),
+         tested["family"].nunique())
 for row in comparisons.itertuples(index=False):
     log.info("%s (%s vs %s): %s", row.comparison, row.a, row.b, row.verdict)
 for name, table in [("runs", runs), ("summary", summary), ("comparisons", comparisons), ("lenet_test_set", test_set)]:
@@ -39,9 +41,11 @@ facts = study_facts(
     target_difference=params.target_difference / 100,
     planning_sd=None if params.planning_paired_sd is None else params.planning_paired_sd / 100,
     equivalence_margin=margin, paired_sd_notes=params.paired_sd_notes,
+    # The exploratory scale grid's table where the config runs it (else its facts read "not run": mnistrepro.facts).
+    scale_grid=pd.read_csv(snakemake.input.scale_grid) if snakemake.input.scale_grid else None,
 )
 facts["machine"] = machine_fact([*logreg, *sweep, *trainings])
-# The exploratory analyses' facts (rule exploratory_lenet's tables): descriptions, not verdicts of the Holm family.
+# The exploratory analyses' facts (rule exploratory_lenet's tables): descriptions, in no confirmatory family.
 facts.update(exploratory_facts({name: pd.read_csv(snakemake.input[f"exploratory_{name}"])
                                 for name in ("confusions", "ranking", "per_epoch")}))
 # With the configuration they were made under and the parts of the study it left out (mnistrepro.facts).

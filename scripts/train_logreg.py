@@ -1,4 +1,5 @@
-"""Rules train_logreg and train_logreg_sweep: every seed of one (loss, scaling), or of every digit pair.
+"""Rules train_logreg, train_logreg_sweep and train_scale_grid: every seed of one (loss, scaling), of every digit
+pair, or of one (loss, pixel divisor).
 
 Input: mnist.pt, from which each digit pair of params.pairs is extracted in memory (the main grid has
 one pair, the sweep many; extract_pair gives the same tensors as the pair file of rule extract_pair).
@@ -6,10 +7,11 @@ All seeds of a pair train together (mnistrepro.logreg.run_seeds); training runs 
 workflow/rules/logreg.smk). Outputs:
 
 - the main grid (no params.groups): one JSON record per run, output[k] is seed k of params.seeds;
-- the sweep (params.groups): one JSON file per pair, output[k] for pair k of params.pairs, holding the list of
-  its runs' records (thousands of per-run files would make every Snakemake DAG build slow). params.groups: per
-  pair, seeds trained together for their own steps and eval_steps. With more than one thread, the pairs are
-  split over that many processes, one core each (the runs do not depend on it).
+- the sweep and the scale grid (params.groups): one JSON file per pair, output[k] for pair k of params.pairs,
+  holding the list of its runs' records (thousands of per-run files would make every Snakemake DAG build slow).
+  params.groups: per pair, seeds trained together for their own steps and eval_steps. With more than one thread,
+  the pairs are split over that many processes, one core each (the runs do not depend on it). The scale grid
+  has one pair, and params.scaling is its divisor (a number; mnistrepro.logreg.scale_inputs).
 """
 import multiprocessing
 

@@ -114,3 +114,17 @@ def test_loss_per_epoch_with_seed_spread(tmp_path, seeds, epochs):
             training.append(run / "training.json")
             history.append(run / "history.csv")
     draw("lenet_loss", tmp_path, training=training, history=history)
+
+
+@pytest.mark.parametrize("losses, divisors", [(["mse", "ce"], [1, 255]), (["mse"], [1, 4, 16])])
+def test_scale_grid_figure_of_any_grid(tmp_path, losses, divisors):
+    """The exploratory grid's figure draws two divisors or more, one loss or both."""
+    from mnistrepro.scale_grid import SCALE_GRID_COLUMNS
+
+    rows = [{"status": "EXPLORATORY", "loss": loss, "divisor": float(d), "pair": "3-5", "steps": 500, "n": 4,
+             "escaped": 2, "escape_rate": 0.5, "escape_ci95_low": 0.15, "escape_ci95_high": 0.85, "escape_alpha": 0.01,
+             "chance": 0.53, "mean_accuracy": 0.8, "accuracy_ci95_low": 0.7, "accuracy_ci95_high": 0.9,
+             "ci_method": "Student t (n < 30)"} for loss in losses for d in divisors]
+    path = tmp_path / "scale_grid.csv"
+    pd.DataFrame(rows, columns=SCALE_GRID_COLUMNS).to_csv(path, index=False)
+    draw("scale_grid", tmp_path, table=path)

@@ -373,6 +373,22 @@ def test_same_seed_gives_identical_metrics(pair, loss, scaling):
     assert without_timings(a[0])["evals"] != without_timings(a[1])["evals"]
 
 
+@pytest.mark.parametrize("loss, scaling, divisor", [("mse", "raw", 1), ("ce", "unit", 255)])
+def test_a_divisor_that_is_a_scaling_gives_the_same_runs(pair, loss, scaling, divisor):
+    """The scale grid's divisors 1 and 255 are the raw and unit scalings, bit for bit (scale_inputs divides by a
+    scaling's divisor), and a record names the scaling and the divisor; another divisor is another run."""
+    named = logreg.run_seeds(pair, loss, scaling, [0, 1], steps=400, lr=LR, eval_steps=[100])
+    divided = logreg.run_seeds(pair, loss, divisor, [0, 1], steps=400, lr=LR, eval_steps=[100])
+    assert [without_timings(r) for r in named] == [without_timings(r) for r in divided]
+    assert named[0]["scaling"] == scaling and named[0]["pixel_divisor"] == float(divisor)
+    assert torch.equal(logreg.scale_inputs(pair["train_images"], divisor), logreg.scale_inputs(pair["train_images"], scaling))
+    (other,) = logreg.run_seeds(pair, loss, 16, [0], steps=400, lr=LR, eval_steps=[100])
+    assert other["scaling"] == "divided by 16" and other["pixel_divisor"] == 16.0
+    assert other["evals"][-1]["test_loss"] != named[0]["evals"][-1]["test_loss"]
+    with pytest.raises(ValueError, match="positive"):
+        logreg.scale_inputs(pair["train_images"], -4)
+
+
 def test_ce_learns_the_synthetic_problem(pair):
     """400 random sparse images, label: more ink in the top half. Chance is ~50%."""
     (r,) = logreg.run_seeds(pair, "ce", "unit", [0], steps=4000, lr=0.01, eval_steps=[1])

@@ -38,11 +38,12 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run
 
 # A configuration unlike the default and the CI one in everything a caption quotes: another main pair,
 # step and evaluation counts, seeds, a sweep subset without the default pair, one scaling only (so the
-# unit-pixel facts do not exist), one LeNet-5 epoch on other limits, other pooling sizes. Small: it runs
-# in CI on 2 cores.
+# unit-pixel facts do not exist), one LeNet-5 epoch on other limits, other pooling sizes, a 3-divisor scale grid.
+# Small: it runs in CI on 2 cores.
 OTHER_CONFIG = {
     "pair": [3, 5],
     "logreg": {"scalings": ["raw"], "seeds": 4, "steps": 500, "eval_steps": [50, 500]},
+    "scale_grid": {"divisors": [1, 16, 255]},
     "pair_sweep": {"pairs": [[3, 5], [0, 1], [7, 9]], "seeds": 2, "steps": 150},
     "lenet": {"seeds": [0, 1], "epochs": 1, "train_limit": 1000, "test_limit": 200},
     "identities": {"n_images": 50, "pool_sizes": [2, 7]},
@@ -78,6 +79,8 @@ def run_counts(config: dict) -> dict[str, int]:
         "sweep_rows": (len(sweep["pairs"]) * (len(seed_list(sweep["seeds"])) + sweep.get("long_seeds", 0))
                        if sweep["enabled"] else 0),
         "lenet": len(lenet["c3"]) * len(seed_list(lenet["seeds"])),
+        "scale_grid": (len(logreg["losses"]) * len(config["scale_grid"]["divisors"]) * len(seed_list(logreg["seeds"]))
+                       if config["scale_grid"]["enabled"] else 0),
         "logreg_step_counts": len(set(logreg["eval_steps"]) | {logreg["steps"]}),
     }
 
@@ -107,7 +110,8 @@ def test_tables_have_the_documented_columns(study):
     config, n = ci_config(), run_counts(ci_config())
     # A logistic-regression run gives a row per evaluated step count; the sweep's, at one or two step counts.
     assert len(runs) == n["logreg"] * n["logreg_step_counts"] + n["sweep_rows"] + n["lenet"]
-    assert set(runs["experiment"]) == set(EXPERIMENTS)
+    # Every experiment but the exploratory scale grid, whose runs feed its own table only (scale_grid.csv).
+    assert set(runs["experiment"]) == set(EXPERIMENTS) - {"scale_grid"}
     assert runs["test_accuracy"].between(0, 1).all()
     summary = pd.read_csv(tables / "summary.csv")
     for column in ["n", "mean", "std", "ci95_low", "ci95_high", "mean_train_seconds", "trainable_params"]:
@@ -559,6 +563,43 @@ def test_report_follows_its_config(which, request):
         # No unit-pixel runs, and no reference run on this pair: said so, not left empty.
         assert "Raw vs unit pixels (MSE loss, 500 steps): not run in this configuration" in home
         assert "Against the reference: not run in this configuration." in "\n".join(captions)
+
+
+def test_scale_grid_table_figure_and_facts_follow_a_non_default_config(other_study, other_report):
+    """OTHER_CONFIG's 3-divisor grid on 3 vs 5 (4 seeds, 500 steps): the table has a row per loss and divisor, its
+    divisor 1 is the main grid's raw runs, the figure is drawn, the facts are in facts.json, on the report's home
+    page and in its captions; and none of it enters the comparisons or runs.csv."""
+    config = ci_config(OTHER_CONFIG)
+    tables = study_root(other_study, config) / "tables"
+    grid = pd.read_csv(tables / "scale_grid.csv")
+    divisors, losses = config["scale_grid"]["divisors"], config["logreg"]["losses"]
+    assert sorted(zip(grid["loss"], grid["divisor"])) == sorted((loss, float(d)) for loss in losses for d in divisors)
+    assert (grid["status"] == "EXPLORATORY").all() and (grid["n"] == 4).all() and (grid["steps"] == 500).all()
+    assert (grid["pair"] == "3-5").all() and not any("p_" in column for column in grid.columns)
+    # Divisor 1 is raw pixels: the same runs as the main grid's, so the same mean accuracy.
+    runs = pd.read_csv(tables / "runs.csv")
+    raw = runs[(runs["experiment"] == "logreg") & (runs["scaling"] == "raw") & (runs["steps"] == 500)]
+    for loss in losses:
+        row = grid[(grid["loss"] == loss) & (grid["divisor"] == 1)].iloc[0]
+        assert row["mean_accuracy"] == pytest.approx(raw[raw["loss"] == loss]["test_accuracy"].mean(), abs=1e-12)
+    assert (study_root(other_study, config) / "figures/scale_grid.png").stat().st_size > 10_000
+    facts = read_facts(tables / "facts.json")
+    assert facts["scale_grid_divisors"] == "1, 16 and 255"
+    assert facts["scale_grid_verdict"].startswith("MSE's escape rate")
+    home, captions = report_texts(other_report)
+    assert "Exploratory: pixel scale (logistic regression on 3 vs 5, 500 steps, pixels divided by 1, 16, 255" in home
+    assert facts["scale_grid_verdict"] in home
+    # The table's caption, the figure's, and the comparisons' (which repeats the findings lines).
+    assert sum(facts["scale_grid_verdict"] in caption for caption in captions) == 3
+    # Exploratory: not in the comparisons (confirmatory tests only) nor in the Holm family, nor in runs.csv.
+    comparisons = pd.read_csv(tables / "comparisons.csv")
+    assert set(comparisons["comparison"]) <= {"C3 connection table", "loss", "input scaling", "C3 equivalence",
+                                              "hardest pair"}
+    assert not comparisons.astype(str).apply(lambda c: c.str.contains("divided|scale grid|EXPLORATORY")).any().any()
+    assert set(comparisons["scaling"].dropna()) <= {"raw", "unit"}
+    assert "scale_grid" not in set(runs["experiment"])
+    hardware = pd.read_csv(tables / "hardware.csv", dtype=str).set_index("experiment")["runs"].astype(int)
+    assert hardware["scale_grid"] == run_counts(config)["scale_grid"] == 2 * 3 * 4
 
 
 # --------------------------------------------------------------------------- studies keep to themselves

@@ -28,6 +28,8 @@ def expected_jobs(rules: list[str], config: dict) -> dict[str, int]:
     counts = dict.fromkeys(rules, 1)
     logreg, lenet = config["logreg"], config["lenet"]
     counts["train_logreg"] = len(logreg["losses"]) * len(logreg["scalings"])  # each job runs all its seeds together
+    if "train_scale_grid" in counts:  # one job per loss and divisor, all seeds together
+        counts["train_scale_grid"] = len(logreg["losses"]) * len(config["scale_grid"]["divisors"])
     seeds = seed_list(lenet["seeds"])
     # This machine has no GPU, so `seeds_per_job: auto` trains one seed per job.
     per_job = 1 if lenet.get("seeds_per_job", "auto") == "auto" else lenet["seeds_per_job"]
@@ -74,14 +76,30 @@ def test_parsing_the_workflow_does_not_import_torch(tmp_path):
 
 def test_dry_run_without_the_sweep_drops_its_jobs(tmp_path):
     config = tmp_path / "config.yaml"
-    config.write_text((REPO / "config.yaml").read_text().replace("  enabled: true", "  enabled: false"))
+    config.write_text((REPO / "config.yaml").read_text().replace("pair_sweep:\n  enabled: true",
+                                                                 "pair_sweep:\n  enabled: false"))
     result = run_snakemake(tmp_path / "work", "-n", "--quiet", "rules", config=config)
     assert result.returncode == 0, result.stderr
     counts = job_counts(result.stdout)
     assert "train_logreg_sweep" not in counts and "figure_pair_difficulty" not in counts
+    assert counts["train_scale_grid"] == 10  # the other optional part stays
     config_ = default_config()
     config_["pair_sweep"]["enabled"] = False
     # Without the sweep, its rules do not exist.
+    assert counts == expected_jobs(workflow_rules(tmp_path / "work", config=config), config_)
+
+
+def test_dry_run_without_the_scale_grid_drops_its_jobs(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text((REPO / "config.yaml").read_text().replace("scale_grid:\n  enabled: true",
+                                                                 "scale_grid:\n  enabled: false"))
+    result = run_snakemake(tmp_path / "work", "-n", "--quiet", "rules", config=config)
+    assert result.returncode == 0, result.stderr
+    counts = job_counts(result.stdout)
+    assert not {"train_scale_grid", "scale_grid", "figure_scale_grid"} & set(counts)
+    assert counts["train_logreg_sweep"] == 1 and counts["aggregate"] == 1  # aggregate runs without the grid's table
+    config_ = default_config()
+    config_["scale_grid"]["enabled"] = False
     assert counts == expected_jobs(workflow_rules(tmp_path / "work", config=config), config_)
 
 

@@ -4,7 +4,7 @@ import sys
 from dataclasses import dataclass, field
 
 from mnistrepro.choices import C3_KINDS, LOSSES, SCALINGS
-from mnistrepro.config import check_config, evaluated_steps, seed_list
+from mnistrepro.config import check_config, divisor_label, evaluated_steps, seed_list
 from mnistrepro.cpu_kernels import pin_cpu_kernels
 from mnistrepro.device import training_on_gpu
 from mnistrepro.facts import Facts, current_facts
@@ -56,6 +56,10 @@ LENET_EVALUATION = f"{STUDY}/lenet_eval/{{c3}}/seed{{seed}}.json"
 PAIR = config["pair"]
 LOGREG = config["logreg"]
 SWEEP = config["pair_sweep"]
+SCALE_GRID = config["scale_grid"]
+# The exploratory scale grid's divisors by their label (the {divisor} wildcard, the file names): a job reads its
+# exact value here, not back from the label.
+GRID_DIVISORS = {divisor_label(d): float(d) for d in SCALE_GRID["divisors"]} if SCALE_GRID["enabled"] else {}
 LENET = config["lenet"]
 # The sweep's digit pairs, (smaller, larger): the first digit is labelled -1, the second +1.
 SWEEP_PAIRS = (
@@ -85,6 +89,7 @@ wildcard_constraints:
     scaling="|".join(SCALINGS),
     c3="|".join(C3_KINDS),
     seed=r"\d+",
+    divisor=r"[0-9.e+-]+",
     seeds=r"\d+(-\d+)?(_\d+(-\d+)?)*",
     a=r"\d",
     b=r"\d",
@@ -114,6 +119,12 @@ def logreg_sweep_files():
     if not SWEEP["enabled"]:
         return []
     return [f"{STUDY}/logreg/pair_sweep/pair_{a}_{b}.json" for a, b in SWEEP_PAIRS]
+
+
+def scale_grid_files():
+    """The scale grid's run records, one file per (loss, divisor) holding its seeds' records (none when
+    scale_grid.enabled is false)."""
+    return [f"{STUDY}/logreg/scale_grid/{loss}_div{label}.json" for loss in LOGREG["losses"] for label in GRID_DIVISORS]
 
 
 def lenet_run_files(name, seeds=None):
@@ -152,6 +163,11 @@ def logreg_main_files():
     return expand(rules.train_logreg.output.records, loss=LOGREG["losses"], scaling=LOGREG["scalings"])
 
 
+def scale_grid_table_file():
+    """The scale grid's table, or nothing where the config disables the grid (its facts then read not run)."""
+    return rules.scale_grid.output.table if SCALE_GRID["enabled"] else []
+
+
 def drawn_figures():
     """The entries of FIGURES (figures.smk) that this config draws."""
     return {name: spec for name, spec in FIGURES.items() if spec.drawn}
@@ -176,6 +192,9 @@ def job_benchmark_files(wildcards):
     files += expand(rules.train_logreg.benchmark, loss=LOGREG["losses"], scaling=LOGREG["scalings"])
     if SWEEP["enabled"]:
         files.append(rules.train_logreg_sweep.benchmark)
+    if SCALE_GRID["enabled"]:
+        files += expand(rules.train_scale_grid.benchmark, loss=LOGREG["losses"], divisor=list(GRID_DIVISORS))
+        files.append(rules.scale_grid.benchmark)
     files += expand(rules.train_lenet.benchmark, c3=LENET["c3"], seeds=lenet_group_labels())
     files += expand(rules.evaluate_lenet.benchmark, c3=LENET["c3"])
     # Not the benchmark of a figure drawn from these benchmarks: it would be its own input.
@@ -195,6 +214,7 @@ def study_targets():
         rules.environment,
         rules.hardware,
         rules.rule_benchmarks,
+        *([rules.scale_grid] if SCALE_GRID["enabled"] else []),
         *figure_rules(),
     ]
     return [path for rule in rules_ for path in rule.output]

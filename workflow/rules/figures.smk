@@ -36,6 +36,13 @@ FIGURES = {
         shows="hardest pairs: rank intervals",
         drawn=SWEEP["enabled"],
     ),
+    "scale_grid": FigureSpec(
+        input={"table": rules.scale_grid.output.table} if SCALE_GRID["enabled"] else {},
+        png="scale_grid.png",
+        category="Logistic regression",
+        shows="escape rate and accuracy vs pixel divisor (exploratory)",
+        drawn=SCALE_GRID["enabled"],
+    ),
     "accuracy_vs_params": FigureSpec(
         input={"runs": rules.aggregate.output.runs, "summary": rules.aggregate.output.summary},
         png="lenet_accuracy_vs_params.png",

@@ -1,12 +1,12 @@
-# Experiment A: logistic regression on a digit pair (mse vs ce loss, raw vs unit pixels), and the
-# logistic loss on all 45 digit pairs.
+# Experiment A: logistic regression on a digit pair (mse vs ce loss, raw vs unit pixels), the
+# logistic loss on all 45 digit pairs, and the exploratory pixel-scale grid.
 #
 # These jobs always train on the CPU, with one thread: each step is one 784-long dot product and
 # one update, far less work than a GPU kernel launch, so a GPU would only slow them down. A job
 # runs all the seeds of one (loss, scaling), stepping them together (one gather, dot and update
 # over all seeds per step); the sweep is one job for all its pairs, because Python + torch start-up
 # (seconds) costs more than a pair's whole batch of runs. Each run still gets its own JSON record.
-# Both rules take their digit pairs from mnist.pt the same way (params.pairs; scripts/train_logreg.py).
+# All three rules take their digit pairs from mnist.pt the same way (params.pairs; scripts/train_logreg.py).
 from mnistrepro.logs import ConfigError
 
 
@@ -84,5 +84,35 @@ if SWEEP["enabled"]:
             lr=SWEEP["lr"],
             groups=[g for g in SWEEP_GROUPS if g["seeds"]],
             pairs=[list(p) for p in SWEEP_PAIRS],
+        script:
+            "../../scripts/train_logreg.py"
+
+
+# The exploratory scale grid (exists only when the config enables it): the main grid's losses, seeds, steps and lr
+# on the main pair, with the pixels divided by each of scale_grid.divisors; one job per (loss, divisor), all seeds
+# together, evaluated at the last step only. Divisors 1 and 255 are trained again rather than read from the main
+# grid's raw and unit runs: the same computation (mnistrepro.logreg.scale_inputs), so the same numbers, for seconds
+# of work, and the grid's table needs nothing of the main grid's layout.
+if SCALE_GRID["enabled"]:
+
+    rule train_scale_grid:
+        input:
+            rules.idx_to_tensors.output.mnist,
+        output:
+            records=f"{STUDY}/logreg/scale_grid/{{loss}}_div{{divisor}}.json",
+        log:
+            f"{LOGS}/logreg/scale_grid/{{loss}}_div{{divisor}}.log",
+        benchmark:
+            f"{BENCHMARKS}/logreg/scale_grid/{{loss}}_div{{divisor}}.tsv"
+        priority: CHEAP_FIRST
+        threads: 1
+        params:
+            experiment="scale_grid",
+            loss=lambda wc: wc.loss,
+            scaling=lambda wc: GRID_DIVISORS[wc.divisor],
+            seeds=LOGREG["seeds"],
+            lr=LOGREG["lr"],
+            groups=[{"seeds": LOGREG["seeds"], "steps": LOGREG["steps"], "eval_steps": [LOGREG["steps"]]}],
+            pairs=[PAIR],
         script:
             "../../scripts/train_logreg.py"

@@ -87,6 +87,35 @@ rule exploratory_lenet:
         "../../scripts/exploratory.py"
 
 
+# The exploratory pixel-scale grid's table (exists only when the config enables the grid). Its facts join facts.json
+# through rule aggregate; its numbers never join the comparisons (comparisons.csv holds the confirmatory tests).
+if SCALE_GRID["enabled"]:
+
+    rule scale_grid:
+        input:
+            records=scale_grid_files(),
+        output:
+            table=report(
+                f"{TABLES}/scale_grid.csv",
+                caption="../report/scale_grid_table.rst",
+                category="Logistic regression",
+                labels={"result": "table", "shows": "escape rate and accuracy vs pixel divisor (exploratory)"},
+            ),
+        log:
+            f"{LOGS}/results/scale_grid.log",
+        benchmark:
+            f"{BENCHMARKS}/results/scale_grid.tsv"
+        priority: CHEAP_FIRST
+        localrule: True
+        params:
+            seed=config["stats"]["seed"],
+            resamples=config["stats"]["resamples"],
+            escape_alpha=config["stats"]["escape_alpha"],
+            facts=report_facts,
+        script:
+            "../../scripts/scale_grid.py"
+
+
 rule aggregate:
     input:
         logreg=logreg_main_files(),
@@ -97,6 +126,7 @@ rule aggregate:
         exploratory_confusions=rules.exploratory_lenet.output.confusions,
         exploratory_ranking=rules.exploratory_lenet.output.ranking,
         exploratory_per_epoch=rules.exploratory_lenet.output.per_epoch,
+        scale_grid=scale_grid_table_file(),
     output:
         runs=report(
             f"{TABLES}/runs.csv",
@@ -183,6 +213,7 @@ rule hardware:
     input:
         logreg=logreg_main_files(),
         pair_sweep=logreg_sweep_files(),
+        scale_grid=scale_grid_files(),
         lenet=lenet_training_files(),
     output:
         report(
