@@ -1,6 +1,6 @@
 """Two exploratory looks at LeNet-5 runs that already exist (they train nothing, and test nothing).
 
-Both describe; neither enters ``comparisons.csv`` or its Holm family, and their tables carry no p-value:
+Both describe; neither enters ``comparisons.csv`` or any confirmatory family, and their tables carry no p-value:
 
 - *Which pair is hardest depends on the model*: from each run's confusion matrix, the confusion rate of each of the
   45 digit pairs, ``(C[a, b] + C[b, a]) / (n_a + n_b)``, averaged over seeds per C3 kind and over all runs of both
@@ -318,7 +318,7 @@ def per_epoch_facts(per_epoch: pd.DataFrame) -> dict[str, str]:
                    f"the 95% interval includes 0")
     caveat = (f"these are {len(epochs)} looks at the same {n} pairs of runs (each epoch builds on the one before), "
               f"so the figure describes their course and tests nothing: no p-values, no multiplicity adjustment, "
-              f"not in the Holm family")
+              f"in no confirmatory family")
     return {"c3_per_epoch_verdict": f"{verdict} (n = {n} pairs)", "c3_per_epoch_caveat": caveat}
 
 

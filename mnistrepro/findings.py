@@ -101,8 +101,8 @@ def findings(config: Mapping[str, Any], facts: Mapping[str, str]) -> list[str]:
 
 
 def scale_grid_finding(config: Mapping[str, Any], facts: Mapping[str, str]) -> str:
-    """The exploratory pixel-scale grid's line: not a test, and outside the Holm family (so it follows the tests'
-    lines and the family's)."""
+    """The exploratory pixel-scale grid's line: not a test, and in no confirmatory family (so it follows the tests'
+    lines and the families')."""
     grid = config.get("scale_grid") or {}
     divisors = (f"pixels divided by {', '.join(f'{d:g}' for d in grid['divisors'])}; "
                 if grid.get("enabled") else "")

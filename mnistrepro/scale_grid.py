@@ -7,7 +7,7 @@ and divisor, :func:`scale_grid_table` gives the escape rate (the study's definit
 words the table for the report, the findings and the README.
 
 Exploratory: the grid was chosen to look, not to test a claim fixed in advance, so the table holds no p-value and
-none of it enters the comparisons' Holm family (comparisons.csv). The facts describe the intervals; they test
+none of it enters a confirmatory family (comparisons.csv). The facts describe the intervals; they test
 nothing.
 
 Torch-free: the aggregation reads it.
