@@ -137,7 +137,7 @@ class Pipeline:
         device = data.device
         use_deterministic_cudnn(device)
         state = resume(LeNetRun(c3=c3, seed=seed), device)  # no checkpoint: a fresh start
-        state.model.fused_cpu = fused_cpu  # False: the layer-by-layer forward (the step before issue 17)
+        state.model.fused_cpu = fused_cpu  # False: the layer-by-layer forward (the step before the fused one)
         self.step = TrainStep(state.model, state.optimizer, data, 100, graph=True)
         self.n, self.seed, self.epoch, self.pos = data.train_x.shape[0], seed, 0, 0
         self.perm = epoch_permutation(seed, 0, self.n).to(device)

@@ -755,12 +755,6 @@ def machine_fact(records: Iterable[Mapping[str, Any]]) -> str:
     return "; ".join(sorted(cpus) + [f"GPU: {gpu}" for gpu in sorted(gpus)])
 
 
-def ece_equal_mass(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15) -> float:
-    """ECE with ``n_bins`` equal-mass bins (each holds the same number of images, by confidence rank)."""
-    order = np.argsort(confidence, kind="stable")
-    bins = np.array_split(order, n_bins)
-    n = confidence.size
-    return float(sum(b.size / n * abs(correct[b].mean() - confidence[b].mean()) for b in bins if b.size))
 
 
 def _bin_features(bin_index: np.ndarray, confidence: np.ndarray, correct: np.ndarray, n_bins: int) -> np.ndarray:

@@ -47,12 +47,6 @@ C3_OUT = C3_OUT_MAPS
 KERNEL = C3_KERNEL
 
 
-def c3_connection_mask(table: Sequence[Sequence[int]] = C3_TABLE, in_maps: int = C3_IN) -> torch.Tensor:
-    """Boolean ``[out_maps, in_maps]``: ``mask[o, i]`` is True when output map ``o`` reads input map ``i``."""
-    mask = torch.zeros(len(table), in_maps, dtype=torch.bool)
-    for o, inputs in enumerate(table):
-        mask[o, list(inputs)] = True
-    return mask
 
 
 def _init_uniform_(tensor: torch.Tensor, fan_in: int, generator: torch.Generator | None = None) -> None:

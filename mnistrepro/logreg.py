@@ -374,15 +374,6 @@ def run_metrics(batch: dict, k: int) -> dict:
     }
 
 
-def evaluate(weight: Tensor, bias: Tensor, x: Tensor, y: Tensor, index: Tensor, loss: str) -> dict:
-    """Test metrics of the linear model ``z = x @ weight + bias`` (:func:`evaluate_batch`, one run).
-
-    ``weight``: ``[784]``, ``bias``: ``[]``, ``x``: ``[M, 784]``, ``y``: ``[M]`` in {-1, +1},
-    ``index``: ``int64 [M]``, each test sample's row in the full MNIST test split. Returns the
-    :data:`TEST_METRICS` (:func:`run_metrics`) and ``misclassified`` (sorted original test rows).
-    """
-    m = evaluate_batch(weight.reshape(1, -1), bias.reshape(1), x, y, loss)
-    return {**run_metrics(m, 0), "misclassified": sorted(int(i) for i in index.cpu()[m["wrong"][:, 0]].tolist())}
 
 
 def run_seeds(

@@ -141,7 +141,3 @@ class LenetEvaluationRecord(TypedDict):
     eval_seconds: float
     torch_version: str
 
-
-def record_keys(record_type: type) -> tuple[set[str], set[str]]:
-    """The keys every record of ``record_type`` has, and those it may have."""
-    return set(record_type.__required_keys__), set(record_type.__optional_keys__)

@@ -36,15 +36,6 @@ def seeds_per_job(lenet: Mapping[str, Any], on_gpu: bool) -> int:
     return (10 if on_gpu else 1) if value == "auto" else int(value)
 
 
-def lenet_job_paths(config: Mapping[str, Any], on_gpu: bool, c3: str, seed: int) -> dict[str, str]:
-    """The paths of the training job that trains ``seed`` of ``c3`` under ``config`` (seeds a count or a list):
-    the patterns of :func:`lenet_run_paths` filled in with its group."""
-    from mnistrepro.seeds import group_label, seed_groups, seed_list
-
-    per_job = seeds_per_job(config["lenet"], on_gpu)
-    group = next(g for g in seed_groups(seed_list(config["lenet"]["seeds"]), per_job) if seed in g)
-    return {name: pattern.format(c3=c3, seed=seed, seeds=group_label(group))
-            for name, pattern in lenet_run_paths(config, grouped=per_job > 1).items()}
 
 
 def lenet_run_key(lenet: Mapping[str, Any], cpu_kernels: str, grouped: bool = False) -> str:

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, Mapping
 
 import pytest
 
@@ -63,14 +64,12 @@ def study_root(workdir: Path, config: dict) -> Path:
 
 def lenet_run(workdir: Path, config: dict, c3: str, seed: int, name: str = "") -> Path:
     """The shared directory of one LeNet-5 training run of ``config`` in ``workdir`` (or its file ``name``)."""
-    from mnistrepro.studies import lenet_job_paths
 
     return workdir / lenet_job_paths(config, config.get("device") == "cuda", c3, seed)["run"] / name
 
 
 def lenet_run_log(workdir: Path, config: dict, c3: str, seed: int) -> Path:
     """The log of the training job of that run (this machine has no GPU: ``device: auto`` trains on the CPU)."""
-    from mnistrepro.studies import lenet_job_paths
 
     return workdir / lenet_job_paths(config, config.get("device") == "cuda", c3, seed)["log"]
 
@@ -79,3 +78,20 @@ def job_counts(stdout: str) -> dict[str, int]:
     """Jobs per rule from the table of ``snakemake -n --quiet rules``."""
     table = stdout[stdout.index("job "):]
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m.group(1) != "total"}
+
+
+def lenet_job_paths(config: Mapping[str, Any], on_gpu: bool, c3: str, seed: int) -> dict[str, str]:
+    """The paths of the training job that trains ``seed`` of ``c3`` under ``config`` (seeds a count or a list):
+    the patterns of :func:`lenet_run_paths` filled in with its group."""
+    from mnistrepro.seeds import group_label, seed_groups, seed_list
+    from mnistrepro.studies import lenet_run_paths, seeds_per_job
+
+    per_job = seeds_per_job(config["lenet"], on_gpu)
+    group = next(g for g in seed_groups(seed_list(config["lenet"]["seeds"]), per_job) if seed in g)
+    return {name: pattern.format(c3=c3, seed=seed, seeds=group_label(group))
+            for name, pattern in lenet_run_paths(config, grouped=per_job > 1).items()}
+
+
+def record_keys(record_type: type) -> tuple[set[str], set[str]]:
+    """The keys every record of ``record_type`` has, and those it may have."""
+    return set(record_type.__required_keys__), set(record_type.__optional_keys__)

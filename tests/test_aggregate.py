@@ -11,13 +11,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mnistrepro.aggregate import (RUN_COLUMNS, comparisons_table, ece_equal_mass, escape_sensitivity, escape_table,
+from mnistrepro.aggregate import (RUN_COLUMNS, comparisons_table, escape_sensitivity, escape_table,
                                   headline_facts, identity_facts, lenet_facts, lenet_test_set, pair_difficulty,
                                   params_table, rule_benchmarks, runs_table, study_comparisons, summary_table)
 from mnistrepro.choices import LOSSES
 from mnistrepro.findings import README_BLOCK, RESULTS_FACTS, load_config, readme_results
 from mnistrepro.facts import Facts, MissingFactError, study_config
 from mnistrepro.stats import equivalence_required_n
+
+
+def ece_equal_mass(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15) -> float:
+    """ECE with ``n_bins`` equal-mass bins (each holds the same number of images, by confidence rank)."""
+    order = np.argsort(confidence, kind="stable")
+    bins = np.array_split(order, n_bins)
+    n = confidence.size
+    return float(sum(b.size / n * abs(correct[b].mean() - confidence[b].mean()) for b in bins if b.size))
 
 
 def rng() -> np.random.Generator:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Sequence
 
 import pytest
 import torch
@@ -25,7 +26,6 @@ from mnistrepro.lenet import (
     LeNet5,
     SparseC3,
     analytic_param_counts,
-    c3_connection_mask,
     count_trainable,
     measured_param_counts,
 )
@@ -42,7 +42,7 @@ from mnistrepro.lenet_eval import (
     load_trained_model,
     top_k_correct,
 )
-from mnistrepro.records import LenetEvaluationRecord, LenetTrainingRecord, record_keys
+from mnistrepro.records import LenetEvaluationRecord, LenetTrainingRecord
 from mnistrepro.io import file_sha256, write_json
 from mnistrepro.logs import ArtefactMismatchError
 from mnistrepro.lenet_training import (
@@ -58,7 +58,15 @@ from mnistrepro.lenet_training import (
     write_history_csv,
 )
 
-from conftest import REPO, run_snakemake
+from conftest import REPO, record_keys, run_snakemake
+
+
+def c3_connection_mask(table: Sequence[Sequence[int]] = C3_TABLE, in_maps: int = C3_IN) -> torch.Tensor:
+    """Boolean ``[out_maps, in_maps]``: ``mask[o, i]`` is True when output map ``o`` reads input map ``i``."""
+    mask = torch.zeros(len(table), in_maps, dtype=torch.bool)
+    for o, inputs in enumerate(table):
+        mask[o, list(inputs)] = True
+    return mask
 
 TIMING_KEYS = {"epoch_seconds", "images_per_s", "eval_seconds", "train_seconds"}
 

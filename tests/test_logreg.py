@@ -13,13 +13,26 @@ from hypothesis import strategies as st
 import reference_impl
 from mnistrepro import logreg
 from mnistrepro.aggregate import RECORD_METRICS
+from conftest import record_keys
 from mnistrepro.choices import LOSSES
-from mnistrepro.records import LogregEval, LogregRunRecord, record_keys
+from mnistrepro.records import LogregEval, LogregRunRecord
 
 LR = 1e-4
 # Logits: moderate ones for comparisons with autograd, extreme ones for stability.
 logits = st.floats(min_value=-60.0, max_value=60.0, allow_nan=False)
 labels = st.sampled_from([-1.0, 1.0])
+
+
+def evaluate_one(weight: torch.Tensor, bias: torch.Tensor, x: torch.Tensor, y: torch.Tensor, index: torch.Tensor,
+                 loss: str) -> dict:
+    """Test metrics of the linear model ``z = x @ weight + bias`` (:func:`mnistrepro.logreg.evaluate_batch`, one run).
+
+    ``weight``: ``[784]``, ``bias``: ``[]``, ``x``: ``[M, 784]``, ``y``: ``[M]`` in {-1, +1},
+    ``index``: ``int64 [M]``, each test sample's row in the full MNIST test split. Returns the
+    :data:`TEST_METRICS` (:func:`run_metrics`) and ``misclassified`` (sorted original test rows).
+    """
+    m = logreg.evaluate_batch(weight.reshape(1, -1), bias.reshape(1), x, y, loss)
+    return {**logreg.run_metrics(m, 0), "misclassified": sorted(int(i) for i in index.cpu()[m["wrong"][:, 0]].tolist())}
 
 
 def synthetic_pair(n_train: int = 400, n_test: int = 150, seed: int = 0, digits=(4, 9)) -> dict:
@@ -320,7 +333,7 @@ def test_evaluate_by_hand():
     index = torch.tensor([10, 20, 30, 40])
     w = torch.tensor([1.0, 0.0], dtype=torch.float64)
     b = torch.tensor(-1.0, dtype=torch.float64)
-    m = logreg.evaluate(w, b, x, y, index, "ce")
+    m = evaluate_one(w, b, x, y, index, "ce")
     # z*y: -1 (wrong), 0 (correct: z*y >= 0), 2 (correct), -3 (wrong)
     assert (m["correct"], m["total"], m["test_accuracy"]) == (2, 4, 0.5)
     assert m["misclassified"] == [10, 40]
@@ -351,7 +364,7 @@ def test_run_seeds_records(pair):
     y = logreg.labels_pm1(pair["train_labels"])
     w0, b0, idx = logreg.init_run(1, 400, 300)
     w, b = reference_impl.train_reference(x, y, "mse", LR, w0, b0, idx)
-    m = logreg.evaluate(w, b, logreg.scale_inputs(pair["test_images"], "raw"),
+    m = evaluate_one(w, b, logreg.scale_inputs(pair["test_images"], "raw"),
                         logreg.labels_pm1(pair["test_labels"]), pair["test_index"], "mse")
     assert m["test_accuracy"] == pytest.approx(records[1]["test_accuracy"], abs=2 / 150)
 
@@ -439,7 +452,7 @@ def test_batched_loop_escapes_as_often_as_per_seed_loop_on_raw_pixels(mnist):
     for seed in seeds:
         w0, b0, idx = logreg.init_run(seed, x.shape[0], steps)
         w, b, _ = reference_impl.train_fast(x, y, "mse", LR, w0, b0, idx)
-        looped.append(logreg.evaluate(w, b, x_test, y_test, real["test_index"], "mse")["test_accuracy"])
+        looped.append(evaluate_one(w, b, x_test, y_test, real["test_index"], "mse")["test_accuracy"])
     threshold = 0.57  # between chance (50.7%) and the lowest escaped run (about 63%)
     k_batched, k_looped = sum(a > threshold for a in batched), sum(a > threshold for a in looped)
     assert 0 < k_looped < len(seeds)  # the outcome is bimodal here

@@ -28,9 +28,9 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "slurm"))
 import minicluster  # noqa: E402
-from conftest import job_counts, run_snakemake  # noqa: E402
+from conftest import job_counts, lenet_job_paths, run_snakemake  # noqa: E402
 from mnistrepro.mnist_files import IDX_FILES  # noqa: E402
-from mnistrepro.studies import lenet_job_paths, lenet_run_paths  # noqa: E402
+from mnistrepro.studies import lenet_run_paths  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILE = REPO / "workflow" / "profiles" / "slurm"
