@@ -14,7 +14,7 @@ with the ratios:
 - ``sparse/full time``: how much longer an epoch takes with the sparse C3 than with the full one
   (target for the pipeline: at most 1.25; the reference took 2.1).
 
-On the CPU it also times the pipeline's training step before and after issue 17 ("A faster CPU step"):
+On the CPU it also times the pipeline's training step before and after the fused step (README, "A faster CPU step"):
 ``before`` is the layer-by-layer forward (``LeNet5.fused_cpu = False``) with glibc's default allocator
 settings; ``after`` is what :func:`mnistrepro.lenet_training.train` runs now (the fused ``tanh -> pool ->
 tanh`` autograd nodes of :mod:`mnistrepro.lenet_ops`, C3 in NCHW, and freed memory kept in the heap by
@@ -184,7 +184,7 @@ def alternate(loops: dict, device: torch.device, rounds: int, slice_batches: int
 
 
 # ----------------------------------------------------------------------------------------------
-# The CPU step before and after issue 17, in two processes taking turns
+# The CPU step before and after the fused step, in two processes taking turns
 
 STEP_PATHS = {
     # name: (LeNet5.fused_cpu, retain_freed_memory() in the process)
@@ -215,7 +215,7 @@ def _step_worker(conn, data_path: str | None, path: str, threads: int) -> None:
 
 
 def compare_cpu_step(data_path: str | None, n_images: int, slice_batches: int, threads: int) -> dict:
-    """The pipeline's CPU step before and after issue 17 (:data:`STEP_PATHS`), each in its own process;
+    """The pipeline's CPU step before and after the fused step (:data:`STEP_PATHS`), each in its own process;
     the four loops (path x C3) take turns slice by slice while the others wait, so background load hits
     them alike. Returns, per loop, the median images/s over slices (wall clock and CPU time), and per
     variant the median over rounds of after/before (each round's two slices run back to back)."""
@@ -376,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=10, help="epochs of the full CUDA runs")
     parser.add_argument("--no-straightforward", action="store_true", help="time only the pipeline's loop")
     parser.add_argument("--no-step", action="store_true",
-                        help="skip the CPU step before/after issue 17 (two worker processes)")
+                        help="skip the CPU step before/after the fused step (two worker processes)")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     parser.add_argument("--group-size", type=int, default=None,
                         help="seeds trained together vs separately (default: 10 on CUDA, 4 on the CPU; 0: skip)")

@@ -358,7 +358,7 @@ def train(run: LeNetRun, data: DeviceData, checkpoint_path: str | os.PathLike | 
     eval_batch_size = eval_batch_size or default_eval_batch_size(device)
     use_deterministic_cudnn(device)
     if device.type == "cpu":
-        retain_freed_memory()  # the step's tensors reuse freed memory instead of fresh pages (issue 17)
+        retain_freed_memory()  # the step's tensors reuse freed memory instead of fresh pages
     state = resume(run, device, checkpoint_path, channels_last)
     done = state.epochs_done
     if done == 0:
