@@ -168,7 +168,8 @@ def ranking_table(evaluations: Iterable[Mapping], pairs: pd.DataFrame, sweep: pd
                             "n_shared_pairs": len(shared), "lenet_rate": lenet_rate,
                             "lenet_rank": _ranks_descending(lenet_rate), "logreg_n": logreg["n"].to_numpy(),
                             "logreg_mean": logreg_mean, "logreg_rank": _ranks_ascending(logreg_mean)})
-        rho = float(_spearman_rows(lenet_rate[None], logreg_mean[None])[0]) if len(shared) >= 3 else math.nan
+        # The two rankings run the same way (rank 1 = hardest): a higher confusion rate and a lower accuracy.
+        rho = float(_spearman_rows(lenet_rate[None], -logreg_mean[None])[0]) if len(shared) >= 3 else math.nan
         out["spearman"] = rho
         bootstrappable = len(per_seed) >= 2 and min(seeds[p].size for p in shared) >= 2
         if bootstrappable:
@@ -181,7 +182,7 @@ def ranking_table(evaluations: Iterable[Mapping], pairs: pd.DataFrame, sweep: pd
                 out[f"{name}_rank_low"] = np.quantile(ranks, tail, axis=0, method="lower").astype(int)
                 out[f"{name}_rank_high"] = np.quantile(ranks, 1 - tail, axis=0, method="higher").astype(int)
             if len(shared) >= 3:
-                rhos = _spearman_rows(lenet_boot, logreg_boot)
+                rhos = _spearman_rows(lenet_boot, -logreg_boot)
                 out["spearman_ci95_low"], out["spearman_ci95_high"] = np.nanquantile(rhos, [tail, 1 - tail])
                 out["spearman_method"] = (f"percentile bootstrap ({resamples} resamples; LeNet-5's {len(per_seed)} "
                                           f"seeds jointly, each sweep pair's {_count_range(seeds, shared)} seeds "

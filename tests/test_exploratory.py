@@ -107,6 +107,22 @@ def test_ranking_agrees_when_the_hardest_is_the_most_confused_at_two_step_counts
     assert facts["pair_models_10000"].startswith("logistic regression's hardest pair, 3 vs 5, is not")
 
 
+def test_the_same_hardness_order_in_both_models_is_a_correlation_of_plus_one():
+    """Rank 1 is the hardest in both rankings: a sweep whose accuracies fall as LeNet-5's confusion rates rise ranks
+    the pairs as LeNet-5 does (rho = +1); the opposite order gives -1."""
+    records = made_up_evaluations()
+    probe, probe_sweep = sweep_tables({"4-9": 0.90, "3-5": 0.92, "0-1": 0.99, "7-9": 0.95}, steps=1000)
+    rates = ranking_table(records, probe, probe_sweep, np.random.default_rng(0), resamples=99).set_index("pair")
+    assert rates["lenet_rate"].nunique() == len(rates)  # distinct rates, so the orders are strict
+    same, same_sweep = sweep_tables({p: 0.9 - r for p, r in rates["lenet_rate"].items()}, steps=1000)
+    table = ranking_table(records, same, same_sweep, np.random.default_rng(0), resamples=99)
+    assert table["spearman"].iloc[0] == pytest.approx(1.0)
+    assert (table["lenet_rank"] == table["logreg_rank"]).all()
+    opposite, opposite_sweep = sweep_tables({p: 0.9 + r for p, r in rates["lenet_rate"].items()}, steps=1000)
+    table = ranking_table(records, opposite, opposite_sweep, np.random.default_rng(0), resamples=99)
+    assert table["spearman"].iloc[0] == pytest.approx(-1.0)
+
+
 def test_too_few_shared_pairs_for_a_correlation_say_so():
     pairs, sweep = sweep_tables({"4-9": 0.9, "0-1": 0.99})
     table = ranking_table(made_up_evaluations(), pairs, sweep, np.random.default_rng(0), resamples=99)
