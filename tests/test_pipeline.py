@@ -451,19 +451,9 @@ def test_findings_are_written_once():
             at = text.index(line, at)
 
 
-# The exploratory analyses' facts (mnistrepro.exploratory), which docs/results-facts.json predates: until a full
-# default run regenerates it, the caption tests read these markers in their place (every other fact is the run's).
-EXPLORATORY_MARKERS = {key: f"<{key}: not in docs/results-facts.json, which predates the exploratory analyses>"
-                       for key in ["lenet_most_confused_pair", "lenet_sparse_most_confused", "lenet_full_most_confused",
-                                   "pair_models_1000", "pair_models_10000", "c3_per_epoch_verdict",
-                                   "c3_per_epoch_caveat"]}
-
-
 def default_study_facts() -> Facts:
-    """The facts of the full default run the README reports (docs/results-facts.json), with
-    :data:`EXPLORATORY_MARKERS` where it lacks the exploratory facts."""
-    facts = read_facts(REPO / "docs/results-facts.json")
-    return facts.with_facts({k: v for k, v in EXPLORATORY_MARKERS.items() if k not in facts})
+    """The facts of the full default run the README reports (docs/results-facts.json)."""
+    return read_facts(REPO / "docs/results-facts.json")
 
 
 @pytest.mark.parametrize("name", CAPTIONS)
