@@ -58,6 +58,7 @@ def test_pin_sets_and_native_clears():
 
 @pytest.mark.skipif(not X86 or not torch.backends.cpu.get_cpu_capability().startswith("AVX"),
                     reason="needs an x86-64 CPU with AVX2")
+@pytest.mark.slow
 def test_lenet_capped_at_avx2_computes_what_an_avx2_cpu_computes(mnist_idx_dir):
     """The pinned run equals a run with each library's instructions capped the way a CPU without AVX-512 caps
     them (MKL by its instruction limit, not its reproducibility mode); on an AVX-512 CPU the native run

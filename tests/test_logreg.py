@@ -496,6 +496,7 @@ def _raw_mse_batch(idx_dir, environ: dict) -> tuple[str, str]:
     return digest, features
 
 
+@pytest.mark.slow
 def test_raw_pixel_runs_are_bit_identical_whatever_simd_numpy_dispatches_to(mnist_idx_dir):
     """40 raw-pixel MSE runs of 10,000 steps give the same records, bit for bit, with NumPy's AVX-512 kernels,
     with them disabled (an AVX2 laptop's kernels), and with AVX2 disabled too (an older CPU's): the training

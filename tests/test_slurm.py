@@ -32,6 +32,9 @@ from conftest import job_counts, lenet_job_paths, run_snakemake  # noqa: E402
 from mnistrepro.mnist_files import IDX_FILES  # noqa: E402
 from mnistrepro.studies import lenet_run_paths  # noqa: E402
 
+# A real SLURM cluster running the workflow: the slow tier.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 PROFILE = REPO / "workflow" / "profiles" / "slurm"
 TEST_CONFIG = REPO / ".test" / "config_slurm.yaml"
@@ -57,9 +60,6 @@ from snakemake.api import SnakemakeApi
 from snakemake.settings.enums import Quietness
 from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
 from snakemake_interface_executor_plugins.registry import ExecutorPluginRegistry
-
-# A real SLURM cluster running the workflow: the slow tier.
-pytestmark = pytest.mark.slow
 
 snakefile, workdir = map(Path, sys.argv[1:])
 with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:

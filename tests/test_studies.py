@@ -124,6 +124,7 @@ def test_report_command_repeats_the_configfile(mnist_idx_dir, tmp_path):
     assert "No findings yet" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_failed_run_names_the_rule_and_its_log(mnist_idx_dir, tmp_path):
     """A training job that fails (device: cuda where torch sees no GPU, or a bad data file elsewhere):
     the run ends by naming the rule, its log and the log's last line."""
