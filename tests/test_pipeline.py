@@ -718,8 +718,9 @@ def test_exploratory_tables_figures_and_facts_follow_another_config(other_study)
         assert facts[key] and facts[key] != NOT_RUN, key
     assert f"among the {len(sweep_pairs)} pairs the sweep ran" in facts[f"pair_models_{sweep_steps[0]}"]
     lines = findings(report_config(config, facts), facts)
-    assert [line.split("**")[1] for line in lines[-2:]] == [
-        "Exploratory: which pair is hardest depends on the model", "Exploratory: sparse - full at every epoch"]
+    assert [line.split("**")[1] for line in lines[-3:]] == [
+        "Exploratory: which pair is hardest depends on the model", "Exploratory: sparse - full at every epoch",
+        "Exploratory: pixel scale"]
     # In no confirmatory family: comparisons.csv holds its own comparisons only, none of these results.
     comparisons = pd.read_csv(root / "tables/comparisons.csv")
     assert set(comparisons["comparison"]) <= {"C3 connection table", "loss", "input scaling", "C3 equivalence",
