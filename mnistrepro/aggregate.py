@@ -19,8 +19,8 @@ import pandas as pd
 from scipy.stats import binomtest
 
 from mnistrepro.facts import REFERENCE_ACCURACY, step_key
-from mnistrepro.stats import (ALPHA, BOOTSTRAP_MIN_N, CONFIDENCE, ESCAPE_ALPHA, ESCAPE_THRESHOLDS, POWER, RESAMPLES,
-                              Comparison, adjust_family, compare, equivalence_power, equivalence_required_n,
+from mnistrepro.stats import (ALPHA, BOOTSTRAP_MIN_N, CONFIDENCE, ESCAPE_ALPHA, ESCAPE_THRESHOLDS, P_PRINT_FLOOR, POWER,
+                              RESAMPLES, Comparison, adjust_family, compare, equivalence_power, equivalence_required_n,
                               equivalence_test, escape_accuracy, format_p, hardest_set, hardest_test, mean_interval,
                               minimum_detectable_difference, rank_bootstrap, required_n, summarize, verdict,
                               wilson_interval)
@@ -389,7 +389,7 @@ def _hardest_pair_rows(runs: pd.DataFrame, main_pair: str | None) -> list[tuple[
         if family:
             c = Comparison(c.n_a, c.n_b, False, c.difference, c.ci95_low, c.ci95_high, p,
                            "intersection-union test: one-sided Welch t-test against every other pair, largest p",
-                           c.sd_difference, p_bound=p < 1e-300, ci_method=c.ci_method)
+                           c.sd_difference, p_bound=p < P_PRINT_FLOOR, ci_method=c.ci_method)
         rows.append(({"comparison": "hardest pair", "key": f"hardest_{int(steps)}", "metric": "test_accuracy",
                       "a": _pair_label(main_pair), "b": "every other pair", "steps": int(steps),
                       "mean_a": float(main.mean()), "mean_b": float(groups[runner].mean()), "spec": None,

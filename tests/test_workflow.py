@@ -74,33 +74,32 @@ def test_parsing_the_workflow_does_not_import_torch(tmp_path):
     assert "imported: []" in result.stdout, result.stdout
 
 
-def test_dry_run_without_the_sweep_drops_its_jobs(tmp_path):
+def dry_run_without(tmp_path: Path, section: str) -> tuple[dict[str, int], dict[str, int]]:
+    """A dry run of the default config with ``section`` disabled: its job counts, and the counts the rules that
+    then exist predict for it."""
     config = tmp_path / "config.yaml"
-    config.write_text((REPO / "config.yaml").read_text().replace("pair_sweep:\n  enabled: true",
-                                                                 "pair_sweep:\n  enabled: false"))
+    config.write_text((REPO / "config.yaml").read_text().replace(f"{section}:\n  enabled: true",
+                                                                 f"{section}:\n  enabled: false"))
     result = run_snakemake(tmp_path / "work", "-n", "--quiet", "rules", config=config)
     assert result.returncode == 0, result.stderr
-    counts = job_counts(result.stdout)
+    config_ = default_config()
+    config_[section]["enabled"] = False
+    return job_counts(result.stdout), expected_jobs(workflow_rules(tmp_path / "work", config=config), config_)
+
+
+def test_dry_run_without_the_sweep_drops_its_jobs(tmp_path):
+    counts, expected = dry_run_without(tmp_path, "pair_sweep")
     assert "train_logreg_sweep" not in counts and "figure_pair_difficulty" not in counts
     assert counts["train_scale_grid"] == 10  # the other optional part stays
-    config_ = default_config()
-    config_["pair_sweep"]["enabled"] = False
     # Without the sweep, its rules do not exist.
-    assert counts == expected_jobs(workflow_rules(tmp_path / "work", config=config), config_)
+    assert counts == expected
 
 
 def test_dry_run_without_the_scale_grid_drops_its_jobs(tmp_path):
-    config = tmp_path / "config.yaml"
-    config.write_text((REPO / "config.yaml").read_text().replace("scale_grid:\n  enabled: true",
-                                                                 "scale_grid:\n  enabled: false"))
-    result = run_snakemake(tmp_path / "work", "-n", "--quiet", "rules", config=config)
-    assert result.returncode == 0, result.stderr
-    counts = job_counts(result.stdout)
+    counts, expected = dry_run_without(tmp_path, "scale_grid")
     assert not {"train_scale_grid", "scale_grid", "figure_scale_grid"} & set(counts)
     assert counts["train_logreg_sweep"] == 1 and counts["aggregate"] == 1  # aggregate runs without the grid's table
-    config_ = default_config()
-    config_["scale_grid"]["enabled"] = False
-    assert counts == expected_jobs(workflow_rules(tmp_path / "work", config=config), config_)
+    assert counts == expected
 
 
 def test_lenet_power_config_runs_ten_or_more_seeds_per_variant(tmp_path):
