@@ -10,7 +10,6 @@ same key whatever the configuration (the last step count is ``final``, the main 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -18,12 +17,15 @@ import pandas as pd
 
 from scipy.stats import binomtest
 
-from mnistrepro.facts import REFERENCE_ACCURACY, step_key
+from mnistrepro.choices import (COMPARISONS, FACTOR_VARIANTS, FAMILIES, ComparisonSpec, comparison_specs,
+                               step_key, variant_label)
+from mnistrepro.facts import REFERENCE_ACCURACY
 from mnistrepro.stats import (ALPHA, BOOTSTRAP_MIN_N, CONFIDENCE, ESCAPE_ALPHA, ESCAPE_THRESHOLDS, P_PRINT_FLOOR, POWER,
                               RESAMPLES, Comparison, adjust_family, compare, equivalence_power, equivalence_required_n,
                               equivalence_test, escape_accuracy, format_p, hardest_set, hardest_test, mean_interval,
                               minimum_detectable_difference, rank_bootstrap, required_n, summarize, verdict,
                               wilson_interval)
+from mnistrepro.exploratory import exploratory_facts
 from mnistrepro.scale_grid import scale_grid_facts
 from mnistrepro.seeds import mix_seed
 from mnistrepro.stats import escaped as stats_escaped
@@ -213,74 +215,25 @@ def escape_sensitivity(runs: pd.DataFrame, thresholds: Sequence[float] = ESCAPE_
     return pd.DataFrame(rows, columns=columns)
 
 
-# The study's confirmatory families, one per claim of the seed, fixed before the runs: each holds the claim's
-# primary test and the few secondary tests that answer the same question, at the final step count or epoch, with
-# FWER 0.05 by Holm within it. Everything else (other step counts and epochs, calibration) is descriptive.
-FAMILIES = {
-    "loss": "the loss claim (logistic regression on the main pair, last step count)",
-    "hardest_pair": "the hardest-pair claim (the digit-pair sweep, its last step count)",
-    "c3": "the C3 claim (LeNet-5, last epoch)",
-}
-
-
-@dataclass(frozen=True)
-class ComparisonSpec:
-    """One comparison of the study, declared as data: in ``experiment``, the runs whose ``factor`` is
-    ``a`` against those where it is ``b`` (``label_a``, ``label_b`` as the report names them), on
-    ``metric``, with the other columns of ``where`` fixed (a step count, a scaling, a loss, the last epoch).
-    ``key`` names its facts (``{key}_verdict``); ``name`` its row of ``comparisons.csv``; ``family`` the
-    confirmatory family it belongs to (a key of ``FAMILIES``; ``""``: descriptive, no p-value) and
-    ``primary`` whether it is that family's primary test."""
-
-    name: str
-    key: str
-    experiment: str
-    factor: str
-    a: str
-    b: str
-    label_a: str
-    label_b: str
-    metric: str = "test_accuracy"
-    where: tuple = ()
-    family: str = ""
-    primary: bool = False
-
-
 def study_comparisons(runs: pd.DataFrame, logreg_steps: Sequence[int]) -> list[ComparisonSpec]:
-    """The comparisons this study's runs support, in the order ``comparisons.csv`` lists them: sparse vs
-    full C3 (last epoch) in accuracy (the C3 family) and in ECE (descriptive), and per step count and scaling
-    logistic vs MSE loss, and for the MSE loss unit vs raw pixels (the loss family at the last step count, raw
-    pixels primary; descriptive at the others). Every table row, fact and verdict iterates over this list."""
-    specs = []
+    """The comparisons this study's runs support (mnistrepro.choices.comparison_specs of the variants in ``runs``),
+    in the order ``comparisons.csv`` lists them. Every table row, fact and verdict iterates over this list."""
     lenet = runs[runs["experiment"] == "lenet"]
-    # The variants these comparisons name are mnistrepro.choices.COMPARED; the config check refuses any other.
-    if set(lenet["c3"]) >= {"sparse", "full"}:
-        epochs = int(lenet["epochs"].max())
-        for metric, key, family in (("test_accuracy", "lenet", "c3"), ("ece", "lenet_ece", "")):
-            specs.append(ComparisonSpec("C3 connection table", key, "lenet", "c3", "sparse", "full", "sparse C3",
-                                        "full C3", metric, (("epochs", epochs),), family))
     logreg = runs[runs["experiment"] == "logreg"]
-    final = max(logreg_steps) if len(logreg_steps) else None
-    for steps in logreg_steps:
-        at = logreg[logreg["steps"] == steps]
-        at_key = step_key(steps, final)
-        family = "loss" if steps == final else ""
-        scalings = [s for s in sorted(set(at["scaling"])) if set(at.loc[at["scaling"] == s, "loss"]) >= {"mse", "ce"}]
-        primary = "raw" if "raw" in scalings else scalings[0] if scalings else None
-        for scaling in scalings:
-            specs.append(ComparisonSpec("loss", f"loss_{scaling}_{at_key}", "logreg", "loss", "ce", "mse",
-                                        f"logistic loss ({scaling})", f"MSE loss ({scaling})",
-                                        where=(("scaling", scaling), ("steps", steps)), family=family,
-                                        primary=bool(family) and scaling == primary))
-        if set(at.loc[at["loss"] == "mse", "scaling"]) >= {"raw", "unit"}:
-            specs.append(ComparisonSpec("input scaling", f"scaling_{at_key}", "logreg", "scaling", "unit", "raw",
-                                        "MSE loss (unit)", "MSE loss (raw)", where=(("loss", "mse"), ("steps", steps)),
-                                        family=family))
-    return specs
+    variants = {"c3": _in_registry_order("c3", lenet["c3"]), "loss": _in_registry_order("loss", logreg["loss"]),
+                "scaling": _in_registry_order("scaling", logreg["scaling"])}
+    specs = comparison_specs(variants, logreg_steps, int(lenet["epochs"].max()) if not lenet.empty else None)
+    # A grid with holes (a loss run on one scaling only) supports fewer comparisons than its variants would.
+    return [spec for spec in specs if not (_select(runs, spec, spec.a).empty or _select(runs, spec, spec.b).empty)]
+
+
+def _in_registry_order(factor: str, values: pd.Series) -> list[str]:
+    present = set(values.dropna())
+    return [name for name in FACTOR_VARIANTS[factor] if name in present]
 
 
 def _select(runs: pd.DataFrame, spec: ComparisonSpec, value: str) -> pd.DataFrame:
-    rows = runs[(runs["experiment"] == spec.experiment) & (runs[spec.factor] == value)]
+    rows = runs[(runs["experiment"] == spec.rule.experiment) & (runs[spec.rule.factor] == value)]
     for column, fixed in spec.where:
         rows = rows[rows[column] == fixed]
     return rows
@@ -315,19 +268,22 @@ def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int], rng: np.r
     """
     pending: list[tuple[dict, Comparison, str, bool]] = []
     for spec in study_comparisons(runs, logreg_steps):
+        rule = spec.rule
+        if rule.kind == "equivalence" and equivalence_margin is None:
+            continue
         a, b = _select(runs, spec, spec.a), _select(runs, spec, spec.b)
-        c = compare(a.set_index("seed")[spec.metric], b.set_index("seed")[spec.metric], rng, resamples)
-        row = {"comparison": spec.name, "key": spec.key, "metric": spec.metric, "a": spec.label_a,
-               "b": spec.label_b, **dict(spec.where), "mean_a": float(a[spec.metric].mean()),
-               "mean_b": float(b[spec.metric].mean()), "spec": spec}
-        if spec.key == "lenet" and equivalence_margin is not None and c.paired and c.n_a > 1:
-            diff = (a.set_index("seed")["test_accuracy"].sort_index()
-                    - b.set_index("seed")["test_accuracy"].sort_index()).to_numpy()
+        a, b = a.set_index("seed")[rule.metric], b.set_index("seed")[rule.metric]
+        c = compare(a, b, rng, resamples)
+        row = {"comparison": rule.title, "key": spec.key, "metric": rule.metric, "a": spec.label_a,
+               "b": spec.label_b, **dict(spec.where), "mean_a": float(a.mean()), "mean_b": float(b.mean()),
+               "spec": spec}
+        if rule.kind == "equivalence":
+            # Paired by seed: a TOST of unpaired runs is not what the n was planned for, so none is made.
+            diff = (a.sort_index() - b.sort_index()).to_numpy() if c.paired else np.array([])
             e = equivalence_test(diff, equivalence_margin, resamples)
-            tost = Comparison(e.n, e.n, True, float(diff.mean()), math.nan, math.nan, e.p_value,
-                              f"{e.test}, margin ±{100 * equivalence_margin:.2f} points", c.sd_difference)
-            pending.append(({**{k: v for k, v in row.items() if k != "spec"}, "comparison": "C3 equivalence",
-                             "key": "lenet_equivalence", "spec": None, "margin": equivalence_margin}, tost, "c3", True))
+            c = Comparison(c.n_a, c.n_b, True, c.difference, math.nan, math.nan, e.p_value,
+                           f"{e.test}, margin ±{100 * equivalence_margin:.2f} points", c.sd_difference)
+            row["margin"] = equivalence_margin
         pending.append((row, c, spec.family, spec.primary))
     pending += _hardest_pair_rows(runs, main_pair)
     families: dict[str, list[int]] = {}
@@ -341,12 +297,12 @@ def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int], rng: np.r
     rows = []
     for (row, _, family, primary), c in zip(pending, comparisons):
         spec = row.pop("spec")
-        if spec is not None:
-            text = verdict(row["a"], row["b"], c, metric=spec.metric)
-        elif row["comparison"] == "C3 equivalence":
+        if spec is None:
+            text = hardest_verdict(row["a"], row.pop("runner_up"), c)
+        elif spec.rule.kind == "equivalence":
             text = equivalence_verdict(c, row.pop("margin"))
         else:
-            text = hardest_verdict(row["a"], row.pop("runner_up"), c)
+            text = verdict(row["a"], row["b"], c, metric=spec.rule.metric)
         if not family:
             c = Comparison(c.n_a, c.n_b, c.paired, c.difference, c.ci95_low, c.ci95_high, math.nan, c.test,
                            c.sd_difference, ci_method=c.ci_method)
@@ -366,7 +322,8 @@ def _hardest_pair_rows(runs: pd.DataFrame, main_pair: str | None) -> list[tuple[
     """Per step count of the sweep, the main pair against its closest challenger: at the last step count the
     intersection-union test that it is the hardest (:func:`mnistrepro.stats.hardest_test`, the hardest-pair
     family), at the others the difference from the pair with the next lowest mean, descriptive."""
-    sweep = runs[runs["experiment"] == "pair_sweep"]
+    rule = next(rule for rule in COMPARISONS if rule.kind == "hardest")
+    sweep = runs[runs["experiment"] == rule.experiment]
     if main_pair is None or sweep.empty:
         return []
     final = int(sweep["steps"].max())
@@ -377,7 +334,7 @@ def _hardest_pair_rows(runs: pd.DataFrame, main_pair: str | None) -> list[tuple[
             continue
         names = list(groups)
         main = groups[main_pair]
-        family = "hardest_pair" if int(steps) == final else ""
+        family = rule.family if int(steps) == final else ""
         if family:
             p, j = hardest_test([groups[n].to_numpy(dtype=float) for n in names], names.index(main_pair))
             runner = names[j]
@@ -390,7 +347,7 @@ def _hardest_pair_rows(runs: pd.DataFrame, main_pair: str | None) -> list[tuple[
             c = Comparison(c.n_a, c.n_b, False, c.difference, c.ci95_low, c.ci95_high, p,
                            "intersection-union test: one-sided Welch t-test against every other pair, largest p",
                            c.sd_difference, p_bound=p < P_PRINT_FLOOR, ci_method=c.ci_method)
-        rows.append(({"comparison": "hardest pair", "key": f"hardest_{int(steps)}", "metric": "test_accuracy",
+        rows.append(({"comparison": rule.title, "key": f"{rule.name}_{int(steps)}", "metric": rule.metric,
                       "a": _pair_label(main_pair), "b": "every other pair", "steps": int(steps),
                       "mean_a": float(main.mean()), "mean_b": float(groups[runner].mean()), "spec": None,
                       "runner_up": _pair_label(runner)}, c, family, bool(family)))
@@ -608,8 +565,9 @@ def headline_facts(summary: pd.DataFrame, comparisons: pd.DataFrame, pairs: pd.D
         facts[f"{key}_seconds"] = f"{row.mean_train_seconds:.3g} s"
         if row.experiment == "lenet":
             facts[f"{key}_params"] = f"{int(row.trainable_params):,}"
+    kinds = {rule.title: rule.kind for rule in COMPARISONS}
     for row in comparisons.itertuples(index=False):
-        if row.comparison in ("hardest pair", "C3 equivalence") or row.family == "descriptive":
+        if kinds[row.comparison] != "difference" or row.family == "descriptive":
             facts[f"{row.key}_verdict"] = row.verdict
             continue
         # Every verdict with its interval: a "no significant difference" verdict states its own (or why none
@@ -697,20 +655,26 @@ def lenet_facts(runs: pd.DataFrame, comparisons: pd.DataFrame, target_difference
         mean, low, high, method = mean_interval(group["ece"], np.random.default_rng(0), bounds=(0.0, 1.0))
         facts[f"lenet_{c3}_ece"] = _pct(mean)
         facts[f"lenet_{c3}_ece_ci"] = _interval_text(low, high, method, len(group))
-    accuracy = comparisons[comparisons["key"] == "lenet"]
-    if accuracy.empty:
+    specs = [spec for spec in study_comparisons(runs, []) if spec.rule.name == "c3"]
+    for spec in specs:
+        if spec.rule.kind != "difference" or spec.rule.metric != "test_accuracy":
+            continue
+        row = comparisons[comparisons["key"] == spec.key].iloc[0]
+        text = row.verdict
+        if row.significant:
+            low, high = (row.ci95_low, row.ci95_high) if row.difference > 0 else (-row.ci95_high, -row.ci95_low)
+            text += f"; 95% CI {_points(low, high)}"
+        equivalence = comparisons[comparisons["key"] == f"{spec.key}_equivalence"]
+        facts[f"{spec.key}_claim"] = f"{equivalence.iloc[0]['verdict']}; {text}" if not equivalence.empty else text
+    primary = comparisons[(comparisons["family"] == "c3") & (comparisons["role"] == "primary")]
+    if primary.empty:
         return facts
-    row = accuracy.iloc[0]
-    equivalence = comparisons[comparisons["key"] == "lenet_equivalence"]
-    text = row.verdict
-    if row.significant:
-        low, high = (row.ci95_low, row.ci95_high) if row.difference > 0 else (-row.ci95_high, -row.ci95_low)
-        text += f"; 95% CI {_points(low, high)}"
-    facts["lenet_verdict"] = (f"{equivalence.iloc[0]['verdict']}; {text}" if not equivalence.empty else text)
-    sparse = lenet[lenet["c3"] == "sparse"].set_index("seed")["test_accuracy"]
-    full = lenet[lenet["c3"] == "full"].set_index("seed")["test_accuracy"]
-    shared = sorted(set(sparse.index) & set(full.index))
-    measured = float((sparse[shared] - full[shared]).std(ddof=1)) if len(shared) > 1 else math.nan
+    row = primary.iloc[0]
+    spec = next(spec for spec in specs if spec.key == row.key)
+    a = lenet[lenet["c3"] == spec.a].set_index("seed")["test_accuracy"]
+    b = lenet[lenet["c3"] == spec.b].set_index("seed")["test_accuracy"]
+    shared = sorted(set(a.index) & set(b.index))
+    measured = float((a[shared] - b[shared]).std(ddof=1)) if len(shared) > 1 else math.nan
     facts["lenet_paired_sd"] = (f"{100 * measured:.3f} points (n = {len(shared)} pairs)" if not math.isnan(measured)
                                 else "n/a")
     m = int(row.family_size) or 1
@@ -910,6 +874,48 @@ def logreg_tables(runs: pd.DataFrame, chance: float, seed: int, resamples: int =
     }
 
 
+def variant_facts(facts: Mapping[str, str], runs: pd.DataFrame, logreg_steps: Sequence[int]) -> dict[str, str]:
+    """The captions' lists, one entry per variant the study ran (in the registry's order, named by its label), so
+    that no caption names a variant: LeNet-5's accuracy, parameters, time and calibration per C3 kind, logistic
+    regression's accuracy and time per loss and scaling at the last step count, and each C3 comparison's claim and
+    calibration verdict."""
+    lenet = runs[runs["experiment"] == "lenet"]
+    logreg = runs[runs["experiment"] == "logreg"]
+    kinds = _in_registry_order("c3", lenet["c3"])
+    logreg_variants = [(loss, scaling) for loss in _in_registry_order("loss", logreg["loss"])
+                       for scaling in _in_registry_order("scaling", logreg["scaling"])]
+    label = {c3: variant_label("c3", c3) for c3 in kinds}
+    out = {}
+    if kinds:
+        out["lenet_variants_accuracy"] = "; ".join(
+            f"{label[c]} ({facts[f'lenet_{c}_params']} parameters): {facts[f'lenet_{c}_mean']} (95% CI "
+            f"{facts[f'lenet_{c}_ci']})" for c in kinds)
+        out["lenet_variants_params"] = "; ".join(f"{label[c]} {facts[f'lenet_{c}_params']}" for c in kinds)
+        out["lenet_variants_seconds"] = "; ".join(f"{label[c]} {facts[f'lenet_{c}_seconds']} per run" for c in kinds)
+        out["lenet_variants_calibration"] = "; ".join(
+            f"{label[c]}: test accuracy {facts[f'lenet_{c}_mean']}, top-2 accuracy {facts[f'lenet_{c}_top2']}, ECE "
+            f"{facts[f'lenet_{c}_ece']} (95% CI over seeds {facts[f'lenet_{c}_ece_ci']}; over test images "
+            f"{facts[f'lenet_{c}_ece_images']})" for c in kinds)
+        out["lenet_variants_ece_images"] = "; ".join(
+            f"{label[c]}: {facts[f'lenet_{c}_ece_images']} (equal-width), {facts[f'lenet_{c}_ece_equal_mass_images']} "
+            f"(equal-mass)" for c in kinds)
+    if logreg_variants:
+        names = {v: f"{variant_label('loss', v[0])}, {variant_label('scaling', v[1])}" for v in logreg_variants}
+        out["logreg_variants_final"] = "; ".join(
+            f"{names[v]}: {facts[f'logreg_{v[0]}_{v[1]}_final_mean']} (range {facts[f'logreg_{v[0]}_{v[1]}_final_range']})"
+            for v in logreg_variants)
+        out["logreg_variants_final_seconds"] = "; ".join(
+            f"{names[v]} {facts[f'logreg_{v[0]}_{v[1]}_final_seconds']}" for v in logreg_variants)
+    c3_specs = [spec for spec in study_comparisons(runs, logreg_steps) if spec.rule.name == "c3"
+                and spec.rule.kind == "difference"]
+    claims = [f"{s.label_a} vs {s.label_b}: {facts[f'{s.key}_claim']}" for s in c3_specs
+              if s.rule.metric == "test_accuracy"]
+    ece = [f"{s.label_a} vs {s.label_b}: {facts[f'{s.key}_verdict']}" for s in c3_specs if s.rule.metric == "ece"]
+    if claims:
+        out["c3_claims"], out["c3_ece_verdicts"] = "; ".join(claims), "; ".join(ece)
+    return out
+
+
 def study_facts(runs: pd.DataFrame, summary: pd.DataFrame, comparisons: pd.DataFrame,
                 logreg: Mapping[str, pd.DataFrame], identities: pd.DataFrame, test_set_facts: Mapping[str, str],
                 main_pair: str, target_difference: float, planning_sd: float | None, equivalence_margin: float,
@@ -918,7 +924,7 @@ def study_facts(runs: pd.DataFrame, summary: pd.DataFrame, comparisons: pd.DataF
     """Every fact of the study (``facts.json``'s flat mapping), from its tables; fractions, not percentage points.
     ``scale_grid``: the exploratory scale grid's table (mnistrepro.scale_grid), None where the config does not run
     it."""
-    return {
+    facts = {
         **headline_facts(summary, comparisons, logreg["pairs"], logreg["escape"], identities,
                          logreg["escape_sensitivity"], main_pair),
         **lenet_facts(runs, comparisons, target_difference, planning_sd, equivalence_margin=equivalence_margin),
@@ -927,3 +933,39 @@ def study_facts(runs: pd.DataFrame, summary: pd.DataFrame, comparisons: pd.DataF
         **{f"lenet_paired_sd_{k}": v for k, v in (paired_sd_notes or {}).items()},
         **({} if scale_grid is None else scale_grid_facts(scale_grid)),
     }
+    steps = sorted(int(x) for x in runs.loc[runs["experiment"] == "logreg", "steps"].dropna().unique())
+    return {**facts, **variant_facts(facts, runs, steps)}
+
+
+def aggregate_study(logreg: Sequence[dict], sweep: Sequence[dict], trainings: Sequence[dict],
+                    evaluations: Sequence[dict], identities: pd.DataFrame, exploratory: Mapping[str, pd.DataFrame],
+                    scale_grid: pd.DataFrame | None, pair: Sequence[int], logreg_steps: Sequence[int],
+                    stats: Mapping[str, Any]) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """Rule aggregate's work: every run record (logistic regression's main grid ``logreg`` and ``sweep``, LeNet-5's
+    ``trainings`` with their ``evaluations``), the identities table, the exploratory tables (``confusions``,
+    ``ranking``, ``per_epoch``: mnistrepro.exploratory; only their facts are used) and the scale grid's (None where
+    the config does not run it) -> the tables ``runs``, ``summary``, ``comparisons``, ``lenet_test_set`` and every
+    fact. ``stats``: the config's ``stats`` section (margins and SDs in percentage points, as the config states
+    them; the tables hold fractions)."""
+    runs = runs_table(logreg=logreg, sweep=sweep, lenet=list(zip(trainings, evaluations)))
+    main_pair = pair_name(pair)
+    seed, resamples = stats["seed"], stats["resamples"]
+    margin = stats["equivalence_margin"] / 100
+    logreg_only = logreg_tables(runs, logreg[0]["chance_accuracy"], seed, resamples, stats["escape_alpha"])
+    tables = {
+        "runs": runs,
+        "summary": summary_table(runs, table_rng(seed, "summary"), resamples),
+        "comparisons": comparisons_table(runs, logreg_steps, table_rng(seed, "comparisons"), resamples,
+                                         main_pair=main_pair, equivalence_margin=margin),
+    }
+    tables["lenet_test_set"], test_set_facts = lenet_test_set(evaluations, table_rng(seed, "lenet_test_set"),
+                                                              stats["image_resamples"])
+    planning_sd = stats["planning_paired_sd"]
+    facts = study_facts(runs, tables["summary"], tables["comparisons"], logreg_only, identities, test_set_facts,
+                        main_pair, target_difference=stats["target_difference"] / 100,
+                        planning_sd=None if planning_sd is None else planning_sd / 100, equivalence_margin=margin,
+                        paired_sd_notes=stats["paired_sd_notes"], scale_grid=scale_grid)
+    facts["machine"] = machine_fact([*logreg, *sweep, *trainings])
+    # Descriptions, in no confirmatory family.
+    facts.update(exploratory_facts(exploratory))
+    return tables, facts

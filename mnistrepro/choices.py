@@ -13,8 +13,8 @@ module, and the name in the config schema's enum (tests/test_config.py checks th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Mapping, Sequence
 
 # LeNet-5's C3 (mnistrepro.lenet): 6 input maps, 16 output maps, 5x5 kernels.
 C3_IN_MAPS = 6
@@ -26,8 +26,8 @@ C3_KERNEL = 5
 class LossVariant:
     """A logistic-regression loss of the logit ``z`` and label ``y`` in {-1, +1}.
 
-    ``label``: how figures name it; ``short``: the short form (a strip's label); ``in_default_study``:
-    whether the default config (the schema's default ``logreg.losses``) runs it.
+    ``label``: how the report names it (figures, tables, verdicts); ``short``: the short form (a strip's label);
+    ``in_default_study``: whether the default config (the schema's default ``logreg.losses``) runs it.
     """
 
     name: str
@@ -52,11 +52,29 @@ class C3Variant:
         return self.connections * C3_KERNEL * C3_KERNEL + C3_OUT_MAPS
 
 
+@dataclass(frozen=True)
+class ScalingVariant:
+    """A pixel scaling of logistic regression: the 0-255 pixel values divided by ``divisor``."""
+
+    name: str
+    label: str
+    divisor: float
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A per-run number a table or a comparison can use, as a fraction (a difference is printed in percentage
+    points); ``label``: how the report names it."""
+
+    name: str
+    label: str
+
+
 LOSS_VARIANTS: dict[str, LossVariant] = {v.name: v for v in (
     # MSE on the sigmoid (SPEC.md's two-class squared error).
-    LossVariant("mse", label="MSE on sigmoid", short="MSE"),
+    LossVariant("mse", label="MSE loss", short="MSE"),
     # The logistic (cross-entropy) loss.
-    LossVariant("ce", label="logistic (CE)", short="logistic"),
+    LossVariant("ce", label="logistic loss", short="logistic"),
 )}
 C3_VARIANTS: dict[str, C3Variant] = {v.name: v for v in (
     # LeCun et al. 1998, Table I: 60 of the 96 connections.
@@ -64,15 +82,22 @@ C3_VARIANTS: dict[str, C3Variant] = {v.name: v for v in (
     # Every output map reads every input map.
     C3Variant("full", label="full C3", connections=C3_IN_MAPS * C3_OUT_MAPS),
 )}
+# The exploratory scale grid (config `scale_grid`) divides by other numbers the same way.
+SCALING_VARIANTS: dict[str, ScalingVariant] = {v.name: v for v in (
+    ScalingVariant("raw", label="raw pixels", divisor=1.0),
+    ScalingVariant("unit", label="unit pixels", divisor=255.0),
+)}
+METRICS: dict[str, Metric] = {m.name: m for m in (
+    Metric("test_accuracy", label="test accuracy"),
+    Metric("ece", label="expected calibration error"),  # LeNet-5 only (mnistrepro.lenet_eval)
+)}
 
 # Logistic-regression losses (mnistrepro.logreg).
 LOSSES: tuple[str, ...] = tuple(LOSS_VARIANTS)
 # LeNet-5's C3 layer (mnistrepro.lenet).
 C3_KINDS: tuple[str, ...] = tuple(C3_VARIANTS)
-# Pixel scalings of logistic regression, each a divisor of the 0-255 pixel values: raw values (divided by 1), or
-# divided by 255. The exploratory scale grid (config `scale_grid`) divides by other numbers the same way.
-SCALING_DIVISORS: dict[str, float] = {"raw": 1.0, "unit": 255.0}
-SCALINGS: tuple[str, ...] = tuple(SCALING_DIVISORS)
+# Pixel scalings of logistic regression (mnistrepro.logreg).
+SCALINGS: tuple[str, ...] = tuple(SCALING_VARIANTS)
 # Where the MNIST IDX files may come from (mnistrepro.acquisition.acquire_mnist), tried in the config's order.
 SOURCES: tuple[str, ...] = ("official", "pypi", "local")
 # The config's `device` (mnistrepro.device.resolve_device).
@@ -90,12 +115,12 @@ EXPERIMENTS: dict[str, str] = {
 
 
 def pixel_divisor(scaling: str | float) -> float:
-    """The number the 0-255 pixel values are divided by: a scaling's (:data:`SCALING_DIVISORS`), or ``scaling``
+    """The number the 0-255 pixel values are divided by: a scaling's (:data:`SCALING_VARIANTS`), or ``scaling``
     itself where it is a positive number (the scale grid's divisors)."""
     if isinstance(scaling, str):
-        if scaling not in SCALING_DIVISORS:
+        if scaling not in SCALING_VARIANTS:
             raise ValueError(f"scaling: expected one of {SCALINGS} or a positive divisor, got {scaling!r}")
-        return SCALING_DIVISORS[scaling]
+        return SCALING_VARIANTS[scaling].divisor
     divisor = float(scaling)
     if not divisor > 0 or divisor == float("inf"):
         raise ValueError(f"pixel divisor: expected a positive finite number, got {scaling!r}")
@@ -105,14 +130,173 @@ def pixel_divisor(scaling: str | float) -> float:
 def scaling_name(divisor: float) -> str:
     """How a record names the pixel scaling of ``divisor``: the scaling's name where one divides by it (``raw``,
     ``unit``), else ``divided by <divisor>``."""
-    named = [name for name, d in SCALING_DIVISORS.items() if d == divisor]
+    named = [name for name, v in SCALING_VARIANTS.items() if v.divisor == divisor]
     return named[0] if named else f"divided by {divisor:g}"
 
 
-# The variants the study's comparisons cover (mnistrepro.aggregate.study_comparisons: logistic vs MSE loss, sparse
-# vs full C3). A registered loss or C3 kind outside them would be trained and then left out of every comparison
-# and finding, so the config check refuses a configuration that trains one.
-COMPARED: dict[str, tuple[str, ...]] = {"loss": ("mse", "ce"), "c3": ("sparse", "full")}
+# The study's confirmatory families, one per claim of the seed, fixed before the runs: each holds the claim's
+# primary test and the few secondary tests that answer the same question, at the final step count or epoch, with
+# FWER 0.05 by Holm within it. Everything else (other step counts and epochs, calibration) is descriptive.
+FAMILIES: dict[str, str] = {
+    "loss": "the loss claim (logistic regression on the main pair, last step count)",
+    "hardest_pair": "the hardest-pair claim (the digit-pair sweep, its last step count)",
+    "c3": "the C3 claim (LeNet-5, last epoch)",
+}
+COMPARISON_KINDS = ("difference", "equivalence", "hardest")
+
+
+@dataclass(frozen=True)
+class ComparisonRule:
+    """A kind of comparison the study makes, declared once for every variant the config runs.
+
+    ``kind``: ``difference`` (paired difference of ``metric``, each other variant of ``factor`` minus the
+    ``reference``), ``equivalence`` (TOST of the same difference within the config's margin) or ``hardest``
+    (the config's main digit pair against every other pair of the sweep). ``fixed``: columns held at one value
+    (the scaling comparison is of the MSE loss); ``across``: columns each value of which gets its own
+    comparison (the loss comparison, per scaling). ``family``: the confirmatory family (:data:`FAMILIES`) of the
+    comparison at the experiment's last step count or epoch ("": descriptive everywhere); ``primary``: the
+    family's primary test, by its compared variant and ``across`` values (the first member where the config
+    does not run it). ``name`` starts its fact keys, ``title`` names its rows of ``comparisons.csv``."""
+
+    name: str
+    title: str
+    kind: str
+    experiment: str
+    factor: str
+    reference: str | None = None
+    metric: str = "test_accuracy"
+    fixed: tuple[tuple[str, str], ...] = ()
+    across: tuple[str, ...] = ()
+    family: str = ""
+    primary: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in COMPARISON_KINDS:
+            raise ValueError(f"comparison {self.name!r}: kind {self.kind!r}; expected one of {COMPARISON_KINDS}")
+        if self.family and self.family not in FAMILIES:
+            raise ValueError(f"comparison {self.name!r}: family {self.family!r}; expected one of {list(FAMILIES)}")
+        if self.metric not in METRICS:
+            raise ValueError(f"comparison {self.name!r}: metric {self.metric!r}; expected one of {list(METRICS)}")
+
+
+# In the order comparisons.csv lists them (LeNet-5's, then per step count logistic regression's, then the sweep's).
+COMPARISONS: tuple[ComparisonRule, ...] = (
+    ComparisonRule("c3", "C3 equivalence", "equivalence", "lenet", "c3", reference="full", family="c3",
+                   primary=(("a", "sparse"),)),
+    ComparisonRule("c3", "C3 connection table", "difference", "lenet", "c3", reference="full", family="c3"),
+    ComparisonRule("c3", "C3 connection table", "difference", "lenet", "c3", reference="full", metric="ece"),
+    ComparisonRule("loss", "loss", "difference", "logreg", "loss", reference="mse", across=("scaling",),
+                   family="loss", primary=(("a", "ce"), ("scaling", "raw"))),
+    ComparisonRule("scaling", "input scaling", "difference", "logreg", "scaling", reference="raw",
+                   fixed=(("loss", "mse"),), family="loss"),
+    ComparisonRule("hardest", "hardest pair", "hardest", "pair_sweep", "pair", family="hardest_pair"),
+)
+# Where each factor's variants are registered.
+FACTOR_VARIANTS: dict[str, Mapping[str, Any]] = {"loss": LOSS_VARIANTS, "c3": C3_VARIANTS,
+                                                 "scaling": SCALING_VARIANTS}
+
+
+def variant_label(factor: str, name: str) -> str:
+    """How the report names the ``factor`` variant ``name`` (the registry's label)."""
+    return FACTOR_VARIANTS[factor][name].label
+
+
+@dataclass(frozen=True)
+class ComparisonSpec:
+    """One comparison of a study, made from a :class:`ComparisonRule` and the variants a study runs: in
+    ``rule.experiment``, the runs whose ``rule.factor`` is ``a`` against those where it is ``b`` (the reference),
+    with the columns of ``where`` fixed (a step count, a scaling, a loss, the last epoch). ``key`` names its facts
+    (``{key}_verdict``); ``family`` is its confirmatory family ("": descriptive) and ``primary`` whether it is
+    that family's primary test."""
+
+    rule: ComparisonRule
+    key: str
+    a: str
+    b: str
+    label_a: str
+    label_b: str
+    where: tuple = ()
+    family: str = ""
+    primary: bool = False
+
+
+def comparison_key(rule: ComparisonRule, a: str, across: Sequence[str], at: str | None) -> str:
+    """``loss_ce_vs_mse_raw_final``: the rule's name, the compared variants, the ``across`` values, the metric
+    where it is not accuracy, the step count (``final`` for the last) where the experiment has one, and for a
+    TOST ``equivalence``."""
+    parts = [rule.name, a, "vs", str(rule.reference), *across]
+    if rule.metric != "test_accuracy":
+        parts.append(rule.metric)
+    if rule.kind == "equivalence":
+        parts.append("equivalence")
+    if at is not None:
+        parts.append(at)
+    return "_".join(parts)
+
+
+def comparison_specs(variants: Mapping[str, Sequence[str]], logreg_steps: Sequence[int],
+                     lenet_epochs: int | None) -> list[ComparisonSpec]:
+    """Every difference and equivalence comparison that :data:`COMPARISONS` makes of ``variants`` (per factor,
+    the variants a study runs: ``loss``, ``scaling``, ``c3``; a loss runs at every scaling) at each of
+    ``logreg_steps`` and LeNet-5's last epoch ``lenet_epochs`` (None: no LeNet-5 runs), in the order
+    ``comparisons.csv`` lists them. The hardest-pair rule depends on the sweep's data and is made by the
+    aggregation. Both the aggregation and the report's words read this list, so they cannot disagree."""
+    final = max(logreg_steps) if len(logreg_steps) else None
+    lenet_specs, logreg_specs = [], []
+    for rule in COMPARISONS:
+        if rule.kind == "hardest":
+            continue
+        run = list(variants.get(rule.factor, ()))
+        if rule.reference not in run or any(v not in variants.get(c, ()) for c, v in rule.fixed):
+            continue
+        others = [v for v in run if v != rule.reference]
+        across = [[(c, v) for v in variants.get(c, ())] for c in rule.across]
+        combos = [[]] if not across else [[x] for x in across[0]]
+        for more in across[1:]:
+            combos = [c + [x] for c in combos for x in more]
+        if rule.experiment == "lenet":
+            if lenet_epochs is None:
+                continue
+            at_list = [(None, (("epochs", lenet_epochs),), rule.family)]
+        else:
+            at_list = [(step_key(s, final), (("steps", s),), rule.family if s == final else "") for s in logreg_steps]
+        for index, (at, where_at, family) in enumerate(at_list):
+            for a in others:
+                for combo in combos:
+                    where = (*rule.fixed, *combo, *where_at)
+                    label_a = _comparison_label(rule, a, where)
+                    label_b = _comparison_label(rule, rule.reference, where)
+                    spec = ComparisonSpec(rule, comparison_key(rule, a, [v for _, v in combo], at), a,
+                                          rule.reference, label_a, label_b, where, family)
+                    (lenet_specs if rule.experiment == "lenet" else logreg_specs).append((index, spec))
+    specs = [s for _, s in lenet_specs] + [s for _, s in sorted(logreg_specs, key=lambda x: x[0])]
+    return _mark_primary(specs)
+
+
+def _comparison_label(rule: ComparisonRule, value: str, where: Sequence[tuple[str, Any]]) -> str:
+    """``logistic loss (raw)``: the variant's label, with the other named variants it is compared at."""
+    label = variant_label(rule.factor, value)
+    context = [v for c, v in where if c in FACTOR_VARIANTS and c != rule.factor]
+    return f"{label} ({', '.join(context)})" if context else label
+
+
+def _mark_primary(specs: list[ComparisonSpec]) -> list[ComparisonSpec]:
+    """Each family's primary test: the one its rule declares, else the family's first member."""
+    marked, seen = list(specs), set()
+    for family in dict.fromkeys(s.family for s in specs if s.family):
+        members = [i for i, s in enumerate(specs) if s.family == family]
+        declared = [i for i in members if specs[i].rule.primary and all(
+            (specs[i].a if c == "a" else dict(specs[i].where).get(c)) == v for c, v in specs[i].rule.primary)]
+        primary = declared[0] if declared else members[0]
+        marked[primary] = replace(specs[primary], primary=True)
+        seen.add(family)
+    return marked
+
+
+def step_key(steps: int, final: int | None) -> str:
+    """A step count as fact keys name it: the last one is ``final``, so captions need not know the config's."""
+    return "final" if steps == final else str(steps)
+
 
 # The variant families: what a registered implementation is looked up under.
 VARIANTS: dict[str, Mapping[str, Any]] = {"loss": LOSS_VARIANTS, "c3": C3_VARIANTS}

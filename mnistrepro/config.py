@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
-from mnistrepro.choices import COMPARED, check_variant
+from mnistrepro.choices import check_variant
 from mnistrepro.logs import ConfigError
 from mnistrepro.seeds import seed_list
 from mnistrepro.studies import RESERVED_STUDY_NAMES
@@ -30,17 +30,6 @@ def check_config(config: Mapping[str, Any]) -> None:
                 check_variant(family, name, key)
             except ValueError as err:
                 raise ConfigError(str(err)) from None
-    for family, key, names in (("loss", "logreg.losses", config["logreg"]["losses"]),
-                               ("c3", "lenet.c3", config["lenet"]["c3"])):
-        uncovered = [name for name in names if name not in COMPARED[family]]
-        if uncovered:
-            raise ConfigError(
-                f"{key}: {', '.join(map(repr, uncovered))} would be trained, but no comparison of the study covers "
-                f"it (they compare {' vs '.join(COMPARED[family])}), so it would be left out of the comparisons and "
-                f"the findings; expected {key} drawn from {list(COMPARED[family])}",
-                action=f"Remove it from {key}, or add its comparison to mnistrepro.aggregate.study_comparisons and "
-                       f"its name to mnistrepro.choices.COMPARED.",
-            )
     logreg = config["logreg"]
     too_late = [s for s in logreg["eval_steps"] if s > logreg["steps"]]
     if too_late:

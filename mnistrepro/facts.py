@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from mnistrepro.choices import C3_KINDS, LOSSES, SCALINGS
+from mnistrepro.choices import C3_VARIANTS, LOSS_VARIANTS, SCALING_VARIANTS, comparison_specs, step_key
 from mnistrepro.config import evaluated_steps
 from mnistrepro.io import write_json
 from mnistrepro.logs import ActionableError
@@ -131,33 +131,33 @@ def config_differences(a: Any, b: Any, path: str = "") -> list[str]:
     return [] if a == b else [f"{path}: {a!r} vs {b!r}"]
 
 
-def step_key(steps: int, final: int) -> str:
-    """A step count as fact keys name it: the last one is ``final``, so captions need not know the config's."""
-    return "final" if steps == final else str(steps)
-
-
 def not_run_parts(config: Mapping[str, Any]) -> dict[str, list[str]]:
     """The parts of the study that ``config`` leaves out, each with the patterns of the fact keys it would have
     produced (``fnmatch``). Everything else the aggregation must produce."""
     parts: dict[str, list[str]] = {}
     logreg = config["logreg"]
     losses, scalings = set(logreg["losses"]), set(logreg["scalings"])
-    for loss in LOSSES:
+    for loss in LOSS_VARIANTS:
         if loss not in losses:
             parts[f"logistic regression with the {loss} loss (not in logreg.losses)"] = [
                 f"logreg_{loss}_*", f"escape_{loss}_*", f"escaped_{loss}_*", f"reference_{loss}_*",
                 f"scale_grid_{loss}_*"]
-    for scaling in SCALINGS:
+    for scaling in SCALING_VARIANTS:
         if scaling not in scalings:
             parts[f"logistic regression on {scaling} pixels (not in logreg.scalings)"] = [
-                f"logreg_*_{scaling}_*", f"escape_*_{scaling}_*", f"escaped_*_{scaling}_*", f"reference_*_{scaling}_*",
-                f"loss_{scaling}_*"]
-    if not {"mse", "ce"} <= losses:
-        parts["the loss comparison (needs mse and ce in logreg.losses)"] = ["loss_*"]
-    if "mse" not in losses or not {"raw", "unit"} <= scalings:
-        parts["the input-scaling comparison (needs the mse loss on raw and unit pixels)"] = ["scaling_*"]
+                f"logreg_*_{scaling}_*", f"escape_*_{scaling}_*", f"escaped_*_{scaling}_*", f"reference_*_{scaling}_*"]
     steps_evaluated = evaluated_steps(logreg["eval_steps"], logreg["steps"])
     final = steps_evaluated[-1]
+    # A comparison the registry makes of every variant but this config's variants do not support.
+    ran = {"loss": [v for v in LOSS_VARIANTS if v in losses], "scaling": [v for v in SCALING_VARIANTS if v in scalings],
+           "c3": [v for v in C3_VARIANTS if v in set(config["lenet"]["c3"])]}
+    epochs = config["lenet"]["epochs"]
+    made = {spec.key for spec in comparison_specs(ran, steps_evaluated, epochs)}
+    every = {"loss": list(LOSS_VARIANTS), "scaling": list(SCALING_VARIANTS), "c3": list(C3_VARIANTS)}
+    for spec in comparison_specs(every, steps_evaluated, epochs):
+        if spec.key not in made:
+            parts.setdefault(f"the {spec.rule.title} comparison of {spec.label_a} with {spec.label_b} (needs both "
+                             f"in the config)", []).append(f"{spec.key}_*")
     pair = "{}-{}".format(*config["pair"])
     no_reference = [f"reference_{loss}_{scaling}_{step_key(steps, final)}"
                     for loss in sorted(losses) for scaling in sorted(scalings) for steps in steps_evaluated
@@ -186,14 +186,13 @@ def not_run_parts(config: Mapping[str, Any]) -> dict[str, list[str]]:
         parts["the main pair's rank in the sweep (the pair is not in pair_sweep.pairs)"] = [
             "main_pair_rank_*", "hardest_*_verdict"]
     c3 = set(config["lenet"]["c3"])
-    for kind in C3_KINDS:
+    for kind in C3_VARIANTS:
         if kind not in c3:
             parts[f"LeNet-5 with the {kind} C3 (not in lenet.c3)"] = [f"lenet_{kind}_*"]
-    if not {"sparse", "full"} <= c3:
-        parts["the C3 comparison (needs sparse and full in lenet.c3)"] = [
-            "lenet_verdict", "lenet_ece_verdict", "lenet_equivalence_verdict", "lenet_paired_sd",
-            "lenet_n_plan", "lenet_achieved", "lenet_test_set"]
-        parts["the sparse - full difference per epoch (exploratory; needs sparse and full in lenet.c3)"] = [
+    if not any(spec.rule.name == "c3" for spec in comparison_specs(ran, [], epochs)):
+        parts["the C3 claim (needs the reference C3 kind and another in lenet.c3)"] = [
+            "lenet_paired_sd", "lenet_n_plan", "lenet_achieved", "lenet_test_set", "c3_claims", "c3_ece_verdicts"]
+        parts["the C3 difference per epoch (exploratory; needs the reference C3 kind and another in lenet.c3)"] = [
             "c3_per_epoch_*"]
     return parts
 

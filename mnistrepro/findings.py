@@ -20,6 +20,8 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping
 
+from mnistrepro.choices import (C3_VARIANTS, COMPARISONS, LOSS_VARIANTS, SCALING_VARIANTS, ComparisonRule,
+                                ComparisonSpec, comparison_specs, variant_label)
 from mnistrepro.config import seed_list
 from mnistrepro.facts import (NOT_RUN, Facts, FactsFileError, config_differences, current_facts, read_facts,
                               study_config)
@@ -55,41 +57,94 @@ def sweep_steps(config: Mapping[str, Any]) -> list[int]:
     return [sweep["steps"]] + ([sweep["long_steps"]] if sweep.get("long_seeds", 0) else [])
 
 
+def capitalized(text: str) -> str:
+    """``text`` with its first letter upper case (a label that opens a line)."""
+    return text[:1].upper() + text[1:]
+
+
+def config_comparisons(config: Mapping[str, Any]) -> list[ComparisonSpec]:
+    """The comparisons ``config``'s variants make at its last step count and epoch, as the aggregation makes them
+    (mnistrepro.choices.comparison_specs)."""
+    logreg = config["logreg"]
+    variants = {"loss": [v for v in LOSS_VARIANTS if v in logreg["losses"]],
+                "scaling": [v for v in SCALING_VARIANTS if v in logreg["scalings"]],
+                "c3": [v for v in C3_VARIANTS if v in config["lenet"]["c3"]]}
+    return comparison_specs(variants, [logreg["steps"]], config["lenet"]["epochs"])
+
+
+def _rule(name: str, kind: str = "difference", metric: str = "test_accuracy") -> ComparisonRule:
+    return next(r for r in COMPARISONS if (r.name, r.kind, r.metric) == (name, kind, metric))
+
+
 def findings(config: Mapping[str, Any], facts: Mapping[str, str]) -> list[str]:
-    """One line per claim of the study, from the configuration (its pair, step and epoch counts) and the
-    facts (``results/tables/facts.json``, as :func:`mnistrepro.facts.read_facts` reads it: a claim this
-    configuration did not test reads "not run in this configuration", and a fact missing for any other reason
-    raises :class:`mnistrepro.facts.MissingFactError`)."""
+    """One line per claim of the study, from the configuration (its pair, step and epoch counts, the variants it
+    runs and the comparisons the registry makes of them, mnistrepro.choices.COMPARISONS) and the facts
+    (``results/tables/facts.json``, as :func:`mnistrepro.facts.read_facts` reads it: a claim this configuration
+    did not test reads "not run in this configuration", and a fact missing for any other reason raises
+    :class:`mnistrepro.facts.MissingFactError`)."""
     pair = pair_label(config["pair"])
     steps = steps_label(config["logreg"]["steps"])
     epochs = epochs_label(config["lenet"]["epochs"])
+    specs = config_comparisons(config)
+    loss_rule, scaling_rule, c3_rule = _rule("loss"), _rule("scaling"), _rule("c3")
+    loss_specs = [s for s in specs if s.rule == loss_rule]
+    primary_scaling = next((dict(s.where)["scaling"] for s in loss_specs if s.primary), None)
+    lines = []
+    for spec in loss_specs:
+        if dict(spec.where)["scaling"] == primary_scaling:
+            lines.append(f"**{capitalized(variant_label('loss', spec.b))} vs {variant_label('loss', spec.a)}** "
+                         f"(logistic regression on {pair}, {variant_label('scaling', primary_scaling)}, {steps}): "
+                         f"{facts[f'{spec.key}_verdict']}.")
+    if not loss_specs:
+        lines.append(f"**The {loss_rule.title} comparison** ({variant_label('loss', loss_rule.reference)} against "
+                     f"each other loss): {NOT_RUN}.")
+    # The seed's escape claim is about the loss comparison's reference, on the scaling of its primary test.
+    reference, escape_scaling = loss_rule.reference, primary_scaling or dict(loss_rule.primary).get("scaling")
+    others = "".join(f"; {variant_label('loss', loss)} in {facts[f'escape_{loss}_{escape_scaling}_final']}"
+                     for loss in LOSS_VARIANTS if loss != reference and loss in config["logreg"]["losses"])
+    lines.append(
+        f"**{capitalized(variant_label('loss', reference))} on {variant_label('scaling', escape_scaling)} escapes "
+        f"chance** (a run escapes when its test accuracy beats the majority-class rate by a one-sided exact binomial "
+        f"test at α = {facts['escape_alpha']}; descriptive) in {facts[f'escape_{reference}_{escape_scaling}_final']}: "
+        f"{facts[f'escape_{reference}_{escape_scaling}_final_verdict']}{others}. Between step counts, "
+        f"{facts[f'escape_{reference}_{escape_scaling}_fell_back']}.")
+    scaling_specs = [s for s in specs if s.rule == scaling_rule]
+    fixed = " and ".join(variant_label(c, v) for c, v in scaling_rule.fixed)
+    scaling_line = " ".join(
+        f"**{capitalized(variant_label('scaling', s.b))} vs {variant_label('scaling', s.a)}** ({fixed}, {steps}): "
+        f"{facts[f'{s.key}_verdict']}." for s in scaling_specs) or (
+        f"**The {scaling_rule.title} comparison** ({fixed}): {NOT_RUN}.")
+    for spec in loss_specs:
+        if dict(spec.where)["scaling"] != primary_scaling:
+            scaling_line += (f" With {variant_label('scaling', dict(spec.where)['scaling'])}, "
+                             f"{variant_label('loss', spec.b)} vs {variant_label('loss', spec.a)}: "
+                             f"{facts[f'{spec.key}_verdict']}.")
+    lines.append(scaling_line)
     short, *long = sweep_steps(config)
-    hardest = (f"**Hardest digit pair** (logistic loss, raw pixels, ranked by mean test accuracy): after "
+    sweep = config["pair_sweep"]
+    hardest = (f"**Hardest digit pair** ({variant_label('loss', sweep['loss'])}, "
+               f"{variant_label('scaling', sweep['scaling'])}, ranked by mean test accuracy): after "
                f"{steps_label(short)} ({facts[f'sweep_n_{short}']} seeds per pair; this early the ranking measures "
                f"speed of learning as much as difficulty): {facts[f'pair_verdict_{short}']}.")
     for s in long:
         hardest += (f" After {steps_label(s)} ({facts[f'sweep_n_{s}']} seeds per pair): "
                     f"{facts[f'pair_verdict_{s}']}.")
+    lines.append(hardest)
+    c3_specs = [s for s in specs if s.rule == c3_rule]
+    ece_keys = {s.a: s.key for s in specs if s.rule == _rule("c3", metric="ece")}
+    lines += [f"**{capitalized(s.label_a)} vs {s.label_b}** (LeNet-5, {epochs}): {facts[f'{s.key}_claim']}. "
+              f"Calibration (descriptive): {facts[f'{ece_keys[s.a]}_verdict']}." for s in c3_specs] or [
+        f"**The C3 comparison** ({variant_label('c3', c3_rule.reference)} against each other C3 kind): {NOT_RUN}."]
     models = (f"**Exploratory: which pair is hardest depends on the model** (LeNet-5, {epochs}, each digit pair's "
-              f"confusion rate averaged over all runs of both C3 kinds; describes, tests nothing): LeNet-5 confuses "
+              f"confusion rate averaged over all runs of every C3 kind; describes, tests nothing): LeNet-5 confuses "
               f"{facts['lenet_most_confused_pair']} most.")
     for s in (short, *long):
         models += f" Against logistic regression after {steps_label(s)}: {facts[f'pair_models_{s}']}."
-    per_epoch = (f"**Exploratory: sparse - full at every epoch** (LeNet-5, test accuracy after each of {epochs}): "
+    per_epoch = (f"**Exploratory: the C3 difference at every epoch** (LeNet-5, test accuracy after each of {epochs}): "
                  f"{facts['c3_per_epoch_verdict']}")
     per_epoch += "." if facts["c3_per_epoch_verdict"] == NOT_RUN else f"; {facts['c3_per_epoch_caveat']}."
     return [
-        f"**MSE vs logistic loss** (logistic regression on {pair}, raw pixels, {steps}): "
-        f"{facts['loss_raw_final_verdict']}.",
-        f"**MSE on raw pixels escapes chance** (a run escapes when its test accuracy beats the majority-class "
-        f"rate by a one-sided exact binomial test at α = {facts['escape_alpha']}; descriptive) in "
-        f"{facts['escape_mse_raw_final']}: {facts['escape_mse_raw_final_verdict']}; the logistic loss in "
-        f"{facts['escape_ce_raw_final']}. Between step counts, {facts['escape_mse_raw_fell_back']}.",
-        f"**Raw vs unit pixels** (MSE loss, {steps}): {facts['scaling_final_verdict']}. "
-        f"With unit pixels, MSE vs logistic loss: {facts['loss_unit_final_verdict']}.",
-        hardest,
-        f"**Sparse vs full C3** (LeNet-5, {epochs}): {facts['lenet_verdict']}. "
-        f"Calibration (descriptive): {facts['lenet_ece_verdict']}.",
+        *lines,
         f"**Convolution identities**: {facts['identities_verdict']}; {facts['identities_breaks']}.",
         f"**One family per claim**: {facts['families']}. Each family holds the family-wise error rate at 0.05 by "
         f"Holm's method within it; {facts['descriptive']}.",
@@ -130,19 +185,22 @@ def readme_results(config: Mapping[str, Any], facts: Mapping[str, str]) -> str:
     lines += ["", f"**A. Logistic regression, {pair}** ({len(seed_list(logreg['seeds']))} seeds per variant), "
               f"mean test accuracy with its 95% interval after {final}:", "",
               "| loss, pixels | mean (95% CI) | min to max |", "| --- | --- | --- |"]
-    for loss, name in (("ce", "logistic (CE)"), ("mse", "MSE on sigmoid")):
-        for scaling in logreg["scalings"]:
-            if loss in logreg["losses"]:
-                key = f"logreg_{loss}_{scaling}_final"
-                lines.append(f"| {name}, {scaling} | {facts[key + '_mean']} ({facts[key + '_ci']}) | "
-                             f"{facts[key + '_range']} |")
-    escape = (f"Escape from chance (MSE on raw pixels, {final}): {facts['escape_mse_raw_final']}; at fixed "
-              f"thresholds, runs above {facts['escape_mse_raw_final_sensitivity']}.")
-    if facts["escaped_mse_raw_final_median"] not in ("none escaped", NOT_RUN):
-        escape += (f" The escaped runs reach a median of {facts['escaped_mse_raw_final_median']} "
-                   f"({facts['escaped_mse_raw_final_range']}).")
-    if facts["reference_mse_raw_final"] != NOT_RUN:
-        escape += f" Against the reference: {facts['reference_mse_raw_final']}."
+    for loss in (v for v in LOSS_VARIANTS if v in logreg["losses"]):
+        for scaling in (v for v in SCALING_VARIANTS if v in logreg["scalings"]):
+            key = f"logreg_{loss}_{scaling}_final"
+            lines.append(f"| {variant_label('loss', loss)}, {variant_label('scaling', scaling)} | "
+                         f"{facts[key + '_mean']} ({facts[key + '_ci']}) | {facts[key + '_range']} |")
+    loss_rule = _rule("loss")
+    reference, scaling = loss_rule.reference, dict(loss_rule.primary)["scaling"]
+    variant = f"{reference}_{scaling}_final"
+    escape = (f"Escape from chance ({variant_label('loss', reference)} on {variant_label('scaling', scaling)}, "
+              f"{final}): {facts[f'escape_{variant}']}; at fixed thresholds, runs above "
+              f"{facts[f'escape_{variant}_sensitivity']}.")
+    if facts[f"escaped_{variant}_median"] not in ("none escaped", NOT_RUN):
+        escape += (f" The escaped runs reach a median of {facts[f'escaped_{variant}_median']} "
+                   f"({facts[f'escaped_{variant}_range']}).")
+    if facts[f"reference_{variant}"] != NOT_RUN:
+        escape += f" Against the reference: {facts[f'reference_{variant}']}."
     lines += ["", escape]
     for s in sweep_steps(config):
         lines += ["", f"Digit pairs after {steps_label(s)}: hardest {facts[f'hardest_pair_{s}']}, easiest "
@@ -153,7 +211,7 @@ def readme_results(config: Mapping[str, Any], facts: Mapping[str, str]) -> str:
               "| --- | --- | --- | --- | --- | --- |"]
     for c3 in lenet["c3"]:
         k = f"lenet_{c3}"
-        lines.append(f"| {c3} | {facts[k + '_params']} | {facts[k + '_mean']} ({facts[k + '_ci']}) | "
+        lines.append(f"| {variant_label('c3', c3)} | {facts[k + '_params']} | {facts[k + '_mean']} ({facts[k + '_ci']}) | "
                      f"{facts[k + '_top2']} | {facts[k + '_ece_images']} | {facts[k + '_ece_equal_mass_images']} |")
     lines += ["", f"Test-set uncertainty: {facts['lenet_test_set']}.",
               "", f"Sample size, {facts['lenet_n_plan']}; {facts['lenet_achieved']}."]

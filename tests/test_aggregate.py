@@ -113,7 +113,7 @@ def test_summary_means_stds_and_intervals(runs):
 
 def test_ece_is_described_not_tested_and_worded_by_the_same_function(runs):
     comparisons = comparisons_table(runs, [1000, 10000], rng())
-    ece = comparisons[comparisons["key"] == "lenet_ece"].iloc[0]
+    ece = comparisons[comparisons["key"] == "c3_sparse_vs_full_ece"].iloc[0]
     assert ece["metric"] == "ece" and ece["comparison"] == "C3 connection table"
     # Calibration answers no claim of the seed: descriptive, an interval and no p-value in any family.
     assert ece["family"] == "descriptive" and ece["role"] == "descriptive" and not bool(ece["significant"])
@@ -137,14 +137,14 @@ def test_lenet_verdict_equivalence_and_sample_size():
     lenet += [lenet_records("full", s, float(a), 0.01 + 0.0001 * s) for s, a in enumerate(base)]
     runs = runs_table(lenet=lenet)
     comparisons = comparisons_table(runs, [], rng(), equivalence_margin=0.001)
-    assert list(comparisons["key"]) == ["lenet_equivalence", "lenet", "lenet_ece"]
+    assert list(comparisons["key"]) == ["c3_sparse_vs_full_equivalence", "c3_sparse_vs_full", "c3_sparse_vs_full_ece"]
     assert list(comparisons["role"]) == ["primary", "secondary", "descriptive"]
     assert list(comparisons["family_size"]) == [2, 2, 0]
-    tost = comparisons.set_index("key").loc["lenet_equivalence"]
+    tost = comparisons.set_index("key").loc["c3_sparse_vs_full_equivalence"]
     assert tost["verdict"].startswith("equivalent within ±0.10 percentage points (TOST p = ")
     assert "(family of 2)" in tost["verdict"]
     facts = lenet_facts(runs, comparisons, target_difference=0.002, equivalence_margin=0.001)
-    verdict = facts["lenet_verdict"]
+    verdict = facts["c3_sparse_vs_full_claim"]
     assert verdict.startswith("equivalent within ±0.10 percentage points")
     assert "no significant difference between sparse C3 and full C3" in verdict and "with 80% power" in verdict
     sd = float(np.std(diff, ddof=1))
@@ -200,7 +200,7 @@ def test_comparisons_test_each_claim_in_its_own_family_at_the_final_step(runs):
     # Three seeds: 8 sign patterns, so the smallest possible p is 2/8; nothing can be significant.
     assert loss["p_value"] == pytest.approx(0.25) and not loss["significant"]
     assert loss["mdd"] == math.inf and "with n = 3 no difference could be significant" in loss["verdict"]
-    c3 = comparisons[comparisons["key"] == "lenet"].iloc[0]
+    c3 = comparisons[comparisons["key"] == "c3_sparse_vs_full"].iloc[0]
     assert c3["difference"] == pytest.approx(0.0, abs=1e-12) and not c3["significant"] and c3["family"] == "c3"
     assert c3["verdict"].startswith("no significant difference between sparse C3 and full C3")
     # At 1,000 steps, the same runs read earlier: descriptive, an interval and no p-value in any family.
@@ -331,16 +331,16 @@ def test_another_pair_has_no_reference_and_its_own_rank():
     assert facts["hardest_pair_10000"] == "4 vs 9 (82.00%, n = 2)"
     assert facts["pair_verdict_1000"].endswith("with fewer than 30 seeds per pair no rank interval or confidence "
                                                "set is made")
-    assert facts["loss_raw_final_verdict"].startswith("logistic loss (raw) is more accurate")
-    assert facts["loss_raw_final_verdict"].endswith("; 95% CI +20.00 to +20.00 percentage points")
+    assert facts["loss_ce_vs_mse_raw_final_verdict"].startswith("logistic loss (raw) is more accurate")
+    assert facts["loss_ce_vs_mse_raw_final_verdict"].endswith("; 95% CI +20.00 to +20.00 percentage points")
     # The interval reads as the verdict does: the better variant's lead, positive, whichever side it is on.
     swapped = comparisons_table(runs, [10000], rng()).assign(difference=-0.2, ci95_low=-0.21, ci95_high=-0.19)
-    assert headline_facts(summary_table(runs, rng()), swapped, pair_difficulty(runs))["loss_raw_final_verdict"].endswith(
+    assert headline_facts(summary_table(runs, rng()), swapped, pair_difficulty(runs))["loss_ce_vs_mse_raw_final_verdict"].endswith(
         "; 95% CI +19.00 to +21.00 percentage points")
     # A fact the aggregation did not produce, and no part left out by the configuration explains, is an error
     # that names it (never a plausible sentence).
-    with pytest.raises(MissingFactError, match="has no fact 'lenet_verdict'"):
-        facts["lenet_verdict"]
+    with pytest.raises(MissingFactError, match="has no fact 'c3_sparse_vs_full_claim'"):
+        facts["c3_sparse_vs_full_claim"]
 
 
 def test_identity_facts_count_the_checks_and_name_what_breaks():
@@ -366,8 +366,8 @@ def test_pair_difficulty_and_facts(runs):
     assert facts["logreg_mse_raw_final_range"] == "50.00% to 70.00%"
     assert facts["logreg_mse_raw_1000_range"] == "50.00% to 50.00%"
     # Three seeds cannot bound the LeNet-5 difference (no 3-seed permutation test reaches 5%), and the verdict says so.
-    assert facts["lenet_verdict"].endswith("and no interval can bound it")
-    assert facts["lenet_verdict"].startswith("no significant difference")
+    assert facts["c3_sparse_vs_full_claim"].endswith("and no interval can bound it")
+    assert facts["c3_sparse_vs_full_claim"].startswith("no significant difference")
 
 
 def sweep_runs(means: dict, n: int, seed: int = 0) -> pd.DataFrame:
@@ -402,13 +402,18 @@ def test_the_hardest_pair_is_named_only_when_its_test_says_so():
 
 
 def test_comparisons_are_declared_once_as_data(runs):
-    """Every row of comparisons.csv (but the TOST and hardest-pair tests) is one declared comparison."""
+    """Every row of comparisons.csv (but the hardest-pair tests, made of the sweep's data) is one comparison the
+    registry declares (mnistrepro.choices.COMPARISONS) of the variants the runs hold; without a margin, no TOST."""
     specs = study_comparisons(runs, [1000, 10000])
     table = comparisons_table(runs, [1000, 10000], rng())
-    assert [spec.key for spec in specs] == list(table["key"])
-    assert {(s.experiment, s.factor, s.a, s.b, s.metric) for s in specs} == {
-        ("lenet", "c3", "sparse", "full", "test_accuracy"), ("lenet", "c3", "sparse", "full", "ece"),
-        ("logreg", "loss", "ce", "mse", "test_accuracy")}
+    assert [spec.key for spec in specs if spec.rule.kind != "equivalence"] == list(table["key"])
+    assert {(s.rule.kind, s.rule.experiment, s.rule.factor, s.a, s.b, s.rule.metric) for s in specs} == {
+        ("equivalence", "lenet", "c3", "sparse", "full", "test_accuracy"),
+        ("difference", "lenet", "c3", "sparse", "full", "test_accuracy"),
+        ("difference", "lenet", "c3", "sparse", "full", "ece"),
+        ("difference", "logreg", "loss", "ce", "mse", "test_accuracy")}
+    with_margin = comparisons_table(runs, [1000, 10000], rng(), equivalence_margin=0.001)
+    assert [spec.key for spec in specs] == list(with_margin["key"])
 
 
 def test_params_table_flags_mismatches():

@@ -40,11 +40,15 @@ def test_parts_left_out_name_their_facts():
     config["pair"] = [3, 5]
     facts = Facts({"logreg_mse_raw_final_mean": "55.00%"}, not_run_parts(config), config=config)
     assert facts["logreg_mse_raw_final_mean"] == "55.00%"
-    for key in ("logreg_mse_unit_final_mean", "scaling_final_verdict", "loss_unit_final_verdict",
-                "lenet_sparse_mean", "lenet_verdict", "reference_mse_raw_final"):
+    for key in ("logreg_mse_unit_final_mean", "scaling_unit_vs_raw_final_verdict", "loss_ce_vs_mse_unit_final_verdict",
+                "lenet_sparse_mean", "c3_sparse_vs_full_claim", "c3_claims", "lenet_n_plan",
+                "reference_mse_raw_final"):
         assert facts[key] == NOT_RUN, key
     assert "LeNet-5 with the sparse C3 (not in lenet.c3)" == facts.part_not_run("lenet_sparse_ece")
-    for key in ("logreg_mse_raw_final_ci", "lenet_full_mean", "loss_raw_final_verdict", "identities_verdict"):
+    assert facts.part_not_run("c3_sparse_vs_full_ece_verdict").startswith("the C3 connection table comparison of "
+                                                                          "sparse C3 with full C3")
+    for key in ("logreg_mse_raw_final_ci", "lenet_full_mean", "loss_ce_vs_mse_raw_final_verdict",
+                "identities_verdict"):
         with pytest.raises(MissingFactError, match=f"has no fact '{key}'"):
             facts[key]
 

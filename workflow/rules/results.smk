@@ -161,14 +161,7 @@ rule aggregate:
     params:
         logreg_steps=evaluated_steps(LOGREG["eval_steps"], LOGREG["steps"]),
         pair=PAIR,
-        seed=config["stats"]["seed"],
-        resamples=config["stats"]["resamples"],
-        image_resamples=config["stats"]["image_resamples"],
-        escape_alpha=config["stats"]["escape_alpha"],
-        equivalence_margin=config["stats"]["equivalence_margin"],
-        target_difference=config["stats"]["target_difference"],
-        planning_paired_sd=config["stats"]["planning_paired_sd"],
-        paired_sd_notes=config["stats"]["paired_sd_notes"],
+        stats=config["stats"],
         facts=report_facts,
     script:
         "../../scripts/aggregate.py"
