@@ -196,6 +196,14 @@ FACTOR_VARIANTS: dict[str, Mapping[str, Any]] = {"loss": LOSS_VARIANTS, "c3": C3
                                                  "scaling": SCALING_VARIANTS}
 
 
+def claim_pair(name: str) -> tuple[str, str]:
+    """The two variants a claim's primary test compares, the compared one first and its reference second:
+    ``("sparse", "full")`` for the C3 claim, ``("ce", "mse")`` for the loss claim. The exploratory analyses that
+    follow one claim's question (the C3 difference at every epoch, the losses over pixel divisors) read it here."""
+    rule = next(r for r in COMPARISONS if r.name == name and r.primary)
+    return dict(rule.primary)["a"], str(rule.reference)
+
+
 def variant_label(factor: str, name: str) -> str:
     """How the report names the ``factor`` variant ``name`` (the registry's label)."""
     return FACTOR_VARIANTS[factor][name].label

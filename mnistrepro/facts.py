@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from mnistrepro.choices import C3_VARIANTS, LOSS_VARIANTS, SCALING_VARIANTS, comparison_specs, step_key
+from mnistrepro.choices import C3_VARIANTS, LOSS_VARIANTS, SCALING_VARIANTS, claim_pair, comparison_specs, step_key
 from mnistrepro.config import evaluated_steps
 from mnistrepro.io import write_json
 from mnistrepro.logs import ActionableError
@@ -169,12 +169,13 @@ def not_run_parts(config: Mapping[str, Any]) -> dict[str, list[str]]:
     if not config.get("scale_grid", {}).get("enabled", False):
         parts["the exploratory pixel-scale grid (scale_grid.enabled is false)"] = ["scale_grid_*"]
     else:
-        if "mse" not in losses:
-            parts["where MSE's escape rate crosses one half over the pixel divisors (needs mse in logreg.losses)"] = [
-                "scale_grid_escape_verdict"]
-        if not {"mse", "ce"} <= losses:
-            parts["the losses' accuracy over the pixel divisors (needs mse and ce in logreg.losses)"] = [
-                "scale_grid_loss_verdict", "scale_grid_verdict"]
+        compared, reference = claim_pair("loss")
+        if reference not in losses:
+            parts[f"where the {reference} loss's escape rate crosses one half over the pixel divisors (needs "
+                  f"{reference} in logreg.losses)"] = ["scale_grid_escape_verdict"]
+        if not {compared, reference} <= losses:
+            parts[f"the losses' accuracy over the pixel divisors (needs {compared} and {reference} in "
+                  f"logreg.losses)"] = ["scale_grid_loss_verdict", "scale_grid_verdict"]
     sweep = config["pair_sweep"]
     if not sweep["enabled"]:
         parts["the digit-pair sweep (pair_sweep.enabled is false)"] = [

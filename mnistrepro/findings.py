@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from mnistrepro.choices import (C3_VARIANTS, COMPARISONS, LOSS_VARIANTS, SCALING_VARIANTS, ComparisonRule,
-                                ComparisonSpec, comparison_specs, variant_label)
+                                ComparisonSpec, claim_pair, comparison_specs, variant_label)
 from mnistrepro.config import seed_list
 from mnistrepro.facts import (NOT_RUN, Facts, FactsFileError, config_differences, current_facts, read_facts,
                               study_config)
@@ -62,14 +62,19 @@ def capitalized(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def config_comparisons(config: Mapping[str, Any]) -> list[ComparisonSpec]:
-    """The comparisons ``config``'s variants make at its last step count and epoch, as the aggregation makes them
-    (mnistrepro.choices.comparison_specs)."""
+def finding_comparisons(config: Mapping[str, Any]) -> list[ComparisonSpec]:
+    """The comparisons the findings state, at ``config``'s last step count and epoch: every comparison its variants
+    make (as the aggregation makes them, mnistrepro.choices.comparison_specs), and for a rule they make none of, the
+    rule's first comparison of the registry's variants, whose facts read "not run in this configuration"."""
     logreg = config["logreg"]
-    variants = {"loss": [v for v in LOSS_VARIANTS if v in logreg["losses"]],
-                "scaling": [v for v in SCALING_VARIANTS if v in logreg["scalings"]],
-                "c3": [v for v in C3_VARIANTS if v in config["lenet"]["c3"]]}
-    return comparison_specs(variants, [logreg["steps"]], config["lenet"]["epochs"])
+    ran = {"loss": [v for v in LOSS_VARIANTS if v in logreg["losses"]],
+           "scaling": [v for v in SCALING_VARIANTS if v in logreg["scalings"]],
+           "c3": [v for v in C3_VARIANTS if v in config["lenet"]["c3"]]}
+    every = {"loss": list(LOSS_VARIANTS), "scaling": list(SCALING_VARIANTS), "c3": list(C3_VARIANTS)}
+    at = ([logreg["steps"]], config["lenet"]["epochs"])
+    made = comparison_specs(ran, *at)
+    return made + [next(s for s in comparison_specs(every, *at) if s.rule == rule) for rule in COMPARISONS
+                   if rule.kind != "hardest" and not any(s.rule == rule for s in made)]
 
 
 def _rule(name: str, kind: str = "difference", metric: str = "test_accuracy") -> ComparisonRule:
@@ -85,7 +90,7 @@ def findings(config: Mapping[str, Any], facts: Mapping[str, str]) -> list[str]:
     pair = pair_label(config["pair"])
     steps = steps_label(config["logreg"]["steps"])
     epochs = epochs_label(config["lenet"]["epochs"])
-    specs = config_comparisons(config)
+    specs = finding_comparisons(config)
     loss_rule, scaling_rule, c3_rule = _rule("loss"), _rule("scaling"), _rule("c3")
     loss_specs = [s for s in specs if s.rule == loss_rule]
     primary_scaling = next((dict(s.where)["scaling"] for s in loss_specs if s.primary), None)
@@ -95,9 +100,6 @@ def findings(config: Mapping[str, Any], facts: Mapping[str, str]) -> list[str]:
             lines.append(f"**{capitalized(variant_label('loss', spec.b))} vs {variant_label('loss', spec.a)}** "
                          f"(logistic regression on {pair}, {variant_label('scaling', primary_scaling)}, {steps}): "
                          f"{facts[f'{spec.key}_verdict']}.")
-    if not loss_specs:
-        lines.append(f"**The {loss_rule.title} comparison** ({variant_label('loss', loss_rule.reference)} against "
-                     f"each other loss): {NOT_RUN}.")
     # The seed's escape claim is about the loss comparison's reference, on the scaling of its primary test.
     reference, escape_scaling = loss_rule.reference, primary_scaling or dict(loss_rule.primary).get("scaling")
     others = "".join(f"; {variant_label('loss', loss)} in {facts[f'escape_{loss}_{escape_scaling}_final']}"
@@ -112,8 +114,7 @@ def findings(config: Mapping[str, Any], facts: Mapping[str, str]) -> list[str]:
     fixed = " and ".join(variant_label(c, v) for c, v in scaling_rule.fixed)
     scaling_line = " ".join(
         f"**{capitalized(variant_label('scaling', s.b))} vs {variant_label('scaling', s.a)}** ({fixed}, {steps}): "
-        f"{facts[f'{s.key}_verdict']}." for s in scaling_specs) or (
-        f"**The {scaling_rule.title} comparison** ({fixed}): {NOT_RUN}.")
+        f"{facts[f'{s.key}_verdict']}." for s in scaling_specs)
     for spec in loss_specs:
         if dict(spec.where)["scaling"] != primary_scaling:
             scaling_line += (f" With {variant_label('scaling', dict(spec.where)['scaling'])}, "
@@ -133,15 +134,15 @@ def findings(config: Mapping[str, Any], facts: Mapping[str, str]) -> list[str]:
     c3_specs = [s for s in specs if s.rule == c3_rule]
     ece_keys = {s.a: s.key for s in specs if s.rule == _rule("c3", metric="ece")}
     lines += [f"**{capitalized(s.label_a)} vs {s.label_b}** (LeNet-5, {epochs}): {facts[f'{s.key}_claim']}. "
-              f"Calibration (descriptive): {facts[f'{ece_keys[s.a]}_verdict']}." for s in c3_specs] or [
-        f"**The C3 comparison** ({variant_label('c3', c3_rule.reference)} against each other C3 kind): {NOT_RUN}."]
+              f"Calibration (descriptive): {facts[f'{ece_keys[s.a]}_verdict']}." for s in c3_specs]
     models = (f"**Exploratory: which pair is hardest depends on the model** (LeNet-5, {epochs}, each digit pair's "
               f"confusion rate averaged over all runs of every C3 kind; describes, tests nothing): LeNet-5 confuses "
               f"{facts['lenet_most_confused_pair']} most.")
     for s in (short, *long):
         models += f" Against logistic regression after {steps_label(s)}: {facts[f'pair_models_{s}']}."
-    per_epoch = (f"**Exploratory: the C3 difference at every epoch** (LeNet-5, test accuracy after each of {epochs}): "
-                 f"{facts['c3_per_epoch_verdict']}")
+    compared, reference = (variant_label("c3", v) for v in claim_pair("c3"))
+    per_epoch = (f"**Exploratory: {compared} - {reference} at every epoch** (LeNet-5, test accuracy after each of "
+                 f"{epochs}): {facts['c3_per_epoch_verdict']}")
     per_epoch += "." if facts["c3_per_epoch_verdict"] == NOT_RUN else f"; {facts['c3_per_epoch_caveat']}."
     return [
         *lines,

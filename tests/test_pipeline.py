@@ -247,7 +247,8 @@ def test_report_contains_every_table_and_figure(report):
     facts = read_facts(report.parent / "tables/facts.json")
     sweep_steps = ci_config()["pair_sweep"]["steps"]
     assert facts["lenet_sparse_mean"] in html and html_lib.escape(facts[f"pair_verdict_{sweep_steps}"]) in html
-    assert facts["lenet_sparse_ece"] in html and facts["lenet_full_top2"] in html and facts["lenet_ece_verdict"] in html
+    assert facts["lenet_sparse_ece"] in html and facts["lenet_full_top2"] in html
+    assert html_lib.escape(facts["c3_sparse_vs_full_ece_verdict"]) in html
     # The CI config runs every variant; only the reference's single runs are at step counts it does not run.
     assert html.count(NOT_RUN) == html.count(f"Against the reference: {NOT_RUN}") > 0
 
@@ -372,8 +373,8 @@ def empty_substitutions(text: str) -> list[str]:
 CAPTIONS = sorted(p.name for p in (REPO / "workflow/report").glob("*.rst"))
 
 
-FINDINGS = ["MSE vs logistic loss", "MSE on raw pixels escapes chance", "Raw vs unit pixels", "Hardest digit pair",
-            "Sparse vs full C3", "Convolution identities"]
+FINDINGS = ["MSE loss vs logistic loss", "MSE loss on raw pixels escapes chance", "Raw pixels vs unit pixels",
+            "Hardest digit pair", "Sparse C3 vs full C3", "Convolution identities"]
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None and not os.environ.get("CI"),
@@ -390,8 +391,9 @@ def test_report_home_page_opens_with_the_findings(report, tmp_path):
     findings = text[found:method]
     for claim in FINDINGS:
         assert f"|{claim}|" in findings, (claim, findings)
-    for key in ["loss_raw_final_verdict", "escape_mse_raw_final", "scaling_final_verdict",
-                f"pair_verdict_{ci_config()['pair_sweep']['steps']}", "lenet_verdict", "lenet_ece_verdict", "identities_verdict"]:
+    for key in ["loss_ce_vs_mse_raw_final_verdict", "escape_mse_raw_final", "scaling_unit_vs_raw_final_verdict",
+                f"pair_verdict_{ci_config()['pair_sweep']['steps']}", "c3_sparse_vs_full_claim",
+                "c3_sparse_vs_full_ece_verdict", "identities_verdict"]:
         assert facts[key] in html_lib.unescape(findings), (key, findings)
 
 
@@ -427,7 +429,8 @@ def test_readme_states_the_home_pages_findings():
 def test_home_page_states_the_findings_lines(config):
     """The home page renders each line of mnistrepro.findings, facts quoted, in order."""
     steps = report_config(config)["pair_sweep"]["steps"]
-    facts = AnyFacts({"loss_raw_final_verdict": "logistic loss wins", f"pair_verdict_{steps}": "7 vs 9 (88.74%, n = 10)"})
+    facts = AnyFacts({"loss_ce_vs_mse_raw_final_verdict": "logistic loss wins",
+                      f"pair_verdict_{steps}": "7 vs 9 (88.74%, n = 10)"})
     text = visible_text(render_caption("workflow.rst", config, facts))
     at = 0
     for line in findings(report_config(config, facts), facts):
@@ -440,7 +443,8 @@ def test_findings_are_written_once():
     mnistrepro.findings.findings: the same lines in each, in order."""
     from mnistrepro.findings import readme_results
 
-    facts = AnyFacts({"loss_raw_final_verdict": "logistic loss wins", "lenet_verdict": "full C3 is more accurate"})
+    facts = AnyFacts({"loss_ce_vs_mse_raw_final_verdict": "logistic loss wins",
+                      "c3_sparse_vs_full_claim": "full C3 is more accurate"})
     config = report_config({}, facts)
     lines = [line.replace("**", "") for line in findings(config, facts)]
     readme = readme_results(config, facts).replace("**", "")
@@ -471,22 +475,31 @@ def test_a_misspelt_fact_in_a_caption_fails_and_names_it():
     """A caption asking for a fact by a wrong name fails to render, naming the name, rather than rendering
     empty or as a plausible sentence (Jinja renders a missing key that raises a LookupError as empty)."""
     source = (REPO / "workflow/report/summary.rst").read_text()
-    assert "f.lenet_sparse_mean" in source
-    broken = source.replace("f.lenet_sparse_mean", "f.lenet_sprase_mean")
-    with pytest.raises(MissingFactError, match="has no fact 'lenet_sprase_mean'"):
+    assert "f.lenet_variants_accuracy" in source
+    broken = source.replace("f.lenet_variants_accuracy", "f.lenet_variants_acuracy")
+    with pytest.raises(MissingFactError, match="has no fact 'lenet_variants_acuracy'"):
         render_caption("summary.rst", {}, default_study_facts(), source=broken)
 
 
 def test_a_part_the_config_left_out_reads_not_run_and_nothing_else_does():
     """With one C3 kind, the other kind's facts and the C3 comparison read "not run in this configuration"; with
     both kinds, the same fact missing is an error naming it."""
+    from mnistrepro.aggregate import variant_facts
+
     one_kind = report_config({"lenet": {"c3": ["sparse"]}})
-    measured = {k: v for k, v in default_study_facts().items() if not k.startswith("lenet_full_")}
-    measured = {k: v for k, v in measured.items() if k not in ("lenet_verdict", "lenet_ece_verdict", "lenet_test_set")}
+    claim = ("lenet_test_set", "lenet_paired_sd", "lenet_n_plan", "lenet_achieved")
+    measured = {k: v for k, v in default_study_facts().items()
+                if not k.startswith(("lenet_full_", "c3_", "lenet_variants_")) and k not in claim}
+    # The captions' per-variant lists, as the aggregation of a study with the sparse kind alone makes them.
+    logreg = one_kind["logreg"]
+    runs = pd.DataFrame([{"experiment": "lenet", "c3": "sparse"}] + [
+        {"experiment": "logreg", "loss": loss, "scaling": scaling, "steps": logreg["steps"]}
+        for loss in logreg["losses"] for scaling in logreg["scalings"]])
+    measured.update(variant_facts(measured, runs, [logreg["steps"]]))
     facts = Facts(measured, not_run_parts(study_config(one_kind)), config=study_config(one_kind))
     html = render_caption("lenet_calibration.rst", {"lenet": {"c3": ["sparse"]}}, facts)
-    assert NOT_RUN in html and facts["lenet_sparse_mean"] in html
-    assert facts["lenet_full_mean"] == facts["lenet_verdict"] == NOT_RUN
+    assert NOT_RUN in html and facts["lenet_sparse_mean"] in html and "full C3" not in html
+    assert facts["lenet_full_mean"] == facts["c3_sparse_vs_full_claim"] == facts["c3_claims"] == NOT_RUN
     all_but_one = {k: v for k, v in default_study_facts().items() if k != "lenet_full_mean"}
     both = Facts(all_but_one, not_run_parts(study_config(report_config({}))))
     with pytest.raises(MissingFactError, match="has no fact 'lenet_full_mean'"):
@@ -511,12 +524,12 @@ def test_a_misspelt_fact_fails_the_real_report_build(study, tmp_path):
         source = REPO / part
         (shutil.copytree if source.is_dir() else shutil.copyfile)(source, tmp_path / part)
     caption = tmp_path / "workflow/report/summary.rst"
-    caption.write_text(caption.read_text().replace("f.lenet_sparse_mean", "f.lenet_sprase_mean"))
+    caption.write_text(caption.read_text().replace("f.lenet_variants_accuracy", "f.lenet_variants_acuracy"))
     result = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(tmp_path / "Snakefile"), "--directory",
                              str(study), "--configfile", str(study / "test-config.yaml"), "--report",
                              str(tmp_path / "report.html")], capture_output=True, text=True, timeout=600)
     assert result.returncode != 0
-    assert "has no fact 'lenet_sprase_mean'" in result.stdout + result.stderr, (result.stdout + result.stderr)[-3000:]
+    assert "has no fact 'lenet_variants_acuracy'" in result.stdout + result.stderr, (result.stdout + result.stderr)[-3000:]
     assert not (tmp_path / "report.html").exists()
 
 
@@ -547,11 +560,12 @@ def test_report_follows_its_config(which, request):
         assert not empty_substitutions(text), empty_substitutions(text)
     pair = "{} vs {}".format(*config["pair"])
     assert f"logistic regression on {pair}, raw pixels, {config['logreg']['steps']:,} steps" in home
-    assert facts["loss_raw_final_verdict"] in home and facts[f"pair_verdict_{config['pair_sweep']['steps']}"] in home
-    assert facts["identities_verdict"] in home and facts["lenet_ece_verdict"] in home
+    assert facts["loss_ce_vs_mse_raw_final_verdict"] in home
+    assert facts[f"pair_verdict_{config['pair_sweep']['steps']}"] in home
+    assert facts["identities_verdict"] in home and facts["c3_sparse_vs_full_ece_verdict"] in home
     if config["pair"] == OTHER_CONFIG["pair"]:
         # No unit-pixel runs, and no reference run on this pair: said so, not left empty.
-        assert "Raw vs unit pixels (MSE loss, 500 steps): not run in this configuration" in home
+        assert "Raw pixels vs unit pixels (MSE loss, 500 steps): not run in this configuration" in home
         assert "Against the reference: not run in this configuration." in "\n".join(captions)
 
 
@@ -719,7 +733,7 @@ def test_exploratory_tables_figures_and_facts_follow_another_config(other_study)
     assert f"among the {len(sweep_pairs)} pairs the sweep ran" in facts[f"pair_models_{sweep_steps[0]}"]
     lines = findings(report_config(config, facts), facts)
     assert [line.split("**")[1] for line in lines[-3:]] == [
-        "Exploratory: which pair is hardest depends on the model", "Exploratory: sparse - full at every epoch",
+        "Exploratory: which pair is hardest depends on the model", "Exploratory: sparse C3 - full C3 at every epoch",
         "Exploratory: pixel scale"]
     # In no confirmatory family: comparisons.csv holds its own comparisons only, none of these results.
     comparisons = pd.read_csv(root / "tables/comparisons.csv")

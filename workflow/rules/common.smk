@@ -3,7 +3,7 @@ import sys
 
 from dataclasses import dataclass, field
 
-from mnistrepro.choices import C3_KINDS, LOSSES, SCALINGS
+from mnistrepro.choices import C3_KINDS, LOSSES, SCALINGS, claim_pair
 from mnistrepro.config import check_config, divisor_label, evaluated_steps, seed_list
 from mnistrepro.cpu_kernels import pin_cpu_kernels
 from mnistrepro.device import training_on_gpu
