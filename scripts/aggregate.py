@@ -6,12 +6,14 @@ comparisons and the facts need them, so they are computed again here from the sa
 .logreg_tables)."""
 import pandas as pd
 
-from mnistrepro.aggregate import (comparisons_table, lenet_test_set, logreg_tables, machine_fact, pair_name,
-                                  runs_table, study_facts, summary_table, table_rng)
-from mnistrepro.exploratory import exploratory_facts
+from mnistrepro.aggregate import (comparisons_table, logreg_tables, machine_fact, pair_name, runs_table, study_facts,
+                                  summary_table, table_rng)
 from mnistrepro.facts import write_facts
 from mnistrepro.io import atomic_path, read_json
 from mnistrepro.logs import setup_logging
+from mnistrepro.report.exploratory import exploratory_facts
+from mnistrepro.report.lenet_test_set import lenet_test_set_facts
+from mnistrepro.stats import lenet_test_set
 
 log = setup_logging(snakemake.log[0])
 params = snakemake.params
@@ -26,8 +28,7 @@ logreg_only = logreg_tables(runs, logreg[0]["chance_accuracy"], params.seed, par
 summary = summary_table(runs, table_rng(params.seed, "summary"), params.resamples)
 comparisons = comparisons_table(runs, params.logreg_steps, table_rng(params.seed, "comparisons"), params.resamples,
                                 main_pair=main_pair, equivalence_margin=margin)
-test_set, test_set_facts = lenet_test_set(evaluations, table_rng(params.seed, "lenet_test_set"),
-                                          params.image_resamples)
+test_set = lenet_test_set(evaluations, table_rng(params.seed, "lenet_test_set"), params.image_resamples)
 tested = comparisons[comparisons["family"] != "descriptive"]
 log.info("%d run rows, %d variants, %d confirmatory tests in %d families", len(runs), len(summary), len(tested),
          tested["family"].nunique())
@@ -37,7 +38,8 @@ for name, table in [("runs", runs), ("summary", summary), ("comparisons", compar
     with atomic_path(snakemake.output[name]) as tmp:
         table.to_csv(tmp, index=False)
 facts = study_facts(
-    runs, summary, comparisons, logreg_only, pd.read_csv(snakemake.input.identities), test_set_facts, main_pair,
+    runs, summary, comparisons, logreg_only, pd.read_csv(snakemake.input.identities), lenet_test_set_facts(test_set),
+    main_pair,
     target_difference=params.target_difference / 100,
     planning_sd=None if params.planning_paired_sd is None else params.planning_paired_sd / 100,
     equivalence_margin=margin, paired_sd_notes=params.paired_sd_notes,
