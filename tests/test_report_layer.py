@@ -88,7 +88,7 @@ def offences(path: Path) -> list[str]:
     """``module:line: what`` for each place in ``path`` that words a result."""
     tree = ast.parse(path.read_text(), filename=str(path))
     exempt = _exempt_subtrees(tree)
-    name = path.relative_to(REPO).as_posix()
+    name = path.relative_to(REPO).as_posix() if REPO in path.parents else path.name
     found = []
     for node in ast.walk(tree):
         if id(node) in exempt:
@@ -108,7 +108,7 @@ def offences(path: Path) -> list[str]:
             what = "'%%' formatting of a percentage"
         if what:
             found.append(f"{name}:{node.lineno}: {what}")
-    return sorted(set(found), key=lambda s: (s.split(":")[0], int(s.split(":")[1])))
+    return sorted(set(found), key=lambda s: (s.split(":")[0], int(s.split(":")[1]), s))
 
 
 def scanned_modules() -> list[Path]:
@@ -129,27 +129,24 @@ def test_no_module_outside_the_report_layer_words_a_result():
 
 
 def test_the_scan_catches_a_verdict_a_percentage_and_skips_mechanics(tmp_path):
-    module = REPO / "mnistrepro" / "_report_layer_probe.py"
-    try:
-        module.write_text(
-            '"""A docstring may say significant, Holm and 95% CI."""\n'
-            "import argparse, logging\n"
-            "log = logging.getLogger(__name__)\n"
-            "def f(x, p):\n"
-            "    if p is None:\n"
-            "        raise ValueError(f'no significant p = {p}')\n"
-            "    log.info('Holm p = %s', p)\n"
-            "    argparse.ArgumentParser().add_argument('--a', help='the hardest pair')\n"
-            "    row = {'significant': True, 'escaped': 1}\n"
-            "    text = f'no significant difference ({x})'\n"
-            "    return text + f'{x:.2%}' + f'{100 * x:.2f}'\n")
-        found = offences(module)
-    finally:
-        module.unlink()
-    assert [line.split(":", 2)[1:] for line in found] == [
+    module = tmp_path / "probe.py"
+    module.write_text(
+        '"""A docstring may say significant, Holm and 95% CI."""\n'
+        "import argparse, logging\n"
+        "log = logging.getLogger(__name__)\n"
+        "def f(x, p):\n"
+        "    if p is None:\n"
+        "        raise ValueError(f'no significant p = {p}')\n"
+        "    log.info('Holm p = %s', p)\n"
+        "    argparse.ArgumentParser().add_argument('--a', help='the hardest pair')\n"
+        "    row = {'significant': True, 'escaped': 1, 'check': 'backprop = autograd'}\n"
+        "    text = f'no significant difference ({x}, p = {p})'\n"
+        "    return text + f'{x:.2%}' + f'{100 * x:.2f}'\n")
+    assert [line.split(":", 2)[1:] for line in offences(module)] == [
+        ["10", " verdict words ['p =']"],
         ["10", " verdict words ['significant']"],
-        ["11", " percent format spec ':.2%'"],
         ["11", " '100 *' inside an f-string"],
+        ["11", " percent format spec ':.2%'"],
     ]
 
 
