@@ -15,18 +15,19 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from scipy.stats import binomtest
-
 from mnistrepro.choices import (COMPARISONS, FACTOR_VARIANTS, FAMILIES, ComparisonSpec, comparison_specs,
                                step_key, variant_label)
 from mnistrepro.facts import REFERENCE_ACCURACY
 from mnistrepro.stats import (ALPHA, BOOTSTRAP_MIN_N, CONFIDENCE, ESCAPE_ALPHA, ESCAPE_THRESHOLDS, P_PRINT_FLOOR, POWER,
                               RESAMPLES, Comparison, adjust_family, compare, equivalence_power, equivalence_required_n,
-                              equivalence_test, escape_accuracy, format_p, hardest_set, hardest_test, mean_interval,
-                              minimum_detectable_difference, rank_bootstrap, required_n, summarize, verdict,
+                              equivalence_test, escape_accuracy, hardest_set, hardest_test, mean_interval,
+                              lenet_test_set, minimum_detectable_difference, rank_bootstrap, required_n, summarize,
                               wilson_interval)
-from mnistrepro.exploratory import exploratory_facts
-from mnistrepro.scale_grid import scale_grid_facts
+from mnistrepro.report.exploratory import exploratory_facts
+from mnistrepro.report.lenet_test_set import lenet_test_set_facts
+from mnistrepro.report.numbers import format_p
+from mnistrepro.report.scale_grid import scale_grid_facts
+from mnistrepro.report.verdicts import verdict
 from mnistrepro.seeds import mix_seed
 from mnistrepro.stats import escaped as stats_escaped
 
@@ -719,114 +720,6 @@ def machine_fact(records: Iterable[Mapping[str, Any]]) -> str:
     return "; ".join(sorted(cpus) + [f"GPU: {gpu}" for gpu in sorted(gpus)])
 
 
-
-
-def _bin_features(bin_index: np.ndarray, confidence: np.ndarray, correct: np.ndarray, n_bins: int) -> np.ndarray:
-    """``[N, 2M]``: per image, its correctness and its confidence in its bin's columns (zeros elsewhere); a
-    resample's image counts times this matrix are the per-bin sums an ECE needs."""
-    onehot = np.zeros((bin_index.size, n_bins), dtype=np.float32)
-    onehot[np.arange(bin_index.size), bin_index] = 1.0
-    return np.hstack([onehot * correct[:, None], onehot * confidence[:, None]]).astype(np.float32)
-
-
-def _ece_of_sums(sums: np.ndarray, n_bins: int, total: float) -> np.ndarray:
-    """ECE from per-bin sums ``[R, 2M]`` (:func:`_bin_features`) of ``total`` images: ``[R]``."""
-    return np.abs(sums[:, :n_bins] - sums[:, n_bins:]).sum(axis=1) / total
-
-
-def lenet_test_set(evaluations: Sequence[dict], rng: np.random.Generator, resamples: int = 1999,
-                   n_bins: int = 15) -> tuple[pd.DataFrame, dict[str, str]]:
-    """LeNet-5's test-set uncertainty: the test images are a sample too.
-
-    From each run's evaluation record (its misclassified images and, where recorded, every image's
-    confidence): per C3 variant the mean ECE with 15 equal-width and 15 equal-mass bins, each with a
-    95% interval from a bootstrap over test images (the same resampled images for every seed and both
-    variants, seeds held fixed; bins held fixed; the ECE's bootstrap SD and bias, not an interval: the ECE is biased
-    upwards, so that its bootstrap distribution can lie wholly above it); and for sparse minus full the seed-mean accuracy
-    difference with its image-bootstrap interval, plus McNemar's exact test on the discordant images
-    pooled over seeds (sparse right and full wrong, and the reverse). Returns the table and its facts.
-    """
-    columns = ["quantity", "c3", "value", "ci95_low", "ci95_high", "boot_sd", "boot_bias", "method", "n_seeds",
-               "n_images"]
-    runs = {}
-    for e in evaluations:
-        total = int(e["total"])
-        correct = np.ones(total, dtype=bool)
-        correct[np.asarray(e["misclassified_test_indices"], dtype=int)] = False
-        confidence = np.asarray(e["confidence"], dtype=float) if "confidence" in e else None
-        runs[(e["c3"], int(e["seed"]))] = (correct, confidence)
-    if not runs:
-        return pd.DataFrame(columns=columns), {}
-    n_images = next(iter(runs.values()))[0].size
-    rows, facts = [], {}
-    method = f"bootstrap over {n_images:,} test images ({resamples} resamples, seeds fixed)"
-    # Every (variant, binning, seed)'s per-bin sums in the columns of one matrix, so that each chunk of
-    # resamples is one matrix product (float32: counts and sums of at most 10,000 values in (0, 1]).
-    blocks, features = [], []
-    for c3 in sorted({c3 for c3, _ in runs}):
-        seeds = sorted(s for c, s in runs if c == c3)
-        if any(runs[(c3, s)][1] is None for s in seeds):
-            continue
-        for binning in ("equal-width", "equal-mass"):
-            for s in seeds:
-                correct, confidence = runs[(c3, s)]
-                if binning == "equal-width":
-                    bin_index = np.clip(np.ceil(confidence * n_bins).astype(int) - 1, 0, n_bins - 1)
-                else:
-                    bin_index = np.empty(n_images, dtype=int)
-                    for m, b in enumerate(np.array_split(np.argsort(confidence, kind="stable"), n_bins)):
-                        bin_index[b] = m
-                features.append(_bin_features(bin_index, confidence, correct.astype(float), n_bins))
-                blocks.append((c3, binning, s))
-    shared = sorted({s for c, s in runs if c == "sparse"} & {s for c, s in runs if c == "full"})
-    # Each image's seed-mean difference in correctness, sparse - full.
-    d = (np.mean([runs[("sparse", s)][0].astype(float) - runs[("full", s)][0].astype(float) for s in shared], axis=0)
-         if shared else np.zeros(n_images))
-    matrix = np.hstack([*features, d[:, None].astype(np.float32)])
-    ones = np.ones((1, n_images), dtype=np.float32)
-    observed = (ones @ matrix)[0]
-    # The same resampled images (as counts per image) for every seed and variant, so the difference is paired.
-    boot = np.concatenate([rng.multinomial(n_images, np.full(n_images, 1 / n_images),
-                                           size=min(500, resamples - start)).astype(np.float32) @ matrix
-                           for start in range(0, resamples, 500)])
-    width = 2 * n_bins
-    for c3, binning in dict.fromkeys((c3, binning) for c3, binning, _ in blocks):
-        runs_of = [i for i, (c, b, _) in enumerate(blocks) if (c, b) == (c3, binning)]
-        value = float(np.mean([_ece_of_sums(observed[None, i * width:(i + 1) * width], n_bins, n_images)[0]
-                               for i in runs_of]))
-        mean_boot = np.mean([_ece_of_sums(boot[:, i * width:(i + 1) * width], n_bins, n_images) for i in runs_of],
-                            axis=0)
-        # The ECE is biased upwards: a resample's |accuracy - confidence| per bin adds noise to a gap of a few
-        # tenths of a point, so its bootstrap distribution can lie wholly above the estimate, and no percentile
-        # (or basic) interval covers it. So the table gives the bootstrap's SD and bias, and no interval.
-        boot_sd, boot_bias = float(mean_boot.std(ddof=1)), float(mean_boot.mean() - value)
-        rows.append({"quantity": f"ECE, {n_bins} {binning} bins", "c3": c3, "value": value, "ci95_low": math.nan,
-                     "ci95_high": math.nan, "boot_sd": boot_sd, "boot_bias": boot_bias, "method": method,
-                     "n_seeds": len(runs_of), "n_images": n_images})
-        key = "ece" if binning == "equal-width" else "ece_equal_mass"
-        facts[f"lenet_{c3}_{key}_images"] = (f"{_pct(value)} (over test images: SD {100 * boot_sd:.2f} points, "
-                                             f"resampling bias {100 * boot_bias:+.2f} points)")
-    if shared:
-        low, high = np.quantile(boot[:, -1] / n_images, [0.025, 0.975])
-        value = float(d.mean())
-        rows.append({"quantity": "accuracy difference, sparse - full", "c3": "sparse - full", "value": value,
-                     "ci95_low": low, "ci95_high": high, "method": method, "n_seeds": len(shared),
-                     "n_images": n_images})
-        b = sum(int((runs[("sparse", s)][0] & ~runs[("full", s)][0]).sum()) for s in shared)
-        c = sum(int((~runs[("sparse", s)][0] & runs[("full", s)][0]).sum()) for s in shared)
-        p = float(binomtest(b, b + c, 0.5).pvalue) if b + c else 1.0
-        rows.append({"quantity": "McNemar discordant images (sparse right, full wrong / the reverse), pooled",
-                     "c3": "sparse - full", "value": p, "ci95_low": b, "ci95_high": c,
-                     "method": "exact McNemar (binomial) test p; counts in the interval columns",
-                     "n_seeds": len(shared), "n_images": n_images})
-        facts["lenet_test_set"] = (
-            f"over test images (seeds fixed) the sparse - full difference of {value * 100:+.2f} points has a 95% "
-            f"interval of {_points(low, high)}; pooled over {len(shared)} seeds, {b} images are right with sparse "
-            f"and wrong with full, {c} the reverse (exact McNemar p = {p:.2g}, a test that treats seeds x images "
-            f"as independent)")
-    return pd.DataFrame(rows, columns=columns), facts
-
-
 def rule_benchmarks(paths: Iterable[str], root: str | Sequence[str] = "results/benchmarks") -> pd.DataFrame:
     """Wall time and peak memory of each job, from Snakemake's ``benchmark:`` files.
 
@@ -958,8 +851,8 @@ def aggregate_study(logreg: Sequence[dict], sweep: Sequence[dict], trainings: Se
         "comparisons": comparisons_table(runs, logreg_steps, table_rng(seed, "comparisons"), resamples,
                                          main_pair=main_pair, equivalence_margin=margin),
     }
-    tables["lenet_test_set"], test_set_facts = lenet_test_set(evaluations, table_rng(seed, "lenet_test_set"),
-                                                              stats["image_resamples"])
+    tables["lenet_test_set"] = lenet_test_set(evaluations, table_rng(seed, "lenet_test_set"), stats["image_resamples"])
+    test_set_facts = lenet_test_set_facts(tables["lenet_test_set"])
     planning_sd = stats["planning_paired_sd"]
     facts = study_facts(runs, tables["summary"], tables["comparisons"], logreg_only, identities, test_set_facts,
                         main_pair, target_difference=stats["target_difference"] / 100,

@@ -25,7 +25,8 @@ from mnistrepro import identities as ident  # noqa: E402
 from mnistrepro.aggregate import lenet_history  # noqa: E402
 from mnistrepro.choices import C3_KINDS, LOSS_VARIANTS  # noqa: E402
 from mnistrepro.io import read_json  # noqa: E402
-from mnistrepro.stats import format_p  # noqa: E402
+from mnistrepro.report import figures as words  # noqa: E402
+from mnistrepro.report.numbers import pair_label  # noqa: E402
 
 DPI = 120
 C3_ORDER = list(C3_KINDS)
@@ -73,7 +74,7 @@ def _percent(df: pd.DataFrame, column: str = "test_accuracy") -> pd.DataFrame:
 
 def pair_title(runs: pd.DataFrame) -> str:
     """The digit pair of the runs, as titles write it ("3 vs 5"); the main grid runs one pair (``runs.pair``)."""
-    return " vs ".join(runs["pair"].iloc[0].split("-"))
+    return pair_label(runs["pair"].iloc[0])
 
 
 @figure
@@ -96,7 +97,7 @@ def accuracy_vs_params(runs, summary) -> plt.Figure:
         yerr = None if np.isnan(low) else [[mean - low], [high - mean]]
         method = str(methods.get(c3, "")).split(" (")[0]
         ax.errorbar([params], [mean], yerr=yerr, fmt="D", color=palette[c3], capsize=8, markersize=9,
-                    label=f"{c3} C3: mean, 95% CI ({method}, n = {len(group)})")
+                    label=words.mean_interval_label(c3, method, len(group)))
     ax.set_xlim(lenet["trainable_params"].min() - 500, lenet["trainable_params"].max() + 500)
     ax.set_xlabel("trainable parameters")
     ax.set_ylabel("test accuracy (%)")
@@ -179,16 +180,16 @@ def comparisons_forest(comparisons) -> plt.Figure:
             ax.plot([low, high], [position, position], color=color, linewidth=2)
         ax.plot(diff, position, "o", markersize=7, color=color, markerfacecolor=color if row["significant"] else "white")
         bound = "p_holm_bound" in row.index and bool(row["p_holm_bound"])
-        ax.annotate(f"Holm {format_p(row['p_holm'], bound)}" if not pd.isna(row["p_holm"]) else "no test (interval only)",
-                    (1.01, position), xycoords=("axes fraction", "data"), va="center", fontsize=9)
+        ax.annotate(words.holm_annotation(float(row["p_holm"]), bound), (1.01, position),
+                    xycoords=("axes fraction", "data"), va="center", fontsize=9)
         position += 1
     ax.set_yticks(y, labels)
     for tick, text in zip(ax.get_yticklabels(), labels):
         tick.set_fontweight("normal" if text.startswith("    ") else "bold")
     ax.invert_yaxis()
     ax.axvline(0, color="grey", linestyle=":", linewidth=1)
-    ax.set_xlabel("difference a - b in test accuracy, or in the metric named (percentage points; line: 95% CI)")
-    ax.set_title("Every comparison by family (filled, red: significant at 5% after Holm within its family; hollow: not)")
+    ax.set_xlabel(words.COMPARISONS_XLABEL)
+    ax.set_title(words.COMPARISONS_TITLE)
     return fig
 
 
@@ -227,17 +228,16 @@ def logreg_distribution(runs, escape) -> plt.Figure:
                   jitter=0.3, size=3, alpha=0.5, legend=False, ax=ax)
     at = escape[escape["steps"] == steps].copy()
     at["variant"] = at["loss"].map(LOSS_SHORT_LABELS) + ", " + at["scaling"] + " pixels"
-    threshold = 100 * float(at["threshold"].iloc[0])
-    ax.axhline(threshold, color="grey", linestyle="--", linewidth=1,
-               label=f"escaped above {threshold:.1f}% (exact binomial test vs the majority class)")
+    threshold = float(at["threshold"].iloc[0])
+    ax.axhline(100 * threshold, color="grey", linestyle="--", linewidth=1, label=words.escape_threshold_label(threshold))
     top = ax.get_ylim()[1]
     for i, variant in enumerate(order):
         row = at[at["variant"] == variant].iloc[0]
-        ax.text(i, top, f"escaped {row['escaped']}/{row['n']}\n({100 * row['escape_ci95_low']:.0f}-"
-                f"{100 * row['escape_ci95_high']:.0f}%)", ha="center", va="bottom", fontsize=9)
+        ax.text(i, top, words.escape_annotation(row["escaped"], row["n"], row["escape_ci95_low"], row["escape_ci95_high"]),
+                ha="center", va="bottom", fontsize=9)
         if not np.isnan(row["reference_accuracy"]):
             ax.scatter([i], [100 * row["reference_accuracy"]], marker="*", s=250, color="black", zorder=5,
-                       label=f"reference's single run ({100 * row['reference_accuracy']:.2f}%)")
+                       label=words.reference_label(row["reference_accuracy"]))
     ax.set_xlabel("")
     ax.set_title(f"Logistic regression, {pair_title(final)}: final test accuracy of every run ({steps:,} steps)",
                  pad=38)
@@ -252,7 +252,7 @@ def scale_grid(table) -> plt.Figure:
     grid = pd.read_csv(table).sort_values(["loss", "divisor"])
     fig, (rate_ax, acc_ax) = plt.subplots(1, 2, figsize=(12, 4.8), sharex=True)
     palette = dict(zip(LOSS_LABELS, sns.color_palette(n_colors=len(LOSS_LABELS))))
-    panels = [(rate_ax, "escape_rate", "escape_ci95", "runs escaped chance (%)"),
+    panels = [(rate_ax, "escape_rate", "escape_ci95", words.SCALE_GRID_RATE_YLABEL),
               (acc_ax, "mean_accuracy", "accuracy_ci95", "mean test accuracy (%)")]
     for ax, value, interval, ylabel in panels:
         for loss, rows in grid.groupby("loss", sort=True):
@@ -267,11 +267,11 @@ def scale_grid(table) -> plt.Figure:
         ax.set_ylabel(ylabel)
     rate_ax.axhline(50, color="grey", linestyle=":", linewidth=1)
     rate_ax.set_ylim(-3, 103)
-    rate_ax.set_title("escape rate (band: Wilson 95% CI)")
-    acc_ax.set_title("mean accuracy (band: 95% CI)")
+    rate_ax.set_title(words.SCALE_GRID_RATE_TITLE)
+    acc_ax.set_title(words.SCALE_GRID_ACCURACY_TITLE)
     acc_ax.legend(loc="lower right")
     first = grid.iloc[0]
-    fig.suptitle(f"EXPLORATORY: logistic regression, {' vs '.join(first['pair'].split('-'))}, "
+    fig.suptitle(f"EXPLORATORY: logistic regression, {pair_label(first['pair'])}, "
                  f"{int(first['steps']):,} steps, {int(first['n'])} seeds: pixel scale", y=1.02)
     return fig
 
@@ -292,7 +292,7 @@ def pair_difficulty(pairs) -> plt.Figure:
         ax.set_xlabel("digit")
         ax.set_ylabel("digit")
         ax.set_title(f"After {s:,} steps (n = {int(table.loc[table['steps'] == s, 'n'].min())} seeds per pair)")
-    fig.suptitle("Which digit pairs are hardest? Logistic loss, mean over seeds")
+    fig.suptitle(words.PAIR_GRID_TITLE)
     fig.tight_layout()
     return fig
 
@@ -318,11 +318,11 @@ def pair_ranks(pairs, main_pair: Sequence[int] = (4, 9), top: int = 12) -> plt.F
             if row.share_rank1 == row.share_rank1 and row.share_rank1 > 0:
                 ax.text(at["rank_high"].max() + 0.6, yi, f"share ranked 1st {row.share_rank1:.2f}",
                         va="center", fontsize=8)
-        ax.set_yticks(y, [f"{p.replace('-', ' vs ')} ({100 * m:.2f}%)" for p, m in zip(at["pair"], at["mean"])])
-        ax.set_xlabel("rank (1 = lowest mean accuracy), 95% bootstrap interval")
+        ax.set_yticks(y, [words.pair_mean_label(p, m) for p, m in zip(at["pair"], at["mean"])])
+        ax.set_xlabel(words.PAIR_RANKS_XLABEL)
         ax.set_xlim(0.5, at["rank_high"].max() + 3.5 if at["rank_high"].notna().any() else len(at) + 1)
         ax.set_title(f"After {s:,} steps (n = {int(at['n'].min())} seeds per pair)")
-    fig.suptitle("Hardest digit pairs: rank intervals (filled: cannot be told apart from the hardest)")
+    fig.suptitle(words.PAIR_RANKS_TITLE)
     fig.tight_layout()
     return fig
 
@@ -382,7 +382,7 @@ def lenet_calibration(evaluations: Sequence) -> plt.Figure:
         conf = np.sum([[c * k if k else 0.0 for c, k in zip(b["confidence"], b["count"])] for b in bins], axis=0)
         keep = count > 0
         ax.plot(100 * conf[keep] / count[keep], 100 * correct[keep] / count[keep], marker="o", color=palette[c3],
-                label=f"{c3} C3 (mean ECE {runs.loc[runs['c3'] == c3, 'ECE'].mean():.2f}%)")
+                label=words.calibration_label(c3, float(np.mean([e["ece"] for e in evaluations if e["c3"] == c3]))))
     ax.plot([0, 100], [0, 100], color="grey", linestyle=":", linewidth=1, label="perfect calibration")
     ax.set_xlabel("mean confidence in bin (%)")
     ax.set_ylabel("accuracy in bin (%)")
@@ -542,26 +542,24 @@ def lenet_pair_confusions(confusions, ranking, top: int = 12) -> plt.Figure:
     ax.errorbar(rate[has_interval], y[has_interval], xerr=[rate[has_interval] - low[has_interval],
                 high[has_interval] - rate[has_interval]], fmt="o", color="tab:purple", capsize=4)
     ax.plot(rate[~has_interval], y[~has_interval], "o", color="tab:purple")
-    ax.set_yticks(y, [p.replace("-", " vs ") for p in both["pair"]])
-    ax.set_xlabel("confusion rate (% of the two digits' test images; 95% CI over seeds)")
+    ax.set_yticks(y, [pair_label(p) for p in both["pair"]])
+    ax.set_xlabel(words.CONFUSIONS_XLABEL)
     n_seeds = int(both["n_seeds"].iloc[0]) if len(both) else 0
     ax.set_title(f"LeNet-5: most confused pairs ({n_seeds} seeds, both C3 kinds)")
     for ax, s in zip(axes[0, 1:], steps):
         at = ranking[ranking["steps"] == s]
         ax.scatter(at["logreg_rank"], at["lenet_rank"], color="tab:blue", s=35)
         for row in at[(at["lenet_rank"] <= 3) | (at["logreg_rank"] <= 3)].itertuples(index=False):
-            ax.annotate(row.pair.replace("-", " vs "), (row.logreg_rank, row.lenet_rank), fontsize=8,
+            ax.annotate(pair_label(row.pair), (row.logreg_rank, row.lenet_rank), fontsize=8,
                         xytext=(4, 3), textcoords="offset points")
         n = len(at)
         ax.plot([1, n], [1, n], color="grey", linestyle=":", linewidth=1)
         ax.set_xlabel("logistic regression rank (1 = lowest accuracy)")
         ax.set_ylabel("LeNet-5 rank (1 = most confused)")
-        rho = at["spearman"].iloc[0]
-        interval = ("" if np.isnan(at["spearman_ci95_low"].iloc[0]) else
-                    f" ({at['spearman_ci95_low'].iloc[0]:.2f} to {at['spearman_ci95_high'].iloc[0]:.2f})")
-        ax.set_title(f"After {s:,} steps: Spearman ρ = " + ("n/a" if np.isnan(rho) else f"{rho:.2f}{interval}")
-                     + f", {n} pairs")
-    fig.suptitle("EXPLORATORY: which digit pair is hardest depends on the model (describes; tests nothing)")
+        first = at.iloc[0]
+        ax.set_title(words.spearman_title(s, float(first["spearman"]), float(first["spearman_ci95_low"]),
+                                          float(first["spearman_ci95_high"]), n))
+    fig.suptitle(words.CONFUSIONS_TITLE)
     fig.tight_layout()
     return fig
 
@@ -581,7 +579,7 @@ def c3_per_epoch(per_epoch) -> plt.Figure:
     ax.plot(epoch, diff, "o-", color="tab:blue", label=f"mean sparse - full (n = {int(table['n_pairs'].min())} pairs)")
     ax.axhline(0, color="grey", linestyle=":", linewidth=1)
     ax.set_xlabel("epoch")
-    ax.set_ylabel("sparse - full test accuracy (percentage points)")
+    ax.set_ylabel(words.PER_EPOCH_YLABEL)
     ax.set_xticks(epoch)
     ax.set_title("EXPLORATORY: sparse - full C3 after every epoch\n(looks at the same runs: describes, tests nothing)")
     ax.legend(fontsize=9)

@@ -8,9 +8,13 @@ weights reproduces the training-time numbers bit for bit (``tests/test_lenet.py`
 
 Calibration is measured as the expected calibration error of Guo et al. (2017), "On Calibration of
 Modern Neural Networks": the confidence of a prediction is its softmax probability; the
-predictions are put in ``M`` equal-width confidence bins ``((m-1)/M, m/M]`` and
+predictions are put in ``M`` equal-width confidence bins ``((m-1)/M, m/M]`` (and, in ``ece_equal_mass``, ``M``
+bins of equal count) and
 
-    ECE = sum_m |B_m| / n * |accuracy(B_m) - mean confidence(B_m)|.
+    ECE = sum_m |B_m| / n * |accuracy(B_m) - mean confidence(B_m)|,
+
+computed by :func:`mnistrepro.stats.expected_calibration_error`, the one ECE of the study (the test-set bootstrap
+of the report uses it too).
 """
 
 from __future__ import annotations
@@ -18,15 +22,16 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from mnistrepro.io import check_sha256, read_json
 from mnistrepro.lenet import LeNet5, make_c3
 from mnistrepro.records import LenetEvaluationRecord
+from mnistrepro.stats import ECE_BINS, confidence_bin_index, expected_calibration_error
 
 NUM_CLASSES = 10
-ECE_BINS = 15
 
 
 def eval_batch_size(device: torch.device) -> int:
@@ -61,36 +66,19 @@ def top_k_correct(logits: torch.Tensor, y: torch.Tensor, k: int) -> torch.Tensor
 def calibration_bins(confidence: torch.Tensor, correct: torch.Tensor, n_bins: int = ECE_BINS) -> dict[str, list]:
     """Reliability-diagram bins: per equal-width bin ``((m-1)/M, m/M]`` of ``confidence`` ``[N]`` (in (0, 1]),
     the ``count``, the ``accuracy`` (fraction of ``correct`` ``[N]``) and the mean ``confidence``
-    (``None`` for an empty bin), and the bins' ``upper`` edges."""
-    confidence = confidence.double()
-    # ceil(c * M) - 1 puts c = m/M in bin m (right-closed); the clamp keeps float round-off in range.
-    index = (torch.ceil(confidence * n_bins).long() - 1).clamp_(0, n_bins - 1)
-    count = torch.bincount(index, minlength=n_bins)
-    correct_sum = torch.bincount(index, weights=correct.double(), minlength=n_bins)
-    confidence_sum = torch.bincount(index, weights=confidence, minlength=n_bins)
-    count_, correct_, conf_ = count.tolist(), correct_sum.tolist(), confidence_sum.tolist()
+    (``None`` for an empty bin), and the bins' ``upper`` edges; the bins of :func:`mnistrepro.stats
+    .expected_calibration_error`."""
+    confidence = confidence.double().cpu().numpy()
+    index = confidence_bin_index(confidence, n_bins, "equal-width")
+    count_ = np.bincount(index, minlength=n_bins).tolist()
+    correct_ = np.bincount(index, weights=correct.double().cpu().numpy(), minlength=n_bins).tolist()
+    conf_ = np.bincount(index, weights=confidence, minlength=n_bins).tolist()
     return {
         "upper": [(m + 1) / n_bins for m in range(n_bins)],
         "count": count_,
         "accuracy": [c / k if k else None for c, k in zip(correct_, count_)],
         "confidence": [s / k if k else None for s, k in zip(conf_, count_)],
     }
-
-
-def expected_calibration_error(confidence: torch.Tensor, correct: torch.Tensor, n_bins: int = ECE_BINS) -> float:
-    """ECE (Guo et al. 2017) of predictions with ``confidence`` ``[N]`` in (0, 1] and ``correct`` bool ``[N]``."""
-    bins = calibration_bins(confidence, correct, n_bins)
-    n = sum(bins["count"])
-    return sum(k / n * abs(a - c) for k, a, c in zip(bins["count"], bins["accuracy"], bins["confidence"]) if k)
-
-
-def expected_calibration_error_equal_mass(confidence: torch.Tensor, correct: torch.Tensor,
-                                          n_bins: int = ECE_BINS) -> float:
-    """ECE with ``n_bins`` equal-mass bins (the images sorted by confidence, split into bins of equal count)."""
-    order = torch.argsort(confidence, stable=True)
-    n = confidence.numel()
-    return sum(b.numel() / n * abs(float(correct[b].double().mean()) - float(confidence[b].double().mean()))
-               for b in torch.tensor_split(order, n_bins) if b.numel())
 
 
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> dict[str, Any]:
@@ -118,6 +106,7 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
     top2 = int(top_k_correct(logits, y, 2).sum())
     # Confidence in float64: the float32 softmax of a confident prediction rounds to exactly 1.
     confidence = torch.softmax(logits.double(), dim=1).amax(1).cpu()
+    right = (pred == y).cpu().numpy()
     bins = calibration_bins(confidence, (pred == y).cpu())
     return {
         "test_accuracy": correct / n,
@@ -133,9 +122,9 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
         "top2_correct": top2,
         "top2_accuracy": top2 / n,
         "mean_confidence": float(confidence.mean()),
-        "ece": expected_calibration_error(confidence, (pred == y).cpu()),
+        "ece": expected_calibration_error(confidence.numpy(), right),
         "ece_bins": ECE_BINS,
-        "ece_equal_mass": expected_calibration_error_equal_mass(confidence, (pred == y).cpu()),
+        "ece_equal_mass": expected_calibration_error(confidence.numpy(), right, binning="equal-mass"),
         "calibration_bins": bins,
         # Every image's confidence: the report bootstraps the ECE over test images from it.
         "confidence": confidence.tolist(),

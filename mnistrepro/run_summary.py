@@ -2,7 +2,8 @@
 
 On success: the study's findings (:func:`mnistrepro.findings.findings`, the lines the report opens
 with), where its tables and figures are, and the command that builds its report. On failure: each
-failed rule, its log, and the log's last line (the ``What to do: ...`` of mnistrepro.logs). Snakemake
+failed rule, its log, and the log's last line (the ``What to do: ...`` of mnistrepro.logs). This module
+gathers them; mnistrepro.report.summary words them. Snakemake
 prints the failed jobs too, but in the middle of the run's output; this repeats them at the end.
 Torch-free.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from mnistrepro.findings import current_findings
+from mnistrepro.report.summary import failure_lines, success_lines
 from mnistrepro.studies import study_dir
 
 __all__ = ["failure_summary", "report_command", "report_requested", "success_summary"]
@@ -53,19 +55,9 @@ def success_summary(config: Mapping[str, Any], configfiles: Iterable[str | os.Pa
     """The lines printed when a run succeeds (relative paths: the workflow runs in its working directory)."""
     root = study_dir(config["study"])
     facts_path = Path(root) / "tables" / "facts.json"
-    lines = [f"Study '{config['study']}' is complete: {root}/"]
-    facts, lines_found = current_findings(facts_path, config)
-    if facts is not None:
-        lines += ["What it found:", *(f"- {line}" for line in lines_found)]
-    else:
-        lines.append(f"No findings yet: {facts_path} is built by the whole study (this run asked for less).")
-    lines += [
-        f"Tables:  {root}/tables/",
-        f"Figures: {root}/figures/",
-        f"Logs:    {root}/logs/ (the shared MNIST and LeNet-5 runs: results/logs/)",
-        f"Report:  {report_command(config['study'], configfiles, overrides)}",
-    ]
-    return lines
+    facts, found = current_findings(facts_path, config)
+    return success_lines(config["study"], root, str(facts_path), found if facts is not None else None,
+                         report_command(config["study"], configfiles, overrides))
 
 
 # Snakemake's own error block for a failed job: "Error in rule NAME:" ... "log: PATH (check log file(s) ...)".
@@ -85,18 +77,8 @@ def failure_summary(snakemake_log: str | os.PathLike | Iterable[str | os.PathLik
         logs = log.group(1).split(", ") if log else []
         if (rule, logs) not in failed:
             failed.append((rule, logs))
-    lines = ["The run failed."]
-    if not failed:
-        lines.append(f"No failed job was recorded; see Snakemake's log {', '.join(map(str, paths)) or 'above'}.")
-    for rule, logs in failed:
-        lines.append(f"- rule {rule}: log {', '.join(logs) if logs else '(none)'}")
-        for log in logs:
-            last = _last_line(Path(log))
-            if last:
-                lines.append(f"    {last}")
-    lines.append("Fix the cause and run the same command again: finished jobs are kept, and a LeNet-5 run "
-                 "resumes from its last checkpoint.")
-    return lines
+    return failure_lines([(rule, logs, [_last_line(Path(log)) for log in logs]) for rule, logs in failed],
+                         [str(p) for p in paths])
 
 
 def _last_line(path: Path) -> str:

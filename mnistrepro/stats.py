@@ -19,8 +19,8 @@ accuracies in [0, 1], some of them bimodal (MSE on raw pixels: stuck at chance o
   samples get Welch's t-test and interval;
 - each claim's confirmatory tests form one family, Holm-adjusted within it (:func:`holm`), fixed in advance
   (mnistrepro.aggregate.FAMILIES); every other comparison is descriptive, an interval with no p-value;
-- a p-value that is a bound (below the smallest double, or a Monte Carlo test's floor) is flagged and prints
-  as "p ≤ ..." (:func:`format_p`), and so does a Holm value that a bound entered;
+- a p-value that is a bound (below the smallest double, or a Monte Carlo test's floor) is flagged (``p_bound``),
+  and so is a Holm value that a bound entered; mnistrepro.report.numbers.format_p prints it as a bound;
 - whether a given group (the main digit pair) has the lowest mean of several is an intersection-union test
   (Berger 1982): it is shown when every other group is shown easier by a one-sided Welch t-test at the level,
   so its p is the largest of those p-values and no other pair sets its bar (:func:`hardest_test`). The 95%
@@ -29,7 +29,8 @@ accuracies in [0, 1], some of them bimodal (MSE on raw pixels: stuck at chance o
   resamples in which a group ranks first describe the ranking (:func:`rank_bootstrap`);
 - equivalence within a margin fixed in advance is a two one-sided tests (TOST) procedure, each one-sided test
   the same test as the difference's (:func:`equivalence_test`);
-- a "no significant difference" verdict states the smallest difference its n could detect.
+- a comparison that is not significant carries the smallest difference its n could detect (``mdd``), which its
+  verdict states (mnistrepro.report.verdicts words every comparison).
 
 Every random choice (resamples, sign flips) comes from a ``numpy.random.Generator`` passed in,
 seeded from the config.
@@ -263,7 +264,8 @@ def minimum_detectable_difference(sd: float, n: int, alpha: float = ALPHA, power
     return float(nc / math.sqrt(n) * sd)
 
 
-# The smallest p-value printed as a number; below it (a p-value that underflows) it prints as a bound.
+# The smallest p-value printed as a number; below it (a p-value that underflows) it is flagged and prints as a bound
+# (mnistrepro.report.numbers.format_p).
 P_PRINT_FLOOR = 1e-300
 
 
@@ -295,15 +297,6 @@ class Comparison:
     def significant(self) -> bool:
         """Rejected at 5% within its family (Holm); False for a descriptive comparison."""
         return bool(self.family) and not math.isnan(self.p_holm) and self.p_holm < ALPHA
-
-
-def format_p(p: float, bound: bool = False) -> str:
-    """``p = 0.031``; ``p ≤ 0.0002`` for a bound, and ``p < 1e-300`` for a p-value below that."""
-    if math.isnan(p):
-        return "p = n/a"
-    if p < P_PRINT_FLOOR:
-        return f"p < {P_PRINT_FLOOR:.0e}"
-    return f"p {'≤' if bound else '='} {p:.2g}"
 
 
 def _paired_test(diff: np.ndarray, resamples: int) -> tuple[float, float, float, str, str]:
@@ -369,69 +362,6 @@ def adjust_family(comparisons: Sequence[Comparison], family: str) -> list[Compar
     return [replace(c, p_holm=float(p), p_holm_bound=bool(bound), family=family, family_size=m,
                     mdd=minimum_detectable_difference(c.sd_difference, min(c.n_a, c.n_b), alpha))
             for c, p, bound in zip(comparisons, p_holm, p_holm_bound)]
-
-
-def p_text(c: Comparison) -> str:
-    """``p = …, Holm p = … (family of m), n = a/b``, with ``≤`` for a bound."""
-    return (f"{format_p(c.p_value, c.p_bound)}, Holm {format_p(c.p_holm, c.p_holm_bound)} (family of "
-            f"{c.family_size}), n = {c.n_a}/{c.n_b}")
-
-
-# How a verdict words a metric: (what is compared, the better side's phrase, whether higher is better).
-METRIC_WORDS = {
-    "test_accuracy": ("accuracy", "is more accurate than", True),
-    "ece": ("ECE", "is better calibrated (lower ECE) than", False),
-}
-
-
-def _interval_words(c: Comparison, unit: str, scale: float) -> str:
-    label = "" if c.ci_method.startswith(("exact", "constant", "paired t")) else f", {c.ci_method}"
-    return f"95% CI {c.ci95_low * scale:+.2f} to {c.ci95_high * scale:+.2f}{label}"
-
-
-def describe(name_a: str, name_b: str, c: Comparison, unit: str = "percentage points", scale: float = 100,
-             metric: str = "test_accuracy") -> str:
-    """A descriptive comparison's sentence: the difference and its interval, with no p-value (it belongs to
-    no family)."""
-    what = METRIC_WORDS[metric][0]
-    if math.isnan(c.ci95_low):
-        return f"{name_a} - {name_b}: {c.difference * scale:+.2f} {unit} in {what} (n = {c.n_a}/{c.n_b}; no interval)"
-    return (f"{name_a} - {name_b}: {c.difference * scale:+.2f} {unit} in {what} ({_interval_words(c, unit, scale)}, "
-            f"n = {c.n_a}/{c.n_b}; descriptive)")
-
-
-def verdict(name_a: str, name_b: str, c: Comparison, unit: str = "percentage points", scale: float = 100,
-            metric: str = "test_accuracy") -> str:
-    """One sentence saying what the replicated runs support, at the 5% level after Holm's adjustment within
-    the comparison's family; a descriptive comparison (no family) gets :func:`describe`.
-
-    ``metric`` (a key of ``METRIC_WORDS``): accuracy (higher is better) or ECE (lower is better); every
-    verdict of the study, whatever its metric, is worded here."""
-    if metric not in METRIC_WORDS:
-        raise ValueError(f"metric: expected one of {sorted(METRIC_WORDS)}, got {metric!r}")
-    if not c.family:
-        return describe(name_a, name_b, c, unit, scale, metric)
-    what, better_phrase, higher_is_better = METRIC_WORDS[metric]
-    if math.isnan(c.p_value):
-        return f"cannot test: too few runs ({c.n_a} vs {c.n_b})"
-    text = p_text(c)
-    d = abs(c.difference) * scale
-    subject = "" if metric == "test_accuracy" else f" in {what}"
-    if c.significant:
-        a_better = (c.difference > 0) == higher_is_better
-        better, worse = (name_a, name_b) if a_better else (name_b, name_a)
-        return f"{better} {better_phrase} {worse} by {d:.2f} {unit} ({text})"
-    if math.isinf(c.mdd):
-        n = min(c.n_a, c.n_b)
-        return (f"no significant difference{subject} between {name_a} and {name_b} "
-                f"({c.difference * scale:+.2f} {unit}, {text}); with n = {n} no difference could be significant "
-                f"(smallest possible p = {smallest_p(n):.2g}), and no interval can bound it")
-    elif math.isnan(c.mdd):
-        power = "detectable difference unknown"
-    else:
-        power = f"n = {min(c.n_a, c.n_b)} detects {c.mdd * scale:.2f} {unit} with 80% power"
-    return (f"no significant difference{subject} between {name_a} and {name_b} "
-            f"({c.difference * scale:+.2f} {unit}, {_interval_words(c, unit, scale)}, {text}); {power}")
 
 
 def sign_flip_p(diff: Sequence[float], alternative: str = "two-sided") -> float:
@@ -596,3 +526,146 @@ def hardest_set(groups: Sequence[np.ndarray], rng: np.random.Generator, resample
         t_max[start:start + b] = tb.max(axis=2)
     critical = np.quantile(t_max, confidence, axis=0)  # [k]
     return ~(t.max(axis=1) >= critical)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Calibration: the expected calibration error (Guo et al. 2017), and LeNet-5's test-set uncertainty
+
+# Confidence bins of the expected calibration error, and the two ways of placing them.
+ECE_BINS = 15
+ECE_BINNINGS = ("equal-width", "equal-mass")
+
+
+def confidence_bin_index(confidence: Sequence[float], n_bins: int = ECE_BINS, binning: str = "equal-width"
+                         ) -> np.ndarray:
+    """Each prediction's confidence bin (int ``[N]``, 0 to ``n_bins - 1``) of ``confidence`` ``[N]`` in (0, 1].
+
+    ``equal-width``: bin ``m`` (from 1) is ``((m-1)/M, m/M]``; ``equal-mass``: the predictions sorted by confidence
+    (stable, so ties keep their order) and split into ``M`` bins of equal count (the first ``N mod M`` one larger).
+    """
+    c = np.asarray(confidence, dtype=np.float64)
+    if binning == "equal-width":
+        # ceil(c * M) - 1 puts c = m/M in bin m (right-closed); the clip keeps float round-off in range.
+        return np.clip(np.ceil(c * n_bins).astype(int) - 1, 0, n_bins - 1)
+    if binning == "equal-mass":
+        index = np.empty(c.size, dtype=int)
+        for m, members in enumerate(np.array_split(np.argsort(c, kind="stable"), n_bins)):
+            index[members] = m
+        return index
+    raise ValueError(f"binning: expected one of {ECE_BINNINGS}, got {binning!r}")
+
+
+def calibration_features(bin_index: np.ndarray, confidence: Sequence[float], correct: Sequence[bool], n_bins: int,
+                         dtype=np.float64) -> np.ndarray:
+    """``[N, 2M]``: per prediction, its correctness and its confidence in its bin's columns (zeros elsewhere).
+    Weights per prediction times this matrix are the per-bin sums :func:`ece_of_bin_sums` needs: ones for the
+    sample itself, a bootstrap resample's counts for the resample (many at once: a matrix of counts)."""
+    onehot = np.zeros((bin_index.size, n_bins), dtype=dtype)
+    onehot[np.arange(bin_index.size), bin_index] = 1.0
+    correct = np.asarray(correct, dtype=dtype)
+    confidence = np.asarray(confidence, dtype=dtype)
+    return np.hstack([onehot * correct[:, None], onehot * confidence[:, None]]).astype(dtype)
+
+
+def ece_of_bin_sums(sums: np.ndarray, n_bins: int, total: float) -> np.ndarray:
+    """The ECE from per-bin sums ``[..., 2M]`` of correctness and confidence (:func:`calibration_features`) over
+    ``total`` predictions: ``sum_m |B_m| / n * |accuracy(B_m) - confidence(B_m)| = sum_m |correct_m -
+    confidence_m| / n``, ``[...]``. An empty bin adds nothing."""
+    sums = np.asarray(sums)
+    return np.abs(sums[..., :n_bins] - sums[..., n_bins:]).sum(axis=-1) / total
+
+
+def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bool], n_bins: int = ECE_BINS,
+                               binning: str = "equal-width") -> float:
+    """The expected calibration error (Guo et al. 2017) of predictions with ``confidence`` ``[N]`` in (0, 1] and
+    ``correct`` ``[N]``, over ``n_bins`` bins placed by ``binning`` (:func:`confidence_bin_index`)."""
+    confidence = np.asarray(confidence, dtype=np.float64)
+    features = calibration_features(confidence_bin_index(confidence, n_bins, binning), confidence, correct, n_bins)
+    return float(ece_of_bin_sums(features.sum(axis=0), n_bins, confidence.size))
+
+
+LENET_TEST_SET_COLUMNS = ["quantity", "c3", "value", "ci95_low", "ci95_high", "boot_sd", "boot_bias", "method",
+                          "n_seeds", "n_images"]
+# The quantity of the McNemar row of lenet_test_set's table.
+MCNEMAR_QUANTITY = "McNemar discordant images (sparse right, full wrong / the reverse), pooled"
+
+
+def ece_quantity(binning: str, n_bins: int = ECE_BINS) -> str:
+    """The ``quantity`` of an ECE row of :func:`lenet_test_set`'s table."""
+    return f"ECE, {n_bins} {binning} bins"
+
+
+def lenet_test_set(evaluations: Sequence[dict], rng: np.random.Generator, resamples: int = 1999,
+                   n_bins: int = ECE_BINS) -> pd.DataFrame:
+    """LeNet-5's test-set uncertainty: the test images are a sample too.
+
+    From each run's evaluation record (its misclassified images and, where recorded, every image's
+    confidence): per C3 variant the mean ECE with ``n_bins`` equal-width and equal-mass bins, each with the
+    bootstrap SD and bias over test images (the same resampled images for every seed and both variants, seeds
+    held fixed; bins held fixed; no interval: the ECE is biased upwards, so that its bootstrap distribution can
+    lie wholly above it); and for sparse minus full the seed-mean accuracy difference with its image-bootstrap
+    interval, plus McNemar's exact test on the discordant images pooled over seeds (sparse right and full wrong,
+    and the reverse: their counts in the interval columns). mnistrepro.report.lenet_test_set words the table.
+    """
+    runs = {}
+    for e in evaluations:
+        total = int(e["total"])
+        correct = np.ones(total, dtype=bool)
+        correct[np.asarray(e["misclassified_test_indices"], dtype=int)] = False
+        confidence = np.asarray(e["confidence"], dtype=float) if "confidence" in e else None
+        runs[(e["c3"], int(e["seed"]))] = (correct, confidence)
+    if not runs:
+        return pd.DataFrame(columns=LENET_TEST_SET_COLUMNS)
+    n_images = next(iter(runs.values()))[0].size
+    rows = []
+    method = f"bootstrap over {n_images:,} test images ({resamples} resamples, seeds fixed)"
+    # Every (variant, binning, seed)'s per-bin sums in the columns of one matrix, so that each chunk of
+    # resamples is one matrix product (float32: counts and sums of at most 10,000 values in (0, 1]).
+    blocks, features = [], []
+    for c3 in sorted({c3 for c3, _ in runs}):
+        seeds = sorted(s for c, s in runs if c == c3)
+        if any(runs[(c3, s)][1] is None for s in seeds):
+            continue
+        for binning in ECE_BINNINGS:
+            for s in seeds:
+                correct, confidence = runs[(c3, s)]
+                bin_index = confidence_bin_index(confidence, n_bins, binning)
+                features.append(calibration_features(bin_index, confidence, correct, n_bins, dtype=np.float32))
+                blocks.append((c3, binning, s))
+    shared = sorted({s for c, s in runs if c == "sparse"} & {s for c, s in runs if c == "full"})
+    # Each image's seed-mean difference in correctness, sparse - full.
+    d = (np.mean([runs[("sparse", s)][0].astype(float) - runs[("full", s)][0].astype(float) for s in shared], axis=0)
+         if shared else np.zeros(n_images))
+    matrix = np.hstack([*features, d[:, None].astype(np.float32)])
+    ones = np.ones((1, n_images), dtype=np.float32)
+    observed = (ones @ matrix)[0]
+    # The same resampled images (as counts per image) for every seed and variant, so the difference is paired.
+    boot = np.concatenate([rng.multinomial(n_images, np.full(n_images, 1 / n_images),
+                                           size=min(500, resamples - start)).astype(np.float32) @ matrix
+                           for start in range(0, resamples, 500)])
+    width = 2 * n_bins
+    for c3, binning in dict.fromkeys((c3, binning) for c3, binning, _ in blocks):
+        runs_of = [i for i, (c, b, _) in enumerate(blocks) if (c, b) == (c3, binning)]
+        value = float(np.mean([ece_of_bin_sums(observed[i * width:(i + 1) * width], n_bins, n_images)
+                               for i in runs_of]))
+        mean_boot = np.mean([ece_of_bin_sums(boot[:, i * width:(i + 1) * width], n_bins, n_images) for i in runs_of],
+                            axis=0)
+        # The ECE is biased upwards: a resample's |accuracy - confidence| per bin adds noise to a gap of a few
+        # tenths of a point, so its bootstrap distribution can lie wholly above the estimate, and no percentile
+        # (or basic) interval covers it. So the table gives the bootstrap's SD and bias, and no interval.
+        rows.append({"quantity": ece_quantity(binning, n_bins), "c3": c3, "value": value, "ci95_low": math.nan,
+                     "ci95_high": math.nan, "boot_sd": float(mean_boot.std(ddof=1)),
+                     "boot_bias": float(mean_boot.mean() - value), "method": method, "n_seeds": len(runs_of),
+                     "n_images": n_images})
+    if shared:
+        low, high = np.quantile(boot[:, -1] / n_images, [0.025, 0.975])
+        rows.append({"quantity": "accuracy difference, sparse - full", "c3": "sparse - full", "value": float(d.mean()),
+                     "ci95_low": low, "ci95_high": high, "method": method, "n_seeds": len(shared),
+                     "n_images": n_images})
+        b = sum(int((runs[("sparse", s)][0] & ~runs[("full", s)][0]).sum()) for s in shared)
+        c = sum(int((~runs[("sparse", s)][0] & runs[("full", s)][0]).sum()) for s in shared)
+        p = float(stats.binomtest(b, b + c, 0.5).pvalue) if b + c else 1.0
+        rows.append({"quantity": MCNEMAR_QUANTITY, "c3": "sparse - full", "value": p, "ci95_low": b, "ci95_high": c,
+                     "method": "exact McNemar (binomial) test p; counts in the interval columns",
+                     "n_seeds": len(shared), "n_images": n_images})
+    return pd.DataFrame(rows, columns=LENET_TEST_SET_COLUMNS)

@@ -3,7 +3,8 @@ results/tables/scale_grid.csv (mnistrepro.scale_grid); the log gives the facts t
 from mnistrepro.aggregate import table_rng
 from mnistrepro.io import atomic_path, read_json
 from mnistrepro.logs import setup_logging
-from mnistrepro.scale_grid import scale_grid_facts, scale_grid_table
+from mnistrepro.report.scale_grid import scale_grid_facts
+from mnistrepro.scale_grid import scale_grid_table
 
 log = setup_logging(snakemake.log[0])
 params = snakemake.params

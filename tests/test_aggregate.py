@@ -12,12 +12,13 @@ import pandas as pd
 import pytest
 
 from mnistrepro.aggregate import (RUN_COLUMNS, comparisons_table, escape_sensitivity, escape_table,
-                                  headline_facts, identity_facts, lenet_facts, lenet_test_set, pair_difficulty,
+                                  headline_facts, identity_facts, lenet_facts, pair_difficulty,
                                   params_table, rule_benchmarks, runs_table, study_comparisons, summary_table)
 from mnistrepro.choices import LOSSES
 from mnistrepro.findings import README_BLOCK, RESULTS_FACTS, load_config, readme_results
 from mnistrepro.facts import Facts, MissingFactError, study_config
-from mnistrepro.stats import equivalence_required_n
+from mnistrepro.report.lenet_test_set import lenet_test_set_facts
+from mnistrepro.stats import equivalence_required_n, expected_calibration_error, lenet_test_set
 
 
 def ece_equal_mass(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15) -> float:
@@ -172,7 +173,8 @@ def test_lenet_test_set_uncertainty_and_ece_binnings():
             confidence = np.clip(np.where(correct, 0.97, 0.7) + 0.02 * gen.standard_normal(n), 0.11, 1.0)
             evaluations.append({"c3": c3, "seed": seed, "total": n, "confidence": confidence.tolist(),
                                 "misclassified_test_indices": np.flatnonzero(~correct).tolist()})
-    table, facts = lenet_test_set(evaluations, np.random.default_rng(1), resamples=499)
+    table = lenet_test_set(evaluations, np.random.default_rng(1), resamples=499)
+    facts = lenet_test_set_facts(table)
     ece = table[table["quantity"].str.startswith("ECE")].set_index(["quantity", "c3"])
     # The equal-mass ECE of the whole test set, as a direct computation gives it.
     first = evaluations[0]
@@ -480,19 +482,17 @@ def test_a_number_broken_on_purpose_in_the_readme_is_caught():
     assert readme_problems(prose, snapshot) == ["a number outside the generated block: '149'"]
 
 
-def test_equal_mass_ece_of_the_evaluation_record_and_of_the_report_agree():
-    """evaluate_lenet writes ece_equal_mass (torch); the report recomputes it from the confidences (NumPy)."""
-    import torch
-
-    from mnistrepro.lenet_eval import expected_calibration_error_equal_mass
-
+def test_the_equal_mass_ece_is_its_direct_computation():
+    """mnistrepro.stats' one ECE (the evaluation record's and the report's), with equal-mass bins, against the
+    definition computed directly."""
     gen = np.random.default_rng(2)
     confidence = gen.uniform(0.2, 1.0, 1000)
     correct = gen.random(1000) < confidence  # calibrated on average, noisy per bin
-    torch_ece = expected_calibration_error_equal_mass(torch.from_numpy(confidence), torch.from_numpy(correct))
-    assert torch_ece == pytest.approx(ece_equal_mass(confidence, correct), abs=1e-12)
+    assert expected_calibration_error(confidence, correct, binning="equal-mass") == pytest.approx(
+        ece_equal_mass(confidence, correct), abs=1e-12)
     # Perfectly calibrated bins give 0: each bin's accuracy equals its mean confidence.
     assert ece_equal_mass(np.full(30, 0.5), np.tile([True, False], 15), n_bins=15) == 0.0
+    assert expected_calibration_error(np.full(30, 0.5), np.tile([True, False], 15), binning="equal-mass") == 0.0
 
 
 def test_each_table_draws_its_own_reproducible_stream():

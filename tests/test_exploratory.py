@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mnistrepro.exploratory import (BOTH, EXPLORATORY, confusion_table, exploratory_facts, per_epoch_facts,
-                                    per_epoch_table, ranking_facts, ranking_table)
+from mnistrepro.exploratory import BOTH, EXPLORATORY, confusion_table, per_epoch_table, ranking_table
+from mnistrepro.report.exploratory import exploratory_facts, per_epoch_facts, ranking_facts
 from mnistrepro.facts import NOT_RUN, Facts, not_run_parts
 from mnistrepro.stats import compare
 

@@ -36,13 +36,13 @@ from mnistrepro.lenet_eval import (
     calibration_bins,
     eval_batch_size,
     evaluate,
-    expected_calibration_error,
     load_model,
     evaluation_record,
     load_trained_model,
     top_k_correct,
 )
 from mnistrepro.records import LenetEvaluationRecord, LenetTrainingRecord
+from mnistrepro.stats import expected_calibration_error
 from mnistrepro.io import file_sha256, write_json
 from mnistrepro.logs import ArtefactMismatchError
 from mnistrepro.lenet_training import (

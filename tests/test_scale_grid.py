@@ -15,7 +15,8 @@ from scipy import stats as scipy_stats
 from conftest import REPO
 from mnistrepro.config import ConfigError, check_config
 from mnistrepro.facts import NOT_RUN, Facts, MissingFactError, not_run_parts
-from mnistrepro.scale_grid import SCALE_GRID_COLUMNS, STATUS, scale_grid_facts, scale_grid_table
+from mnistrepro.report.scale_grid import scale_grid_facts
+from mnistrepro.scale_grid import SCALE_GRID_COLUMNS, STATUS, scale_grid_table
 
 LR = 1e-4
 

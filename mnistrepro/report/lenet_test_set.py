@@ -1,0 +1,36 @@
+"""LeNet-5's test-set uncertainty in words: the facts of mnistrepro.stats.lenet_test_set's table."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from mnistrepro.report.numbers import format_p, percent, points, points_interval, signed_points
+from mnistrepro.stats import MCNEMAR_QUANTITY
+
+__all__ = ["lenet_test_set_facts"]
+
+
+def lenet_test_set_facts(table: pd.DataFrame) -> dict[str, str]:
+    """``lenet_{c3}_ece_images`` and ``lenet_{c3}_ece_equal_mass_images``: each variant's mean ECE with its
+    bootstrap SD and bias over test images; ``lenet_test_set``: the sparse - full difference over test images and
+    McNemar's test of the discordant images. A row the table lacks gives no fact."""
+    facts: dict[str, str] = {}
+    rows = list(table.itertuples(index=False))
+    for row in rows:
+        for binning, key in (("equal-width", "ece"), ("equal-mass", "ece_equal_mass")):
+            # The quantity names its binning (mnistrepro.stats.ece_quantity).
+            if row.quantity.startswith("ECE, ") and row.quantity.endswith(f" {binning} bins"):
+                facts[f"lenet_{row.c3}_{key}_images"] = (
+                    f"{percent(row.value)} (over test images: SD {points(row.boot_sd)} points, resampling bias "
+                    f"{signed_points(row.boot_bias)} points)")
+    difference = next((r for r in rows if r.quantity == "accuracy difference, sparse - full"), None)
+    mcnemar = next((r for r in rows if r.quantity == MCNEMAR_QUANTITY), None)
+    if difference is not None and mcnemar is not None:
+        right_sparse, right_full = int(mcnemar.ci95_low), int(mcnemar.ci95_high)
+        facts["lenet_test_set"] = (
+            f"over test images (seeds fixed) the sparse - full difference of {signed_points(difference.value)} points "
+            f"has a 95% interval of {points_interval(difference.ci95_low, difference.ci95_high)}; pooled over "
+            f"{int(mcnemar.n_seeds)} seeds, {right_sparse} images are right with sparse and wrong with full, "
+            f"{right_full} the reverse (exact McNemar {format_p(mcnemar.value)}, a test that treats seeds x images "
+            f"as independent)")
+    return facts
