@@ -15,19 +15,18 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from mnistrepro.choices import (COMPARISONS, FACTOR_VARIANTS, FAMILIES, ComparisonSpec, comparison_specs,
-                               step_key, variant_label)
+from mnistrepro.choices import COMPARISONS
+from mnistrepro.comparisons import select_runs, study_comparisons
 from mnistrepro.facts import REFERENCE_ACCURACY
-from mnistrepro.stats import (ALPHA, BOOTSTRAP_MIN_N, CONFIDENCE, ESCAPE_ALPHA, ESCAPE_THRESHOLDS, P_PRINT_FLOOR, POWER,
-                              RESAMPLES, Comparison, adjust_family, compare, equivalence_power, equivalence_required_n,
-                              equivalence_test, escape_accuracy, hardest_set, hardest_test, mean_interval,
-                              lenet_test_set, minimum_detectable_difference, rank_bootstrap, required_n, summarize,
-                              wilson_interval)
 from mnistrepro.report.exploratory import exploratory_facts
 from mnistrepro.report.lenet_test_set import lenet_test_set_facts
-from mnistrepro.report.numbers import format_p
-from mnistrepro.report.scale_grid import scale_grid_facts
+from mnistrepro.report.numbers import pair_label
+from mnistrepro.report.study import (equivalence_test_name, equivalence_verdict, escape_category, hardest_verdict,
+                                     machine_fact, study_facts)
 from mnistrepro.report.verdicts import verdict
+from mnistrepro.stats import (BOOTSTRAP_MIN_N, ESCAPE_ALPHA, ESCAPE_THRESHOLDS, P_PRINT_FLOOR, RESAMPLES, Comparison,
+                              adjust_family, compare, equivalence_test, escape_accuracy, hardest_set, hardest_test,
+                              lenet_test_set, mean_interval, rank_bootstrap, summarize, wilson_interval)
 from mnistrepro.seeds import mix_seed
 from mnistrepro.stats import escaped as stats_escaped
 
@@ -130,25 +129,6 @@ def summary_table(runs: pd.DataFrame, rng: np.random.Generator, resamples: int =
     return summary
 
 
-def escape_category(k: int, n: int, confidence: float = CONFIDENCE) -> str:
-    """How a verdict words ``k`` escaped of ``n`` runs, from the Wilson interval of the rate alone, so that no
-    single run at one threshold decides it: "almost no run" (the interval below 5%), "almost every run" (above
-    95%), "a minority" / "a majority" of runs (the interval below / above one half), else "no clear majority
-    either way"."""
-    if n == 0:
-        return "no runs"
-    low, high = wilson_interval(k, n, confidence)
-    if high < 0.05:
-        return "almost no run (under 5%)"
-    if low > 0.95:
-        return "almost every run (over 95%)"
-    if high < 0.5:
-        return "a minority of runs"
-    if low > 0.5:
-        return "a majority of runs"
-    return "no clear majority either way"
-
-
 def escape_table(runs: pd.DataFrame, chance: float, alpha: float = ESCAPE_ALPHA) -> pd.DataFrame:
     """Per logistic-regression variant and step count: how many runs escaped chance, and how well.
 
@@ -216,30 +196,6 @@ def escape_sensitivity(runs: pd.DataFrame, thresholds: Sequence[float] = ESCAPE_
     return pd.DataFrame(rows, columns=columns)
 
 
-def study_comparisons(runs: pd.DataFrame, logreg_steps: Sequence[int]) -> list[ComparisonSpec]:
-    """The comparisons this study's runs support (mnistrepro.choices.comparison_specs of the variants in ``runs``),
-    in the order ``comparisons.csv`` lists them. Every table row, fact and verdict iterates over this list."""
-    lenet = runs[runs["experiment"] == "lenet"]
-    logreg = runs[runs["experiment"] == "logreg"]
-    variants = {"c3": _in_registry_order("c3", lenet["c3"]), "loss": _in_registry_order("loss", logreg["loss"]),
-                "scaling": _in_registry_order("scaling", logreg["scaling"])}
-    specs = comparison_specs(variants, logreg_steps, int(lenet["epochs"].max()) if not lenet.empty else None)
-    # A grid with holes (a loss run on one scaling only) supports fewer comparisons than its variants would.
-    return [spec for spec in specs if not (_select(runs, spec, spec.a).empty or _select(runs, spec, spec.b).empty)]
-
-
-def _in_registry_order(factor: str, values: pd.Series) -> list[str]:
-    present = set(values.dropna())
-    return [name for name in FACTOR_VARIANTS[factor] if name in present]
-
-
-def _select(runs: pd.DataFrame, spec: ComparisonSpec, value: str) -> pd.DataFrame:
-    rows = runs[(runs["experiment"] == spec.rule.experiment) & (runs[spec.rule.factor] == value)]
-    for column, fixed in spec.where:
-        rows = rows[rows[column] == fixed]
-    return rows
-
-
 COMPARISON_COLUMNS = ["comparison", "key", "family", "role", "metric", "a", "b", "scaling", "loss", "steps", "epochs",
                       "n_a", "n_b", "mean_a", "mean_b", "difference", "ci95_low", "ci95_high", "ci_method", "p_value",
                       "p_bound", "p_holm", "p_holm_bound", "family_size", "test", "mdd", "significant", "verdict"]
@@ -272,7 +228,7 @@ def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int], rng: np.r
         rule = spec.rule
         if rule.kind == "equivalence" and equivalence_margin is None:
             continue
-        a, b = _select(runs, spec, spec.a), _select(runs, spec, spec.b)
+        a, b = select_runs(runs, spec, spec.a), select_runs(runs, spec, spec.b)
         a, b = a.set_index("seed")[rule.metric], b.set_index("seed")[rule.metric]
         c = compare(a, b, rng, resamples)
         row = {"comparison": rule.title, "key": spec.key, "metric": rule.metric, "a": spec.label_a,
@@ -283,7 +239,7 @@ def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int], rng: np.r
             diff = (a.sort_index() - b.sort_index()).to_numpy() if c.paired else np.array([])
             e = equivalence_test(diff, equivalence_margin, resamples)
             c = Comparison(c.n_a, c.n_b, True, c.difference, math.nan, math.nan, e.p_value,
-                           f"{e.test}, margin ±{100 * equivalence_margin:.2f} points", c.sd_difference)
+                           equivalence_test_name(e.test, equivalence_margin), c.sd_difference)
             row["margin"] = equivalence_margin
         pending.append((row, c, spec.family, spec.primary))
     pending += _hardest_pair_rows(runs, main_pair)
@@ -349,35 +305,10 @@ def _hardest_pair_rows(runs: pd.DataFrame, main_pair: str | None) -> list[tuple[
                            "intersection-union test: one-sided Welch t-test against every other pair, largest p",
                            c.sd_difference, p_bound=p < P_PRINT_FLOOR, ci_method=c.ci_method)
         rows.append(({"comparison": rule.title, "key": f"{rule.name}_{int(steps)}", "metric": rule.metric,
-                      "a": _pair_label(main_pair), "b": "every other pair", "steps": int(steps),
+                      "a": pair_label(main_pair), "b": "every other pair", "steps": int(steps),
                       "mean_a": float(main.mean()), "mean_b": float(groups[runner].mean()), "spec": None,
-                      "runner_up": _pair_label(runner)}, c, family, bool(family)))
+                      "runner_up": pair_label(runner)}, c, family, bool(family)))
     return rows
-
-
-def equivalence_verdict(c: Comparison, margin: float) -> str:
-    """The TOST row's sentence: equivalent within ``±margin`` (Holm-adjusted in its family), or not shown to be."""
-    p = (f"TOST {format_p(c.p_value, c.p_bound)}, Holm {format_p(c.p_holm, c.p_holm_bound)} (family of "
-         f"{c.family_size}), n = {c.n_a} pairs")
-    if c.significant:
-        return f"equivalent within ±{100 * margin:.2f} percentage points ({p})"
-    return f"equivalence within ±{100 * margin:.2f} percentage points not shown ({p})"
-
-
-def hardest_verdict(main: str, runner_up: str, c: Comparison) -> str:
-    """The hardest-pair row's sentence: the main pair is shown to be the hardest of all, or it is not; at a step
-    count outside the family, its difference from the closest other pair, descriptive."""
-    if not c.family:
-        return (f"{main} - {runner_up} (the closest other pair): {100 * c.difference:+.2f} percentage points "
-                f"(95% CI {100 * c.ci95_low:+.2f} to {100 * c.ci95_high:+.2f}; descriptive)")
-    p = f"intersection-union test {format_p(c.p_value, c.p_bound)}, Holm {format_p(c.p_holm, c.p_holm_bound)}"
-    if c.significant:
-        return f"{main} is the hardest pair: every other pair is shown easier (closest: {runner_up}; {p})"
-    return f"{main} is not shown to be the hardest pair (closest: {runner_up}; {p})"
-
-
-def _pair_label(pair: str) -> str:
-    return pair.replace("-", " vs ")
 
 
 def pair_difficulty(runs: pd.DataFrame, rng: np.random.Generator | None = None, resamples: int = RESAMPLES
@@ -416,308 +347,6 @@ def pair_difficulty(runs: pd.DataFrame, rng: np.random.Generator | None = None, 
                 table[column] = math.nan
         tables.append(table.sort_values(["mean", "pair"]))
     return pd.concat(tables, ignore_index=True)[columns]
-
-
-def _pct(x: float) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.2f}%"
-
-
-def _points(low: float, high: float) -> str:
-    return f"{100 * low:+.2f} to {100 * high:+.2f} percentage points"
-
-
-def _interval_text(low: float, high: float, method: str, n: int) -> str:
-    """``98.20% to 99.00%``, labelled with its method and n where it is not a percentile bootstrap."""
-    text = f"{_pct(low)} to {_pct(high)}"
-    return text if method.startswith("percentile bootstrap") else f"{text}; {method.split(' (')[0]}, n = {n}"
-
-
-def escape_facts(escape: pd.DataFrame, sensitivity: pd.DataFrame | None, final: int | None) -> dict[str, str]:
-    """The escape rates as the report quotes them, and per variant a verdict that holds across the fixed
-    thresholds of ``sensitivity`` or says that it does not."""
-    facts: dict[str, str] = {}
-    if escape.empty:
-        return facts
-    facts["escape_alpha"] = f"{escape['escape_alpha'].iloc[0]:g}"
-    facts["escape_threshold"] = _pct(escape["threshold"].iloc[0])
-    facts["chance"] = _pct(escape["chance"].iloc[0])
-    for row in escape.itertuples(index=False):
-        key = f"{row.loss}_{row.scaling}_{step_key(row.steps, final)}"
-        facts[f"escape_{key}"] = (f"{row.escaped} of {row.n} runs ({_pct(row.escape_rate)}, Wilson 95% CI "
-                                  f"{_pct(row.escape_ci95_low)} to {_pct(row.escape_ci95_high)})")
-        facts[f"escaped_{key}_median"] = "none escaped" if row.escaped == 0 else _pct(row.escaped_median)
-        facts[f"escaped_{key}_range"] = ("none escaped" if row.escaped == 0 else
-                                         f"{_pct(row.escaped_min)} to {_pct(row.escaped_max)}")
-        if not math.isnan(row.reference_percentile):
-            facts[f"reference_{key}"] = (f"the reference's single run ({_pct(row.reference_accuracy)}) is above "
-                                         f"{100 * row.reference_percentile:.0f}% of the escaped runs")
-        elif not math.isnan(row.reference_accuracy):
-            facts[f"reference_{key}"] = (f"the reference's single run ({_pct(row.reference_accuracy)}) has no "
-                                         f"escaped run to be placed among")
-        category = escape_category(row.escaped, row.n)
-        verdict_text = category
-        if sensitivity is not None and not sensitivity.empty:
-            table = sensitivity[(sensitivity["loss"] == row.loss) & (sensitivity["scaling"] == row.scaling)
-                                & (sensitivity["steps"] == row.steps)]
-            if not table.empty:
-                facts[f"escape_{key}_sensitivity"] = ", ".join(
-                    f"{100 * t.threshold:.0f}%: {t.escaped}" for t in table.itertuples(index=False)) + f" of {row.n}"
-                span = (f"{100 * table['threshold'].min():.0f}% to {100 * table['threshold'].max():.0f}% "
-                        f"(rates {_pct(table['escape_rate'].min())} to {_pct(table['escape_rate'].max())})")
-                differ = table[table["category"] != category]
-                if differ.empty:
-                    verdict_text = f"{category}, as at every fixed threshold from {span}"
-                else:
-                    verdict_text = (f"{category}, but not at every fixed threshold from {span}: "
-                                    + "; ".join(f"{t.category} above {100 * t.threshold:.0f}%"
-                                                for t in differ.itertuples(index=False))
-                                    + ", so this verdict depends on the threshold")
-        facts[f"escape_{key}_verdict"] = verdict_text
-    for (loss, scaling), variant in escape.groupby(["loss", "scaling"], sort=True):
-        steps = variant["steps"].tolist()
-        moves = [f"{before:,} → {after:,}: {n}" for before, after, n in zip(steps, steps[1:], variant["fell_back"][1:])
-                 if n]
-        total = int(variant["fell_back"].sum())
-        facts[f"escape_{loss}_{scaling}_fell_back"] = (
-            f"{total} run{'s' if total != 1 else ''} that had escaped at one step count no longer did at the next "
-            f"({'; '.join(moves)}): escape is not permanent" if total else
-            "no run that had escaped at one step count fell back at the next" if len(steps) > 1 else
-            "one step count evaluated, so no run can be seen to fall back")
-    return facts
-
-
-def pair_facts(pairs: pd.DataFrame, comparisons: pd.DataFrame, main_pair: str | None) -> dict[str, str]:
-    """Per step count of the sweep (keys carry the number, ``pair_verdict_1000``): the hardest and easiest
-    pair, the main pair's rank with its bootstrap interval and bootstrap share ranked first, and a verdict: at
-    the last step count the hardest-pair family's test (``comparisons``) with, where it does not show the main
-    pair hardest, the 95% confidence set of the hardest; at the other step counts the confidence set, described."""
-    facts: dict[str, str] = {}
-    if pairs.empty:
-        return facts
-    for steps, table in pairs.groupby("steps", sort=True):
-        table = table.sort_values(["mean", "pair"], ignore_index=True)
-        hardest, easiest = table.iloc[0], table.iloc[-1]
-        s = int(steps)
-        facts[f"hardest_pair_{s}"] = f"{_pair_label(hardest['pair'])} ({_pct(hardest['mean'])}, n = {hardest['n']})"
-        facts[f"easiest_pair_{s}"] = f"{_pair_label(easiest['pair'])} ({_pct(easiest['mean'])}, n = {easiest['n']})"
-        facts[f"sweep_n_{s}"] = f"{int(table['n'].min())}" + ("" if table["n"].nunique() == 1 else
-                                                              f" to {int(table['n'].max())}")
-        bootstrapped = not table["share_rank1"].isna().all()
-        top = table.sort_values("share_rank1", ascending=False).head(3) if bootstrapped else table.head(0)
-        facts[f"share_rank1_{s}"] = ", ".join(f"{_pair_label(r.pair)} {r.share_rank1:.2f}"
-                                              for r in top.itertuples(index=False) if r.share_rank1 > 0) or "n/a"
-        main = table[table["pair"] == main_pair]
-        rank_text = ""
-        if not main.empty:
-            m = main.iloc[0]
-            rank_text = f"{_pair_label(main_pair)} ranks {int(m['rank'])} of {len(table)}"
-            if bootstrapped:
-                rank_text += (f" (95% bootstrap interval {int(m['rank_low'])} to {int(m['rank_high'])}; bootstrap "
-                              f"share ranked first {m['share_rank1']:.2f})")
-            facts[f"main_pair_rank_{s}"] = rank_text
-        test = comparisons[(comparisons["comparison"] == "hardest pair") & (comparisons["steps"] == s)]
-        tested = not test.empty and test.iloc[0]["family"] != "descriptive"
-        if tested and bool(test.iloc[0]["significant"]):
-            verdict_text = f"{test.iloc[0]['verdict']}; {rank_text}"
-        elif bootstrapped:
-            candidates = table[table["in_hardest_set"].astype(bool)]
-            names = ", ".join(f"{_pair_label(p)} ({_pct(v)})" for p, v in zip(candidates["pair"], candidates["mean"]))
-            if len(candidates) == 1:
-                lead = f"{names} is the hardest pair (the 95% confidence set of the hardest holds it alone)"
-            else:
-                lead = (f"the hardest pair cannot be told apart among {len(candidates)}: {names} (95% confidence "
-                        f"set, max-T bootstrap)")
-            main_test = f"; {test.iloc[0]['verdict']}" if tested else "; descriptive: no test at this step count"
-            verdict_text = (f"{lead}; {rank_text}{main_test}; bootstrap share ranked first: "
-                            f"{facts[f'share_rank1_{s}']}")
-        else:
-            main_test = f"; {test.iloc[0]['verdict']}" if tested else ""
-            verdict_text = (f"lowest mean {facts[f'hardest_pair_{s}']}; {rank_text}{main_test}; with fewer than "
-                            f"{BOOTSTRAP_MIN_N} seeds per pair no rank interval or confidence set is made")
-        facts[f"pair_verdict_{s}"] = verdict_text
-    return facts
-
-
-def headline_facts(summary: pd.DataFrame, comparisons: pd.DataFrame, pairs: pd.DataFrame,
-                   escape: pd.DataFrame | None = None, identities: pd.DataFrame | None = None,
-                   sensitivity: pd.DataFrame | None = None, main_pair: str | None = None) -> dict[str, str]:
-    """Short formatted numbers for the report captions, keyed by name (strings, ready to quote).
-
-    Logistic-regression keys carry the step count, the last one as ``final`` (``logreg_mse_raw_final_mean``);
-    a comparison's ``*_verdict`` includes its 95% interval where its n can bound one; ``families`` names each
-    confirmatory family and its members (:func:`family_facts`)."""
-    facts: dict[str, str] = {}
-    logreg = summary[summary["experiment"] == "logreg"] if "experiment" in summary else summary.head(0)
-    steps = [*logreg.get("steps", []), *([] if escape is None else escape["steps"])]
-    final = int(max(steps)) if steps else None
-    if escape is not None:
-        facts.update(escape_facts(escape, sensitivity, final))
-    for row in summary.itertuples(index=False):
-        if row.experiment == "lenet":
-            key = f"lenet_{row.c3}"
-        elif row.experiment == "logreg":
-            key = f"logreg_{row.loss}_{row.scaling}_{step_key(row.steps, final)}"
-        else:
-            continue
-        facts[f"{key}_mean"] = _pct(row.mean)
-        facts[f"{key}_ci"] = _interval_text(row.ci95_low, row.ci95_high, row.ci_method, row.n)
-        facts[f"{key}_range"] = f"{_pct(row.min)} to {_pct(row.max)}"
-        facts[f"{key}_n"] = str(row.n)
-        facts[f"{key}_seconds"] = f"{row.mean_train_seconds:.3g} s"
-        if row.experiment == "lenet":
-            facts[f"{key}_params"] = f"{int(row.trainable_params):,}"
-    kinds = {rule.title: rule.kind for rule in COMPARISONS}
-    for row in comparisons.itertuples(index=False):
-        if kinds[row.comparison] != "difference" or row.family == "descriptive":
-            facts[f"{row.key}_verdict"] = row.verdict
-            continue
-        # Every verdict with its interval: a "no significant difference" verdict states its own (or why none
-        # can bound it); a significant one gets it here, signed as the verdict reads (the better one's lead).
-        low, high = ((row.ci95_low, row.ci95_high) if row.difference > 0 else (-row.ci95_high, -row.ci95_low))
-        label = "" if str(row.ci_method).startswith(("exact", "constant", "paired t")) else f" ({row.ci_method})"
-        interval = f"; 95% CI {_points(low, high)}{label}" if row.significant else ""
-        facts[f"{row.key}_verdict"] = row.verdict + interval
-    facts.update(family_facts(comparisons))
-    if main_pair is None and not logreg.empty:
-        main_pair = logreg["pair"].iloc[0]
-    facts.update(pair_facts(pairs, comparisons, main_pair))
-    if identities is not None and not identities.empty:
-        facts.update(identity_facts(identities))
-    return facts
-
-
-def _member(row: Any) -> str:
-    if row.comparison == "C3 equivalence":
-        return f"TOST equivalence of {row.a} and {row.b} within the margin"
-    if row.comparison == "hardest pair":
-        return f"{row.a} is the hardest pair, after {int(row.steps):,} steps"
-    at = f", {int(row.steps):,} steps" if not pd.isna(row.steps) else f", {int(row.epochs)} epochs"
-    what = "" if row.metric == "test_accuracy" else f" in {row.metric}"
-    return f"{row.a} vs {row.b}{what}{at}"
-
-
-def family_facts(comparisons: pd.DataFrame) -> dict[str, str]:
-    """``families``: each confirmatory family of the comparisons with its members (primary first) and its
-    size; ``descriptive``: what is described rather than tested."""
-    parts = []
-    for key, claim in FAMILIES.items():
-        members = comparisons[comparisons["family"] == key]
-        if members.empty:
-            continue
-        members = members.sort_values("role", key=lambda r: r != "primary", kind="stable")
-        listed = "; ".join(f"{_member(r)}{' (primary)' if r.role == 'primary' else ''}"
-                           for r in members.itertuples(index=False))
-        parts.append(f"{claim}: Holm over {len(members)} test{'s' if len(members) > 1 else ''}, {listed}")
-    descriptive = comparisons[comparisons["family"] == "descriptive"]
-    return {
-        "families": (". ".join(parts) if parts else "no confirmatory family (this configuration tests no claim)"),
-        "descriptive": (f"{len(descriptive)} comparisons at other step counts, epochs or metrics are descriptive: a "
-                        f"95% interval, no p-value" if len(descriptive) else "no descriptive comparison"),
-    }
-
-
-def identity_facts(identities: pd.DataFrame) -> dict[str, str]:
-    """The identities table in two facts: how many checks came out as expected, and the largest error of
-    those that must hold (the ones that must not, such as x^2 with max pooling, by how much they break)."""
-    holds = identities[identities["expected"]]
-    breaks = identities[~identities["expected"]]
-    facts = {"identities_verdict": (f"{int(identities['as_expected'].sum())} of {len(identities)} checks as "
-                                    f"expected; the {len(holds)} identities hold to max error "
-                                    f"{holds['max_abs_error'].max():.2g}")}
-    if not breaks.empty:
-        facts["identities_breaks"] = "; ".join(f"{row.identity} breaks (max error {row.max_abs_error:.2g})"
-                                               for row in breaks.itertuples(index=False))
-    return facts
-
-
-def _n_needed(solve, *args) -> str:
-    try:
-        return f"n = {solve(*args)} pairs"
-    except ValueError:  # a spread so wide (a 1-epoch test config, say) that no practical n suffices
-        return "over ten thousand pairs"
-
-
-def lenet_facts(runs: pd.DataFrame, comparisons: pd.DataFrame, target_difference: float,
-                planning_sd: float | None = None, power: float = POWER,
-                equivalence_margin: float | None = None) -> dict[str, str]:
-    """The LeNet-5 verdict as one sentence (the C3 family: the TOST equivalence verdict, primary, and the paired
-    difference), per variant the top-2 accuracy and ECE, and the sample size:
-
-    - ``lenet_n_plan``, the plan stated before the runs: from ``planning_sd`` (a fraction, the paired pilot SD of
-      the config; None: no plan), the pairs whose TOST shows equivalence within ``equivalence_margin`` with
-      ``power`` when the two C3 kinds are equally accurate, at the C3 family's strictest Holm level (and the
-      pairs that detect ``target_difference`` at that level);
-    - ``lenet_achieved``: the same two quantities from this study's own paired SD, labelled as achieved."""
-    facts: dict[str, str] = {}
-    lenet = runs[runs["experiment"] == "lenet"]
-    lenet = lenet[lenet["epochs"] == lenet["epochs"].max()]
-    for c3, group in lenet.groupby("c3"):
-        facts[f"lenet_{c3}_top2"] = _pct(float(group["top2_accuracy"].mean()))
-        mean, low, high, method = mean_interval(group["ece"], np.random.default_rng(0), bounds=(0.0, 1.0))
-        facts[f"lenet_{c3}_ece"] = _pct(mean)
-        facts[f"lenet_{c3}_ece_ci"] = _interval_text(low, high, method, len(group))
-    specs = [spec for spec in study_comparisons(runs, []) if spec.rule.name == "c3"]
-    for spec in specs:
-        if spec.rule.kind != "difference" or spec.rule.metric != "test_accuracy":
-            continue
-        row = comparisons[comparisons["key"] == spec.key].iloc[0]
-        text = row.verdict
-        if row.significant:
-            low, high = (row.ci95_low, row.ci95_high) if row.difference > 0 else (-row.ci95_high, -row.ci95_low)
-            text += f"; 95% CI {_points(low, high)}"
-        equivalence = comparisons[comparisons["key"] == f"{spec.key}_equivalence"]
-        facts[f"{spec.key}_claim"] = f"{equivalence.iloc[0]['verdict']}; {text}" if not equivalence.empty else text
-    primary = comparisons[(comparisons["family"] == "c3") & (comparisons["role"] == "primary")]
-    if primary.empty:
-        return facts
-    row = primary.iloc[0]
-    spec = next(spec for spec in specs if spec.key == row.key)
-    a = lenet[lenet["c3"] == spec.a].set_index("seed")["test_accuracy"]
-    b = lenet[lenet["c3"] == spec.b].set_index("seed")["test_accuracy"]
-    shared = sorted(set(a.index) & set(b.index))
-    measured = float((a[shared] - b[shared]).std(ddof=1)) if len(shared) > 1 else math.nan
-    facts["lenet_paired_sd"] = (f"{100 * measured:.3f} points (n = {len(shared)} pairs)" if not math.isnan(measured)
-                                else "n/a")
-    m = int(row.family_size) or 1
-    alpha = ALPHA / m
-    level = f"the C3 family's strictest Holm level, α = 0.05 / {m} = {alpha:.3g}"
-    margin_text = "" if equivalence_margin is None else f"within ±{100 * equivalence_margin:.2f} points "
-
-    def needs(sd: float) -> str:
-        text = f"detecting {100 * target_difference:.2f} points needs {_n_needed(required_n, sd, target_difference, alpha, power)}"
-        if equivalence_margin is not None:
-            text = (f"showing equivalence {margin_text}(TOST) if the two are equally accurate needs "
-                    f"{_n_needed(equivalence_required_n, sd, equivalence_margin, alpha, power)}, and {text}")
-        return text
-
-    facts["lenet_n_plan"] = (
-        f"planned before the runs from the paired pilot SD of {100 * planning_sd:.3f} points "
-        f"(stats.planning_paired_sd), with {100 * power:.0f}% power at {level}: {needs(planning_sd)}; this study "
-        f"has {len(shared)} pairs" if planning_sd is not None else
-        f"no plan: stats.planning_paired_sd is not set, so this study's {len(shared)} pairs were not planned")
-    if not math.isnan(measured) and measured > 0:
-        achieved = f"the difference test detects {100 * minimum_detectable_difference(measured, len(shared), alpha, power):.2f} points with {100 * power:.0f}% power"
-        if equivalence_margin is not None:
-            achieved = (f"the TOST's power {margin_text}is "
-                        f"{100 * equivalence_power(measured, len(shared), equivalence_margin, alpha):.0f}% if the two "
-                        f"are equally accurate, and {achieved}")
-        facts["lenet_achieved"] = (f"achieved (from this study's own paired SD of {100 * measured:.3f} points over "
-                                   f"{len(shared)} pairs, after the runs, not a plan), at {level}: {achieved}")
-    else:
-        facts["lenet_achieved"] = f"not computed: it needs a paired SD of at least 2 pairs (this study has {len(shared)})"
-    return facts
-
-
-def machine_fact(records: Iterable[Mapping[str, Any]]) -> str:
-    """Where the training runs ran, as the README's results block names it: each CPU model with the instruction
-    set of torch's CPU kernels (config cpu_kernels), and each GPU, from the runs' hardware records."""
-    cpus, gpus = set(), set()
-    for record in records:
-        hardware = record["hardware"]
-        cpus.add(f"{hardware['cpu']} (torch CPU kernels: {hardware['cpu_capability']})")
-        if hardware.get("gpu_model"):
-            gpus.add(hardware["gpu_model"])
-    return "; ".join(sorted(cpus) + [f"GPU: {gpu}" for gpu in sorted(gpus)])
 
 
 def rule_benchmarks(paths: Iterable[str], root: str | Sequence[str] = "results/benchmarks") -> pd.DataFrame:
@@ -765,69 +394,6 @@ def logreg_tables(runs: pd.DataFrame, chance: float, seed: int, resamples: int =
         "escape_sensitivity": escape_sensitivity(runs),
         "pairs": pair_difficulty(runs, table_rng(seed, "pair_difficulty"), resamples),
     }
-
-
-def variant_facts(facts: Mapping[str, str], runs: pd.DataFrame, logreg_steps: Sequence[int]) -> dict[str, str]:
-    """The captions' lists, one entry per variant the study ran (in the registry's order, named by its label), so
-    that no caption names a variant: LeNet-5's accuracy, parameters, time and calibration per C3 kind, logistic
-    regression's accuracy and time per loss and scaling at the last step count, and each C3 comparison's claim and
-    calibration verdict."""
-    lenet = runs[runs["experiment"] == "lenet"]
-    logreg = runs[runs["experiment"] == "logreg"]
-    kinds = _in_registry_order("c3", lenet["c3"])
-    logreg_variants = [(loss, scaling) for loss in _in_registry_order("loss", logreg["loss"])
-                       for scaling in _in_registry_order("scaling", logreg["scaling"])]
-    label = {c3: variant_label("c3", c3) for c3 in kinds}
-    out = {}
-    if kinds:
-        out["lenet_variants_accuracy"] = "; ".join(
-            f"{label[c]} ({facts[f'lenet_{c}_params']} parameters): {facts[f'lenet_{c}_mean']} (95% CI "
-            f"{facts[f'lenet_{c}_ci']})" for c in kinds)
-        out["lenet_variants_params"] = "; ".join(f"{label[c]} {facts[f'lenet_{c}_params']}" for c in kinds)
-        out["lenet_variants_seconds"] = "; ".join(f"{label[c]} {facts[f'lenet_{c}_seconds']} per run" for c in kinds)
-        out["lenet_variants_calibration"] = "; ".join(
-            f"{label[c]}: test accuracy {facts[f'lenet_{c}_mean']}, top-2 accuracy {facts[f'lenet_{c}_top2']}, ECE "
-            f"{facts[f'lenet_{c}_ece']} (95% CI over seeds {facts[f'lenet_{c}_ece_ci']}; over test images "
-            f"{facts[f'lenet_{c}_ece_images']})" for c in kinds)
-        out["lenet_variants_ece_images"] = "; ".join(
-            f"{label[c]}: {facts[f'lenet_{c}_ece_images']} (equal-width), {facts[f'lenet_{c}_ece_equal_mass_images']} "
-            f"(equal-mass)" for c in kinds)
-    if logreg_variants:
-        names = {v: f"{variant_label('loss', v[0])}, {variant_label('scaling', v[1])}" for v in logreg_variants}
-        out["logreg_variants_final"] = "; ".join(
-            f"{names[v]}: {facts[f'logreg_{v[0]}_{v[1]}_final_mean']} (range {facts[f'logreg_{v[0]}_{v[1]}_final_range']})"
-            for v in logreg_variants)
-        out["logreg_variants_final_seconds"] = "; ".join(
-            f"{names[v]} {facts[f'logreg_{v[0]}_{v[1]}_final_seconds']}" for v in logreg_variants)
-    c3_specs = [spec for spec in study_comparisons(runs, logreg_steps) if spec.rule.name == "c3"
-                and spec.rule.kind == "difference"]
-    claims = [f"{s.label_a} vs {s.label_b}: {facts[f'{s.key}_claim']}" for s in c3_specs
-              if s.rule.metric == "test_accuracy"]
-    ece = [f"{s.label_a} vs {s.label_b}: {facts[f'{s.key}_verdict']}" for s in c3_specs if s.rule.metric == "ece"]
-    if claims:
-        out["c3_claims"], out["c3_ece_verdicts"] = "; ".join(claims), "; ".join(ece)
-    return out
-
-
-def study_facts(runs: pd.DataFrame, summary: pd.DataFrame, comparisons: pd.DataFrame,
-                logreg: Mapping[str, pd.DataFrame], identities: pd.DataFrame, test_set_facts: Mapping[str, str],
-                main_pair: str, target_difference: float, planning_sd: float | None, equivalence_margin: float,
-                paired_sd_notes: Mapping[str, str] | None = None,
-                scale_grid: pd.DataFrame | None = None) -> dict[str, str]:
-    """Every fact of the study (``facts.json``'s flat mapping), from its tables; fractions, not percentage points.
-    ``scale_grid``: the exploratory scale grid's table (mnistrepro.scale_grid), None where the config does not run
-    it."""
-    facts = {
-        **headline_facts(summary, comparisons, logreg["pairs"], logreg["escape"], identities,
-                         logreg["escape_sensitivity"], main_pair),
-        **lenet_facts(runs, comparisons, target_difference, planning_sd, equivalence_margin=equivalence_margin),
-        **test_set_facts,
-        # Measured elsewhere and passed in through the config (stats.paired_sd_notes): quoted as given.
-        **{f"lenet_paired_sd_{k}": v for k, v in (paired_sd_notes or {}).items()},
-        **({} if scale_grid is None else scale_grid_facts(scale_grid)),
-    }
-    steps = sorted(int(x) for x in runs.loc[runs["experiment"] == "logreg", "steps"].dropna().unique())
-    return {**facts, **variant_facts(facts, runs, steps)}
 
 
 def aggregate_study(logreg: Sequence[dict], sweep: Sequence[dict], trainings: Sequence[dict],

@@ -46,7 +46,7 @@ class MissingFactError(ActionableError, RuntimeError):
 
     Not a ``LookupError``: Jinja renders a missing key that raises one as an empty string."""
 
-    default_action = ("If the name is misspelt (in a caption under workflow/report/ or in mnistrepro/findings.py), "
+    default_action = ("If the name is misspelt (in a caption under workflow/report/ or in mnistrepro/report/findings.py), "
                       "correct it; otherwise rerun the study so that its aggregation writes the facts again.")
 
 

@@ -1,6 +1,6 @@
 """What the workflow prints when a run ends (workflow/rules/summary.smk's onsuccess and onerror).
 
-On success: the study's findings (:func:`mnistrepro.findings.findings`, the lines the report opens
+On success: the study's findings (:func:`mnistrepro.report.findings.findings`, the lines the report opens
 with), where its tables and figures are, and the command that builds its report. On failure: each
 failed rule, its log, and the log's last line (the ``What to do: ...`` of mnistrepro.logs). This module
 gathers them; mnistrepro.report.summary words them. Snakemake
@@ -16,7 +16,7 @@ import shlex
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from mnistrepro.findings import current_findings
+from mnistrepro.report.findings import current_findings
 from mnistrepro.report.summary import failure_lines, success_lines
 from mnistrepro.studies import study_dir
 

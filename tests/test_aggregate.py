@@ -11,11 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mnistrepro.aggregate import (RUN_COLUMNS, comparisons_table, escape_sensitivity, escape_table,
-                                  headline_facts, identity_facts, lenet_facts, pair_difficulty,
-                                  params_table, rule_benchmarks, runs_table, study_comparisons, summary_table)
+from mnistrepro.aggregate import (RUN_COLUMNS, comparisons_table, escape_sensitivity, escape_table, pair_difficulty,
+                                  params_table, rule_benchmarks, runs_table, summary_table)
+from mnistrepro.comparisons import study_comparisons
+from mnistrepro.report.study import headline_facts, identity_facts, lenet_facts
 from mnistrepro.choices import LOSSES
-from mnistrepro.findings import README_BLOCK, RESULTS_FACTS, load_config, readme_results
+from mnistrepro.report.findings import README_BLOCK, RESULTS_FACTS, load_config, readme_results
 from mnistrepro.facts import Facts, MissingFactError, study_config
 from mnistrepro.report.lenet_test_set import lenet_test_set_facts
 from mnistrepro.stats import equivalence_required_n, expected_calibration_error, lenet_test_set

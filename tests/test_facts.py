@@ -16,7 +16,7 @@ import yaml
 
 from mnistrepro.facts import (FACTS_FORMAT, NOT_RUN, Facts, FactsFileError, MissingFactError, config_differences,
                               current_facts, not_run_parts, read_facts, study_config, write_facts)
-from mnistrepro.findings import README_BLOCK, RESULTS_FACTS, load_config
+from mnistrepro.report.findings import README_BLOCK, RESULTS_FACTS, load_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -142,7 +142,7 @@ def readme_copy(tmp_path) -> Path:
 
 
 def write_readme(facts: Path, config: str, readme: Path, *more: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mnistrepro.findings", str(facts), "--config", config,
+    return subprocess.run([sys.executable, "-m", "mnistrepro.report.findings", str(facts), "--config", config,
                            "--write-readme", str(readme), *more], cwd=REPO, capture_output=True, text=True,
                           timeout=300)
 

@@ -24,7 +24,7 @@ from mnistrepro.data import extract_pair
 from mnistrepro.environment import job_hardware
 from mnistrepro.exploratory import confusion_table, per_epoch_table, ranking_table
 from mnistrepro.facts import Facts, not_run_parts
-from mnistrepro.findings import findings
+from mnistrepro.report.findings import findings
 from mnistrepro.identities import load_sample_rgb, run_all_checks
 from mnistrepro.lenet import C3Builder, SparseC3, analytic_param_counts
 from mnistrepro.lenet_eval import evaluate, evaluation_record

@@ -26,7 +26,7 @@ from mnistrepro.aggregate import RUN_COLUMNS
 from mnistrepro.choices import EXPERIMENTS
 from mnistrepro.config import seed_list
 from mnistrepro.facts import NOT_RUN, Facts, MissingFactError, not_run_parts, read_facts, study_config
-from mnistrepro.findings import findings
+from mnistrepro.report.findings import findings
 from mnistrepro.io import file_sha256
 
 # Whole workflow runs (or a cluster, a browser): the slow tier.
@@ -427,7 +427,7 @@ def test_readme_states_the_home_pages_findings():
 
 @pytest.mark.parametrize("config", [{}, ci_config(OTHER_CONFIG)], ids=["default", "other"])
 def test_home_page_states_the_findings_lines(config):
-    """The home page renders each line of mnistrepro.findings, facts quoted, in order."""
+    """The home page renders each line of mnistrepro.report.findings, facts quoted, in order."""
     steps = report_config(config)["pair_sweep"]["steps"]
     facts = AnyFacts({"loss_ce_vs_mse_raw_final_verdict": "logistic loss wins",
                       f"pair_verdict_{steps}": "7 vs 9 (88.74%, n = 10)"})
@@ -440,8 +440,8 @@ def test_home_page_states_the_findings_lines(config):
 
 def test_findings_are_written_once():
     """The home page, the comparisons caption and the README block state the lines of one function,
-    mnistrepro.findings.findings: the same lines in each, in order."""
-    from mnistrepro.findings import readme_results
+    mnistrepro.report.findings.findings: the same lines in each, in order."""
+    from mnistrepro.report.findings import readme_results
 
     facts = AnyFacts({"loss_ce_vs_mse_raw_final_verdict": "logistic loss wins",
                       "c3_sparse_vs_full_claim": "full C3 is more accurate"})
@@ -484,7 +484,7 @@ def test_a_misspelt_fact_in_a_caption_fails_and_names_it():
 def test_a_part_the_config_left_out_reads_not_run_and_nothing_else_does():
     """With one C3 kind, the other kind's facts and the C3 comparison read "not run in this configuration"; with
     both kinds, the same fact missing is an error naming it."""
-    from mnistrepro.aggregate import variant_facts
+    from mnistrepro.report.study import variant_facts
 
     one_kind = report_config({"lenet": {"c3": ["sparse"]}})
     claim = ("lenet_test_set", "lenet_paired_sd", "lenet_n_plan", "lenet_achieved")

@@ -8,7 +8,7 @@ from mnistrepro.config import check_config, divisor_label, evaluated_steps, seed
 from mnistrepro.cpu_kernels import pin_cpu_kernels
 from mnistrepro.device import training_on_gpu
 from mnistrepro.facts import Facts, current_facts
-from mnistrepro.findings import current_findings
+from mnistrepro.report.findings import current_findings
 from mnistrepro.logs import ConfigError
 from mnistrepro.run_summary import report_requested
 from mnistrepro.seeds import group_label, parse_group_label, seed_groups
