@@ -9,7 +9,7 @@ misspelt key never renders as a plausible sentence.
 
 The file::
 
-    {"format": "mnistrepro-facts/1", "config": {...}, "not_run": {part: [key patterns]}, "facts": {key: text}}
+    {"format": "mnistrepro-facts/2", "config": {...}, "not_run": {part: [key patterns]}, "facts": {key: text}}
 
 Torch-free: the Snakefile reads the facts at parse time.
 """
@@ -33,7 +33,7 @@ __all__ = ["FACTS_FORMAT", "NOT_RUN", "REFERENCE_ACCURACY", "Facts", "FactsFileE
            "config_differences", "current_facts", "not_run_parts", "read_facts", "step_key", "study_config",
            "write_facts"]
 
-FACTS_FORMAT = "mnistrepro-facts/1"
+FACTS_FORMAT = "mnistrepro-facts/2"
 NOT_RUN = "not run in this configuration"
 # The reference's single runs (docs/SPEC.md), all on its one digit pair: (pair, loss, scaling, steps) -> test
 # accuracy. Another pair or step count has no reference run to compare with.

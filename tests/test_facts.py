@@ -112,7 +112,7 @@ def test_only_this_configurations_facts_are_current(tmp_path):
     config = default_config()
     path = tmp_path / "facts.json"
     assert current_facts(path, config) is None
-    path.write_text(json.dumps({"lenet_verdict": "equivalent"}))  # the format before mnistrepro-facts/1
+    path.write_text(json.dumps({"lenet_verdict": "equivalent"}))  # a format before mnistrepro-facts/2
     assert current_facts(path, config) is None
     write_facts(path, {"identities_verdict": "23 of 23"}, config)
     assert current_facts(path, config) == {"identities_verdict": "23 of 23"}
