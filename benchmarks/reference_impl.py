@@ -26,9 +26,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
-from torch import Tensor, nn
-
 import torch.nn.functional as F
+from torch import Tensor, nn
 
 from mnistrepro import lenet, logreg
 from mnistrepro.lenet_training import DeviceData, build_model
