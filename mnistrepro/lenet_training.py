@@ -522,17 +522,20 @@ def train_group(runs: Sequence[LeNetRun], data: DeviceData, checkpoint_path: str
         retain_freed_memory()  # the step's tensors reuse freed memory instead of fresh pages
     state = resume(runs, device, checkpoint_path, channels_last, stacked)
     first, seeds, models = runs[0], [r.seed for r in runs], state.net.models
-    label = group_label(seeds)
     if state.epochs_done == 0:
         log.info("starting %s C3, seed%s %s%s: %d epochs of %d images, batch %d, lr %g, on %s", first.c3,
-                 "s" if len(runs) > 1 else "", label, " stacked" if state.net.stacked else "", first.epochs,
-                 data.train_x.shape[0], first.batch_size, first.lr, device)
-    if state.epochs_done < first.epochs:
-        for model in models:
-            model.train()
-        step = TrainStep(state.net, state.optimizer, data, first.batch_size, graph=cuda_graph)
-        if step.graph is not None:
-            log.info("training step captured as a CUDA graph")
+                 "s" if len(runs) > 1 else "", group_label(seeds), " stacked" if state.net.stacked else "",
+                 first.epochs, data.train_x.shape[0], first.batch_size, first.lr, device)
+    # The models and history lists are the ones the epochs below train and extend.
+    results = [TrainState(model=model, history=history, resumed_from_epoch=state.resumed_from_epoch)
+               for model, history in zip(models, state.histories)]
+    if state.epochs_done == first.epochs:
+        return results
+    for model in models:
+        model.train()
+    step = TrainStep(state.net, state.optimizer, data, first.batch_size, graph=cuda_graph)
+    if step.graph is not None:
+        log.info("training step captured as a CUDA graph")
     for epoch in range(state.epochs_done, first.epochs):
         trained = train_epoch(step, seeds, epoch)
         state.net.copy_to_models()
@@ -549,8 +552,7 @@ def train_group(runs: Sequence[LeNetRun], data: DeviceData, checkpoint_path: str
             save_checkpoint(checkpoint_path, runs, state, epoch + 1, device)
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, rows)
-    return [TrainState(model=model, history=history, resumed_from_epoch=state.resumed_from_epoch)
-            for model, history in zip(models, state.histories)]
+    return results
 
 
 def train(run: LeNetRun, data: DeviceData, checkpoint_path: str | os.PathLike | None = None,
