@@ -15,7 +15,7 @@ with the ratios:
   (target for the pipeline: at most 1.25; the reference took 2.1).
 
 On the CPU it also times the pipeline's training step before and after the fused step (README, "A faster CPU step"):
-``before`` is the layer-by-layer forward (``LeNet5.fused_cpu = False``) with glibc's default allocator
+``before`` is the layer-by-layer forward (``reference_impl.layer_by_layer``) with glibc's default allocator
 settings; ``after`` is what :func:`mnistrepro.lenet_training.train` runs now (the fused ``tanh -> pool ->
 tanh`` autograd nodes of :mod:`mnistrepro.lenet_ops`, C3 in NCHW, and freed memory kept in the heap by
 :func:`mnistrepro.lenet_ops.retain_freed_memory`); ``allocator`` is ``before`` with the allocator setting
@@ -23,6 +23,16 @@ alone. The allocator setting is process-wide, so each path trains in its own wor
 take turns slice by slice (the others wait), and the ratio is the median over rounds of after/before
 (wall clock; also per CPU-second, which other processes on a shared machine disturb less). Target: at
 least 1.3x for both C3 variants with one thread.
+
+On the CPU it also times the single-seed training step of one trainer for one seed and for groups
+(:class:`mnistrepro.lenet_training.TrainStep` over a seed axis of one) beside the single-seed step it replaced
+(``old``: ``reference_impl.SingleSeedStepBefore``, a frozen copy), in one worker process at one thread, both
+with freed memory kept in the heap as training keeps it; the two take turns slice by slice (which one goes
+first alternates), and ``new/old`` is the median over rounds of the new step's time over the old one's (1:
+as fast; with the spread of the rounds' ratios, which is the run-to-run noise). Both take the same steps
+from the same seed, so their weights must end bit-identical, which is checked. ``--single-step-only`` runs
+just this comparison; on a loaded machine it takes many rounds to settle (``--images 100000 --slice 5``:
+200 rounds).
 
 On a CUDA device it also trains each variant for ``--epochs`` (10) full epochs with the pipeline's loop
 and reports the training time (target: at most 3 s per variant on an H100-class GPU).
@@ -53,14 +63,13 @@ from torchvision.transforms import ToTensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reference_impl import lenet5_sixteen  # noqa: E402  (this directory)
+from reference_impl import SingleSeedStepBefore, layer_by_layer, lenet5_sixteen  # noqa: E402  (this directory)
 from mnistrepro.choices import C3_KINDS, DEVICES  # noqa: E402
 from mnistrepro.device import describe_device, resolve_device  # noqa: E402
 from mnistrepro.lenet import LeNet5  # noqa: E402
-from mnistrepro.lenet_grouped import GroupTrainStep, StackedLeNet, train_group  # noqa: E402
 from mnistrepro.lenet_ops import retain_freed_memory  # noqa: E402
 from mnistrepro.lenet_training import (  # noqa: E402
-    LeNetRun, TrainStep, build_model, epoch_permutation, resume, to_device_data, train, use_deterministic_cudnn)
+    LeNetRun, TrainStep, epoch_permutation, resume, to_device_data, train, train_group, use_deterministic_cudnn)
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / "results" / "data" / "mnist.pt"
 
@@ -130,16 +139,25 @@ class Straightforward:
 
 
 class Pipeline:
-    """The pipeline's loop: :class:`mnistrepro.lenet_training.TrainStep` on data resident on the device,
-    set up as :func:`mnistrepro.lenet_training.train` sets it up (model, channels-last on the CPU, CUDA graph)."""
+    """The pipeline's loop for one seed: :class:`mnistrepro.lenet_training.TrainStep` on data resident on the
+    device, set up as :func:`mnistrepro.lenet_training.train` sets it up (the seed's module alone, channels-last
+    on the CPU, CUDA graph). ``fused=False``: the layer-by-layer forward (the step before the fused one).
+    ``old=True``: the single-seed step before one trainer served one seed and groups alike
+    (``reference_impl.SingleSeedStepBefore``)."""
 
-    def __init__(self, data, c3: str, seed: int, fused_cpu: bool = True) -> None:
+    def __init__(self, data, c3: str, seed: int, fused: bool = True, old: bool = False) -> None:
         device = data.device
         use_deterministic_cudnn(device)
-        state = resume(LeNetRun(c3=c3, seed=seed), device)  # no checkpoint: a fresh start
-        state.model.fused_cpu = fused_cpu  # False: the layer-by-layer forward (the step before the fused one)
-        self.step = TrainStep(state.model, state.optimizer, data, 100, graph=True)
-        self.n, self.seed, self.epoch, self.pos = data.train_x.shape[0], seed, 0, 0
+        if old:
+            self.step = SingleSeedStepBefore(data, c3, seed)
+            self.model = self.step.model
+        else:
+            state = resume([LeNetRun(c3=c3, seed=seed)], device, stacked=False)  # no checkpoint: a fresh start
+            self.step = TrainStep(state.net, state.optimizer, data, 100, graph=True)
+            self.model = state.net.models[0]
+        if not fused:
+            layer_by_layer(self.model)
+        self.old, self.n, self.seed, self.epoch, self.pos = old, data.train_x.shape[0], seed, 0, 0
         self.perm = epoch_permutation(seed, 0, self.n).to(device)
 
     def run(self, n_batches: int) -> int:
@@ -148,10 +166,11 @@ class Pipeline:
             if self.pos + 100 > self.n:
                 self.epoch, self.pos = self.epoch + 1, 0
                 self.perm = epoch_permutation(self.seed, self.epoch, self.n).to(self.perm.device)
-            self.step(self.perm[self.pos:self.pos + 100])
+            idx = self.perm[self.pos:self.pos + 100]
+            self.step(idx if self.old else idx.unsqueeze(0))  # the old step's batch has no seed axis
             self.pos += 100
             seen += 100
-        float(self.step.loss_sum)  # what train() reads once an epoch; syncs a GPU
+        float(self.step.loss_sum.sum())  # what train() reads once an epoch; syncs a GPU
         return seen
 
 
@@ -187,7 +206,7 @@ def alternate(loops: dict, device: torch.device, rounds: int, slice_batches: int
 # The CPU step before and after the fused step, in two processes taking turns
 
 STEP_PATHS = {
-    # name: (LeNet5.fused_cpu, retain_freed_memory() in the process)
+    # name: (the fused forward, retain_freed_memory() in the process)
     "before": (False, False),     # layer-by-layer forward, glibc's default allocator settings
     "allocator": (False, True),   # the same, with freed memory kept in the heap (attribution only)
     "after": (True, True),        # fused tanh-pool-tanh blocks, NCHW C3, freed memory kept (what train() does)
@@ -197,13 +216,13 @@ STEP_PATHS = {
 def _step_worker(conn, data_path: str | None, path: str, threads: int) -> None:
     """One process per path (the allocator setting is process-wide): trains both C3 variants' loops
     slice by slice when told to; answers (images, wall seconds, CPU seconds) per slice."""
-    fused_cpu, retain = STEP_PATHS[path]
+    fused, retain = STEP_PATHS[path]
     torch.set_num_threads(threads)
     if retain:
         retain_freed_memory()
     mnist = torch.load(data_path, weights_only=True) if data_path else synthetic_mnist()
     data = to_device_data(mnist, "cpu", test_limit=1000)
-    loops = {c3: Pipeline(data, c3, seed=0, fused_cpu=fused_cpu) for c3 in C3_KINDS}
+    loops = {c3: Pipeline(data, c3, seed=0, fused=fused) for c3 in C3_KINDS}
     for loop in loops.values():
         loop.run(3)
     conn.send("ready")
@@ -267,6 +286,66 @@ def report_cpu_step(result: dict) -> None:
           f"(CPU time: {r['allocator_sparse_cpu_time']:.2f}x, {r['allocator_full_cpu_time']:.2f}x)")
 
 
+# ----------------------------------------------------------------------------------------------
+# The single-seed CPU step of the one trainer vs the single-seed step it replaced, in one process
+
+
+def _single_seed_steps(data_path: str | None, n_images: int, slice_batches: int) -> dict:
+    """Runs in a worker process (the allocator setting is process-wide): per C3 kind, the old and the new
+    single-seed step (:class:`Pipeline` with ``old`` True and False) take turns slice by slice at one thread."""
+    torch.set_num_threads(1)
+    retain_freed_memory()  # as train() does, for either step
+    mnist = torch.load(data_path, weights_only=True) if data_path else synthetic_mnist()
+    data = to_device_data(mnist, "cpu", test_limit=1000)
+    out = {}
+    for c3 in C3_KINDS:
+        loops = {"old": Pipeline(data, c3, seed=0, old=True), "new": Pipeline(data, c3, seed=0)}
+        for loop in loops.values():
+            loop.run(3)
+        wall: dict[str, list[float]] = {name: [] for name in loops}
+        cpu: dict[str, list[float]] = {name: [] for name in loops}
+        for r in range(max(2, n_images // (100 * slice_batches))):
+            for name in (("old", "new") if r % 2 == 0 else ("new", "old")):  # neither always goes first
+                start_wall, start_cpu = time.perf_counter(), time.process_time()
+                loops[name].run(slice_batches)
+                wall[name].append((time.perf_counter() - start_wall) / slice_batches)
+                cpu[name].append((time.process_time() - start_cpu) / slice_batches)
+        old_state, new_state = loops["old"].model.state_dict(), loops["new"].model.state_dict()
+        out[c3] = {"same_weights": all(torch.equal(old_state[k], new_state[k]) for k in old_state)}
+        # Wall clock, and CPU time, which other processes on a shared machine disturb less.
+        for clock, seconds in (("", wall), ("cpu_", cpu)):
+            ratios = [new / old for new, old in zip(seconds["new"], seconds["old"])]
+            out[c3] |= {
+                f"old_{clock}ms_per_step": 1e3 * statistics.median(seconds["old"]),
+                f"new_{clock}ms_per_step": 1e3 * statistics.median(seconds["new"]),
+                f"{clock}new_over_old": statistics.median(ratios),
+                f"{clock}new_over_old_quartiles": statistics.quantiles(ratios, n=4)[::2],
+            }
+    return out
+
+
+def compare_single_seed_step(data_path: str | None, n_images: int, slice_batches: int) -> dict:
+    """The old and new single-seed CPU step side by side at one thread, in one spawned worker process; per C3
+    kind the median ms per step of each, the median over rounds of new/old and its quartiles."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_single_seed_steps, data_path, n_images, slice_batches).result()
+
+
+def report_single_seed_step(result: dict) -> None:
+    print(f"{'single-seed step, 1 thread':<27} {'old ms':>7} {'new ms':>7} {'new/old':>8}  {'(quartiles)':<13} "
+          f"{'CPU ms: old':>11} {'new':>6} {'new/old':>8}  {'(quartiles)':<13} same weights")
+    for c3, r in result.items():
+        q1, q3 = r["new_over_old_quartiles"]
+        c1, c3_ = r["cpu_new_over_old_quartiles"]
+        print(f"{c3:<27} {r['old_ms_per_step']:>7.2f} {r['new_ms_per_step']:>7.2f} {r['new_over_old']:>8.3f}  "
+              f"({q1:.3f}-{q3:.3f}) {r['old_cpu_ms_per_step']:>11.2f} {r['new_cpu_ms_per_step']:>6.2f} "
+              f"{r['cpu_new_over_old']:>8.3f}  ({c1:.3f}-{c3_:.3f}) {'yes' if r['same_weights'] else 'NO'}")
+    print("new/old: the median over rounds of the new step's time over the old one's (1: as fast), wall clock and "
+          "CPU time")
+
+
 def report(med: dict, straightforward: bool) -> dict:
     loops = ("straightforward", "pipeline") if straightforward else ("pipeline",)
     print(f"{'loop':<16} {'sparse img/s':>13} {'full img/s':>11} {'sparse/full time':>17}")
@@ -303,14 +382,14 @@ def ten_epochs(mnist: dict, device: torch.device, epochs: int) -> dict:
 
 
 class GroupedPipeline:
-    """``seeds`` trained together: :class:`mnistrepro.lenet_grouped.GroupTrainStep` over stacked models, as
-    :func:`mnistrepro.lenet_grouped.train_group` sets it up; ``run(n)`` takes ``n`` steps of every seed."""
+    """``seeds`` trained together: :class:`mnistrepro.lenet_training.TrainStep` over the stacked seeds, as
+    :func:`mnistrepro.lenet_training.train_group` sets it up; ``run(n)`` takes ``n`` steps of every seed."""
 
     def __init__(self, data, c3: str, seeds: list[int]) -> None:
         device = data.device
         use_deterministic_cudnn(device)
-        net = StackedLeNet([build_model(c3, s, device) for s in seeds])
-        self.step = GroupTrainStep(net, 0.1, data, 100, graph=True)
+        state = resume([LeNetRun(c3=c3, seed=s) for s in seeds], device, stacked=True)
+        self.step = TrainStep(state.net, state.optimizer, data, 100, graph=True)
         self.seeds, self.n, self.pos = seeds, data.train_x.shape[0], 0
         self.orders = torch.stack([epoch_permutation(s, 0, self.n) for s in seeds]).to(device)
 
@@ -378,6 +457,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-step", action="store_true",
                         help="skip the CPU step before/after the fused step (two worker processes)")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
+    parser.add_argument("--single-step-only", action="store_true",
+                        help="only the single-seed CPU step, old vs new, at one thread")
     parser.add_argument("--group-size", type=int, default=None,
                         help="seeds trained together vs separately (default: 10 on CUDA, 4 on the CPU; 0: skip)")
     args = parser.parse_args(argv)
@@ -390,6 +471,14 @@ def main(argv: list[str] | None = None) -> int:
                      "torch": torch.__version__, "images": args.images, "slice_batches": args.slice, "runs": []}
     print(f"LeNet-5 training speed: {results['data']}, {results['device']}, torch {torch.__version__}, "
           f"{args.images} images per loop in slices of {args.slice} batches, loops alternating; median over slices")
+    if device.type == "cpu":
+        print("\nthe single-seed CPU step of the one trainer (new) vs the step it replaced (old)")
+        results["single_seed_step"] = compare_single_seed_step(str(path) if path else None, args.images, args.slice)
+        report_single_seed_step(results["single_seed_step"])
+    if args.single_step_only:
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2) + "\n")
+        return 0
     for threads in args.threads or [torch.get_num_threads()]:
         torch.set_num_threads(threads)
         load_before = os.getloadavg()[0]

@@ -10,7 +10,9 @@ Logistic regression (mnistrepro.logreg), three loops with the same maths:
 - mnistrepro.logreg.train_batched, the pipeline's: :func:`train_fast` for many seeds at once.
 
 LeNet-5 (mnistrepro.lenet): :class:`SixteenConvC3`, the literal sparse C3 (16 convolutions on
-index-sliced inputs), and :func:`lenet5_sixteen`, LeNet-5 with it.
+index-sliced inputs), and :func:`lenet5_sixteen`, LeNet-5 with it; :func:`layer_by_layer`, the CPU forward
+before the fused activation-pooling blocks; :class:`SingleSeedStepBefore`, the single-seed training step
+before one trainer served a seed alone and a group of seeds alike.
 
 Importable as ``reference_impl`` from the benchmarks (their own directory) and the tests (pytest's
 ``pythonpath``, pyproject.toml).
@@ -24,9 +26,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mnistrepro import lenet, logreg
+from mnistrepro.lenet_training import DeviceData, build_model
 
 # ----------------------------------------------------------------------------------------------
 # Logistic regression
@@ -234,3 +238,42 @@ def lenet5_sixteen() -> lenet.LeNet5:
     model = lenet.LeNet5("sparse")
     model.c3 = SixteenConvC3().load_sparse(model.c3)
     return model
+
+
+def layer_by_layer(model: lenet.LeNet5) -> lenet.LeNet5:
+    """``model`` running its layer-by-layer forward (:meth:`mnistrepro.lenet.LeNet5.forward_layers`) on every device,
+    the CPU included, where the pipeline runs the fused forward. Returns ``model``."""
+    model.forward = model.forward_layers
+    return model
+
+
+class SingleSeedStepBefore:
+    """A frozen copy of the pipeline's single-seed training step (eager, as on the CPU) from before one trainer
+    served a seed alone and a group of seeds alike; benchmarks/bench_lenet.py times it beside today's step.
+
+    Set up as a fresh run was: the weights of ``seed`` (:func:`mnistrepro.lenet_training.build_model`),
+    channels-last on the CPU, ``torch.optim.SGD(foreach=True)``. ``step(idx)``: one SGD step on the batch
+    ``data.train_x[idx]`` (``idx`` int64 ``[B]``), accumulating the summed loss (``loss_sum``, float64 ``[]``) and
+    the correct predictions (``correct``, int64 ``[]``) on the device.
+    """
+
+    def __init__(self, data: DeviceData, c3: str, seed: int, lr: float = 0.1) -> None:
+        device = data.device
+        model = build_model(c3, seed, device)
+        if device.type == "cpu":
+            model = model.to(memory_format=torch.channels_last)
+        self.model, self.data = model, data
+        self.optimizer = torch.optim.SGD(model.parameters(), lr=lr, foreach=True)
+        self.loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        self.correct = torch.zeros((), dtype=torch.long, device=device)
+
+    def __call__(self, idx: Tensor) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        x = self.data.train_x.index_select(0, idx)
+        y = self.data.train_y.index_select(0, idx)
+        logits = self.model(x)
+        loss = F.cross_entropy(logits, y)
+        loss.backward()
+        self.optimizer.step()
+        self.loss_sum.add_(loss.detach().double() * idx.shape[0])
+        self.correct.add_((logits.detach().argmax(1) == y).sum())

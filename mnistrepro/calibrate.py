@@ -1,8 +1,8 @@
 """A few seconds of LeNet-5 training on this machine, timed: what the study's estimate (mnistrepro.estimate) is
 derived from when no earlier run left benchmarks.
 
-Runs the study's own training code (:func:`mnistrepro.lenet_training.train`, or
-:func:`mnistrepro.lenet_grouped.train_group` for groups of seeds) on random images of MNIST's shape, so that
+Runs the study's own training code (:func:`mnistrepro.lenet_training.train_group`: one seed alone, or a group
+of seeds stacked) on random images of MNIST's shape, so that
 whatever makes training slower or faster here (the CPU, its kernels, the threads, the GPU) is in the timing.
 No MNIST file is needed: the estimate is printed before the data is acquired.
 
@@ -27,8 +27,7 @@ import time
 import torch
 
 from mnistrepro.device import resolve_device
-from mnistrepro.lenet_grouped import train_group
-from mnistrepro.lenet_training import DeviceData, LeNetRun, train
+from mnistrepro.lenet_training import DeviceData, LeNetRun, train_group
 
 # Images per calibration epoch: 30 (CPU) or 100 (GPU) batches of 100 are enough for a stable per-step time; the
 # first epoch is a warm-up (allocations, CUDA graph capture) and is not counted.
@@ -63,10 +62,7 @@ def calibrate(device_setting: str, threads: int, c3_kinds: list[str], seeds_per_
     for c3 in c3_kinds:
         runs = [LeNetRun(c3=c3, seed=seed, epochs=CALIBRATION_EPOCHS, batch_size=batch_size, lr=lr)
                 for seed in range(seeds_per_job)]
-        if seeds_per_job > 1:
-            histories = [state.history for state in train_group(runs, data)]
-        else:
-            histories = [train(runs[0], data).history]
+        histories = [state.history for state in train_group(runs, data)]
         timed = range(1, CALIBRATION_EPOCHS)
         # A group's epoch_seconds is each seed's share of the group's time: their sum is the group's.
         epoch_s = sum(h[e]["epoch_seconds"] for h in histories for e in timed) / len(timed)

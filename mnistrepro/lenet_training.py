@@ -1,23 +1,35 @@
 """Training LeNet-5 (SPEC.md experiment B) on MNIST tensors held on the device (evaluating the trained
 weights is its own step: :mod:`mnistrepro.lenet_eval`).
 
+One trainer for one seed and for a group of seeds: every step, loop and checkpoint works on a seed axis
+``M``. One seed alone is a group of one whose module runs as it is (:class:`SingleLeNet`); a group trained
+together has its parameters stacked (``[M, ...]``) and run through :func:`torch.func.vmap`
+(:class:`StackedLeNet`), so that on a GPU, where a LeNet-5 step is launch-bound, ``M`` seeds share every
+kernel launch (and the start-up of a job).
+
 The loop is built for speed and for exact reproducibility:
 
 - the images are moved to the device once and scaled there (uint8 -> float32 / 255, i.e. ``ToTensor``);
   batches are ``index_select`` of the resident tensors, no per-sample work;
-- epoch ``e`` visits the training images in the order :func:`epoch_permutation` ``(seed, e)`` gives, a
-  permutation drawn from its own generator, so a resumed run sees the same batches as an
-  uninterrupted one; the weights are initialised from ``seed`` (on the CPU, whatever the device);
-- loss and accuracy are accumulated on the device and read once an epoch (no per-batch sync);
+- epoch ``e`` of seed ``s`` visits the training images in the order :func:`epoch_permutation` ``(s, e)``
+  gives, a permutation drawn from its own generator, so a resumed run sees the same batches as an
+  uninterrupted one; the weights are initialised from ``s`` (on the CPU, whatever the device);
+- each seed's loss is its own batch's mean cross-entropy and its SGD update its own gradient; loss and
+  accuracy are accumulated on the device and read once an epoch (no per-batch sync);
 - on CUDA, one training step (batch gather, forward, backward, SGD update, accumulation) is captured
   as a CUDA graph and replayed, removing the per-kernel launch overhead that dominates a model
   this small (falls back to eager execution if the capture fails);
-- after every epoch a checkpoint (model, optimizer, epoch, history, run description) is written
-  atomically; :func:`resume` picks it up when its run description matches, and on the CPU training
-  then ends with the same weights as an uninterrupted run.
+- after every epoch a checkpoint (each seed's weights and history, the optimizer, the runs) is written
+  atomically; :func:`resume` picks it up when its runs match, and on the CPU training then ends with
+  the same weights as an uninterrupted run.
 
-:func:`train` is the composition: :func:`resume` (or start afresh), then per epoch :func:`train_epoch`
-and :func:`evaluate_epoch` (the test monitoring), a history row and a checkpoint.
+Numbers: a seed trained stacked does the same arithmetic as the seed alone in another order (grouped
+kernels), so it is not bitwise equal to it (``tests/test_lenet_grouped.py`` states the tolerance); it does
+not depend on which other seeds share its group, and the same group gives bit-identical weights twice.
+
+:func:`train_group` is the composition: :func:`resume` (or start afresh), then per epoch :func:`train_epoch`
+and :func:`evaluate_epoch` (the test monitoring), a history row per seed and a checkpoint; :func:`train` is
+one seed alone.
 """
 
 from __future__ import annotations
@@ -30,10 +42,11 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
+from torch.func import functional_call, stack_module_state, vmap
 
 from mnistrepro.io import atomic_path, save_torch
 from mnistrepro.lenet import LeNet5, analytic_param_counts, c3_saved, init_weights_, measured_param_counts
@@ -41,11 +54,13 @@ from mnistrepro.lenet_eval import eval_batch_size as default_eval_batch_size
 from mnistrepro.lenet_eval import logits_and_loss
 from mnistrepro.lenet_ops import retain_freed_memory
 from mnistrepro.records import LenetTrainingRecord
-from mnistrepro.seeds import mix_seed
+from mnistrepro.seeds import group_label, mix_seed
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_FORMAT = 1
+# 2: one layout for one seed and a group (a list of seeds, the optimizer, whether stacked); a checkpoint of
+# format 1 is ignored and its run starts afresh.
+CHECKPOINT_FORMAT = 2
 
 HISTORY_FIELDS = (
     "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
@@ -130,9 +145,9 @@ def build_model(c3: str, seed: int, device: torch.device | str = "cpu") -> LeNet
     return init_weights_(model, seed).to(device)
 
 
-def make_optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
+def make_optimizer(params: Sequence[torch.Tensor], lr: float) -> torch.optim.Optimizer:
     """Plain SGD (no momentum, no weight decay), as in SPEC.md."""
-    return torch.optim.SGD(model.parameters(), lr=lr, foreach=True)
+    return torch.optim.SGD(params, lr=lr, foreach=True)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -155,25 +170,113 @@ def evaluate_epoch(model: torch.nn.Module, data: DeviceData, batch_size: int) ->
 
 
 # ----------------------------------------------------------------------------------------------
+# The seeds of a training job, on a seed axis
+
+
+class SingleLeNet:
+    """One LeNet-5 as a seed axis of size one: the module runs as it is, its parameters are the optimizer's.
+
+    The fast path for one seed (no ``vmap``), and the arithmetic of a seed trained alone.
+    """
+
+    stacked = False
+
+    def __init__(self, model: LeNet5) -> None:
+        self.models = [model]
+        self.size = 1
+
+    def forward_loss(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x`` ``[1, B, 1, 28, 28]``, ``y`` ``[1, B]`` -> logits ``[1, B, 10]`` and the mean cross-entropy ``[1]``."""
+        logits = self.models[0](x[0])
+        return logits.unsqueeze(0), F.cross_entropy(logits, y[0]).unsqueeze(0)
+
+    def parameters(self) -> list[torch.Tensor]:
+        return list(self.models[0].parameters())
+
+    def copy_to_models(self) -> None:
+        """Nothing to do: the module itself is trained."""
+
+
+class StackedLeNet:
+    """``M`` LeNet-5 models of one C3 kind as stacked parameters, run together through :func:`torch.func.vmap`.
+
+    ``params[name]`` is ``[M, *shape]`` (leaf tensors that require gradients); ``self(x)`` maps
+    ``x`` ``[M, B, 1, 28, 28]`` (seed ``i``'s batch at ``x[i]``) to logits ``[M, B, 10]``. Convolutions become
+    grouped convolutions and linear layers batched matrix products, so a seed's numbers are not bitwise those
+    of the seed alone (:class:`SingleLeNet`), but do not depend on the other seeds.
+    """
+
+    stacked = True
+
+    def __init__(self, models: Sequence[LeNet5]) -> None:
+        kinds = {m.c3_kind for m in models}
+        if len(kinds) != 1:
+            raise ValueError(f"a group trains one C3 kind, got {sorted(kinds)}")
+        self.models = list(models)
+        self.params, self.buffers = stack_module_state(self.models)
+        # A weightless copy to call with each seed's parameters.
+        self.template = copy.deepcopy(self.models[0]).to("meta")
+        self.size = len(self.models)
+
+    def _one(self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        return functional_call(self.template, (params, buffers), (x,))
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return vmap(self._one)(self.params, self.buffers, x)
+
+    def forward_loss(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x`` ``[M, B, 1, 28, 28]``, ``y`` ``[M, B]`` -> logits ``[M, B, 10]`` and each seed's mean
+        cross-entropy over its own batch ``[M]`` (the gradient of their sum with respect to one seed's parameters
+        is that seed's gradient alone)."""
+        m, b = y.shape
+        logits = self(x)
+        losses = F.cross_entropy(logits.reshape(m * b, -1), y.reshape(-1), reduction="none").view(m, b).mean(1)
+        return logits, losses
+
+    def parameters(self) -> list[torch.Tensor]:
+        return list(self.params.values())
+
+    @torch.no_grad()
+    def copy_to_models(self) -> None:
+        """Copy seed ``i``'s current parameters into ``models[i]`` (for evaluation and saving)."""
+        for i, model in enumerate(self.models):
+            for name, param in model.named_parameters():
+                param.copy_(self.params[name][i])
+
+
+SeedAxis = SingleLeNet | StackedLeNet
+
+
+def seed_axis(models: Sequence[LeNet5], stacked: bool) -> SeedAxis:
+    """``models`` on a seed axis: stacked (:class:`StackedLeNet`), or the one model as it is (:class:`SingleLeNet`)."""
+    if stacked:
+        return StackedLeNet(models)
+    if len(models) != 1:
+        raise ValueError(f"only a stacked group trains more than one seed, got {len(models)}")
+    return SingleLeNet(models[0])
+
+
+# ----------------------------------------------------------------------------------------------
 # Training
 
 
 class TrainStep:
-    """``step(idx)``: one SGD step on the batch ``data.train_x[idx]`` (the pipeline's inner loop).
+    """``step(idx)``: one SGD step of every seed of ``net``, seed ``i`` on the batch ``data.train_x[idx[i]]``
+    (``idx`` int64 ``[M, B]``, ``M = net.size``); the pipeline's inner loop.
 
-    Accumulates the summed loss (``loss_sum``, float64) and the number of correct predictions
-    (``correct``) on the device, without synchronising; ``reset()`` zeroes them.
+    Accumulates each seed's summed loss (``loss_sum`` ``[M]``, float64) and number of correct predictions
+    (``correct`` ``[M]``, int64) on the device, without synchronising; ``reset()`` zeroes them.
 
     ``graph=True`` (CUDA only) captures the full-batch step as a CUDA graph after a few warm-up steps
     whose effect on the weights is undone; batches of another size run eagerly.
     """
 
-    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, data: DeviceData,
+    def __init__(self, net: SeedAxis, optimizer: torch.optim.Optimizer, data: DeviceData,
                  batch_size: int, graph: bool) -> None:
-        self.model, self.optimizer, self.data, self.batch_size = model, optimizer, data, batch_size
+        self.net, self.optimizer, self.data, self.batch_size = net, optimizer, data, batch_size
         device = data.device
-        self.loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-        self.correct = torch.zeros((), dtype=torch.long, device=device)
+        self.loss_sum = torch.zeros(net.size, dtype=torch.float64, device=device)
+        self.correct = torch.zeros(net.size, dtype=torch.long, device=device)
         self.graph: torch.cuda.CUDAGraph | None = None
         if graph and device.type == "cuda" and data.train_x.shape[0] >= batch_size:
             try:
@@ -183,21 +286,22 @@ class TrainStep:
                 self.graph = None
 
     def _step(self, idx: torch.Tensor) -> None:
-        x = self.data.train_x.index_select(0, idx)
-        y = self.data.train_y.index_select(0, idx)
-        logits = self.model(x)
-        loss = F.cross_entropy(logits, y)
-        loss.backward()
+        m, b = idx.shape
+        flat = idx.reshape(-1)
+        x = self.data.train_x.index_select(0, flat).view(m, b, *self.data.train_x.shape[1:])
+        y = self.data.train_y.index_select(0, flat).view(m, b)
+        logits, losses = self.net.forward_loss(x, y)
+        losses.sum().backward()
         self.optimizer.step()
-        self.loss_sum.add_(loss.detach().double() * idx.shape[0])
-        self.correct.add_((logits.detach().argmax(1) == y).sum())
+        self.loss_sum.add_(losses.detach().double() * b)
+        self.correct.add_((logits.detach().argmax(2) == y).sum(1))
 
     def _capture(self) -> None:  # pragma: no cover - needs a GPU
         device = self.data.device
-        params = list(self.model.parameters())
+        params = self.net.parameters()
         saved = [p.detach().clone() for p in params]
         saved_opt = copy.deepcopy(self.optimizer.state_dict())
-        self.static_idx = torch.arange(self.batch_size, device=device)
+        self.static_idx = torch.arange(self.batch_size, device=device).repeat(self.net.size, 1)
         try:
             side = torch.cuda.Stream(device)
             side.wait_stream(torch.cuda.current_stream(device))
@@ -226,7 +330,7 @@ class TrainStep:
         self.correct.zero_()
 
     def __call__(self, idx: torch.Tensor) -> None:
-        if self.graph is not None and idx.shape[0] == self.batch_size:
+        if self.graph is not None and idx.shape[1] == self.batch_size:
             self.static_idx.copy_(idx)
             self.graph.replay()
         else:
@@ -244,16 +348,29 @@ def _sync(device: torch.device) -> None:
 
 @dataclass
 class TrainState:
-    """A run after ``len(history)`` epochs: what :func:`resume` starts from and :func:`train` returns."""
+    """One run after ``len(history)`` epochs, as :func:`train` and :func:`train_group` return it."""
 
     model: LeNet5
-    optimizer: torch.optim.Optimizer | None  # None for a seed trained in a group (plain SGD, no state)
     history: list[dict[str, Any]]
     resumed_from_epoch: int | None  # epochs already done when training started (None: fresh start)
 
     @property
     def epochs_done(self) -> int:
         return len(self.history)  # one row per finished epoch
+
+
+@dataclass
+class GroupState:
+    """The seeds of a training job after ``len(histories[0])`` epochs: what :func:`resume` starts from."""
+
+    net: SeedAxis
+    optimizer: torch.optim.Optimizer
+    histories: list[list[dict[str, Any]]]  # per seed, one row per finished epoch
+    resumed_from_epoch: int | None
+
+    @property
+    def epochs_done(self) -> int:
+        return len(self.histories[0])
 
 
 def use_deterministic_cudnn(device: torch.device) -> None:
@@ -264,11 +381,38 @@ def use_deterministic_cudnn(device: torch.device) -> None:
         torch.backends.cudnn.benchmark = False
 
 
-def read_checkpoint(path: str | os.PathLike, device: torch.device, checkpoint_format: int, owner_key: str,
-                    owner: Any, epochs: int) -> dict[str, Any] | None:
-    """The checkpoint at ``path`` if it exists, has ``checkpoint_format``, was written for ``owner`` (its
-    ``owner_key`` entry: a run's identity, or a group's list of them) and is at most ``epochs`` epochs in; else
-    ``None``, with the reason logged. Shared by one run's checkpoints and a group's (mnistrepro.lenet_grouped)."""
+def check_group(runs: Sequence[LeNetRun]) -> None:
+    """Raises ``ValueError`` unless ``runs`` is at least one run, all alike but for distinct seeds."""
+    if not runs:
+        raise ValueError("a group needs at least one run")
+    if len({dataclasses.replace(r, seed=0) for r in runs}) != 1:
+        raise ValueError(f"the runs of a group must differ only in their seed, got {runs}")
+    seeds = [r.seed for r in runs]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"a group's seeds must be distinct, got {seeds}")
+
+
+def save_checkpoint(path: str | os.PathLike, runs: Sequence[LeNetRun], state: GroupState, epoch: int,
+                    device: torch.device) -> None:
+    """Atomically write everything :func:`train_group` needs to continue ``runs`` after ``epoch`` finished epochs:
+    each seed's weights and history, the optimizer, and whether the seeds were stacked (their arithmetic)."""
+    state.net.copy_to_models()
+    save_torch({
+        "format": CHECKPOINT_FORMAT,
+        "runs": [r.identity() for r in runs],
+        "stacked": state.net.stacked,
+        "epoch": epoch,
+        "models": [m.state_dict() for m in state.net.models],
+        "optimizer": state.optimizer.state_dict(),
+        "histories": [list(h) for h in state.histories],
+        "device_type": device.type,
+    }, path)
+
+
+def load_checkpoint(path: str | os.PathLike, runs: Sequence[LeNetRun], stacked: bool,
+                    device: torch.device) -> dict[str, Any] | None:
+    """The checkpoint at ``path`` if it exists, was written for ``runs`` trained the same way (``stacked``) and is
+    at most ``runs[0].epochs`` epochs in; else ``None``, with the reason logged."""
     path = Path(path)
     if not path.exists():
         return None
@@ -277,9 +421,13 @@ def read_checkpoint(path: str | os.PathLike, device: torch.device, checkpoint_fo
     except Exception as exc:  # a torn or foreign file: start afresh rather than fail the job
         log.warning("ignoring unreadable checkpoint %s (%s: %s)", path, type(exc).__name__, exc)
         return None
-    if ckpt.get("format") != checkpoint_format or ckpt.get(owner_key) != owner:
-        log.warning("ignoring checkpoint %s: made for %s, this is %s", path, ckpt.get(owner_key), owner)
+    owner = {"runs": [r.identity() for r in runs], "stacked": stacked}
+    made_for = {key: ckpt.get(key) for key in owner}
+    if ckpt.get("format") != CHECKPOINT_FORMAT or made_for != owner:
+        log.warning("ignoring checkpoint %s (format %s): made for %s, this is %s", path, ckpt.get("format"), made_for,
+                    owner)
         return None
+    epochs = runs[0].epochs
     if not 0 <= ckpt["epoch"] <= epochs:
         log.warning("ignoring checkpoint %s: at epoch %d, this run has %d epochs", path, ckpt["epoch"], epochs)
         return None
@@ -289,114 +437,132 @@ def read_checkpoint(path: str | os.PathLike, device: torch.device, checkpoint_fo
     return ckpt
 
 
-def load_checkpoint(path: str | os.PathLike, run: LeNetRun, device: torch.device) -> dict[str, Any] | None:
-    """The checkpoint at ``path`` if it exists and belongs to ``run`` (else ``None``, with the reason logged)."""
-    return read_checkpoint(path, device, CHECKPOINT_FORMAT, "run", run.identity(), run.epochs)
+def resume(runs: Sequence[LeNetRun], device: torch.device, checkpoint_path: str | os.PathLike | None = None,
+           channels_last: bool | None = None, stacked: bool | None = None) -> GroupState:
+    """The seeds of ``runs`` on ``device`` with their optimizer: from the checkpoint at ``checkpoint_path`` when one
+    belongs to them ("resumed from epoch k" is logged), else freshly initialised from each run's seed.
 
-
-def resume(run: LeNetRun, device: torch.device, checkpoint_path: str | os.PathLike | None = None,
-           channels_last: bool | None = None) -> TrainState:
-    """The model and optimizer of ``run`` on ``device``: from the checkpoint at ``checkpoint_path`` when one
-    belongs to ``run`` ("resumed from epoch k" is logged), else freshly initialised from ``run.seed``.
-
-    ``channels_last`` (default: on the CPU only) stores activations NHWC, which oneDNN's convolutions and
-    pooling run faster on.
+    ``stacked`` (default: more than one run) trains the seeds through :class:`StackedLeNet`, else the one run's
+    module as it is (:class:`SingleLeNet`). ``channels_last`` (default: on the CPU only) stores activations NHWC,
+    which oneDNN's convolutions and pooling run faster on, and is the memory format the evaluation step evaluates
+    in (:func:`mnistrepro.lenet_eval.load_model`).
     """
+    check_group(runs)
+    stacked = len(runs) > 1 if stacked is None else stacked
     if channels_last is None:
         channels_last = device.type == "cpu"
     # Built from the seed even when resuming: the checkpoint's weights are then copied in place.
-    model = build_model(run.c3, run.seed, device)
+    models = [build_model(r.c3, r.seed, device) for r in runs]
     if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    optimizer = make_optimizer(model, run.lr)
-    ckpt = load_checkpoint(checkpoint_path, run, device) if checkpoint_path is not None else None
+        models = [m.to(memory_format=torch.channels_last) for m in models]
+    ckpt = load_checkpoint(checkpoint_path, runs, stacked, device) if checkpoint_path is not None else None
+    if ckpt is not None:
+        for model, weights in zip(models, ckpt["models"]):
+            model.load_state_dict(weights)
+    net = seed_axis(models, stacked)  # stacks the loaded weights
+    optimizer = make_optimizer(net.parameters(), runs[0].lr)
     if ckpt is None:
-        return TrainState(model=model, optimizer=optimizer, history=[], resumed_from_epoch=None)
-    model.load_state_dict(ckpt["model"])
+        return GroupState(net=net, optimizer=optimizer, histories=[[] for _ in runs], resumed_from_epoch=None)
     optimizer.load_state_dict(ckpt["optimizer"])
     log.info("resumed from epoch %d (checkpoint %s)", ckpt["epoch"], checkpoint_path)
-    return TrainState(model=model, optimizer=optimizer, history=list(ckpt["history"]),
+    return GroupState(net=net, optimizer=optimizer, histories=[list(h) for h in ckpt["histories"]],
                       resumed_from_epoch=int(ckpt["epoch"]))
 
 
-def train_epoch(step: TrainStep, seed: int, epoch: int) -> dict[str, float]:
-    """Epoch ``epoch`` (0-based) of run ``seed``: one SGD step per batch of ``step.batch_size`` images, in the
-    order :func:`epoch_permutation` gives. Returns ``train_loss`` (mean over the epoch's images),
-    ``train_accuracy``, ``epoch_seconds`` and ``images_per_s``.
+def train_epoch(step: TrainStep, seeds: Sequence[int], epoch: int) -> list[dict[str, float]]:
+    """Epoch ``epoch`` (0-based) of every seed of ``step`` (``seeds[i]``: seed ``i``'s run): one SGD step per batch
+    of ``step.batch_size`` images, each seed in the order :func:`epoch_permutation` gives it. Returns per seed
+    ``train_loss`` (mean over the epoch's images), ``train_accuracy``, ``epoch_seconds`` (the seeds share the
+    time: each is charged its share) and ``images_per_s`` (all seeds' images).
 
     Raises:
-        FloatingPointError: the epoch's training loss is not finite.
+        FloatingPointError: a seed's training loss is not finite.
     """
     data = step.data
     n = data.train_x.shape[0]
-    order = epoch_permutation(seed, epoch, n).to(data.device, non_blocking=True)
+    orders = torch.stack([epoch_permutation(seed, epoch, n) for seed in seeds]).to(data.device, non_blocking=True)
     _sync(data.device)
     start = time.perf_counter()
     step.reset()
     for first in range(0, n, step.batch_size):
-        step(order[first:first + step.batch_size])
-    loss_sum, correct = step.loss_sum.item(), step.correct.item()  # syncs
+        step(orders[:, first:first + step.batch_size])
+    loss_sums, corrects = step.loss_sum.tolist(), step.correct.tolist()  # syncs
     seconds = time.perf_counter() - start
-    if not math.isfinite(loss_sum):
-        raise FloatingPointError(f"epoch {epoch + 1}: training loss is {loss_sum}")
-    return {"train_loss": loss_sum / n, "train_accuracy": correct / n, "epoch_seconds": seconds,
-            "images_per_s": n / seconds}
+    rows = []
+    for seed, loss_sum, correct in zip(seeds, loss_sums, corrects):
+        if not math.isfinite(loss_sum):
+            raise FloatingPointError(f"seed {seed}, epoch {epoch + 1}: training loss is {loss_sum}")
+        rows.append({"train_loss": loss_sum / n, "train_accuracy": correct / n,
+                     "epoch_seconds": seconds / len(seeds), "images_per_s": n * len(seeds) / seconds})
+    return rows
 
 
-def train(run: LeNetRun, data: DeviceData, checkpoint_path: str | os.PathLike | None = None,
-          cuda_graph: bool = True, channels_last: bool | None = None, eval_batch_size: int | None = None,
-          on_epoch_end: Callable[[int, dict[str, Any]], None] | None = None) -> TrainState:
-    """Train LeNet-5 for ``run.epochs`` epochs on ``data`` (already on the device), resuming from
-    ``checkpoint_path`` where it can (:func:`resume`).
+def train_group(runs: Sequence[LeNetRun], data: DeviceData, checkpoint_path: str | os.PathLike | None = None,
+                cuda_graph: bool = True, channels_last: bool | None = None, eval_batch_size: int | None = None,
+                stacked: bool | None = None,
+                on_epoch_end: Callable[[int, list[dict[str, Any]]], None] | None = None) -> list[TrainState]:
+    """Train the runs of one group (same C3 kind and settings, distinct seeds; one run is a group of one) for
+    ``runs[0].epochs`` epochs on ``data`` (already on the device), resuming from ``checkpoint_path`` where it can
+    (:func:`resume`, which also says what ``stacked`` and ``channels_last`` do). Returns each run's state, in order.
 
-    Each epoch: :func:`train_epoch`, then :func:`evaluate_epoch` on the test images; its history row
-    (:data:`HISTORY_FIELDS`) is appended, the checkpoint written to ``checkpoint_path`` (if given), and
-    ``on_epoch_end(epoch, row)`` called. ``cuda_graph`` replays each training step as a CUDA graph on a
-    GPU (:class:`TrainStep`); on CUDA this sets cuDNN to deterministic (:func:`use_deterministic_cudnn`).
+    Each epoch: :func:`train_epoch`, then each seed's :func:`evaluate_epoch` on the test images (on the seed's own
+    module, as the evaluation step does); each seed's history row (:data:`HISTORY_FIELDS`) is appended, the
+    checkpoint written to ``checkpoint_path`` (if given), and ``on_epoch_end(epoch, rows)`` called. ``cuda_graph``
+    replays each training step as a CUDA graph on a GPU (:class:`TrainStep`); on CUDA this sets cuDNN to
+    deterministic (:func:`use_deterministic_cudnn`).
+
+    Raises:
+        ValueError: the runs are not a group, or several are not ``stacked``.
+        FloatingPointError: a seed's training loss is not finite.
     """
     device = data.device
     eval_batch_size = eval_batch_size or default_eval_batch_size(device)
     use_deterministic_cudnn(device)
     if device.type == "cpu":
         retain_freed_memory()  # the step's tensors reuse freed memory instead of fresh pages
-    state = resume(run, device, checkpoint_path, channels_last)
-    done = state.epochs_done
-    if done == 0:
-        log.info("starting %s C3, seed %d: %d epochs of %d images, batch %d, lr %g, on %s",
-                 run.c3, run.seed, run.epochs, data.train_x.shape[0], run.batch_size, run.lr, device)
-    if done == run.epochs:
-        return state
-    state.model.train()
-    step = TrainStep(state.model, state.optimizer, data, run.batch_size, graph=cuda_graph)
+    state = resume(runs, device, checkpoint_path, channels_last, stacked)
+    first, seeds, models = runs[0], [r.seed for r in runs], state.net.models
+    if state.epochs_done == 0:
+        log.info("starting %s C3, seed%s %s%s: %d epochs of %d images, batch %d, lr %g, on %s", first.c3,
+                 "s" if len(runs) > 1 else "", group_label(seeds), " stacked" if state.net.stacked else "",
+                 first.epochs, data.train_x.shape[0], first.batch_size, first.lr, device)
+    # The models and history lists are the ones the epochs below train and extend.
+    results = [TrainState(model=model, history=history, resumed_from_epoch=state.resumed_from_epoch)
+               for model, history in zip(models, state.histories)]
+    if state.epochs_done == first.epochs:
+        return results
+    for model in models:
+        model.train()
+    step = TrainStep(state.net, state.optimizer, data, first.batch_size, graph=cuda_graph)
     if step.graph is not None:
         log.info("training step captured as a CUDA graph")
-    for epoch in range(done, run.epochs):
-        row = {"epoch": epoch + 1, **train_epoch(step, run.seed, epoch),
-               **evaluate_epoch(state.model, data, eval_batch_size)}
-        state.history.append(row)
-        log.info("%s C3 seed %d, epoch %d/%d: train loss %.4f acc %.4f, test loss %.4f acc %.4f, %.2f s (%.0f images/s)",
-                 run.c3, run.seed, epoch + 1, run.epochs, row["train_loss"], row["train_accuracy"], row["test_loss"],
-                 row["test_accuracy"], row["epoch_seconds"], row["images_per_s"])
+    for epoch in range(state.epochs_done, first.epochs):
+        trained = train_epoch(step, seeds, epoch)
+        state.net.copy_to_models()
+        rows = []
+        for run, model, history, row in zip(runs, models, state.histories, trained):
+            row = {"epoch": epoch + 1, **row, **evaluate_epoch(model, data, eval_batch_size)}
+            history.append(row)
+            rows.append(row)
+            log.info("%s C3 seed %d, epoch %d/%d: train loss %.4f acc %.4f, test loss %.4f acc %.4f, %.2f s "
+                     "(%.0f images/s)", run.c3, run.seed, epoch + 1, first.epochs, row["train_loss"],
+                     row["train_accuracy"], row["test_loss"], row["test_accuracy"], row["epoch_seconds"],
+                     row["images_per_s"])
         if checkpoint_path is not None:
-            save_checkpoint(checkpoint_path, run, state.model, state.optimizer, epoch + 1, state.history, device)
+            save_checkpoint(checkpoint_path, runs, state, epoch + 1, device)
         if on_epoch_end is not None:
-            on_epoch_end(epoch + 1, row)
-    return state
+            on_epoch_end(epoch + 1, rows)
+    return results
 
 
-def save_checkpoint(path: str | os.PathLike, run: LeNetRun, model: torch.nn.Module,
-                    optimizer: torch.optim.Optimizer, epoch: int, history: list[dict[str, Any]],
-                    device: torch.device) -> None:
-    """Atomically write everything :func:`train` needs to continue after ``epoch`` finished epochs."""
-    save_torch({
-        "format": CHECKPOINT_FORMAT,
-        "run": run.identity(),
-        "epoch": epoch,
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "history": history,
-        "device_type": device.type,
-    }, path)
+def train(run: LeNetRun, data: DeviceData, checkpoint_path: str | os.PathLike | None = None,
+          cuda_graph: bool = True, channels_last: bool | None = None, eval_batch_size: int | None = None,
+          on_epoch_end: Callable[[int, dict[str, Any]], None] | None = None) -> TrainState:
+    """Train one seed alone: :func:`train_group` of ``[run]``, its module run as it is (not stacked), and
+    ``on_epoch_end(epoch, row)`` called with its one history row."""
+    hook = None if on_epoch_end is None else (lambda epoch, rows: on_epoch_end(epoch, rows[0]))
+    return train_group([run], data, checkpoint_path, cuda_graph, channels_last, eval_batch_size, stacked=False,
+                       on_epoch_end=hook)[0]
 
 
 def training_record(run: LeNetRun, result: TrainState, data: DeviceData, hardware: dict[str, Any],
@@ -405,7 +571,7 @@ def training_record(run: LeNetRun, result: TrainState, data: DeviceData, hardwar
     """The training.json of one run (:class:`mnistrepro.records.LenetTrainingRecord`): its settings, parameter
     counts, timing, device and hardware (mnistrepro.environment.job_hardware), and the weights it saved (``model``: the path of model.pt and
     its SHA-256, which the evaluation checks). ``trained_with``: the seeds of its training group when it was
-    trained together with others (mnistrepro.lenet_grouped), else ``None``. No test metrics: those are the
+    trained stacked with others (:func:`train_group`), else ``None``. No test metrics: those are the
     evaluation step's, mnistrepro.lenet_eval."""
     model = result.model
     record: dict[str, Any] = {"experiment": "lenet", **dataclasses.asdict(run)}

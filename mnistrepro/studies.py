@@ -45,8 +45,8 @@ def lenet_run_key(lenet: Mapping[str, Any], cpu_kernels: str, grouped: bool = Fa
     Every parameter that changes what a run computes belongs here, and nothing else (``threads``
     and ``seeds`` do not: a run is the same run whichever job, or how many threads, trains it).
     ``cpu_kernels``: the instruction set of torch's CPU kernels (mnistrepro.cpu_kernels), which sum in its own
-    order. ``grouped``: trained together with other seeds (mnistrepro.lenet_grouped), whose kernels add in another
-    order than one seed's, whichever the other seeds are. This is the one place that lists them.
+    order. ``grouped``: trained stacked with other seeds (mnistrepro.lenet_training.StackedLeNet), whose kernels add in
+    another order than one seed's, whichever the other seeds are. This is the one place that lists them.
     """
     def limit(value):
         return "all" if value is None else str(value)

@@ -2,8 +2,9 @@
 
 Writes each seed's weights, per-epoch history and training record under the group's directory (seed<N>/; the
 record names the weights where collect_lenet_run copies them, params.run_dirs); rule
-evaluate_lenet evaluates the weights. Unless params.together, each seed trains alone
-(mnistrepro.lenet_training.train); with it, the group trains together (mnistrepro.lenet_grouped.train_group).
+evaluate_lenet evaluates the weights. Training is mnistrepro.lenet_training.train_group: unless params.together, the
+job's one seed alone; with it, the group's seeds stacked, even a group of one, so that its numbers are those of its
+run key (the stacked kernels add in another order than one seed's).
 The checkpoint (params.checkpoint) is not a rule output, so Snakemake keeps it when a job fails, is killed,
 cancelled or preempted; a retry (the SLURM profile's `retries`) or a rerun resumes from it. It is deleted only once
 every file of the group is written.
@@ -16,8 +17,8 @@ from mnistrepro.data import load_mnist
 from mnistrepro.device import claim_training_device
 from mnistrepro.environment import job_hardware
 from mnistrepro.io import write_json
-from mnistrepro.lenet_grouped import train_group
-from mnistrepro.lenet_training import LeNetRun, save_model, training_record, to_device_data, train, write_history_csv
+from mnistrepro.lenet_training import (LeNetRun, save_model, train_group, training_record, to_device_data,
+                                       write_history_csv)
 from mnistrepro.logs import setup_logging
 from mnistrepro.seeds import parse_group_label
 
@@ -48,10 +49,7 @@ log.info(
 )
 
 data = to_device_data(load_mnist(snakemake.input.mnist), device, runs[0].train_limit, runs[0].test_limit)
-if p.together:
-    results = train_group(runs, data, checkpoint_path=checkpoint)
-else:
-    results = [train(run, data, checkpoint_path=checkpoint) for run in runs]
+results = train_group(runs, data, checkpoint_path=checkpoint, stacked=p.together)
 group_dir = Path(snakemake.output.group)
 for run, result, run_dir in zip(runs, results, p.run_dirs):
     files = group_dir / f"seed{run.seed}"

@@ -50,7 +50,6 @@ from mnistrepro.lenet_training import (
     LeNetRun,
     build_model,
     epoch_permutation,
-    save_checkpoint,
     save_model,
     to_device_data,
     train,
@@ -488,8 +487,7 @@ def test_checkpoint_of_another_run_is_ignored(one_thread, tmp_path, caplog):
     run = LeNetRun(c3="full", seed=1, epochs=1, batch_size=50)
     other = LeNetRun(c3="full", seed=2, epochs=1, batch_size=50)
     ckpt = tmp_path / "ckpt.pt"
-    model = build_model("full", 2)
-    save_checkpoint(ckpt, other, model, torch.optim.SGD(model.parameters(), lr=0.1), 1, [], torch.device("cpu"))
+    train(other, data, checkpoint_path=ckpt)
     with caplog.at_level(logging.INFO, logger="mnistrepro"):
         result = train(run, data, checkpoint_path=ckpt)
     assert result.resumed_from_epoch is None

@@ -1,4 +1,5 @@
-"""LeNet-5 seeds trained together (mnistrepro.lenet_grouped), and the common random numbers that pair C3 variants.
+"""LeNet-5 seeds trained together (stacked: mnistrepro.lenet_training.train_group), and the common random numbers
+that pair C3 variants.
 
 What a seed's numbers may depend on: its own seed and settings, and whether it was trained alone or in a group
 (grouped kernels add in another order). Not on which other seeds share its group, and not on the run (the same
@@ -18,8 +19,7 @@ import torch
 
 from mnistrepro.choices import C3_KINDS
 from mnistrepro.lenet import LAYERS
-from mnistrepro.lenet_grouped import StackedLeNet, train_group
-from mnistrepro.lenet_training import LeNetRun, build_model, to_device_data, train
+from mnistrepro.lenet_training import LeNetRun, StackedLeNet, build_model, to_device_data, train, train_group
 from mnistrepro.seeds import group_label, parse_group_label, seed_groups
 
 from conftest import REPO
@@ -125,14 +125,15 @@ def test_a_group_must_share_its_settings(data):
         train_group([LeNetRun(c3="sparse", seed=0), LeNetRun(c3="full", seed=1)], data)
     with pytest.raises(ValueError, match="distinct"):
         train_group(runs([1, 1]), data)
+    with pytest.raises(ValueError, match="only a stacked group"):
+        train_group(runs([0, 1]), data, stacked=False)
 
 
 KILL_CHILD = """
 import sys
 import torch
 torch.set_num_threads(1)
-from mnistrepro.lenet_grouped import train_group
-from mnistrepro.lenet_training import LeNetRun, to_device_data
+from mnistrepro.lenet_training import LeNetRun, to_device_data, train_group
 data = to_device_data(torch.load(sys.argv[1]), "cpu")
 train_group([LeNetRun(c3="full", seed=s, epochs=4, batch_size=50) for s in (1, 8)], data, checkpoint_path=sys.argv[2])
 print("finished", flush=True)
@@ -172,6 +173,16 @@ def test_a_checkpoint_of_another_group_is_ignored(one_thread, data, tmp_path, ca
         result = train_group(runs([0, 2], epochs=1), data, checkpoint_path=ckpt)
     assert "ignoring checkpoint" in caplog.text
     assert result[0].resumed_from_epoch is None
+
+
+def test_a_seed_alone_does_not_resume_its_stacked_checkpoint(one_thread, data, tmp_path, caplog):
+    """The same seed stacked (a group of one) and alone add in other orders: one does not continue the other."""
+    ckpt = tmp_path / "ckpt.pt"
+    train_group(runs([0], epochs=1), data, checkpoint_path=ckpt, stacked=True)
+    with caplog.at_level("WARNING"):
+        result = train(runs([0], epochs=1)[0], data, checkpoint_path=ckpt)
+    assert "ignoring checkpoint" in caplog.text
+    assert result.resumed_from_epoch is None
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

@@ -14,6 +14,7 @@ from mnistrepro import lenet
 from mnistrepro.choices import C3_KINDS
 from mnistrepro.lenet import LeNet5
 from mnistrepro.lenet_ops import retain_freed_memory, tanh_pool_tanh
+from reference_impl import layer_by_layer
 
 EPS32 = torch.finfo(torch.float32).eps  # 1.19e-7: one float32 rounding step at 1
 
@@ -80,8 +81,7 @@ def plain_and_fused(c3: str, seed: int, dtype: torch.dtype) -> tuple[LeNet5, LeN
     fused = LeNet5(c3).to(dtype=dtype, memory_format=torch.channels_last)  # as training on the CPU sets it
     plain = LeNet5(c3).to(dtype=dtype, memory_format=torch.channels_last)
     plain.load_state_dict(fused.state_dict())
-    plain.fused_cpu = False
-    return plain, fused
+    return layer_by_layer(plain), fused
 
 
 @pytest.mark.parametrize("c3", C3_KINDS)

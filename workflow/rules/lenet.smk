@@ -27,7 +27,8 @@ rule train_lenet:
         lr=LENET["lr"],
         train_limit=LENET["train_limit"],
         test_limit=LENET["test_limit"],
-        # False: each seed alone (mnistrepro.lenet_training.train); True: together (mnistrepro.lenet_grouped).
+        # False: the job's one seed alone; True: its seeds stacked (mnistrepro.lenet_training.train_group), whose
+        # kernels add in another order, so their runs have a key of their own.
         together=LENET_SEEDS_PER_JOB > 1,
         # Where the run trains, not what it computes: derived parameters (they take `output`), so that another
         # study's device or GPU-slot settings do not rerun the runs it shares.
