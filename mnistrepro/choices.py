@@ -54,10 +54,12 @@ class C3Variant:
 
 @dataclass(frozen=True)
 class ScalingVariant:
-    """A pixel scaling of logistic regression: the 0-255 pixel values divided by ``divisor``."""
+    """A pixel scaling of logistic regression: the 0-255 pixel values divided by ``divisor``. ``label``: how the
+    report names it; ``short``: the short form (beside another variant's label, ``logistic loss (raw)``)."""
 
     name: str
     label: str
+    short: str
     divisor: float
 
 
@@ -84,8 +86,8 @@ C3_VARIANTS: dict[str, C3Variant] = {v.name: v for v in (
 )}
 # The exploratory scale grid (config `scale_grid`) divides by other numbers the same way.
 SCALING_VARIANTS: dict[str, ScalingVariant] = {v.name: v for v in (
-    ScalingVariant("raw", label="raw pixels", divisor=1.0),
-    ScalingVariant("unit", label="unit pixels", divisor=255.0),
+    ScalingVariant("raw", label="raw pixels", short="raw", divisor=1.0),
+    ScalingVariant("unit", label="unit pixels", short="unit", divisor=255.0),
 )}
 METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("test_accuracy", label="test accuracy"),
@@ -282,9 +284,9 @@ def comparison_specs(variants: Mapping[str, Sequence[str]], logreg_steps: Sequen
 
 
 def _comparison_label(rule: ComparisonRule, value: str, where: Sequence[tuple[str, Any]]) -> str:
-    """``logistic loss (raw)``: the variant's label, with the other named variants it is compared at."""
+    """``logistic loss (raw)``: the variant's label, with the short names of the other variants it is compared at."""
     label = variant_label(rule.factor, value)
-    context = [v for c, v in where if c in FACTOR_VARIANTS and c != rule.factor]
+    context = [FACTOR_VARIANTS[c][v].short for c, v in where if c in FACTOR_VARIANTS and c != rule.factor]
     return f"{label} ({', '.join(context)})" if context else label
 
 
