@@ -26,14 +26,12 @@ C3_KERNEL = 5
 class LossVariant:
     """A logistic-regression loss of the logit ``z`` and label ``y`` in {-1, +1}.
 
-    ``label``: how the report names it (figures, tables, verdicts); ``short``: the short form (a strip's label);
-    ``in_default_study``: whether the default config (the schema's default ``logreg.losses``) runs it.
+    ``label``: how the report names it (figures, tables, verdicts); ``short``: the short form (a strip's label).
     """
 
     name: str
     label: str
     short: str
-    in_default_study: bool = True
 
 
 @dataclass(frozen=True)
@@ -44,7 +42,6 @@ class C3Variant:
     name: str
     label: str
     connections: int
-    in_default_study: bool = True
 
     @property
     def params(self) -> int:

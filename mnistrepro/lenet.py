@@ -17,14 +17,13 @@ never trained. The literal construction (16 convolutions on index-sliced inputs)
 benchmarks' reference (benchmarks/reference_impl.py).
 
 Each C3 kind is named in mnistrepro.choices (label, connection count) and registered here with its
-builder (:class:`C3Builder`).
+layer factory.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -103,33 +102,15 @@ class SparseC3(nn.Module):
         return f"{self.in_maps}, {self.out_maps}, kernel_size={self.kernel_size}, connections={self.weight.shape[0]}"
 
 
-@dataclass(frozen=True)
-class C3Builder:
-    """How a C3 kind (mnistrepro.choices.C3_VARIANTS) is built, and rebuilt for evaluation.
-
-    ``build(saved)`` returns a new layer ``[N, 6, 14, 14] -> [N, 16, 10, 10]``; ``saved(layer)`` returns what
-    the layer's weights alone cannot tell (e.g. a connection table drawn at random), a dict of plain Python
-    values that :func:`mnistrepro.lenet_training.save_model` stores beside the weights and
-    :func:`mnistrepro.lenet_eval.load_model` hands back to ``build``; ``None`` where the kind needs nothing.
-    """
-
-    build: Callable[[dict[str, Any] | None], nn.Module]
-    saved: Callable[[nn.Module], dict[str, Any] | None] = lambda layer: None
+# Each C3 kind's layer factory, ``() -> [N, 6, 14, 14] -> [N, 16, 10, 10]``: its weights are all that a trained
+# layer needs saved, so evaluation rebuilds it from its kind's name.
+register("c3", "sparse", SparseC3)
+register("c3", "full", lambda: nn.Conv2d(C3_IN, C3_OUT, KERNEL))
 
 
-register("c3", "sparse", C3Builder(build=lambda saved: SparseC3()))
-register("c3", "full", C3Builder(build=lambda saved: nn.Conv2d(C3_IN, C3_OUT, KERNEL)))
-
-
-def make_c3(kind: str, saved: dict[str, Any] | None = None) -> nn.Module:
-    """A new C3 layer of ``kind`` (a mnistrepro.choices C3 kind; an unknown one is a ``ValueError``), built
-    from ``saved`` (what :func:`c3_saved` returned for a trained one) when given."""
-    return implementation("c3", kind).build(saved)
-
-
-def c3_saved(kind: str, layer: nn.Module) -> dict[str, Any] | None:
-    """What must be saved with the weights of ``layer``, a C3 of ``kind``, to rebuild it (:func:`make_c3`)."""
-    return implementation("c3", kind).saved(layer)
+def make_c3(kind: str) -> nn.Module:
+    """A new C3 layer of ``kind`` (a mnistrepro.choices C3 kind; an unknown one is a ``ValueError``)."""
+    return implementation("c3", kind)()
 
 
 class LeNet5(nn.Module):

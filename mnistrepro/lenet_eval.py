@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from mnistrepro.io import check_sha256, read_json
-from mnistrepro.lenet import LeNet5, make_c3
+from mnistrepro.lenet import LeNet5
 from mnistrepro.records import LenetEvaluationRecord
 from mnistrepro.stats import ECE_BINS, confidence_bin_index, expected_calibration_error
 
@@ -134,12 +134,9 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
 def load_model(path: str | os.PathLike, device: torch.device) -> tuple[LeNet5, dict[str, Any]]:
     """The model saved at ``path`` (by :func:`mnistrepro.lenet_training.save_model`) on ``device``, in the
     memory format training evaluated it in (channels-last on the CPU, where oneDNN's convolutions may
-    round differently in the other format), and the run description saved with it. A C3 kind that saved
-    what rebuilding it needs (:func:`mnistrepro.lenet.c3_saved`) is rebuilt from that."""
+    round differently in the other format), and the run description saved with it."""
     saved = torch.load(path, map_location=device, weights_only=True)
     model = LeNet5(saved["c3"])
-    if saved.get("c3_saved") is not None:
-        model.c3 = make_c3(saved["c3"], saved["c3_saved"])
     model = model.to(device)
     model.load_state_dict(saved["state_dict"])
     if device.type == "cpu":

@@ -49,7 +49,7 @@ import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
 from mnistrepro.io import atomic_path, save_torch
-from mnistrepro.lenet import LeNet5, analytic_param_counts, c3_saved, init_weights_, measured_param_counts
+from mnistrepro.lenet import LeNet5, analytic_param_counts, init_weights_, measured_param_counts
 from mnistrepro.lenet_eval import eval_batch_size as default_eval_batch_size
 from mnistrepro.lenet_eval import logits_and_loss
 from mnistrepro.lenet_ops import retain_freed_memory
@@ -617,12 +617,8 @@ def write_history_csv(history: list[dict[str, Any]], path: str | os.PathLike) ->
 
 
 def save_model(model: LeNet5, run: LeNetRun, path: str | os.PathLike) -> str:
-    """The trained weights (CPU, contiguous) with the run that produced them and what its C3 kind needs to
-    be rebuilt (:func:`mnistrepro.lenet.c3_saved`), written atomically (read back by
+    """The trained weights (CPU, contiguous) with the run that produced them, written atomically (read back by
     :func:`mnistrepro.lenet_eval.load_model`). Returns the file's SHA-256, for the training record."""
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     saved = {"c3": run.c3, "run": dataclasses.asdict(run), "state_dict": state}
-    c3_data = c3_saved(run.c3, model.c3)
-    if c3_data is not None:
-        saved["c3_saved"] = c3_data
     return save_torch(saved, path)

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Sequence
 
 import pytest
@@ -413,33 +412,6 @@ def test_damaged_model_is_refused_naming_the_file(one_thread, tmp_path):
         load_trained_model(training_path, model_path, torch.device("cpu"))
     assert str(model_path) in str(err.value) and str(training_path) in str(err.value)
     assert "rerun" in err.value.action
-
-
-def test_c3_kind_with_saved_data_reloads_from_it(one_thread, tmp_path, monkeypatch):
-    """A C3 kind whose layer cannot be rebuilt from its name alone (here: a connection table drawn at random)
-    saves what rebuilding it needs beside the weights, and load_model rebuilds it from that."""
-    import mnistrepro.choices as choices
-    from mnistrepro.lenet import C3Builder
-
-    def random_table(saved):
-        if saved is not None:
-            return SparseC3(saved["table"])
-        # LeCun's number of inputs per map (60 connections), each map's inputs drawn at random.
-        return SparseC3([sorted(torch.randperm(C3_IN)[:len(inputs)].tolist()) for inputs in C3_TABLE])
-
-    variant = choices.C3Variant("test_random", label="random C3", connections=60)
-    monkeypatch.setitem(choices.C3_VARIANTS, "test_random", variant)
-    monkeypatch.setitem(choices._IMPLEMENTATIONS["c3"], "test_random",
-                        C3Builder(build=random_table, saved=lambda layer: {"table": [list(t) for t in layer.table]}))
-    torch.manual_seed(0)
-    model = LeNet5("test_random")
-    run = LeNetRun(c3="test_random", seed=0, epochs=1)
-    save_model(model, run, tmp_path / "model.pt")
-    torch.manual_seed(1)  # another table, were it drawn again
-    reloaded, _ = load_model(tmp_path / "model.pt", torch.device("cpu"))
-    assert reloaded.c3.table == model.c3.table
-    x = torch.rand(4, 1, 28, 28)
-    torch.testing.assert_close(reloaded(x.contiguous(memory_format=torch.channels_last)), model(x))
 
 
 @pytest.mark.parametrize("c3", C3_KINDS)

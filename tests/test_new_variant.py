@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -26,16 +25,16 @@ from mnistrepro.exploratory import confusion_table, per_epoch_table, ranking_tab
 from mnistrepro.facts import Facts, not_run_parts
 from mnistrepro.report.findings import findings
 from mnistrepro.identities import load_sample_rgb, run_all_checks
-from mnistrepro.lenet import C3Builder, SparseC3, analytic_param_counts
+from mnistrepro.lenet import SparseC3, analytic_param_counts
 from mnistrepro.lenet_eval import evaluate, evaluation_record
 from mnistrepro.lenet_training import LeNetRun, to_device_data, train, training_record
 from mnistrepro.logreg import LossForms, run_seeds
 from test_pipeline import REPO, render_caption
 
-LOSS = choices.LossVariant("throwaway_hinge", label="hinge loss", short="hinge", in_default_study=False)
+LOSS = choices.LossVariant("throwaway_hinge", label="hinge loss", short="hinge")
 # Every output map reads three neighbouring input maps: 48 connections.
 HALF_TABLE = [[j % 6, (j + 1) % 6, (j + 2) % 6] for j in range(16)]
-C3 = choices.C3Variant("throwaway_half", label="half C3", connections=48, in_default_study=False)
+C3 = choices.C3Variant("throwaway_half", label="half C3", connections=48)
 
 
 def hinge() -> LossForms:
@@ -57,7 +56,7 @@ def new_variants(monkeypatch):
     monkeypatch.setitem(choices.LOSS_VARIANTS, LOSS.name, LOSS)
     monkeypatch.setitem(choices._IMPLEMENTATIONS["loss"], LOSS.name, hinge())
     monkeypatch.setitem(choices.C3_VARIANTS, C3.name, C3)
-    monkeypatch.setitem(choices._IMPLEMENTATIONS["c3"], C3.name, C3Builder(build=lambda saved: SparseC3(HALF_TABLE)))
+    monkeypatch.setitem(choices._IMPLEMENTATIONS["c3"], C3.name, lambda: SparseC3(HALF_TABLE))
 
 
 CONFIG = {
