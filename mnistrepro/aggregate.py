@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from mnistrepro.choices import COMPARISONS
+from mnistrepro.choices import COMPARISONS, claim_pair
 from mnistrepro.comparisons import select_runs, study_comparisons
 from mnistrepro.facts import REFERENCE_ACCURACY
 from mnistrepro.report.exploratory import exploratory_facts
@@ -417,7 +417,8 @@ def aggregate_study(logreg: Sequence[dict], sweep: Sequence[dict], trainings: Se
         "comparisons": comparisons_table(runs, logreg_steps, table_rng(seed, "comparisons"), resamples,
                                          main_pair=main_pair, equivalence_margin=margin),
     }
-    tables["lenet_test_set"] = lenet_test_set(evaluations, table_rng(seed, "lenet_test_set"), stats["image_resamples"])
+    tables["lenet_test_set"] = lenet_test_set(evaluations, claim_pair("c3"), table_rng(seed, "lenet_test_set"),
+                                              stats["image_resamples"])
     test_set_facts = lenet_test_set_facts(tables["lenet_test_set"])
     planning_sd = stats["planning_paired_sd"]
     facts = study_facts(runs, tables["summary"], tables["comparisons"], logreg_only, identities, test_set_facts,

@@ -37,7 +37,7 @@ CONFUSION_COLUMNS = ["analysis", "c3", "pair", "a", "b", "n_seeds", "n_runs", "r
 RANKING_COLUMNS = ["analysis", "steps", "pair", "n_shared_pairs", "lenet_rate", "lenet_rank", "lenet_rank_low",
                    "lenet_rank_high", "logreg_n", "logreg_mean", "logreg_rank", "logreg_rank_low", "logreg_rank_high",
                    "spearman", "spearman_ci95_low", "spearman_ci95_high", "spearman_method"]
-PER_EPOCH_COLUMNS = ["analysis", "epoch", "n_pairs", "mean_sparse", "mean_full", "difference", "ci95_low", "ci95_high",
+PER_EPOCH_COLUMNS = ["analysis", "epoch", "a", "b", "n_pairs", "mean_a", "mean_b", "difference", "ci95_low", "ci95_high",
                      "ci_method", "interval_excludes_zero"]
 
 
@@ -202,25 +202,28 @@ def _count_range(seeds: Mapping[str, np.ndarray], shared: Sequence[str]) -> str:
     return f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"
 
 
-# ------------------------------------------------------------------------------------- sparse - full per epoch
+# ------------------------------------------------------------------------------- the C3 difference per epoch
 
 
-def per_epoch_table(history: pd.DataFrame, rng: np.random.Generator, resamples: int = RESAMPLES) -> pd.DataFrame:
-    """Per epoch, the paired sparse - full difference in test accuracy over the seeds both kinds ran, with the
-    interval of :func:`mnistrepro.stats.compare` (the final comparison's method); ``history``: every run's
-    ``history.csv`` rows with their ``c3`` and ``seed`` (:func:`mnistrepro.aggregate.lenet_history`). Empty
-    unless both kinds ran. No p-value: these are looks at the same runs, not tests."""
+def per_epoch_table(history: pd.DataFrame, pair: tuple[str, str], rng: np.random.Generator,
+                    resamples: int = RESAMPLES) -> pd.DataFrame:
+    """Per epoch, the paired difference ``a - b`` in test accuracy of the two C3 kinds of ``pair`` (the C3 claim's,
+    mnistrepro.choices.claim_pair) over the seeds both ran, with the interval of :func:`mnistrepro.stats.compare`
+    (the final comparison's method); ``history``: every run's ``history.csv`` rows with their ``c3`` and ``seed``
+    (:func:`mnistrepro.aggregate.lenet_history`). Empty unless both kinds ran. No p-value: these are looks at the
+    same runs, not tests."""
+    a, b = pair
     rows = []
     for epoch, at in history.groupby("epoch", sort=True):
-        sparse = at[at["c3"] == "sparse"].set_index("seed")["test_accuracy"]
-        full = at[at["c3"] == "full"].set_index("seed")["test_accuracy"]
-        shared = sorted(set(sparse.index) & set(full.index))
+        first = at[at["c3"] == a].set_index("seed")["test_accuracy"]
+        second = at[at["c3"] == b].set_index("seed")["test_accuracy"]
+        shared = sorted(set(first.index) & set(second.index))
         if not shared:
             continue
-        c = compare(sparse[shared], full[shared], rng, resamples)
+        c = compare(first[shared], second[shared], rng, resamples)
         excludes = (not math.isnan(c.ci95_low)) and (c.ci95_low > 0 or c.ci95_high < 0)
-        rows.append({"analysis": EXPLORATORY, "epoch": int(epoch), "n_pairs": c.n_a,
-                     "mean_sparse": float(sparse[shared].mean()), "mean_full": float(full[shared].mean()),
+        rows.append({"analysis": EXPLORATORY, "epoch": int(epoch), "a": a, "b": b, "n_pairs": c.n_a,
+                     "mean_a": float(first[shared].mean()), "mean_b": float(second[shared].mean()),
                      "difference": c.difference, "ci95_low": c.ci95_low, "ci95_high": c.ci95_high,
                      "ci_method": c.ci_method, "interval_excludes_zero": excludes})
     return pd.DataFrame(rows, columns=PER_EPOCH_COLUMNS)

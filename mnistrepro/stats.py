@@ -587,7 +587,8 @@ def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bo
 LENET_TEST_SET_COLUMNS = ["quantity", "c3", "value", "ci95_low", "ci95_high", "boot_sd", "boot_bias", "method",
                           "n_seeds", "n_images"]
 # The quantity of the McNemar row of lenet_test_set's table.
-MCNEMAR_QUANTITY = "McNemar discordant images (sparse right, full wrong / the reverse), pooled"
+MCNEMAR_QUANTITY = "McNemar discordant images (the first right, the second wrong / the reverse), pooled"
+ACCURACY_DIFFERENCE = "accuracy difference"
 
 
 def ece_quantity(binning: str, n_bins: int = ECE_BINS) -> str:
@@ -595,17 +596,18 @@ def ece_quantity(binning: str, n_bins: int = ECE_BINS) -> str:
     return f"ECE, {n_bins} {binning} bins"
 
 
-def lenet_test_set(evaluations: Sequence[dict], rng: np.random.Generator, resamples: int = 1999,
-                   n_bins: int = ECE_BINS) -> pd.DataFrame:
+def lenet_test_set(evaluations: Sequence[dict], pair: tuple[str, str], rng: np.random.Generator,
+                   resamples: int = 1999, n_bins: int = ECE_BINS) -> pd.DataFrame:
     """LeNet-5's test-set uncertainty: the test images are a sample too.
 
     From each run's evaluation record (its misclassified images and, where recorded, every image's
     confidence): per C3 variant the mean ECE with ``n_bins`` equal-width and equal-mass bins, each with the
     bootstrap SD and bias over test images (the same resampled images for every seed and both variants, seeds
     held fixed; bins held fixed; no interval: the ECE is biased upwards, so that its bootstrap distribution can
-    lie wholly above it); and for sparse minus full the seed-mean accuracy difference with its image-bootstrap
-    interval, plus McNemar's exact test on the discordant images pooled over seeds (sparse right and full wrong,
-    and the reverse: their counts in the interval columns). mnistrepro.report.lenet_test_set words the table.
+    lie wholly above it); and for ``pair`` (two C3 kinds, the first minus the second: the C3 claim's) the
+    seed-mean accuracy difference with its image-bootstrap interval, plus McNemar's exact test on the discordant
+    images pooled over seeds (the first right and the second wrong, and the reverse: their counts in the interval
+    columns). mnistrepro.report.lenet_test_set words the table.
     """
     runs = {}
     for e in evaluations:
@@ -632,9 +634,10 @@ def lenet_test_set(evaluations: Sequence[dict], rng: np.random.Generator, resamp
                 bin_index = confidence_bin_index(confidence, n_bins, binning)
                 features.append(calibration_features(bin_index, confidence, correct, n_bins, dtype=np.float32))
                 blocks.append((c3, binning, s))
-    shared = sorted({s for c, s in runs if c == "sparse"} & {s for c, s in runs if c == "full"})
-    # Each image's seed-mean difference in correctness, sparse - full.
-    d = (np.mean([runs[("sparse", s)][0].astype(float) - runs[("full", s)][0].astype(float) for s in shared], axis=0)
+    a, b = pair
+    shared = sorted({s for c, s in runs if c == a} & {s for c, s in runs if c == b})
+    # Each image's seed-mean difference in correctness, a - b.
+    d = (np.mean([runs[(a, s)][0].astype(float) - runs[(b, s)][0].astype(float) for s in shared], axis=0)
          if shared else np.zeros(n_images))
     matrix = np.hstack([*features, d[:, None].astype(np.float32)])
     ones = np.ones((1, n_images), dtype=np.float32)
@@ -659,13 +662,13 @@ def lenet_test_set(evaluations: Sequence[dict], rng: np.random.Generator, resamp
                      "n_images": n_images})
     if shared:
         low, high = np.quantile(boot[:, -1] / n_images, [0.025, 0.975])
-        rows.append({"quantity": "accuracy difference, sparse - full", "c3": "sparse - full", "value": float(d.mean()),
+        rows.append({"quantity": f"{ACCURACY_DIFFERENCE}, {a} - {b}", "c3": f"{a} - {b}", "value": float(d.mean()),
                      "ci95_low": low, "ci95_high": high, "method": method, "n_seeds": len(shared),
                      "n_images": n_images})
-        b = sum(int((runs[("sparse", s)][0] & ~runs[("full", s)][0]).sum()) for s in shared)
-        c = sum(int((~runs[("sparse", s)][0] & runs[("full", s)][0]).sum()) for s in shared)
-        p = float(stats.binomtest(b, b + c, 0.5).pvalue) if b + c else 1.0
-        rows.append({"quantity": MCNEMAR_QUANTITY, "c3": "sparse - full", "value": p, "ci95_low": b, "ci95_high": c,
+        a_only = sum(int((runs[(a, s)][0] & ~runs[(b, s)][0]).sum()) for s in shared)
+        b_only = sum(int((~runs[(a, s)][0] & runs[(b, s)][0]).sum()) for s in shared)
+        p = float(stats.binomtest(a_only, a_only + b_only, 0.5).pvalue) if a_only + b_only else 1.0
+        rows.append({"quantity": MCNEMAR_QUANTITY, "c3": f"{a} - {b}", "value": p, "ci95_low": a_only, "ci95_high": b_only,
                      "method": "exact McNemar (binomial) test p; counts in the interval columns",
                      "n_seeds": len(shared), "n_images": n_images})
     return pd.DataFrame(rows, columns=LENET_TEST_SET_COLUMNS)

@@ -5,6 +5,7 @@ enters comparisons.csv. Rule aggregate reads them for the facts."""
 import pandas as pd
 
 from mnistrepro.aggregate import lenet_history, runs_table, table_rng
+from mnistrepro.choices import claim_pair
 from mnistrepro.exploratory import confusion_table, per_epoch_table, ranking_table
 from mnistrepro.io import atomic_path, read_json
 from mnistrepro.logs import setup_logging
@@ -21,7 +22,7 @@ tables = {
     "ranking": ranking_table(evaluations, pd.read_csv(snakemake.input.pairs), sweep_runs,
                              table_rng(params.seed, "pair_ranking_models"), params.resamples),
     # Empty where one C3 kind ran: no seed has both to difference.
-    "per_epoch": per_epoch_table(history, table_rng(params.seed, "c3_per_epoch"), params.resamples),
+    "per_epoch": per_epoch_table(history, claim_pair("c3"), table_rng(params.seed, "c3_per_epoch"), params.resamples),
 }
 for name, table in tables.items():
     log.info("%s: %d rows", name, len(table))

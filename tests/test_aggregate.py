@@ -174,7 +174,7 @@ def test_lenet_test_set_uncertainty_and_ece_binnings():
             confidence = np.clip(np.where(correct, 0.97, 0.7) + 0.02 * gen.standard_normal(n), 0.11, 1.0)
             evaluations.append({"c3": c3, "seed": seed, "total": n, "confidence": confidence.tolist(),
                                 "misclassified_test_indices": np.flatnonzero(~correct).tolist()})
-    table = lenet_test_set(evaluations, np.random.default_rng(1), resamples=499)
+    table = lenet_test_set(evaluations, ("sparse", "full"), np.random.default_rng(1), resamples=499)
     facts = lenet_test_set_facts(table)
     ece = table[table["quantity"].str.startswith("ECE")].set_index(["quantity", "c3"])
     # The equal-mass ECE of the whole test set, as a direct computation gives it.

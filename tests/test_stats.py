@@ -451,7 +451,7 @@ def test_one_ece_serves_the_evaluation_record_and_the_test_set_bootstrap():
         assert expected_calibration_error(record["confidence"], correct) == pytest.approx(width, rel=0, abs=1e-15)
         assert expected_calibration_error(record["confidence"], correct, binning="equal-mass") == pytest.approx(
             mass, rel=0, abs=1e-15)
-    table = lenet_test_set(records, rng(11), resamples=499)
+    table = lenet_test_set(records, ("sparse", "full"), rng(11), resamples=499)
     nan = math.nan
     expected = {
         "value": [0.06852108240127563, 0.07174823433160782, 0.08397886902093887, 0.08397883921861649,

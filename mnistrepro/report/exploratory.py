@@ -68,7 +68,7 @@ def ranking_facts(ranking: pd.DataFrame) -> dict[str, str]:
 
 
 def per_epoch_facts(per_epoch: pd.DataFrame) -> dict[str, str]:
-    """``c3_per_epoch_verdict``: at which epochs the sparse - full interval excludes 0 (or that it excludes 0 at
+    """``c3_per_epoch_verdict``: at which epochs the interval of the C3 claim's difference excludes 0 (or that it excludes 0 at
     none); ``c3_per_epoch_caveat``: that these are looks at the same runs, described and not tested."""
     if per_epoch.empty:
         return {}
@@ -85,12 +85,14 @@ def per_epoch_facts(per_epoch: pd.DataFrame) -> dict[str, str]:
                    f"difference at each of {span}")
     elif differ.empty:
         largest = per_epoch.loc[per_epoch["difference"].abs().idxmax()]
-        verdict = (f"the sparse and full tables do not differ at any of {span}: every 95% interval includes 0 "
+        verdict = (f"the {per_epoch['a'].iloc[0]} and {per_epoch['b'].iloc[0]} C3 kinds do not differ at any of {span}: "
+                   f"every 95% interval includes 0 "
                    f"(largest difference {signed_points(largest['difference'])} points, at epoch {int(largest['epoch'])})")
     else:
         which = "; ".join(f"epoch {int(r.epoch)}: {signed_points(r.difference)} points ({signed_points(r.ci95_low)} to "
                           f"{signed_points(r.ci95_high)})" for r in differ.itertuples(index=False))
-        verdict = (f"sparse - full excludes 0 at {len(differ)} of {len(epochs)} epochs ({which}); at the others "
+        a, b = per_epoch["a"].iloc[0], per_epoch["b"].iloc[0]
+        verdict = (f"{a} - {b} excludes 0 at {len(differ)} of {len(epochs)} epochs ({which}); at the others "
                    f"the 95% interval includes 0")
     caveat = (f"these are {len(epochs)} looks at the same {n} pairs of runs (each epoch builds on the one before), "
               f"so the figure describes their course and tests nothing: no p-values, no multiplicity adjustment, "

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pandas as pd
 
 from mnistrepro.report.numbers import format_p, percent, points, points_interval, signed_points
-from mnistrepro.stats import MCNEMAR_QUANTITY
+from mnistrepro.stats import ACCURACY_DIFFERENCE, MCNEMAR_QUANTITY
 
 __all__ = ["lenet_test_set_facts"]
 
 
 def lenet_test_set_facts(table: pd.DataFrame) -> dict[str, str]:
     """``lenet_{c3}_ece_images`` and ``lenet_{c3}_ece_equal_mass_images``: each variant's mean ECE with its
-    bootstrap SD and bias over test images; ``lenet_test_set``: the sparse - full difference over test images and
+    bootstrap SD and bias over test images; ``lenet_test_set``: the C3 claim's difference over test images and
     McNemar's test of the discordant images. A row the table lacks gives no fact."""
     facts: dict[str, str] = {}
     rows = list(table.itertuples(index=False))
@@ -23,14 +23,15 @@ def lenet_test_set_facts(table: pd.DataFrame) -> dict[str, str]:
                 facts[f"lenet_{row.c3}_{key}_images"] = (
                     f"{percent(row.value)} (over test images: SD {points(row.boot_sd)} points, resampling bias "
                     f"{signed_points(row.boot_bias)} points)")
-    difference = next((r for r in rows if r.quantity == "accuracy difference, sparse - full"), None)
+    difference = next((r for r in rows if r.quantity.startswith(f"{ACCURACY_DIFFERENCE}, ")), None)
     mcnemar = next((r for r in rows if r.quantity == MCNEMAR_QUANTITY), None)
     if difference is not None and mcnemar is not None:
-        right_sparse, right_full = int(mcnemar.ci95_low), int(mcnemar.ci95_high)
+        a, b = difference.c3.split(" - ")
+        right_a, right_b = int(mcnemar.ci95_low), int(mcnemar.ci95_high)
         facts["lenet_test_set"] = (
-            f"over test images (seeds fixed) the sparse - full difference of {signed_points(difference.value)} points "
+            f"over test images (seeds fixed) the {a} - {b} difference of {signed_points(difference.value)} points "
             f"has a 95% interval of {points_interval(difference.ci95_low, difference.ci95_high)}; pooled over "
-            f"{int(mcnemar.n_seeds)} seeds, {right_sparse} images are right with sparse and wrong with full, "
-            f"{right_full} the reverse (exact McNemar {format_p(mcnemar.value)}, a test that treats seeds x images "
+            f"{int(mcnemar.n_seeds)} seeds, {right_a} images are right with {a} and wrong with {b}, "
+            f"{right_b} the reverse (exact McNemar {format_p(mcnemar.value)}, a test that treats seeds x images "
             f"as independent)")
     return facts

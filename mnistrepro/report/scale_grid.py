@@ -9,6 +9,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from mnistrepro.choices import LOSS_VARIANTS, claim_pair
 from mnistrepro.report.numbers import percent
 
 __all__ = ["scale_grid_facts", "divisor_list"]
@@ -39,11 +40,19 @@ def _rates(rows: pd.DataFrame) -> str:
     return ", ".join(f"{percent(r.escape_rate)} at {_divisor(r.divisor)}" for r in rows.itertuples(index=False))
 
 
+def _names() -> tuple[str, str, str]:
+    """The loss claim's compared loss (its label and short name) and its reference loss (short name)."""
+    compared, reference = claim_pair("loss")
+    return LOSS_VARIANTS[compared].label, LOSS_VARIANTS[compared].short, LOSS_VARIANTS[reference].short
+
+
 def _escape_verdict(mse: pd.DataFrame) -> str:
-    """Where MSE's escape rate crosses one half, going up the divisors (``mse``: its rows, sorted by divisor).
+    """Where the reference loss's escape rate crosses one half, going up the divisors (``mse``: its rows, sorted by
+    divisor).
 
     A crossing is a change of side of one half between two divisors next to each other once divisors at exactly
     one half are set aside (those are named). It is a description of the grid's rates, not a test."""
+    ref = _names()[2]
     rows = list(mse.itertuples(index=False))
     side = [int(np.sign(r.escape_rate - 0.5)) for r in rows]
     at_half = [r.divisor for r, s in zip(rows, side) if s == 0]
@@ -51,34 +60,36 @@ def _escape_verdict(mse: pd.DataFrame) -> str:
     if len(rows) == 1:
         (row,) = rows
         where = {1: "above", -1: "below", 0: "exactly"}[side[0]]
-        return (f"with one divisor ({_divisor(row.divisor)}) the grid cannot place a crossing of one half: MSE's "
+        return (f"with one divisor ({_divisor(row.divisor)}) the grid cannot place a crossing of one half: {ref}'s "
                 f"escape rate there is {_escape_rate(row)}, {where} one half")
     sided = [(r, s) for r, s in zip(rows, side) if s != 0]
     crossings = [(a, b, "rising" if sb > 0 else "falling")
                  for (a, sa), (b, sb) in zip(sided, sided[1:]) if sa != sb]
     span = f"{_divisor(rows[0].divisor)} to {_divisor(rows[-1].divisor)}"
     if not sided:
-        return f"MSE's escape rate is exactly one half at every divisor of the grid ({span})"
+        return f"{ref}'s escape rate is exactly one half at every divisor of the grid ({span})"
     if not crossings:
         where = "above" if sided[0][1] > 0 else "below"
         extreme = min(rows, key=lambda r: r.escape_rate) if where == "above" else max(rows, key=lambda r: r.escape_rate)
-        return (f"MSE's escape rate is {where} one half at every divisor of the grid ({span}; "
+        return (f"{ref}'s escape rate is {where} one half at every divisor of the grid ({span}; "
                 f"{'lowest' if where == 'above' else 'highest'} {percent(extreme.escape_rate)} at "
                 f"{_divisor(extreme.divisor)}){half_note}: it does not cross one half within the grid")
     if len(crossings) == 1:
         (a, b, direction), = crossings
-        return (f"MSE's escape rate crosses one half once, {direction} with the divisor, between divisors "
+        return (f"{ref}'s escape rate crosses one half once, {direction} with the divisor, between divisors "
                 f"{_divisor(a.divisor)} ({_escape_rate(a)}) and {_divisor(b.divisor)} ({_escape_rate(b)})"
                 f"{half_note}")
     parts = ", ".join(f"{direction} between {_divisor(a.divisor)} and {_divisor(b.divisor)}"
                       for a, b, direction in crossings)
-    return (f"MSE's escape rate crosses one half {len(crossings)} times, so it is not monotone in the divisor: "
+    return (f"{ref}'s escape rate crosses one half {len(crossings)} times, so it is not monotone in the divisor: "
             f"{parts}{half_note}")
 
 
 def _loss_verdict(ce: pd.DataFrame, mse: pd.DataFrame) -> str:
-    """Whether the logistic loss is ever less accurate than MSE in mean test accuracy, divisor by divisor: less or
-    more accurate where the two 95% intervals are apart, else overlapping (described, not tested)."""
+    """Whether the loss claim's compared loss is ever less accurate than its reference in mean test accuracy,
+    divisor by divisor: less or more accurate where the two 95% intervals are apart, else overlapping (described,
+    not tested)."""
+    cmp_label, cmp, ref = _names()
     both = ce.merge(mse, on="divisor", suffixes=("_ce", "_mse")).sort_values("divisor")
     groups: dict[str, list] = {"less": [], "more": [], "overlap": []}
     for r in both.itertuples(index=False):
@@ -94,15 +105,15 @@ def _loss_verdict(ce: pd.DataFrame, mse: pd.DataFrame) -> str:
         return named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
 
     if groups["less"]:
-        head = (f"the logistic loss is less accurate than MSE on average, with the 95% intervals apart, at "
-                f"{'divisor' if len(groups['less']) == 1 else 'divisors'} {at(groups['less'])} (logistic vs MSE)")
+        head = (f"the {cmp_label} is less accurate than {ref} on average, with the 95% intervals apart, at "
+                f"{'divisor' if len(groups['less']) == 1 else 'divisors'} {at(groups['less'])} ({cmp} vs {ref})")
     else:
-        head = "the logistic loss is never less accurate than MSE on average with the 95% intervals apart"
+        head = f"the {cmp_label} is never less accurate than {ref} on average with the 95% intervals apart"
     rest = []
     if groups["more"]:
         rest.append(f"more accurate at {at(groups['more'])}" if groups["less"] else
                     f"more accurate at {'divisor' if len(groups['more']) == 1 else 'divisors'} "
-                    f"{at(groups['more'])} (logistic vs MSE)")
+                    f"{at(groups['more'])} ({cmp} vs {ref})")
     if groups["overlap"]:
         rest.append(f"intervals overlap at {at(groups['overlap'])}")
     return head + ("; " + "; ".join(rest) if rest else "")
@@ -124,9 +135,10 @@ def scale_grid_facts(table: pd.DataFrame) -> dict[str, str]:
     by_loss = {loss: rows.sort_values("divisor") for loss, rows in table.groupby("loss", sort=True)}
     for loss, rows in by_loss.items():
         facts[f"scale_grid_{loss}_rates"] = _rates(rows)
-    if "mse" in by_loss:
-        facts["scale_grid_escape_verdict"] = _escape_verdict(by_loss["mse"])
-    if {"mse", "ce"} <= set(by_loss):
-        facts["scale_grid_loss_verdict"] = _loss_verdict(by_loss["ce"], by_loss["mse"])
+    compared, reference = claim_pair("loss")
+    if reference in by_loss:
+        facts["scale_grid_escape_verdict"] = _escape_verdict(by_loss[reference])
+    if {compared, reference} <= set(by_loss):
+        facts["scale_grid_loss_verdict"] = _loss_verdict(by_loss[compared], by_loss[reference])
         facts["scale_grid_verdict"] = f"{facts['scale_grid_escape_verdict']}; {facts['scale_grid_loss_verdict']}"
     return facts
