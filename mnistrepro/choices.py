@@ -1,14 +1,21 @@
-"""The study's variants and the values the config's settings choose from, each defined once.
+"""The registry: every choice a study makes, each defined once, as data.
 
-No torch import: the Snakefile reads this at parse time (wildcard constraints, config check) and the
-tests compare the config schema's enums with its lists.
+No torch import: the Snakefile reads this at parse time (wildcard constraints, config check) and the tests compare
+the config schema's enums with its lists.
 
-The registry of variants: each logistic-regression loss (:data:`LOSS_VARIANTS`) and each LeNet-5 C3 kind
-(:data:`C3_VARIANTS`) is named here with its label and what it costs in parameters. Its implementation is
-registered by the module that owns it (:func:`register`; mnistrepro.logreg registers each loss's forms,
-mnistrepro.lenet each C3 kind's builder) and looked up with :func:`implementation`: an unknown name is an
-error there, never another variant's code. Adding a variant: one entry here, its implementation in its
-module, and the name in the config schema's enum (tests/test_config.py checks the enum against these lists).
+- The variants: each logistic-regression loss (:data:`LOSS_VARIANTS`), pixel scaling (:data:`SCALING_VARIANTS`) and
+  LeNet-5 C3 kind (:data:`C3_VARIANTS`), with the label the report uses and what it costs. A loss's or a C3 kind's
+  implementation is registered by the module that owns it (:func:`register`: mnistrepro.logreg registers each loss's
+  forms, mnistrepro.lenet each C3 kind's layer factory) and looked up with :func:`implementation`: an unknown name
+  is an error there, never another variant's code.
+- The metrics a table or a comparison can use (:data:`METRICS`).
+- The comparisons (:data:`COMPARISONS`): a paired difference against a reference variant, an equivalence test
+  (TOST), the hardest of many; each in a confirmatory family (:data:`FAMILIES`) or descriptive. They are made of
+  every variant a study runs (:func:`comparison_specs`), so a new variant is compared against its reference, worded,
+  listed and captioned without another line of code.
+
+Adding a variant: one entry here, its implementation in its module, and the name in the config schema's enum
+(tests/test_config.py checks the enum against these lists).
 """
 
 from __future__ import annotations
@@ -63,10 +70,14 @@ class ScalingVariant:
 @dataclass(frozen=True)
 class Metric:
     """A per-run number a table or a comparison can use, as a fraction (a difference is printed in percentage
-    points); ``label``: how the report names it."""
+    points). ``label``: how the report names it; ``short``: in a difference (``+0.02 points in ECE``);
+    ``better``: how a verdict says that one variant is better; ``higher_is_better``: which way that is."""
 
     name: str
     label: str
+    short: str
+    better: str
+    higher_is_better: bool
 
 
 LOSS_VARIANTS: dict[str, LossVariant] = {v.name: v for v in (
@@ -87,8 +98,11 @@ SCALING_VARIANTS: dict[str, ScalingVariant] = {v.name: v for v in (
     ScalingVariant("unit", label="unit pixels", short="unit", divisor=255.0),
 )}
 METRICS: dict[str, Metric] = {m.name: m for m in (
-    Metric("test_accuracy", label="test accuracy"),
-    Metric("ece", label="expected calibration error"),  # LeNet-5 only (mnistrepro.lenet_eval)
+    Metric("test_accuracy", label="test accuracy", short="accuracy", better="is more accurate than",
+           higher_is_better=True),
+    # LeNet-5 only (mnistrepro.lenet_eval).
+    Metric("ece", label="expected calibration error", short="ECE", better="is better calibrated (lower ECE) than",
+           higher_is_better=False),
 )}
 
 # Logistic-regression losses (mnistrepro.logreg).

@@ -6,23 +6,17 @@ from __future__ import annotations
 
 import math
 
+from mnistrepro.choices import METRICS
 from mnistrepro.report.numbers import format_p
 from mnistrepro.stats import Comparison, smallest_p
 
-__all__ = ["METRIC_WORDS", "describe", "p_text", "verdict"]
+__all__ = ["describe", "p_text", "verdict"]
 
 
 def p_text(c: Comparison) -> str:
     """``p = …, Holm p = … (family of m), n = a/b``, with ``≤`` for a bound."""
     return (f"{format_p(c.p_value, c.p_bound)}, Holm {format_p(c.p_holm, c.p_holm_bound)} (family of "
             f"{c.family_size}), n = {c.n_a}/{c.n_b}")
-
-
-# How a verdict words a metric: (what is compared, the better side's phrase, whether higher is better).
-METRIC_WORDS = {
-    "test_accuracy": ("accuracy", "is more accurate than", True),
-    "ece": ("ECE", "is better calibrated (lower ECE) than", False),
-}
 
 
 def _interval_words(c: Comparison, unit: str, scale: float) -> str:
@@ -34,7 +28,7 @@ def describe(name_a: str, name_b: str, c: Comparison, unit: str = "percentage po
              metric: str = "test_accuracy") -> str:
     """A descriptive comparison's sentence: the difference and its interval, with no p-value (it belongs to
     no family)."""
-    what = METRIC_WORDS[metric][0]
+    what = METRICS[metric].short
     if math.isnan(c.ci95_low):
         return f"{name_a} - {name_b}: {c.difference * scale:+.2f} {unit} in {what} (n = {c.n_a}/{c.n_b}; no interval)"
     return (f"{name_a} - {name_b}: {c.difference * scale:+.2f} {unit} in {what} ({_interval_words(c, unit, scale)}, "
@@ -46,13 +40,14 @@ def verdict(name_a: str, name_b: str, c: Comparison, unit: str = "percentage poi
     """One sentence saying what the replicated runs support, at the 5% level after Holm's adjustment within
     the comparison's family; a descriptive comparison (no family) gets :func:`describe`.
 
-    ``metric`` (a key of ``METRIC_WORDS``): accuracy (higher is better) or ECE (lower is better); every
+    ``metric`` (a key of mnistrepro.choices.METRICS): accuracy (higher is better) or ECE (lower is better); every
     verdict of the study, whatever its metric, is worded here."""
-    if metric not in METRIC_WORDS:
-        raise ValueError(f"metric: expected one of {sorted(METRIC_WORDS)}, got {metric!r}")
+    if metric not in METRICS:
+        raise ValueError(f"metric: expected one of {sorted(METRICS)}, got {metric!r}")
     if not c.family:
         return describe(name_a, name_b, c, unit, scale, metric)
-    what, better_phrase, higher_is_better = METRIC_WORDS[metric]
+    what, better_phrase, higher_is_better = (METRICS[metric].short, METRICS[metric].better,
+                                             METRICS[metric].higher_is_better)
     if math.isnan(c.p_value):
         return f"cannot test: too few runs ({c.n_a} vs {c.n_b})"
     text = p_text(c)
