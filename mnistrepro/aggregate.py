@@ -1,10 +1,11 @@
-"""From per-run evaluation records to the study's tables: runs, summary, comparisons, facts.
+"""From per-run evaluation records to the study's tables: runs, summary, escape, pair difficulty, comparisons.
 
 ``runs`` has one row per evaluated model: a LeNet-5 run after its last epoch, and a logistic
 regression run at each step count it was evaluated at (``logreg.eval_steps`` and ``logreg.steps``).
 
-The facts (``facts.json``) are the report's words: every key is named so that a caption reads the
-same key whatever the configuration (the last step count is ``final``, the main pair ``main_pair``).
+The statistics are mnistrepro.stats'; the comparisons are the registry's (mnistrepro.comparisons); the words,
+the verdict column included, are the report layer's (mnistrepro.report). :func:`aggregate_study` is rule
+aggregate's whole job: the tables and, from them, the facts (mnistrepro.report.study).
 """
 
 from __future__ import annotations
@@ -347,34 +348,6 @@ def pair_difficulty(runs: pd.DataFrame, rng: np.random.Generator | None = None, 
                 table[column] = math.nan
         tables.append(table.sort_values(["mean", "pair"]))
     return pd.concat(tables, ignore_index=True)[columns]
-
-
-def rule_benchmarks(paths: Iterable[str], root: str | Sequence[str] = "results/benchmarks") -> pd.DataFrame:
-    """Wall time and peak memory of each job, from Snakemake's ``benchmark:`` files.
-
-    Returns ``job`` (the file's path under ``root``, without ``.tsv``; with several roots, such as a
-    study's own benchmarks and the shared runs', under the longest that holds it), ``rule_group`` (its
-    first directory), ``seconds``, ``max_rss_mb``, ``cpu_seconds``; slowest first.
-    """
-    roots = sorted([root] if isinstance(root, str) else root, key=len, reverse=True)
-    rows = []
-    for path in paths:
-        bench = pd.read_csv(path, sep="\t")
-        under = next((r for r in roots if str(path).startswith(r.rstrip("/") + "/")), "")
-        job = str(path).removeprefix(under).strip("/").removesuffix(".tsv")
-        rows.append({
-            "job": job,
-            "rule_group": job.split("/")[0],
-            "seconds": float(bench["s"].iloc[0]),
-            "max_rss_mb": float(pd.to_numeric(bench["max_rss"], errors="coerce").iloc[0]),
-            "cpu_seconds": float(pd.to_numeric(bench["cpu_time"], errors="coerce").iloc[0]),
-        })
-    table = pd.DataFrame(rows, columns=["job", "rule_group", "seconds", "max_rss_mb", "cpu_seconds"])
-    return table.sort_values("seconds", ascending=False, ignore_index=True)
-
-
-# ---------------------------------------------------------------------------------------------------
-# The study's tables, in the two jobs that write them (rules aggregate_logreg and aggregate, results.smk)
 
 
 def table_rng(seed: int, table: str) -> np.random.Generator:

@@ -1,5 +1,5 @@
 """Rule rule_benchmarks: wall time and peak memory of every job, from the benchmark: files."""
-from mnistrepro.aggregate import rule_benchmarks
+from mnistrepro.rule_benchmarks import rule_benchmarks
 from mnistrepro.io import atomic_path
 from mnistrepro.logs import setup_logging
 

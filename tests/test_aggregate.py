@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 from mnistrepro.aggregate import (RUN_COLUMNS, comparisons_table, escape_sensitivity, escape_table, pair_difficulty,
-                                  params_table, rule_benchmarks, runs_table, summary_table)
+                                  params_table, runs_table, summary_table)
 from mnistrepro.comparisons import study_comparisons
+from mnistrepro.rule_benchmarks import rule_benchmarks
 from mnistrepro.report.study import headline_facts, identity_facts, lenet_facts
 from mnistrepro.choices import LOSSES
 from mnistrepro.report.findings import README_BLOCK, RESULTS_FACTS, load_config, readme_results
