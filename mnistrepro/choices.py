@@ -21,6 +21,7 @@ Adding a variant: one entry here, its implementation in its module, and the name
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from itertools import product
 from typing import Any, Mapping, Sequence
 
 # LeNet-5's C3 (mnistrepro.lenet): 6 input maps, 16 output maps, 5x5 kernels.
@@ -271,10 +272,8 @@ def comparison_specs(variants: Mapping[str, Sequence[str]], logreg_steps: Sequen
         if rule.reference not in run or any(v not in variants.get(c, ()) for c, v in rule.fixed):
             continue
         others = [v for v in run if v != rule.reference]
-        across = [[(c, v) for v in variants.get(c, ())] for c in rule.across]
-        combos = [[]] if not across else [[x] for x in across[0]]
-        for more in across[1:]:
-            combos = [c + [x] for c in combos for x in more]
+        # Every combination of the ``across`` columns' values (one empty combination where there are none).
+        combos = list(product(*[[(c, v) for v in variants.get(c, ())] for c in rule.across]))
         if rule.experiment == "lenet":
             if lenet_epochs is None:
                 continue
@@ -303,14 +302,13 @@ def _comparison_label(rule: ComparisonRule, value: str, where: Sequence[tuple[st
 
 def _mark_primary(specs: list[ComparisonSpec]) -> list[ComparisonSpec]:
     """Each family's primary test: the one its rule declares, else the family's first member."""
-    marked, seen = list(specs), set()
+    marked = list(specs)
     for family in dict.fromkeys(s.family for s in specs if s.family):
         members = [i for i, s in enumerate(specs) if s.family == family]
         declared = [i for i in members if specs[i].rule.primary and all(
             (specs[i].a if c == "a" else dict(specs[i].where).get(c)) == v for c, v in specs[i].rule.primary)]
         primary = declared[0] if declared else members[0]
         marked[primary] = replace(specs[primary], primary=True)
-        seen.add(family)
     return marked
 
 
