@@ -566,9 +566,11 @@ def lenet_pair_confusions(confusions, ranking, top: int = 12) -> plt.Figure:
 
 @figure
 def c3_per_epoch(per_epoch) -> plt.Figure:
-    """The paired sparse - full difference in test accuracy after every epoch (c3_per_epoch.csv), in percentage
-    points, with its 95% interval as a band and a zero line: looks at the same runs, so it describes their course."""
+    """The C3 claim's paired difference ``a - b`` in test accuracy after every epoch (c3_per_epoch.csv), in
+    percentage points, with its 95% interval as a band and a zero line: looks at the same runs, so it describes
+    their course."""
     table = pd.read_csv(per_epoch)
+    difference = f"{table['a'].iloc[0]} - {table['b'].iloc[0]}"
     fig, ax = plt.subplots(figsize=(8, 5))
     epoch = table["epoch"].to_numpy()
     diff, low, high = (100 * table[c].to_numpy(dtype=float) for c in ("difference", "ci95_low", "ci95_high"))
@@ -576,11 +578,11 @@ def c3_per_epoch(per_epoch) -> plt.Figure:
     bounded = ~np.isnan(low) & ~((low <= -100) & (high >= 100))
     ax.fill_between(epoch, np.where(bounded, low, np.nan), np.where(bounded, high, np.nan), color="tab:blue",
                     alpha=0.25, label="95% interval (the final comparison's method)")
-    ax.plot(epoch, diff, "o-", color="tab:blue", label=f"mean sparse - full (n = {int(table['n_pairs'].min())} pairs)")
+    ax.plot(epoch, diff, "o-", color="tab:blue", label=f"mean {difference} (n = {int(table['n_pairs'].min())} pairs)")
     ax.axhline(0, color="grey", linestyle=":", linewidth=1)
     ax.set_xlabel("epoch")
-    ax.set_ylabel(words.PER_EPOCH_YLABEL)
+    ax.set_ylabel(words.per_epoch_ylabel(difference))
     ax.set_xticks(epoch)
-    ax.set_title("EXPLORATORY: sparse - full C3 after every epoch\n(looks at the same runs: describes, tests nothing)")
+    ax.set_title(words.per_epoch_title(difference))
     ax.legend(fontsize=9)
     return fig

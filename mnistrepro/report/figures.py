@@ -10,7 +10,7 @@ from mnistrepro.report.numbers import MISSING, format_p, pair_label, percent, po
 
 __all__ = [
     "COMPARISONS_TITLE", "COMPARISONS_XLABEL", "CONFUSIONS_XLABEL", "CONFUSIONS_TITLE", "PAIR_GRID_TITLE",
-    "PAIR_RANKS_TITLE", "PAIR_RANKS_XLABEL", "PER_EPOCH_YLABEL", "SCALE_GRID_ACCURACY_TITLE", "SCALE_GRID_RATE_TITLE",
+    "PAIR_RANKS_TITLE", "PAIR_RANKS_XLABEL", "per_epoch_title", "per_epoch_ylabel", "SCALE_GRID_ACCURACY_TITLE", "SCALE_GRID_RATE_TITLE",
     "SCALE_GRID_RATE_YLABEL", "calibration_label", "escape_annotation", "escape_threshold_label", "holm_annotation",
     "mean_interval_label", "pair_mean_label", "reference_label", "spearman_title",
 ]
@@ -26,7 +26,14 @@ PAIR_RANKS_XLABEL = "rank (1 = lowest mean accuracy), 95% bootstrap interval"
 PAIR_RANKS_TITLE = "Hardest digit pairs: rank intervals (filled: cannot be told apart from the hardest)"
 CONFUSIONS_XLABEL = "confusion rate (% of the two digits' test images; 95% CI over seeds)"
 CONFUSIONS_TITLE = "EXPLORATORY: which digit pair is hardest depends on the model (describes; tests nothing)"
-PER_EPOCH_YLABEL = "sparse - full test accuracy (percentage points)"
+def per_epoch_title(difference: str) -> str:
+    """The per-epoch figure's title: exploratory, and why."""
+    return f"EXPLORATORY: {difference} C3 after every epoch\n(looks at the same runs: describes, tests nothing)"
+
+
+def per_epoch_ylabel(difference: str) -> str:
+    """The per-epoch figure's y axis: the difference ``difference`` (``sparse - full``) in test accuracy."""
+    return f"{difference} test accuracy (percentage points)"
 
 
 def mean_interval_label(c3: str, method: str, n: int) -> str:
