@@ -482,8 +482,8 @@ def test_a_misspelt_fact_in_a_caption_fails_and_names_it():
 
 
 def test_a_part_the_config_left_out_reads_not_run_and_nothing_else_does():
-    """With one C3 kind, the other kind's facts and the C3 comparison read "not run in this configuration"; with
-    both kinds, the same fact missing is an error naming it."""
+    """With one C3 kind, the other kind's facts and the C3 comparison read "not run in this configuration", and the
+    captions' per-variant lists hold the one kind; with both kinds, a fact missing is an error naming it."""
     from mnistrepro.report.study import variant_facts
 
     one_kind = report_config({"lenet": {"c3": ["sparse"]}})
@@ -492,7 +492,7 @@ def test_a_part_the_config_left_out_reads_not_run_and_nothing_else_does():
                 if not k.startswith(("lenet_full_", "c3_", "lenet_variants_")) and k not in claim}
     # The captions' per-variant lists, as the aggregation of a study with the sparse kind alone makes them.
     logreg = one_kind["logreg"]
-    runs = pd.DataFrame([{"experiment": "lenet", "c3": "sparse"}] + [
+    runs = pd.DataFrame([{"experiment": "lenet", "c3": "sparse", "epochs": one_kind["lenet"]["epochs"]}] + [
         {"experiment": "logreg", "loss": loss, "scaling": scaling, "steps": logreg["steps"]}
         for loss in logreg["losses"] for scaling in logreg["scalings"]])
     measured.update(variant_facts(measured, runs, [logreg["steps"]]))
@@ -500,9 +500,9 @@ def test_a_part_the_config_left_out_reads_not_run_and_nothing_else_does():
     html = render_caption("lenet_calibration.rst", {"lenet": {"c3": ["sparse"]}}, facts)
     assert NOT_RUN in html and facts["lenet_sparse_mean"] in html and "full C3" not in html
     assert facts["lenet_full_mean"] == facts["c3_sparse_vs_full_claim"] == facts["c3_claims"] == NOT_RUN
-    all_but_one = {k: v for k, v in default_study_facts().items() if k != "lenet_full_mean"}
+    all_but_one = {k: v for k, v in default_study_facts().items() if k != "lenet_variants_calibration"}
     both = Facts(all_but_one, not_run_parts(study_config(report_config({}))))
-    with pytest.raises(MissingFactError, match="has no fact 'lenet_full_mean'"):
+    with pytest.raises(MissingFactError, match="has no fact 'lenet_variants_calibration'"):
         render_caption("lenet_calibration.rst", {}, both)
 
 
