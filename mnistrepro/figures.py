@@ -23,16 +23,24 @@ import torch  # noqa: E402
 
 from mnistrepro import identities as ident  # noqa: E402
 from mnistrepro.aggregate import lenet_history  # noqa: E402
-from mnistrepro.choices import C3_KINDS, LOSS_VARIANTS  # noqa: E402
+from mnistrepro.choices import C3_VARIANTS, LOSS_VARIANTS, SCALING_VARIANTS, variant_label  # noqa: E402
 from mnistrepro.io import read_json  # noqa: E402
 from mnistrepro.report import figures as words  # noqa: E402
 from mnistrepro.report.numbers import pair_label  # noqa: E402
 
 DPI = 120
-C3_ORDER = list(C3_KINDS)
-# How the figures name each loss, from the registry (long: a legend; short: a strip's label).
-LOSS_LABELS = {name: variant.label for name, variant in LOSS_VARIANTS.items()}
-LOSS_SHORT_LABELS = {name: variant.short for name, variant in LOSS_VARIANTS.items()}
+
+
+def c3_labels(c3: pd.Series) -> tuple[pd.Series, list[str]]:
+    """The C3 kinds of ``c3`` by their registry labels, and the labels in the registry's order (a hue order)."""
+    present = set(c3)
+    return c3.map(lambda kind: variant_label("c3", kind)), [v.label for k, v in C3_VARIANTS.items() if k in present]
+
+
+def logreg_variant(loss: pd.Series, scaling: pd.Series) -> pd.Series:
+    """``MSE, raw pixels``: a logistic-regression variant by its loss's short name and its scaling's label."""
+    return (loss.map(lambda name: LOSS_VARIANTS[name].short) + ", "
+            + scaling.map(lambda name: SCALING_VARIANTS[name].label))
 
 FIGURES: dict[str, Callable[..., plt.Figure]] = {}
 
@@ -88,16 +96,17 @@ def accuracy_vs_params(runs, summary) -> plt.Figure:
     methods = intervals.set_index("c3")["ci_method"].to_dict() if "ci_method" in intervals else {}
     intervals = intervals.set_index("c3")[["mean", "ci95_low", "ci95_high"]] * 100
     fig, ax = plt.subplots(figsize=(7, 5))
-    palette = dict(zip(C3_ORDER, sns.color_palette(n_colors=len(C3_ORDER))))
+    kinds = [k for k in C3_VARIANTS if k in set(lenet["c3"])]
+    palette = dict(zip(kinds, sns.color_palette(n_colors=len(kinds))))
     for c3, group in lenet.groupby("c3"):
         params = group["trainable_params"].iloc[0]
         mean, low, high = intervals.loc[c3]
         ax.scatter(np.full(len(group), params), group["test accuracy (%)"], color=palette[c3], alpha=0.5, s=40,
-                   label=f"{c3} C3: seeds (n = {len(group)})")
+                   label=words.seeds_label(variant_label("c3", c3), len(group)))
         yerr = None if np.isnan(low) else [[mean - low], [high - mean]]
         method = str(methods.get(c3, "")).split(" (")[0]
         ax.errorbar([params], [mean], yerr=yerr, fmt="D", color=palette[c3], capsize=8, markersize=9,
-                    label=words.mean_interval_label(c3, method, len(group)))
+                    label=words.mean_interval_label(variant_label("c3", c3), method, len(group)))
     ax.set_xlim(lenet["trainable_params"].min() - 500, lenet["trainable_params"].max() + 500)
     ax.set_xlabel("trainable parameters")
     ax.set_ylabel("test accuracy (%)")
@@ -111,8 +120,9 @@ def lenet_epochs(training: Sequence, history: Sequence) -> plt.Figure:
     """Test accuracy per epoch, mean over seeds with a min-max band, per C3 variant, from each run's
     training.json and history.csv (in the same order)."""
     history = lenet_history((read_json(t), pd.read_csv(h)) for t, h in zip(training, history, strict=True))
+    history["C3"], order = c3_labels(history["c3"])
     fig, ax = plt.subplots(figsize=(7, 5))
-    sns.lineplot(data=_percent(history), x="epoch", y="test accuracy (%)", hue="c3", hue_order=C3_ORDER,
+    sns.lineplot(data=_percent(history), x="epoch", y="test accuracy (%)", hue="C3", hue_order=order,
                  errorbar=("pi", 100), marker="o", ax=ax)
     ax.set_title("LeNet-5: test accuracy per epoch (line: mean; band: min-max over seeds)")
     ax.set_xlabel("epoch")
@@ -125,10 +135,11 @@ def lenet_loss(training: Sequence, history: Sequence) -> plt.Figure:
     """Training and test loss per epoch, mean over seeds with a min-max band, per C3 variant, from each
     run's training.json and history.csv (in the same order)."""
     history = lenet_history((read_json(t), pd.read_csv(h)) for t, h in zip(training, history, strict=True))
-    loss = history.melt(id_vars=["epoch", "c3", "seed"], value_vars=["train_loss", "test_loss"],
+    history["C3"], order = c3_labels(history["c3"])
+    loss = history.melt(id_vars=["epoch", "C3", "seed"], value_vars=["train_loss", "test_loss"],
                         var_name="set", value_name="cross-entropy loss")
     loss["set"] = loss["set"].map({"train_loss": "training (mean over the epoch)", "test_loss": "test (after the epoch)"})
-    grid = sns.relplot(data=loss, x="epoch", y="cross-entropy loss", hue="c3", hue_order=C3_ORDER, col="set",
+    grid = sns.relplot(data=loss, x="epoch", y="cross-entropy loss", hue="C3", hue_order=order, col="set",
                        kind="line", errorbar=("pi", 100), marker="o", height=4.5, aspect=1.1,
                        facet_kws={"sharey": True})
     grid.set(yscale="log")
@@ -198,7 +209,8 @@ def logreg_steps(runs) -> plt.Figure:
     """Logistic regression: test accuracy vs SGD steps per loss and scaling, with seed bands (runs.csv)."""
     runs = pd.read_csv(runs)
     logreg = _percent(runs[runs["experiment"] == "logreg"]).astype({"steps": int})
-    logreg["loss"] = logreg["loss"].map(LOSS_LABELS)
+    logreg["loss"] = logreg["loss"].map(lambda name: variant_label("loss", name))
+    logreg["scaling"] = logreg["scaling"].map(lambda name: variant_label("scaling", name))
     grid = sns.relplot(data=logreg, x="steps", y="test accuracy (%)", hue="loss", col="scaling", kind="line",
                        errorbar=("pi", 100), marker="o", height=4.5, aspect=1.1, facet_kws={"sharey": True})
     for ax, (scaling, group) in zip(grid.axes.flat, logreg.groupby("scaling", sort=True)):
@@ -207,7 +219,7 @@ def logreg_steps(runs) -> plt.Figure:
         ax.set_xscale("log")
         ax.set_xlabel("SGD steps (one sample each, log scale)")
         ax.axhline(50, color="grey", linestyle=":", linewidth=1)
-    grid.set_titles("pixels: {col_name}")
+    grid.set_titles("{col_name}")
     grid.figure.suptitle(f"Logistic regression, {pair_title(logreg)}: test accuracy vs steps "
                          "(band: min-max over seeds)", y=1.04)
     return grid.figure
@@ -221,13 +233,13 @@ def logreg_distribution(runs, escape) -> plt.Figure:
     logreg = runs[runs["experiment"] == "logreg"]
     steps = int(logreg["steps"].max())
     final = _percent(logreg[logreg["steps"] == steps])
-    final["variant"] = final["loss"].map(LOSS_SHORT_LABELS) + ", " + final["scaling"] + " pixels"
+    final["variant"] = logreg_variant(final["loss"], final["scaling"])
     order = sorted(final["variant"].unique())
     fig, ax = plt.subplots(figsize=(9, 5.5))
     sns.stripplot(data=final, x="variant", y="test accuracy (%)", order=order, hue="variant", hue_order=order,
                   jitter=0.3, size=3, alpha=0.5, legend=False, ax=ax)
     at = escape[escape["steps"] == steps].copy()
-    at["variant"] = at["loss"].map(LOSS_SHORT_LABELS) + ", " + at["scaling"] + " pixels"
+    at["variant"] = logreg_variant(at["loss"], at["scaling"])
     threshold = float(at["threshold"].iloc[0])
     ax.axhline(100 * threshold, color="grey", linestyle="--", linewidth=1, label=words.escape_threshold_label(threshold))
     top = ax.get_ylim()[1]
@@ -251,13 +263,13 @@ def scale_grid(table) -> plt.Figure:
     accuracy with its 95% interval, against the pixel divisor (log scale), one line per loss."""
     grid = pd.read_csv(table).sort_values(["loss", "divisor"])
     fig, (rate_ax, acc_ax) = plt.subplots(1, 2, figsize=(12, 4.8), sharex=True)
-    palette = dict(zip(LOSS_LABELS, sns.color_palette(n_colors=len(LOSS_LABELS))))
+    palette = dict(zip(LOSS_VARIANTS, sns.color_palette(n_colors=len(LOSS_VARIANTS))))
     panels = [(rate_ax, "escape_rate", "escape_ci95", words.SCALE_GRID_RATE_YLABEL),
               (acc_ax, "mean_accuracy", "accuracy_ci95", "mean test accuracy (%)")]
     for ax, value, interval, ylabel in panels:
         for loss, rows in grid.groupby("loss", sort=True):
             x, y = rows["divisor"], 100 * rows[value]
-            ax.plot(x, y, marker="o", color=palette[loss], label=LOSS_LABELS[loss])
+            ax.plot(x, y, marker="o", color=palette[loss], label=variant_label("loss", loss))
             ax.fill_between(x, 100 * rows[f"{interval}_low"], 100 * rows[f"{interval}_high"], color=palette[loss],
                             alpha=0.2, linewidth=0)
         ax.set_xscale("log")
@@ -343,7 +355,7 @@ def lenet_confusion(evaluations: Sequence) -> plt.Figure:
                     ax=ax, annot_kws={"size": 8})
         ax.set_xlabel("predicted digit")
         ax.set_ylabel("true digit")
-        ax.set_title(f"LeNet-5, {name} C3: confusion matrix (all seeds)")
+        ax.set_title(f"LeNet-5, {variant_label('c3', name)}: confusion matrix (all seeds)")
     return fig
 
 
@@ -358,8 +370,8 @@ def lenet_calibration(evaluations: Sequence) -> plt.Figure:
     evaluations = [read_json(path) for path in evaluations]
     runs = pd.DataFrame([{"c3": e["c3"], "seed": e["seed"], "test accuracy": 100 * e["test_accuracy"],
                           "top-2 accuracy": 100 * e["top2_accuracy"], "ECE": 100 * e["ece"]} for e in evaluations])
-    order = [c for c in C3_ORDER if c in set(runs["c3"])]
-    palette = dict(zip(C3_ORDER, sns.color_palette(n_colors=len(C3_ORDER))))
+    order = [c for c in C3_VARIANTS if c in set(runs["c3"])]
+    palette = dict(zip(order, sns.color_palette(n_colors=len(order))))
     fig, axes = plt.subplots(1, 3, figsize=(16, 5), gridspec_kw={"width_ratios": [1, 1, 1.4]})
     for ax, column in zip(axes[:2], ["test accuracy", "ECE"]):
         # A line at the mean, not a bar: the axis does not start at 0 (accuracies sit near 99%).
@@ -370,6 +382,7 @@ def lenet_calibration(evaluations: Sequence) -> plt.Figure:
         low, high = runs[column].min(), runs[column].max()
         pad = max(high - low, 0.1)
         ax.set_ylim(max(0.0, low - pad), min(100.0, high + pad))
+        ax.set_xticks(range(len(order)), [variant_label("c3", c3) for c3 in order])
         ax.set_xlabel("C3")
         ax.set_ylabel(f"{column} (%)")
         ax.set_title(f"{column} per seed (line: mean)")
@@ -382,7 +395,8 @@ def lenet_calibration(evaluations: Sequence) -> plt.Figure:
         conf = np.sum([[c * k if k else 0.0 for c, k in zip(b["confidence"], b["count"])] for b in bins], axis=0)
         keep = count > 0
         ax.plot(100 * conf[keep] / count[keep], 100 * correct[keep] / count[keep], marker="o", color=palette[c3],
-                label=words.calibration_label(c3, float(np.mean([e["ece"] for e in evaluations if e["c3"] == c3]))))
+                label=words.calibration_label(variant_label("c3", c3),
+                                              float(np.mean([e["ece"] for e in evaluations if e["c3"] == c3]))))
     ax.plot([0, 100], [0, 100], color="grey", linestyle=":", linewidth=1, label="perfect calibration")
     ax.set_xlabel("mean confidence in bin (%)")
     ax.set_ylabel("accuracy in bin (%)")
@@ -405,7 +419,7 @@ def misclassified(evaluations: Sequence, mnist, per_variant: int = 20, columns: 
         digits.append(test["test_images"][index])
         true += test["test_labels"][index].tolist()
         predicted += m["misclassified_predicted"][:per_variant]
-        titles.append(f"{m['c3']} C3 seed {m['seed']}: {len(m['misclassified_test_indices'])} errors")
+        titles.append(f"{variant_label('c3', m['c3'])} seed {m['seed']}: {len(m['misclassified_test_indices'])} errors")
     images = torch.cat(digits)
     n = len(images)
     rows = max(1, -(-n // columns))
@@ -427,8 +441,10 @@ def train_time(runs) -> plt.Figure:
     # Logistic regression at its own last step count (the sweep's may be another).
     logreg = df[df["experiment"] == "logreg"]
     df = df[(df["experiment"] == "lenet") | ((df["experiment"] == "logreg") & (df["steps"] == logreg["steps"].max()))]
-    df["variant"] = np.where(df["experiment"] == "lenet", "LeNet-5 " + df["c3"].astype(str) + " C3",
-                             "logreg " + df["loss"].astype(str) + "/" + df["scaling"].astype(str))
+    lenet = df["experiment"] == "lenet"
+    df["variant"] = ""
+    df.loc[lenet, "variant"] = "LeNet-5 " + df.loc[lenet, "c3"].map(lambda c3: variant_label("c3", c3))
+    df.loc[~lenet, "variant"] = logreg_variant(df.loc[~lenet, "loss"], df.loc[~lenet, "scaling"])
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [1, 2]})
     for ax, (experiment, group) in zip(axes, [("LeNet-5", df[df["experiment"] == "lenet"]),
                                               ("logistic regression", df[df["experiment"] == "logreg"])]):

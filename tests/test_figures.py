@@ -38,7 +38,7 @@ def test_train_time_draws_logreg_at_its_own_last_step_when_the_sweep_runs_longer
     fig = FIGURES["train_time"](runs=runs_csv(tmp_path, logreg_steps=200, sweep_steps=500))
     lenet_ax, logreg_ax = fig.axes
     assert lenet_ax.get_visible() and logreg_ax.get_visible()
-    assert [t.get_text() for t in logreg_ax.get_xticklabels()] == ["logreg mse/raw", "logreg ce/raw"]
+    assert [t.get_text() for t in logreg_ax.get_xticklabels()] == ["MSE, raw pixels", "logistic, raw pixels"]
     # One point per main-grid run at its last step (2 losses x 3 seeds), none of the sweep's or earlier steps.
     points = sum(len(c.get_offsets()) for c in logreg_ax.collections)
     assert points == 6

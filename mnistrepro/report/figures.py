@@ -10,9 +10,10 @@ from mnistrepro.report.numbers import MISSING, format_p, pair_label, percent, po
 
 __all__ = [
     "COMPARISONS_TITLE", "COMPARISONS_XLABEL", "CONFUSIONS_XLABEL", "CONFUSIONS_TITLE", "PAIR_GRID_TITLE",
-    "PAIR_RANKS_TITLE", "PAIR_RANKS_XLABEL", "per_epoch_title", "per_epoch_ylabel", "SCALE_GRID_ACCURACY_TITLE", "SCALE_GRID_RATE_TITLE",
+    "PAIR_RANKS_TITLE", "PAIR_RANKS_XLABEL", "SCALE_GRID_ACCURACY_TITLE", "SCALE_GRID_RATE_TITLE",
     "SCALE_GRID_RATE_YLABEL", "calibration_label", "escape_annotation", "escape_threshold_label", "holm_annotation",
-    "mean_interval_label", "pair_mean_label", "reference_label", "spearman_title",
+    "mean_interval_label", "pair_mean_label", "per_epoch_title", "per_epoch_ylabel", "reference_label", "seeds_label",
+    "spearman_title",
 ]
 
 COMPARISONS_XLABEL = "difference a - b in test accuracy, or in the metric named (percentage points; line: 95% CI)"
@@ -36,9 +37,14 @@ def per_epoch_ylabel(difference: str) -> str:
     return f"{difference} test accuracy (percentage points)"
 
 
-def mean_interval_label(c3: str, method: str, n: int) -> str:
+def seeds_label(label: str, n: int) -> str:
+    """A LeNet-5 variant's seeds, by its registry label: ``sparse C3: seeds (n = 26)``."""
+    return f"{label}: seeds (n = {n})"
+
+
+def mean_interval_label(label: str, method: str, n: int) -> str:
     """A LeNet-5 variant's mean with its 95% interval: ``sparse C3: mean, 95% CI (Student t, n = 10)``."""
-    return f"{c3} C3: mean, 95% CI ({method}, n = {n})"
+    return f"{label}: mean, 95% CI ({method}, n = {n})"
 
 
 def holm_annotation(p_holm: float, bound: bool) -> str:
@@ -65,9 +71,9 @@ def pair_mean_label(pair: str, mean: float) -> str:
     return f"{pair_label(pair)} ({percent(mean)})"
 
 
-def calibration_label(c3: str, mean_ece: float) -> str:
-    """A variant's reliability curve with its mean ECE (a fraction)."""
-    return f"{c3} C3 (mean ECE {percent(mean_ece)})"
+def calibration_label(label: str, mean_ece: float) -> str:
+    """A variant's reliability curve, by its registry label, with its mean ECE (a fraction)."""
+    return f"{label} (mean ECE {percent(mean_ece)})"
 
 
 def spearman_title(steps: int, rho: float, low: float, high: float, n: int) -> str:
