@@ -140,6 +140,7 @@ print("finished", flush=True)
 """
 
 
+@pytest.mark.slow  # ten seconds of training; test_lenet's kill -9 test stays in the quick tier
 def test_sigkill_and_resume_of_a_group_gives_the_uninterrupted_weights(one_thread, tmp_path, caplog):
     """SIGKILL a group after its first checkpoint; the rerun resumes from it, and every seed's final weights equal
     an uninterrupted run's."""

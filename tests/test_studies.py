@@ -75,6 +75,7 @@ def test_what_does_not_define_a_run_keeps_its_key(key, value):
     assert lenet_run_key({**LENET, key: value}, "avx2") == lenet_run_key(LENET, "avx2")
 
 
+@pytest.mark.slow  # a dry run or a study run of several seconds
 def test_power_config_after_the_default_study_trains_only_the_new_seeds(tmp_path):
     """configs/lenet_power.yaml shares the default study's LeNet-5 runs: with the default study's outputs
     present (here touched into place, oldest first, as a finished run leaves them), its dry run schedules
@@ -113,6 +114,7 @@ def test_power_config_after_the_default_study_trains_only_the_new_seeds(tmp_path
 # real run are in tests/test_pipeline.py, on the CI-sized study that module runs anyway.
 
 
+@pytest.mark.slow  # a dry run or a study run of several seconds
 def test_report_command_repeats_the_configfile(mnist_idx_dir, tmp_path):
     """Given with --configfile, the printed report command has it too (here on a run that only acquires MNIST)."""
     config = small_config(mnist_idx_dir, "only_data")

@@ -95,6 +95,7 @@ def test_dry_run_without_the_sweep_drops_its_jobs(tmp_path):
     assert counts == expected
 
 
+@pytest.mark.slow  # a dry run of several seconds
 def test_dry_run_without_the_scale_grid_drops_its_jobs(tmp_path):
     counts, expected = dry_run_without(tmp_path, "scale_grid")
     assert not {"train_scale_grid", "scale_grid", "figure_scale_grid"} & set(counts)
@@ -102,6 +103,7 @@ def test_dry_run_without_the_scale_grid_drops_its_jobs(tmp_path):
     assert counts == expected
 
 
+@pytest.mark.slow  # a dry run or a study run of several seconds
 def test_lenet_power_config_runs_ten_or_more_seeds_per_variant(tmp_path):
     result = run_snakemake(tmp_path, "-n", "--quiet", "rules", "--configfile", str(REPO / "configs" / "lenet_power.yaml"))
     assert result.returncode == 0, result.stderr
@@ -132,6 +134,7 @@ def test_snakemake_files_are_formatted():
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
+@pytest.mark.slow  # a dry run of several seconds
 def test_seeds_per_job_groups_the_training_jobs(tmp_path):
     """Four seeds in groups of three: two training jobs per C3 variant, every run still collected on its own."""
     config = default_config()
