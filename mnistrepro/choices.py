@@ -210,6 +210,17 @@ FACTOR_VARIANTS: dict[str, Mapping[str, Any]] = {"loss": LOSS_VARIANTS, "c3": C3
                                                  "scaling": SCALING_VARIANTS}
 
 
+def registered_variants() -> dict[str, list[str]]:
+    """Every registered variant, per factor (``loss``, ``c3``, ``scaling``), in the registry's order."""
+    return {factor: list(variants) for factor, variants in FACTOR_VARIANTS.items()}
+
+
+def config_variants(config: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The variants ``config`` runs, per factor, in the registry's order."""
+    chosen = {"loss": config["logreg"]["losses"], "scaling": config["logreg"]["scalings"], "c3": config["lenet"]["c3"]}
+    return {factor: [v for v in variants if v in chosen[factor]] for factor, variants in FACTOR_VARIANTS.items()}
+
+
 def claim_pair(name: str) -> tuple[str, str]:
     """The two variants a claim's primary test compares, the compared one first and its reference second:
     ``("sparse", "full")`` for the C3 claim, ``("ce", "mse")`` for the loss claim. The exploratory analyses that

@@ -23,7 +23,8 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from mnistrepro.choices import C3_VARIANTS, LOSS_VARIANTS, SCALING_VARIANTS, claim_pair, comparison_specs, step_key
+from mnistrepro.choices import (C3_VARIANTS, LOSS_VARIANTS, SCALING_VARIANTS, claim_pair, comparison_specs,
+                               config_variants, registered_variants, step_key)
 from mnistrepro.config import evaluated_steps
 from mnistrepro.io import write_json
 from mnistrepro.logs import ActionableError
@@ -149,12 +150,10 @@ def not_run_parts(config: Mapping[str, Any]) -> dict[str, list[str]]:
     steps_evaluated = evaluated_steps(logreg["eval_steps"], logreg["steps"])
     final = steps_evaluated[-1]
     # A comparison the registry makes of every variant but this config's variants do not support.
-    ran = {"loss": [v for v in LOSS_VARIANTS if v in losses], "scaling": [v for v in SCALING_VARIANTS if v in scalings],
-           "c3": [v for v in C3_VARIANTS if v in set(config["lenet"]["c3"])]}
+    ran = config_variants(config)
     epochs = config["lenet"]["epochs"]
     made = {spec.key for spec in comparison_specs(ran, steps_evaluated, epochs)}
-    every = {"loss": list(LOSS_VARIANTS), "scaling": list(SCALING_VARIANTS), "c3": list(C3_VARIANTS)}
-    for spec in comparison_specs(every, steps_evaluated, epochs):
+    for spec in comparison_specs(registered_variants(), steps_evaluated, epochs):
         if spec.key not in made:
             parts.setdefault(f"the {spec.rule.title} comparison of {spec.label_a} with {spec.label_b} (needs both "
                              f"in the config)", []).append(f"{spec.key}_*")

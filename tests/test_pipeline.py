@@ -492,10 +492,11 @@ def test_a_part_the_config_left_out_reads_not_run_and_nothing_else_does():
                 if not k.startswith(("lenet_full_", "c3_", "lenet_variants_")) and k not in claim}
     # The captions' per-variant lists, as the aggregation of a study with the sparse kind alone makes them.
     logreg = one_kind["logreg"]
-    runs = pd.DataFrame([{"experiment": "lenet", "c3": "sparse", "epochs": one_kind["lenet"]["epochs"]}] + [
+    runs = pd.DataFrame([{"experiment": "lenet", "c3": "sparse"}] + [
         {"experiment": "logreg", "loss": loss, "scaling": scaling, "steps": logreg["steps"]}
         for loss in logreg["losses"] for scaling in logreg["scalings"]])
-    measured.update(variant_facts(measured, runs, [logreg["steps"]]))
+    no_comparison = pd.DataFrame(columns=["comparison", "key", "metric", "a", "b"])  # one C3 kind: none of C3
+    measured.update(variant_facts(measured, runs, no_comparison))
     facts = Facts(measured, not_run_parts(study_config(one_kind)), config=study_config(one_kind))
     html = render_caption("lenet_calibration.rst", {"lenet": {"c3": ["sparse"]}}, facts)
     assert NOT_RUN in html and facts["lenet_sparse_mean"] in html and "full C3" not in html

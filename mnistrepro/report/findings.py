@@ -20,8 +20,8 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping
 
-from mnistrepro.choices import (C3_VARIANTS, COMPARISONS, LOSS_VARIANTS, SCALING_VARIANTS, ComparisonRule,
-                                ComparisonSpec, claim_pair, comparison_specs, variant_label)
+from mnistrepro.choices import (COMPARISONS, LOSS_VARIANTS, SCALING_VARIANTS, ComparisonRule, ComparisonSpec,
+                                claim_pair, comparison_specs, config_variants, registered_variants, variant_label)
 from mnistrepro.config import seed_list
 from mnistrepro.facts import (NOT_RUN, Facts, FactsFileError, config_differences, current_facts, read_facts,
                               study_config)
@@ -53,14 +53,10 @@ def finding_comparisons(config: Mapping[str, Any]) -> list[ComparisonSpec]:
     """The comparisons the findings state, at ``config``'s last step count and epoch: every comparison its variants
     make (as the aggregation makes them, mnistrepro.choices.comparison_specs), and for a rule they make none of, the
     rule's first comparison of the registry's variants, whose facts read "not run in this configuration"."""
-    logreg = config["logreg"]
-    ran = {"loss": [v for v in LOSS_VARIANTS if v in logreg["losses"]],
-           "scaling": [v for v in SCALING_VARIANTS if v in logreg["scalings"]],
-           "c3": [v for v in C3_VARIANTS if v in config["lenet"]["c3"]]}
-    every = {"loss": list(LOSS_VARIANTS), "scaling": list(SCALING_VARIANTS), "c3": list(C3_VARIANTS)}
-    at = ([logreg["steps"]], config["lenet"]["epochs"])
-    made = comparison_specs(ran, *at)
-    return made + [next(s for s in comparison_specs(every, *at) if s.rule == rule) for rule in COMPARISONS
+    at = ([config["logreg"]["steps"]], config["lenet"]["epochs"])
+    made = comparison_specs(config_variants(config), *at)
+    every = comparison_specs(registered_variants(), *at)
+    return made + [next(s for s in every if s.rule == rule) for rule in COMPARISONS
                    if rule.kind != "hardest" and not any(s.rule == rule for s in made)]
 
 
@@ -80,7 +76,8 @@ def findings(config: Mapping[str, Any], facts: Mapping[str, str]) -> list[str]:
     specs = finding_comparisons(config)
     loss_rule, scaling_rule, c3_rule = _rule("loss"), _rule("scaling"), _rule("c3")
     loss_specs = [s for s in specs if s.rule == loss_rule]
-    primary_scaling = next((dict(s.where)["scaling"] for s in loss_specs if s.primary), None)
+    # finding_comparisons always holds the loss claim's primary test (made, or read as not run).
+    primary_scaling = next(dict(s.where)["scaling"] for s in loss_specs if s.primary)
     lines = []
     for spec in loss_specs:
         if dict(spec.where)["scaling"] == primary_scaling:
@@ -88,7 +85,7 @@ def findings(config: Mapping[str, Any], facts: Mapping[str, str]) -> list[str]:
                          f"(logistic regression on {pair}, {variant_label('scaling', primary_scaling)}, {steps}): "
                          f"{facts[f'{spec.key}_verdict']}.")
     # The seed's escape claim is about the loss comparison's reference, on the scaling of its primary test.
-    reference, escape_scaling = loss_rule.reference, primary_scaling or dict(loss_rule.primary).get("scaling")
+    reference, escape_scaling = loss_rule.reference, primary_scaling
     others = "".join(f"; {variant_label('loss', loss)} in {facts[f'escape_{loss}_{escape_scaling}_final']}"
                      for loss in LOSS_VARIANTS if loss != reference and loss in config["logreg"]["losses"])
     lines.append(

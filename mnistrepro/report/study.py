@@ -9,7 +9,7 @@ mnistrepro.choices.comparison_key's), and per-variant lists loop over the varian
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -359,11 +359,11 @@ def machine_fact(records: Iterable[Mapping[str, Any]]) -> str:
     return "; ".join(sorted(cpus) + [f"GPU: {gpu}" for gpu in sorted(gpus)])
 
 
-def variant_facts(facts: Mapping[str, str], runs: pd.DataFrame, logreg_steps: Sequence[int]) -> dict[str, str]:
+def variant_facts(facts: Mapping[str, str], runs: pd.DataFrame, comparisons: pd.DataFrame) -> dict[str, str]:
     """The captions' lists, one entry per variant the study ran (in the registry's order, named by its label), so
     that no caption names a variant: LeNet-5's accuracy, parameters, time and calibration per C3 kind, logistic
     regression's accuracy and time per loss and scaling at the last step count, and each C3 comparison's claim and
-    calibration verdict."""
+    calibration verdict (the C3 difference rows of ``comparisons``)."""
     lenet = runs[runs["experiment"] == "lenet"]
     logreg = runs[runs["experiment"] == "logreg"]
     kinds = in_registry_order("c3", lenet["c3"])
@@ -391,11 +391,11 @@ def variant_facts(facts: Mapping[str, str], runs: pd.DataFrame, logreg_steps: Se
             for v in logreg_variants)
         out["logreg_variants_final_seconds"] = "; ".join(
             f"{names[v]} {facts[f'logreg_{v[0]}_{v[1]}_final_seconds']}" for v in logreg_variants)
-    c3_specs = [spec for spec in study_comparisons(runs, logreg_steps) if spec.rule.name == "c3"
-                and spec.rule.kind == "difference"]
-    claims = [f"{s.label_a} vs {s.label_b}: {facts[f'{s.key}_claim']}" for s in c3_specs
-              if s.rule.metric == "test_accuracy"]
-    ece = [f"{s.label_a} vs {s.label_b}: {facts[f'{s.key}_verdict']}" for s in c3_specs if s.rule.metric == "ece"]
+    titles = {rule.title for rule in COMPARISONS if rule.name == "c3" and rule.kind == "difference"}
+    rows = comparisons[comparisons["comparison"].isin(titles)]
+    claims = [f"{r.a} vs {r.b}: {facts[f'{r.key}_claim']}" for r in rows.itertuples(index=False)
+              if r.metric == "test_accuracy"]
+    ece = [f"{r.a} vs {r.b}: {facts[f'{r.key}_verdict']}" for r in rows.itertuples(index=False) if r.metric == "ece"]
     if claims:
         out["c3_claims"], out["c3_ece_verdicts"] = "; ".join(claims), "; ".join(ece)
     return out
@@ -418,5 +418,4 @@ def study_facts(runs: pd.DataFrame, summary: pd.DataFrame, comparisons: pd.DataF
         **{f"lenet_paired_sd_{k}": v for k, v in (paired_sd_notes or {}).items()},
         **({} if scale_grid is None else scale_grid_facts(scale_grid)),
     }
-    steps = sorted(int(x) for x in runs.loc[runs["experiment"] == "logreg", "steps"].dropna().unique())
-    return {**facts, **variant_facts(facts, runs, steps)}
+    return {**facts, **variant_facts(facts, runs, comparisons)}
