@@ -220,7 +220,12 @@ def sign_flip_interval(diff: Sequence[float], confidence: float = CONFIDENCE, gr
     grid = np.linspace(d.min(), d.max(), grid_points)
     shifted = d[None, :] - grid[:, None]  # [G, n]
     observed = np.abs(shifted.mean(axis=1))
-    null = np.abs(shifted @ signs.T) / n  # [G, 2^n]
+    # Each sign pattern's sum, added one pair at a time in the pairs' order (elementwise adds, exact IEEE
+    # arithmetic on any CPU) rather than by a matrix product, whose BLAS kernel adds in an order set by the CPU.
+    signed_sum = np.zeros((grid_points, signs.shape[0]))  # [G, 2^n]
+    for k in range(n):
+        signed_sum += shifted[:, k, None] * signs[None, :, k]
+    null = np.abs(signed_sum) / n
     p = np.mean(null >= observed[:, None] * (1 - 1e-12), axis=1)
     kept = grid[p > alpha]
     return float(kept.min()), float(kept.max())
@@ -555,30 +560,45 @@ def confidence_bin_index(confidence: Sequence[float], n_bins: int = ECE_BINS, bi
     raise ValueError(f"binning: expected one of {ECE_BINNINGS}, got {binning!r}")
 
 
-def calibration_features(bin_index: np.ndarray, confidence: Sequence[float], correct: Sequence[bool], n_bins: int,
-                         dtype=np.float64) -> np.ndarray:
-    """``[N, 2M]``: per prediction, its correctness and its confidence in its bin's columns (zeros elsewhere).
-    Weights per prediction times this matrix are the per-bin sums :func:`ece_of_bin_sums` needs: ones for the
-    sample itself, a bootstrap resample's counts for the resample (many at once: a matrix of counts)."""
-    onehot = np.zeros((bin_index.size, n_bins), dtype=dtype)
+# The ECE's per-bin sums are exact integers, so that no summation order (NumPy's, or a BLAS kernel's, which each
+# pick by the CPU's instruction set) can change a bit: confidence and correctness are held in units of
+# 2^-FIXED_POINT_BITS (a confidence moves by at most 2^-33, 1.2e-10, when rounded to that grid), and a sum of
+# counts times such integers stays an integer below 2^53, which float64 holds exactly, for up to 2^20 images.
+FIXED_POINT_BITS = 32
+FIXED_POINT_MAX_IMAGES = 2**20
+
+
+def calibration_features(bin_index: np.ndarray, confidence: Sequence[float], correct: Sequence[bool], n_bins: int
+                         ) -> np.ndarray:
+    """``[N, 2M]`` float64 integers: per prediction, its correctness and its confidence, both in units of
+    ``2^-FIXED_POINT_BITS``, in its bin's columns (zeros elsewhere). Integer weights per prediction times this
+    matrix are the per-bin sums :func:`ece_of_bin_sums` needs, exactly and in any order: ones for the sample
+    itself, a bootstrap resample's counts for the resample (many at once: a matrix product)."""
+    if bin_index.size > FIXED_POINT_MAX_IMAGES:
+        raise ValueError(f"the ECE's exact sums hold at most {FIXED_POINT_MAX_IMAGES:,} predictions, "
+                         f"got {bin_index.size:,}")
+    unit = 2.0**FIXED_POINT_BITS
+    onehot = np.zeros((bin_index.size, n_bins), dtype=np.float64)
     onehot[np.arange(bin_index.size), bin_index] = 1.0
-    correct = np.asarray(correct, dtype=dtype)
-    confidence = np.asarray(confidence, dtype=dtype)
-    return np.hstack([onehot * correct[:, None], onehot * confidence[:, None]]).astype(dtype)
+    correct = np.asarray(correct, dtype=np.float64) * unit
+    confidence = np.rint(np.asarray(confidence, dtype=np.float64) * unit)
+    return np.hstack([onehot * correct[:, None], onehot * confidence[:, None]])
 
 
 def ece_of_bin_sums(sums: np.ndarray, n_bins: int, total: float) -> np.ndarray:
-    """The ECE from per-bin sums ``[..., 2M]`` of correctness and confidence (:func:`calibration_features`) over
-    ``total`` predictions: ``sum_m |B_m| / n * |accuracy(B_m) - confidence(B_m)| = sum_m |correct_m -
-    confidence_m| / n``, ``[...]``. An empty bin adds nothing."""
-    sums = np.asarray(sums)
-    return np.abs(sums[..., :n_bins] - sums[..., n_bins:]).sum(axis=-1) / total
+    """The ECE from per-bin sums ``[..., 2M]`` of correctness and confidence (:func:`calibration_features`'
+    units) over ``total`` predictions: ``sum_m |B_m| / n * |accuracy(B_m) - confidence(B_m)| = sum_m |correct_m -
+    confidence_m| / n``, ``[...]``. An empty bin adds nothing. The sum over bins is of integers (exact); the one
+    division rounds once."""
+    sums = np.asarray(sums, dtype=np.float64)
+    return np.abs(sums[..., :n_bins] - sums[..., n_bins:]).sum(axis=-1) / (total * 2.0**FIXED_POINT_BITS)
 
 
 def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bool], n_bins: int = ECE_BINS,
                                binning: str = "equal-width") -> float:
     """The expected calibration error (Guo et al. 2017) of predictions with ``confidence`` ``[N]`` in (0, 1] and
-    ``correct`` ``[N]``, over ``n_bins`` bins placed by ``binning`` (:func:`confidence_bin_index`)."""
+    ``correct`` ``[N]``, over ``n_bins`` bins placed by ``binning`` (:func:`confidence_bin_index`); exact sums,
+    so the same bits on any CPU."""
     confidence = np.asarray(confidence, dtype=np.float64)
     features = calibration_features(confidence_bin_index(confidence, n_bins, binning), confidence, correct, n_bins)
     return float(ece_of_bin_sums(features.sum(axis=0), n_bins, confidence.size))
@@ -622,7 +642,8 @@ def lenet_test_set(evaluations: Sequence[dict], pair: tuple[str, str], rng: np.r
     rows = []
     method = f"bootstrap over {n_images:,} test images ({resamples} resamples, seeds fixed)"
     # Every (variant, binning, seed)'s per-bin sums in the columns of one matrix, so that each chunk of
-    # resamples is one matrix product (float32: counts and sums of at most 10,000 values in (0, 1]).
+    # resamples is one matrix product. Its entries and the counts are integers (calibration_features), so every
+    # partial sum is exact and the product has the same bits whatever order the CPU's BLAS kernel adds in.
     blocks, features = [], []
     for c3 in sorted({c3 for c3, _ in runs}):
         seeds = sorted(s for c, s in runs if c == c3)
@@ -632,19 +653,18 @@ def lenet_test_set(evaluations: Sequence[dict], pair: tuple[str, str], rng: np.r
             for s in seeds:
                 correct, confidence = runs[(c3, s)]
                 bin_index = confidence_bin_index(confidence, n_bins, binning)
-                features.append(calibration_features(bin_index, confidence, correct, n_bins, dtype=np.float32))
+                features.append(calibration_features(bin_index, confidence, correct, n_bins))
                 blocks.append((c3, binning, s))
     a, b = pair
     shared = sorted({s for c, s in runs if c == a} & {s for c, s in runs if c == b})
-    # Each image's seed-mean difference in correctness, a - b.
-    d = (np.mean([runs[(a, s)][0].astype(float) - runs[(b, s)][0].astype(float) for s in shared], axis=0)
-         if shared else np.zeros(n_images))
-    matrix = np.hstack([*features, d[:, None].astype(np.float32)])
-    ones = np.ones((1, n_images), dtype=np.float32)
-    observed = (ones @ matrix)[0]
+    # Each image's difference in correctness, a - b, summed over the seeds (an integer; / seeds: the seed mean).
+    d = (np.sum([runs[(a, s)][0].astype(np.int64) - runs[(b, s)][0].astype(np.int64) for s in shared], axis=0)
+         if shared else np.zeros(n_images, dtype=np.int64))
+    matrix = np.hstack([*features, d[:, None].astype(np.float64)])
+    observed = np.ones(n_images) @ matrix
     # The same resampled images (as counts per image) for every seed and variant, so the difference is paired.
     boot = np.concatenate([rng.multinomial(n_images, np.full(n_images, 1 / n_images),
-                                           size=min(500, resamples - start)).astype(np.float32) @ matrix
+                                           size=min(500, resamples - start)).astype(np.float64) @ matrix
                            for start in range(0, resamples, 500)])
     width = 2 * n_bins
     for c3, binning in dict.fromkeys((c3, binning) for c3, binning, _ in blocks):
@@ -661,8 +681,9 @@ def lenet_test_set(evaluations: Sequence[dict], pair: tuple[str, str], rng: np.r
                      "boot_bias": float(mean_boot.mean() - value), "method": method, "n_seeds": len(runs_of),
                      "n_images": n_images})
     if shared:
-        low, high = np.quantile(boot[:, -1] / n_images, [0.025, 0.975])
-        rows.append({"quantity": f"{ACCURACY_DIFFERENCE}, {a} - {b}", "c3": f"{a} - {b}", "value": float(d.mean()),
+        low, high = np.quantile(boot[:, -1] / (len(shared) * n_images), [0.025, 0.975])
+        rows.append({"quantity": f"{ACCURACY_DIFFERENCE}, {a} - {b}", "c3": f"{a} - {b}",
+                     "value": float(observed[-1] / (len(shared) * n_images)),
                      "ci95_low": low, "ci95_high": high, "method": method, "n_seeds": len(shared),
                      "n_images": n_images})
         a_only = sum(int((runs[(a, s)][0] & ~runs[(b, s)][0]).sum()) for s in shared)
