@@ -47,12 +47,14 @@ def mnist_pt(mnist, tmp_path_factory) -> Path:
     return path
 
 
-def run_snakemake(workdir: Path, *args: str, config: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run the repository's workflow in ``workdir`` (which gets a copy of ``config`` as config.yaml)."""
+def run_snakemake(workdir: Path, *args: str, config: Path | None = None, timeout: float = 600,
+                  env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run the repository's workflow in ``workdir`` (which gets a copy of ``config`` as config.yaml), in ``env``
+    (None: this process's environment)."""
     workdir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(config or REPO / "config.yaml", workdir / "config.yaml")
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def study_root(workdir: Path, config: dict) -> Path:

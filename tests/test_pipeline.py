@@ -24,6 +24,7 @@ from snakemake.utils import update_config
 from conftest import REPO, job_counts, lenet_run, run_snakemake, study_root
 from mnistrepro.aggregate import RUN_COLUMNS
 from mnistrepro.choices import EXPERIMENTS
+from mnistrepro.cpu_kernels import AVX2_CPU_EMULATION, avx2_cpu_environment
 from mnistrepro.config import seed_list
 from mnistrepro.facts import NOT_RUN, Facts, MissingFactError, not_run_parts, read_facts, study_config
 from mnistrepro.report.findings import findings
@@ -744,3 +745,52 @@ def test_exploratory_tables_figures_and_facts_follow_another_config(other_study)
     tested = comparisons[comparisons["family"] != "descriptive"]
     assert int(comparisons["p_value"].notna().sum()) == len(tested) == int(tested["family_size"].groupby(
         tested["family"]).first().sum())
+
+
+# --------------------------------------------------------------------------- the same bits on an AVX2-only CPU
+
+# Tables that describe the machine and the jobs' times, not results; and the columns and facts of other tables
+# that hold a time, a host or a path.
+MACHINE_TABLES = {"environment.csv", "hardware.csv", "rule_benchmarks.csv"}
+MACHINE_WORDS = re.compile(r"second|time|elapsed|duration|machine|host|source|date|speed|minute")
+
+
+def result_files(root: Path) -> dict[str, object]:
+    """Every table of a study's ``tables/`` as comparable values: each CSV without its time and machine columns,
+    ``facts.json`` without its time and machine facts."""
+    out = {}
+    for path in sorted((root / "tables").iterdir()):
+        if path.name in MACHINE_TABLES:
+            continue
+        if path.suffix == ".csv":
+            table = pd.read_csv(path, dtype=str, keep_default_na=False)
+            out[path.name] = table[[c for c in table.columns if not MACHINE_WORDS.search(c)]].to_dict("list")
+        elif path.name == "facts.json":
+            facts = json.loads(path.read_text())["facts"]
+            out[path.name] = {k: v for k, v in facts.items() if not MACHINE_WORDS.search(k)}
+    return out
+
+
+@pytest.fixture(scope="module")
+def avx2_study(study, tmp_path_factory) -> Path:
+    """A copy of the finished CI-sized study, run again from scratch (training too) as an AVX2-only CPU runs it."""
+    workdir = tmp_path_factory.mktemp("avx2_study") / "work"
+    shutil.copytree(study, workdir, symlinks=True)
+    native = {k: v for k, v in os.environ.items() if k not in AVX2_CPU_EMULATION}
+    result = run_snakemake(workdir, "--cores", "2", "--forceall", config=workdir / "test-config.yaml",
+                           env=avx2_cpu_environment(native), timeout=1800)
+    assert result.returncode == 0, result.stderr[-5000:]
+    return workdir
+
+
+def test_every_table_has_the_same_bits_as_an_avx2_cpu_computes_them(study, avx2_study):
+    """Every table and fact of the study (times and machine descriptions aside), computed again from scratch with
+    NumPy's AVX-512 kernels off, OpenBLAS on its Haswell kernels and torch capped at AVX2: the same text, digit
+    for digit."""
+    config = ci_config()
+    here, avx2 = result_files(study_root(study, config)), result_files(study_root(avx2_study, config))
+    assert set(here) == set(avx2) and {"runs.csv", "summary.csv", "comparisons.csv", "lenet_test_set.csv",
+                                       "facts.json"} <= set(here)
+    differ = {name: [k for k in here[name] if here[name][k] != avx2[name].get(k)] for name in here
+              if here[name] != avx2[name]}
+    assert not differ, differ
