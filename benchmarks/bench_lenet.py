@@ -14,7 +14,7 @@ with the ratios:
 - ``sparse/full time``: how much longer an epoch takes with the sparse C3 than with the full one
   (target for the pipeline: at most 1.25; the reference took 2.1).
 
-On the CPU it also times the pipeline's training step before and after the fused step (README, "A faster CPU step"):
+On the CPU it also times the pipeline's training step before and after the fused step (docs/lenet-design.md, "A faster CPU step"):
 ``before`` is the layer-by-layer forward (``reference_impl.layer_by_layer``) with glibc's default allocator
 settings; ``after`` is what :func:`mnistrepro.lenet_training.train` runs now (the fused ``tanh -> pool ->
 tanh`` autograd nodes of :mod:`mnistrepro.lenet_ops`, C3 in NCHW, and freed memory kept in the heap by

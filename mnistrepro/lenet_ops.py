@@ -1,4 +1,4 @@
-"""The CPU training step of LeNet-5, faster (README, "A faster CPU step"): a fused activation-pooling
+"""The CPU training step of LeNet-5, faster (docs/lenet-design.md, "A faster CPU step"): a fused activation-pooling
 autograd node, and an allocator setting.
 
 LeNet-5 (SPEC.md experiment B) follows each convolution with ``tanh -> 2x2 average pooling -> tanh``.

@@ -443,7 +443,7 @@ SNAPSHOT = README.parent / RESULTS_FACTS
 
 
 def results_section(readme: str) -> str:
-    start = readme.index("## Results of the default configuration")
+    start = readme.index("## Results at a glance")
     return readme[start:readme.index("\n## ", start + 1)]
 
 
@@ -480,7 +480,7 @@ def test_a_number_broken_on_purpose_in_the_readme_is_caught():
     at = readme.index("%", at) - 1  # the last digit of the block's first percentage
     broken = readme[:at] + str((int(readme[at]) + 1) % 10) + readme[at + 1:]
     assert any("block line differs" in p for p in readme_problems(broken, snapshot))
-    prose = readme.replace("Why MSE on raw pixels is bimodal:", "Why MSE on raw pixels (149 runs) is bimodal:")
+    prose = readme.replace("What the default study found,", "What the default study found (149 runs),")
     assert readme_problems(prose, snapshot) == ["a number outside the generated block: '149'"]
 
 

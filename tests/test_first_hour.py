@@ -66,12 +66,24 @@ def test_the_console_says_how_long_and_keeps_routine_lines_in_the_logs(one_core_
 
 def test_the_quick_start_says_how_long_each_command_takes():
     quick_start = (REPO / "README.md").read_text().split("## Quick start", 1)[1].split("\n## ", 1)[0]
-    table = re.search(r"^\| command \| 2-core CPU \| 8-core CPU \| one GPU \|\n(?:\|.*\n)+", quick_start, re.M)
+    table = re.search(r"^\| command \|(.*)\|\n(?:\|.*\n)+", quick_start, re.M)
     assert table, "the quick start lost its table of durations"
+    # Each column names the machine it was measured on: cores, model, clock and instruction set, or the GPU.
+    machines = [c.strip() for c in table.group(1).split("|")]
+    assert len(machines) >= 3
+    for machine in machines:
+        assert re.fullmatch(r"\d+-core (?:Intel|AMD) .+, \d(?:\.\d)? GHz, (?:AVX2|AVX-512)", machine) or \
+            re.fullmatch(r"one NVIDIA \w+, \d+ CPU cores", machine), machine
+    assert any("AVX2" in m and "AVX-512" not in m for m in machines), "no slow AVX2-only CPU among the machines"
     rows = table.group(0).splitlines()[2:]
     assert [row.split("|")[1].strip() for row in rows] == ["1. the study", "2. the tests", "the small study"]
-    for row in rows[:2]:  # every cell of the two commands says whether it was measured or derived
-        cells = [c.strip() for c in row.split("|")[2:5]]
-        assert all(c.endswith(("measured", "derived")) for c in cells), row
+    for row in rows:  # every filled cell says whether it was measured, derived or the study's own estimate
+        cells = [c.strip() for c in row.split("|")[2:-1]]
+        assert len(cells) == len(machines), row
+        assert all(c.endswith(("measured", "derived", "estimated")) for c in cells if c), row
+    # The study's own estimate for the user's machine, before the first job, and the progress line's form.
+    assert "before its first job the study prints how long it will take there" in " ".join(quick_start.split())
+    assert "Estimated duration on this machine: about " in quick_start
+    assert re.search(r"`Progress: \d+% of the estimated\s+work; LeNet-5 runs \d+ of \d+, ", quick_start)
     # The optional line runs the small study, from a fresh clone.
     assert "&& .venv/bin/snakemake --cores all --configfile .test/config.yaml\n" in quick_start

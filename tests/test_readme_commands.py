@@ -1,8 +1,10 @@
-"""Every shell command in the README's ```bash blocks runs, in a temporary copy of the repository.
+"""Every shell command in the README's ```bash blocks, and in those of the pages under docs/ it links to, runs in a
+temporary copy of the repository.
 
 A command whose real run would be long runs as a dry run (``snakemake ... -n``); a few are mapped to
 a shorter form or are listed exceptions, each with its reason (``as_tested``). The commands run in
-README order, so that one that writes a file (``printf ... > quick.yaml``) serves the next.
+README order, then each page of docs/ in name order, so that one that writes a file (``printf ... > quick.yaml``)
+serves the next.
 """
 
 from __future__ import annotations
@@ -116,8 +118,18 @@ def run_in(workdir: Path, command: str) -> subprocess.CompletedProcess:
     return subprocess.run(["bash", "-c", command], cwd=workdir, env=env, capture_output=True, text=True, timeout=600)
 
 
-# Each command once, in README order.
-COMMANDS = list(dict.fromkeys(readme_commands((REPO / "README.md").read_text())))
+def documented_files() -> list[Path]:
+    """The README, then every Markdown page of docs/ in name order: the files whose commands this test runs."""
+    return [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+
+
+def documented_commands() -> dict[str, list[str]]:
+    """Each documented file's commands (its path relative to the repository -> its commands, in order)."""
+    return {str(path.relative_to(REPO)): readme_commands(path.read_text()) for path in documented_files()}
+
+
+# Each command once, in README order, then in the order of the docs pages.
+COMMANDS = list(dict.fromkeys(c for commands in documented_commands().values() for c in commands))
 
 
 def test_the_readme_has_the_commands_it_should():
