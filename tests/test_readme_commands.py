@@ -72,7 +72,7 @@ def as_tested(command: str) -> tuple[str | None, str]:
             return (shlex.join(words[:i] + words[i + 2:] + ["-n"]),
                     "dry run of the study: the report needs its results (tests/test_pipeline.py builds reports)")
         return command if "-n" in words else command + " -n", "dry run: the real run takes minutes"
-    if program == "pytest":
+    if "pytest" in (Path(word).name for word in words):  # pytest itself, or run through a launcher
         return command + " --collect-only -q", "collects the suite instead of running it (this test is in it)"
     if "benchmarks/bench_" in command:
         return command + " --help", "a benchmark runs for minutes; --help checks that it starts"
