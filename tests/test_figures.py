@@ -54,7 +54,8 @@ def default_shaped_comparisons() -> pd.DataFrame:
     at 5 step counts logistic vs MSE loss per scaling and unit vs raw pixels, 200 seeds each."""
     rng = np.random.default_rng(0)
     rows = [{"comparison": "C3 connection table", "a": "sparse C3", "b": "full C3", "epochs": 10, "n_a": 3, "n_b": 3,
-             "difference": -0.002, "ci95_low": -1.0, "ci95_high": 1.0,  # mnistrepro.stats: no bound possible "p_value": 0.25, "p_holm": 0.25,
+             # ci95 (-1, 1): 3 pairs cannot bound the difference (mnistrepro.stats.sign_flip_interval)
+             "difference": -0.002, "ci95_low": -1.0, "ci95_high": 1.0, "p_value": 0.25, "p_holm": 0.25,
              "significant": False}]
     for steps in (100, 300, 1000, 3000, 10000):
         for a, b, comparison in [("logistic loss (raw)", "MSE loss (raw)", "loss"),

@@ -1,4 +1,4 @@
-"""A user's first hour (issue 26), on the CI-sized study: the estimate comes before the first job, the console keeps
+"""A user's first hour, on the CI-sized study: the estimate comes before the first job, the console keeps
 what a person needs, and logistic regression's tables and figures exist before the first LeNet-5 run has finished.
 
 The study runs on one core: the order of the jobs is then the scheduler's choice alone, which the rules' priorities

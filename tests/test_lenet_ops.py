@@ -1,4 +1,4 @@
-"""The fused CPU path of LeNet-5 (issue 17): same function as the layer-by-layer forward, float32 error
+"""The fused CPU path of LeNet-5: same function as the layer-by-layer forward, float32 error
 no worse than float32 rounding, and usable under torch.func.vmap over stacked models."""
 
 from __future__ import annotations

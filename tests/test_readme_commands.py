@@ -153,7 +153,7 @@ def test_readme_command_runs(copy, command):
 
 
 @pytest.mark.parametrize("broken", [
-    # The README's several-GPUs command before issue 20: --config passes the nested 2 as the string '2'.
+    # Nested keys through --config: Snakemake passes the nested 2 as the string '2', which validation refuses.
     ".venv/bin/snakemake --cores all --resources gpu=8 --config gpu='{jobs_per_gpu: 2, wait_s: 3600}'",
     ".venv/bin/snakemake --cores all --configfile configs/no_such_config.yaml",
     ".venv/bin/python -m mnistrepro.compare_studies results results/no_such_study",
