@@ -25,7 +25,7 @@ from mnistrepro.report.numbers import pair_label
 from mnistrepro.report.study import (equivalence_test_name, equivalence_verdict, escape_category, hardest_verdict,
                                      machine_fact, study_facts)
 from mnistrepro.report.verdicts import verdict
-from mnistrepro.stats import (BOOTSTRAP_MIN_N, ESCAPE_ALPHA, ESCAPE_THRESHOLDS, P_PRINT_FLOOR, RESAMPLES, Comparison,
+from mnistrepro.stats import (BOOTSTRAP_MIN_N, ESCAPE_ALPHA, ESCAPE_THRESHOLDS, P_UNDERFLOW, RESAMPLES, Comparison,
                               adjust_family, compare, equivalence_test, escape_accuracy, hardest_set, hardest_test,
                               lenet_test_set, mean_interval, rank_bootstrap, summarize, wilson_interval)
 from mnistrepro.seeds import mix_seed
@@ -304,7 +304,7 @@ def _hardest_pair_rows(runs: pd.DataFrame, main_pair: str | None) -> list[tuple[
         if family:
             c = Comparison(c.n_a, c.n_b, False, c.difference, c.ci95_low, c.ci95_high, p,
                            "intersection-union test: one-sided Welch t-test against every other pair, largest p",
-                           c.sd_difference, p_bound=p < P_PRINT_FLOOR, ci_method=c.ci_method)
+                           c.sd_difference, p_bound=p < P_UNDERFLOW, ci_method=c.ci_method)
         rows.append(({"comparison": rule.title, "key": f"{rule.name}_{int(steps)}", "metric": rule.metric,
                       "a": pair_label(main_pair), "b": "every other pair", "steps": int(steps),
                       "mean_a": float(main.mean()), "mean_b": float(groups[runner].mean()), "spec": None,

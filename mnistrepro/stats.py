@@ -20,7 +20,9 @@ accuracies in [0, 1], some of them bimodal (MSE on raw pixels: stuck at chance o
 - each claim's confirmatory tests form one family, Holm-adjusted within it (:func:`holm`), fixed in advance
   (mnistrepro.aggregate.FAMILIES); every other comparison is descriptive, an interval with no p-value;
 - a p-value that is a bound (below the smallest double, or a Monte Carlo test's floor) is flagged (``p_bound``),
-  and so is a Holm value that a bound entered; mnistrepro.report.numbers.format_p prints it as a bound;
+  and so is a Holm value that a bound entered; mnistrepro.report.numbers.format_p prints it as a bound; a p-value
+  below ``P_PRINT_FLOOR`` (1e-10: a t tail far below anything the data can support) prints as "p < 1e-10", and one
+  above ``P_PRINT_CEILING`` as "p > 0.99" (never rounded up to 1);
 - whether a given group (the main digit pair) has the lowest mean of several is an intersection-union test
   (Berger 1982): it is shown when every other group is shown easier by a one-sided Welch t-test at the level,
   so its p is the largest of those p-values and no other pair sets its bar (:func:`hardest_test`). The 95%
@@ -264,9 +266,17 @@ def minimum_detectable_difference(sd: float, n: int, alpha: float = ALPHA, power
     return float(nc / math.sqrt(n) * sd)
 
 
-# The smallest p-value printed as a number; below it (a p-value that underflows) it is flagged and prints as a bound
-# (mnistrepro.report.numbers.format_p).
-P_PRINT_FLOOR = 1e-300
+# A p-value below this underflows (it may be 0 in floating point): it is flagged as a bound (``p_bound``).
+P_UNDERFLOW = 1e-300
+# The smallest p-value printed as a number; below it a p-value prints as "p < 1e-10"
+# (mnistrepro.report.numbers.format_p). Every p-value this small comes from a t distribution's tail (the paired t,
+# Welch's t, the TOST's paired t): that tail is the large-sample form of the permutation test, and so far out it
+# rests on the normality of the differences where no sample of a few hundred runs can check it (the exact sign-flip
+# test of 200 pairs cannot go below about 1e-60, while the t tail gives 1e-110). The exact tests' p-values never reach
+# it (at most 13 pairs: at least 2 / 2^13).
+P_PRINT_FLOOR = 1e-10
+# The largest p-value printed as a number; above it a p-value prints as "p > 0.99", never rounded up to 1.
+P_PRINT_CEILING = 0.99
 
 
 @dataclass(frozen=True)
@@ -335,7 +345,7 @@ def compare(a: pd.Series, b: pd.Series, rng: np.random.Generator | None = None,
             return Comparison(n, n, True, mean, mean, mean, 1.0 if mean == 0 else 0.0, "paired test", sd,
                               ci_method="constant difference")
         p, low, high, test, method = _paired_test(diff, resamples)
-        return Comparison(n, n, True, mean, low, high, p, test, sd, p_bound=p < P_PRINT_FLOOR, ci_method=method)
+        return Comparison(n, n, True, mean, low, high, p, test, sd, p_bound=p < P_UNDERFLOW, ci_method=method)
     x, y = a.to_numpy(), b.to_numpy()
     mean = float(x.mean() - y.mean())
     if x.size < 2 or y.size < 2:
@@ -349,7 +359,7 @@ def compare(a: pd.Series, b: pd.Series, rng: np.random.Generator | None = None,
     sd = math.sqrt(x.var(ddof=1) + y.var(ddof=1))
     p = float(result.pvalue)
     return Comparison(x.size, y.size, False, mean, float(ci.low), float(ci.high), p, "Welch t-test", sd,
-                      p_bound=p < P_PRINT_FLOOR, ci_method="Welch t interval")
+                      p_bound=p < P_UNDERFLOW, ci_method="Welch t interval")
 
 
 def adjust_family(comparisons: Sequence[Comparison], family: str) -> list[Comparison]:
@@ -586,8 +596,9 @@ def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bo
 
 LENET_TEST_SET_COLUMNS = ["quantity", "c3", "value", "ci95_low", "ci95_high", "boot_sd", "boot_bias", "method",
                           "n_seeds", "n_images"]
-# The quantity of the McNemar row of lenet_test_set's table.
-MCNEMAR_QUANTITY = "McNemar discordant images (the first right, the second wrong / the reverse), pooled"
+# The quantity of the discordant-images row of lenet_test_set's table: two counts, descriptive, no test (a McNemar
+# test would pool seeds x images as if they were independent, which they are not).
+DISCORDANT_QUANTITY = "discordant images (the first right, the second wrong / the reverse), pooled over seeds"
 ACCURACY_DIFFERENCE = "accuracy difference"
 
 
@@ -605,9 +616,9 @@ def lenet_test_set(evaluations: Sequence[dict], pair: tuple[str, str], rng: np.r
     bootstrap SD and bias over test images (the same resampled images for every seed and both variants, seeds
     held fixed; bins held fixed; no interval: the ECE is biased upwards, so that its bootstrap distribution can
     lie wholly above it); and for ``pair`` (two C3 kinds, the first minus the second: the C3 claim's) the
-    seed-mean accuracy difference with its image-bootstrap interval, plus McNemar's exact test on the discordant
-    images pooled over seeds (the first right and the second wrong, and the reverse: their counts in the interval
-    columns). mnistrepro.report.lenet_test_set words the table.
+    seed-mean accuracy difference with its image-bootstrap interval, plus the discordant images pooled over seeds
+    (the first right and the second wrong, and the reverse: their counts in the interval columns; descriptive, no
+    p-value, since seeds x images are not independent draws). mnistrepro.report.lenet_test_set words the table.
     """
     runs = {}
     for e in evaluations:
@@ -667,8 +678,7 @@ def lenet_test_set(evaluations: Sequence[dict], pair: tuple[str, str], rng: np.r
                      "n_images": n_images})
         a_only = sum(int((runs[(a, s)][0] & ~runs[(b, s)][0]).sum()) for s in shared)
         b_only = sum(int((~runs[(a, s)][0] & runs[(b, s)][0]).sum()) for s in shared)
-        p = float(stats.binomtest(a_only, a_only + b_only, 0.5).pvalue) if a_only + b_only else 1.0
-        rows.append({"quantity": MCNEMAR_QUANTITY, "c3": f"{a} - {b}", "value": p, "ci95_low": a_only, "ci95_high": b_only,
-                     "method": "exact McNemar (binomial) test p; counts in the interval columns",
-                     "n_seeds": len(shared), "n_images": n_images})
+        rows.append({"quantity": DISCORDANT_QUANTITY, "c3": f"{a} - {b}", "value": math.nan, "ci95_low": a_only,
+                     "ci95_high": b_only, "method": "counts, descriptive (no test: seeds x images are not independent); "
+                     "counts in the interval columns", "n_seeds": len(shared), "n_images": n_images})
     return pd.DataFrame(rows, columns=LENET_TEST_SET_COLUMNS)

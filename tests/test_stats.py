@@ -17,7 +17,7 @@ from mnistrepro.config import seed_list
 from mnistrepro.report.numbers import format_p
 from mnistrepro.report.lenet_test_set import lenet_test_set_facts
 from mnistrepro.report.verdicts import p_text, verdict
-from mnistrepro.stats import (BOOTSTRAP_MIN_N, ESCAPE_ALPHA, Comparison, adjust_family, bootstrap_interval, compare,
+from mnistrepro.stats import (BOOTSTRAP_MIN_N, ESCAPE_ALPHA, P_PRINT_FLOOR, Comparison, adjust_family, bootstrap_interval, compare,
                               equivalence_power, equivalence_required_n, equivalence_test, escape_accuracy, escaped,
                               expected_calibration_error, hardest_set, hardest_test, holm, lenet_test_set,
                               mean_interval, minimum_detectable_difference, rank_bootstrap, required_n,
@@ -316,11 +316,28 @@ def test_a_p_value_that_is_a_bound_prints_as_one():
     # A difference of 5 points over 200 pairs with a spread of 0.06 points: the t-test's p underflows.
     (c,) = adjust_family([compare(base + 0.05 + np.linspace(-0.001, 0.001, 200), base, rng())], "claim")
     assert c.p_bound and c.p_holm_bound
-    assert p_text(c).startswith("p < 1e-300, Holm p < 1e-300 (family of 1)")
+    assert p_text(c).startswith("p < 1e-10, Holm p < 1e-10 (family of 1)")
     assert format_p(0.031) == "p = 0.031" and format_p(0.0002, bound=True) == "p ≤ 0.0002"
     # A small p that is computed, not bounded, prints as a value.
     (c,) = adjust_family([compare(BASE + 0.01 + NOISE / 10, BASE, rng())], "claim")
     assert not c.p_bound and p_text(c).startswith("p = ")
+
+
+def test_a_p_value_prints_no_more_precisely_than_its_method():
+    """Below the floor the t tail supports a p-value prints as "p < 1e-10" (a computed one too, not only a bound);
+    near 1 it prints as "p > 0.99", never rounded up to 1."""
+    assert P_PRINT_FLOOR == 1e-10
+    assert format_p(1.6e-110) == format_p(3.1e-110, bound=True) == format_p(0.0) == "p < 1e-10"
+    assert format_p(2e-10) == "p = 2e-10"
+    assert format_p(0.9975) == "p > 0.99" and format_p(0.995) == "p > 0.99"
+    assert format_p(0.99) == "p = 0.99" and format_p(1.0) == "p = 1"  # exactly 1 (Holm's cap) is no rounding
+    # A 200-pair paired t-test whose p is far below the floor, computed (no underflow): printed as below the floor.
+    seeds = range(200)
+    base = pd.Series(np.linspace(0.9, 0.95, 200), index=seeds)
+    gen = rng(5)
+    (c,) = adjust_family([compare(base + 0.01 + gen.normal(0, 0.005, 200), base, rng())], "claim")
+    assert 0 < c.p_value < 1e-20 and not c.p_bound
+    assert p_text(c).startswith("p < 1e-10, Holm p < 1e-10")
 
 
 def test_tost_equivalence_textbook_cases():
@@ -455,7 +472,7 @@ def test_one_ece_serves_the_evaluation_record_and_the_test_set_bootstrap():
     nan = math.nan
     expected = {
         "value": [0.06852108240127563, 0.07174823433160782, 0.08397886902093887, 0.08397883921861649,
-                  0.011833333333333333, 0.150193261744644],
+                  0.011833333333333333, nan],
         "ci95_low": [nan, nan, nan, nan, -0.004775000759400427, 1219.0],
         "ci95_high": [nan, nan, nan, nan, 0.026791672874242077, 1148.0],
         "boot_sd": [0.004496247973293066, 0.00459100678563118, 0.004733238369226456, 0.0046709743328392506, nan, nan],
@@ -472,6 +489,6 @@ def test_one_ece_serves_the_evaluation_record_and_the_test_set_bootstrap():
         "lenet_sparse_ece_equal_mass_images": "8.40% (over test images: SD 0.47 points, resampling bias +0.18 points)",
         "lenet_test_set": "over test images (seeds fixed) the sparse - full difference of +1.18 points has a 95% "
                           "interval of -0.48 to +2.68 percentage points; pooled over 3 seeds, 1219 images are right "
-                          "with sparse and wrong with full, 1148 the reverse (exact McNemar p = 0.15, a test that "
-                          "treats seeds x images as independent)",
+                          "with sparse and wrong with full, 1148 the reverse (descriptive counts, no test: pooled "
+                          "seeds x images are not independent draws)",
     }
