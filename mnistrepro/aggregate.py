@@ -208,7 +208,7 @@ def _role(family: str, primary: bool) -> str:
 
 def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int], rng: np.random.Generator | None = None,
                       resamples: int = RESAMPLES, main_pair: str | None = None,
-                      equivalence_margin: float | None = None) -> pd.DataFrame:
+                      equivalence_margin: float | None = None, pairs: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every comparison of the study in one table, each in its claim's family (``family``, ``role``: primary,
     secondary) or descriptive (no p-value); ``p_holm`` is Holm's adjustment within the family (``family_size``
     tests):
@@ -220,7 +220,9 @@ def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int], rng: np.r
       C3 family's primary test;
     - with ``main_pair`` and a sweep in ``runs``, at the sweep's last step count the intersection-union test that
       ``main_pair`` is the hardest digit pair (the hardest-pair family), and at its other step counts the main
-      pair's difference from the closest other pair (descriptive).
+      pair's difference from the closest other pair (descriptive); with ``pairs`` (:func:`pair_difficulty`), the
+      verdict of a main pair the test does not show hardest says whether it lies outside the 95% confidence set of
+      the hardest pair (then it is not the hardest) or inside it (not shown to be).
 
     ``p_bound`` / ``p_holm_bound``: the value is an upper bound on the p-value ("p ≤"), not the p-value.
     """
@@ -243,7 +245,7 @@ def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int], rng: np.r
                            equivalence_test_name(e.test, equivalence_margin), c.sd_difference)
             row["margin"] = equivalence_margin
         pending.append((row, c, spec.family, spec.primary))
-    pending += _hardest_pair_rows(runs, main_pair)
+    pending += _hardest_pair_rows(runs, main_pair, pairs)
     families: dict[str, list[int]] = {}
     for i, (_, _, family, _) in enumerate(pending):
         if family:
@@ -256,7 +258,7 @@ def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int], rng: np.r
     for (row, _, family, primary), c in zip(pending, comparisons):
         spec = row.pop("spec")
         if spec is None:
-            text = hardest_verdict(row["a"], row.pop("runner_up"), c)
+            text = hardest_verdict(row["a"], row.pop("runner_up"), c, row.pop("in_hardest_set"))
         elif spec.rule.kind == "equivalence":
             text = equivalence_verdict(c, row.pop("margin"))
         else:
@@ -276,10 +278,13 @@ def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int], rng: np.r
     return table
 
 
-def _hardest_pair_rows(runs: pd.DataFrame, main_pair: str | None) -> list[tuple[dict, Comparison, str, bool]]:
+def _hardest_pair_rows(runs: pd.DataFrame, main_pair: str | None, pairs: pd.DataFrame | None = None
+                       ) -> list[tuple[dict, Comparison, str, bool]]:
     """Per step count of the sweep, the main pair against its closest challenger: at the last step count the
     intersection-union test that it is the hardest (:func:`mnistrepro.stats.hardest_test`, the hardest-pair
-    family), at the others the difference from the pair with the next lowest mean, descriptive."""
+    family), at the others the difference from the pair with the next lowest mean, descriptive. Each row carries
+    ``in_hardest_set``: whether ``pairs`` (:func:`pair_difficulty`) puts the main pair in the 95% confidence set of
+    the hardest at that step count (None: no set, too few seeds or no ``pairs``)."""
     rule = next(rule for rule in COMPARISONS if rule.kind == "hardest")
     sweep = runs[runs["experiment"] == rule.experiment]
     if main_pair is None or sweep.empty:
@@ -308,8 +313,20 @@ def _hardest_pair_rows(runs: pd.DataFrame, main_pair: str | None) -> list[tuple[
         rows.append(({"comparison": rule.title, "key": f"{rule.name}_{int(steps)}", "metric": rule.metric,
                       "a": pair_label(main_pair), "b": "every other pair", "steps": int(steps),
                       "mean_a": float(main.mean()), "mean_b": float(groups[runner].mean()), "spec": None,
-                      "runner_up": pair_label(runner)}, c, family, bool(family)))
+                      "runner_up": pair_label(runner), "in_hardest_set": _in_hardest_set(pairs, int(steps), main_pair)},
+                     c, family, bool(family)))
     return rows
+
+
+def _in_hardest_set(pairs: pd.DataFrame | None, steps: int, pair: str) -> bool | None:
+    """Whether :func:`pair_difficulty`'s table puts ``pair`` in the 95% confidence set of the hardest pair at
+    ``steps``; None where it has no set there (fewer than ``BOOTSTRAP_MIN_N`` seeds per pair) or no such row."""
+    if pairs is None or pairs.empty:
+        return None
+    row = pairs[(pairs["steps"] == steps) & (pairs["pair"] == pair)]
+    if row.empty or pd.isna(row.iloc[0]["in_hardest_set"]):
+        return None
+    return bool(row.iloc[0]["in_hardest_set"])
 
 
 def pair_difficulty(runs: pd.DataFrame, rng: np.random.Generator | None = None, resamples: int = RESAMPLES
@@ -388,7 +405,7 @@ def aggregate_study(logreg: Sequence[dict], sweep: Sequence[dict], trainings: Se
         "runs": runs,
         "summary": summary_table(runs, table_rng(seed, "summary"), resamples),
         "comparisons": comparisons_table(runs, logreg_steps, table_rng(seed, "comparisons"), resamples,
-                                         main_pair=main_pair, equivalence_margin=margin),
+                                         main_pair=main_pair, equivalence_margin=margin, pairs=logreg_only["pairs"]),
     }
     tables["lenet_test_set"] = lenet_test_set(evaluations, claim_pair("c3"), table_rng(seed, "lenet_test_set"),
                                               stats["image_resamples"])

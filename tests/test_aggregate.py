@@ -402,11 +402,30 @@ def test_the_hardest_pair_is_named_only_when_its_test_says_so():
     # 4 vs 9 and 7 vs 9 a tenth of a point apart: neither is named; the verdict gives the set that cannot be told apart.
     runs = sweep_runs({(4, 9): 0.900, (7, 9): 0.899, (0, 1): 0.99}, 40)
     pairs = pair_difficulty(runs, rng(), resamples=999)
-    comparisons = comparisons_table(runs, [], rng(), resamples=999, main_pair="4-9")
+    comparisons = comparisons_table(runs, [], rng(), resamples=999, main_pair="4-9", pairs=pairs)
     verdict = headline_facts(pd.DataFrame(columns=["experiment"]), comparisons, pairs,
                              main_pair="4-9")["pair_verdict_10000"]
     assert verdict.startswith("the hardest pair cannot be told apart among 2: ")
     assert "4 vs 9 is not shown to be the hardest pair" in verdict and "0 vs 1" not in verdict.split(";")[0]
+
+
+def test_a_main_pair_outside_the_confidence_set_is_not_the_hardest():
+    """4 vs 9 clearly easier than 7 vs 9: outside the 95% confidence set of the hardest pair, so the verdict says
+    it is not the hardest, not merely "not shown to be"; without the set (no pairs table) it says only the latter."""
+    runs = sweep_runs({(4, 9): 0.92, (7, 9): 0.85, (0, 1): 0.99}, 40)
+    pairs = pair_difficulty(runs, rng(), resamples=999)
+    final = pairs[pairs["steps"] == 10000].set_index("pair")
+    assert not final.loc["4-9", "in_hardest_set"] and final.loc["7-9", "in_hardest_set"]
+    comparisons = comparisons_table(runs, [], rng(), resamples=999, main_pair="4-9", pairs=pairs)
+    tested = comparisons[comparisons["family"] == "hardest_pair"].iloc[0]
+    assert not tested["significant"]
+    assert tested["verdict"].startswith("4 vs 9 is not the hardest pair: it lies outside the 95% confidence set of "
+                                        "the hardest (max-T bootstrap)")
+    verdict = headline_facts(pd.DataFrame(columns=["experiment"]), comparisons, pairs,
+                             main_pair="4-9")["pair_verdict_10000"]
+    assert "4 vs 9 is not the hardest pair" in verdict and "not shown to be" not in verdict
+    without_set = comparisons_table(runs, [], rng(), resamples=999, main_pair="4-9")
+    assert "4 vs 9 is not shown to be the hardest pair" in without_set.iloc[-1]["verdict"]
 
 
 def test_comparisons_are_declared_once_as_data(runs):

@@ -59,15 +59,20 @@ def equivalence_verdict(c: Comparison, margin: float) -> str:
     return f"equivalence within ±{points(margin)} percentage points not shown ({p})"
 
 
-def hardest_verdict(main: str, runner_up: str, c: Comparison) -> str:
-    """The hardest-pair row's sentence: the main pair is shown to be the hardest of all, or it is not; at a step
-    count outside the family, its difference from the closest other pair, descriptive."""
+def hardest_verdict(main: str, runner_up: str, c: Comparison, in_hardest_set: bool | None = None) -> str:
+    """The hardest-pair row's sentence: the main pair is shown to be the hardest of all, or it is not; where it is
+    not, ``in_hardest_set`` (the 95% confidence set of the hardest, mnistrepro.stats.hardest_set) says which: outside
+    the set it is not the hardest pair, inside (or with no set) it is only not shown to be. At a step count outside
+    the family, its difference from the closest other pair, descriptive."""
     if not c.family:
         return (f"{main} - {runner_up} (the closest other pair): {100 * c.difference:+.2f} percentage points "
                 f"(95% CI {100 * c.ci95_low:+.2f} to {100 * c.ci95_high:+.2f}; descriptive)")
     p = f"intersection-union test {format_p(c.p_value, c.p_bound)}, Holm {format_p(c.p_holm, c.p_holm_bound)}"
     if c.significant:
         return f"{main} is the hardest pair: every other pair is shown easier (closest: {runner_up}; {p})"
+    if in_hardest_set is False:
+        return (f"{main} is not the hardest pair: it lies outside the 95% confidence set of the hardest (max-T "
+                f"bootstrap), some other pair being shown harder (closest by mean: {runner_up}; {p})")
     return f"{main} is not shown to be the hardest pair (closest: {runner_up}; {p})"
 
 
