@@ -27,7 +27,8 @@ from mnistrepro.report.study import (equivalence_test_name, equivalence_verdict,
 from mnistrepro.report.verdicts import verdict
 from mnistrepro.stats import (BOOTSTRAP_MIN_N, ESCAPE_ALPHA, ESCAPE_THRESHOLDS, P_UNDERFLOW, RESAMPLES, Comparison,
                               adjust_family, compare, equivalence_test, escape_accuracy, hardest_set, hardest_test,
-                              lenet_test_set, mean_interval, rank_bootstrap, summarize, wilson_interval)
+                              lenet_test_set, mean_interval, rank_bootstrap, same_verdict_in_any_family, summarize,
+                              wilson_interval)
 from mnistrepro.seeds import mix_seed
 from mnistrepro.stats import escaped as stats_escaped
 
@@ -199,7 +200,8 @@ def escape_sensitivity(runs: pd.DataFrame, thresholds: Sequence[float] = ESCAPE_
 
 COMPARISON_COLUMNS = ["comparison", "key", "family", "role", "metric", "a", "b", "scaling", "loss", "steps", "epochs",
                       "n_a", "n_b", "mean_a", "mean_b", "difference", "ci95_low", "ci95_high", "ci_method", "p_value",
-                      "p_bound", "p_holm", "p_holm_bound", "family_size", "test", "mdd", "significant", "verdict"]
+                      "p_bound", "p_holm", "p_holm_bound", "family_size", "test", "mdd", "significant",
+                      "same_verdict_any_family", "verdict"]
 
 
 def _role(family: str, primary: bool) -> str:
@@ -225,6 +227,8 @@ def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int], rng: np.r
       the hardest pair (then it is not the hardest) or inside it (not shown to be).
 
     ``p_bound`` / ``p_holm_bound``: the value is an upper bound on the p-value ("p ≤"), not the p-value.
+    ``same_verdict_any_family``: a confirmatory verdict that any family of at most the table's comparisons would give
+    too (:func:`mnistrepro.stats.same_verdict_in_any_family`).
     """
     pending: list[tuple[dict, Comparison, str, bool]] = []
     for spec in study_comparisons(runs, logreg_steps):
@@ -272,6 +276,11 @@ def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int], rng: np.r
                      "p_holm_bound": c.p_holm_bound, "family_size": c.family_size if family else 0,
                      "test": c.test if family else f"none (descriptive; interval from the {c.test})",
                      "mdd": c.mdd, "significant": c.significant, "verdict": text})
+    # Whether each confirmatory verdict is the same in any family of at most every comparison the table makes (a
+    # family chosen after a look at its runs: does any verdict depend on that choice?); NA for a descriptive row.
+    for row in rows:
+        row["same_verdict_any_family"] = (pd.NA if row["family"] == "descriptive" else same_verdict_in_any_family(
+            row["p_value"], row["significant"], len(rows)))
     table = pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
     for column in ("steps", "epochs"):
         table[column] = table[column].astype("Int64")

@@ -2,7 +2,8 @@
 
 Both describe; neither enters ``comparisons.csv`` or any confirmatory family, and their tables carry no p-value:
 
-- *Which pair is hardest depends on the model*: from each run's confusion matrix, the confusion rate of each of the
+- *Which pair is hardest for a ten-class CNN and for binary linear classifiers* (model and task differ together,
+  so the comparison cannot say which of the two a difference comes from): from each run's confusion matrix, the confusion rate of each of the
   45 digit pairs, ``(C[a, b] + C[b, a]) / (n_a + n_b)``, averaged over seeds per C3 kind and over all runs of both
   kinds, with 95% intervals and ranks (1 = most confused) from a bootstrap over seeds (a seed's runs kept together:
   the kinds are paired by seed); then LeNet-5's ranking next to logistic regression's (``pair_difficulty.csv``, rank

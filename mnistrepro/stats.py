@@ -17,8 +17,10 @@ accuracies in [0, 1], some of them bimodal (MSE on raw pixels: stuck at chance o
   ``resamples``, with its inverted interval (:func:`sign_flip_interval`); for more pairs the paired t-test and
   its t interval (the large-sample form of the sign-flip test, and analytic, so no Monte Carlo floor). Unpaired
   samples get Welch's t-test and interval;
-- each claim's confirmatory tests form one family, Holm-adjusted within it (:func:`holm`), fixed in advance
-  (mnistrepro.aggregate.FAMILIES); every other comparison is descriptive, an interval with no p-value;
+- each claim's confirmatory tests form one family, Holm-adjusted within it (:func:`holm`;
+  mnistrepro.choices.FAMILIES, of which only the C3 family was fixed before its runs were analysed); whether a
+  verdict depends on the choice of family is :func:`same_verdict_in_any_family`; every other comparison is
+  descriptive, an interval with no p-value;
 - a p-value that is a bound (below the smallest double, or a Monte Carlo test's floor) is flagged (``p_bound``),
   and so is a Holm value that a bound entered; mnistrepro.report.numbers.format_p prints it as a bound; a p-value
   below ``P_PRINT_FLOOR`` (1e-10: a t tail far below anything the data can support) prints as "p < 1e-10", and one
@@ -372,6 +374,17 @@ def adjust_family(comparisons: Sequence[Comparison], family: str) -> list[Compar
     return [replace(c, p_holm=float(p), p_holm_bound=bool(bound), family=family, family_size=m,
                     mdd=minimum_detectable_difference(c.sd_difference, min(c.n_a, c.n_b), alpha))
             for c, p, bound in zip(comparisons, p_holm, p_holm_bound)]
+
+
+def same_verdict_in_any_family(p_value: float, significant: bool, tests: int, alpha: float = ALPHA) -> bool:
+    """Whether a confirmatory test's verdict would be the same in any family it could have been put in, of at most
+    ``tests`` tests: a significant one is significant even under Bonferroni over all ``tests`` (``p * tests <
+    alpha``: then Holm in any family of at most that many rejects it too), one that is not is not significant even
+    alone (``p >= alpha``). For a family chosen after looking at its runs, this says that no verdict depends on the
+    choice."""
+    if math.isnan(p_value):
+        return True
+    return p_value * tests < alpha if significant else p_value >= alpha
 
 
 def sign_flip_p(diff: Sequence[float], alternative: str = "two-sided") -> float:

@@ -15,12 +15,13 @@ from mnistrepro.aggregate import (RUN_COLUMNS, comparisons_table, escape_sensiti
                                   params_table, runs_table, summary_table)
 from mnistrepro.comparisons import study_comparisons
 from mnistrepro.rule_benchmarks import rule_benchmarks
-from mnistrepro.report.study import headline_facts, identity_facts, lenet_facts
+from mnistrepro.report.study import family_facts, headline_facts, identity_facts, lenet_facts
 from mnistrepro.choices import LOSSES
 from mnistrepro.report.findings import README_BLOCK, RESULTS_FACTS, load_config, readme_results
 from mnistrepro.facts import Facts, MissingFactError, study_config
 from mnistrepro.report.lenet_test_set import lenet_test_set_facts
-from mnistrepro.stats import P_PRINT_FLOOR, equivalence_required_n, expected_calibration_error, lenet_test_set
+from mnistrepro.stats import (P_PRINT_FLOOR, equivalence_required_n, expected_calibration_error, lenet_test_set,
+                              same_verdict_in_any_family)
 
 
 def ece_equal_mass(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15) -> float:
@@ -155,7 +156,7 @@ def test_lenet_verdict_equivalence_and_sample_size():
     assert facts["lenet_n_plan"] == ("no plan: stats.planning_paired_sd is not set, so this study's 10 pairs were "
                                      "not planned")
     assert facts["lenet_achieved"].startswith(
-        f"achieved (from this study's own paired SD of {100 * sd:.3f} points over 10 pairs, after the runs, not a "
+        f"achieved, post hoc (from this study's own paired SD of {100 * sd:.3f} points over 10 pairs, after the runs, not a "
         "plan), at the C3 family's strictest Holm level, α = 0.05 / 2")
     # A planning SD from the config gives the plan, at the family's level: the n the TOST needs.
     plan = lenet_facts(runs, comparisons, 0.002, planning_sd=0.0015, equivalence_margin=0.001)["lenet_n_plan"]
@@ -242,6 +243,43 @@ def test_no_descriptive_result_carries_a_family_p_value():
     assert set(members.loc[members["family"] == "hardest_pair", "steps"]) == {10000}
     for family, size in members.groupby("family")["family_size"].first().items():
         assert size == (members["family"] == family).sum()
+
+
+def test_the_families_say_which_was_fixed_in_advance_and_whether_a_verdict_depends_on_it():
+    """Only the C3 family was fixed before its runs were analysed; the loss and hardest-pair families were chosen
+    after earlier looks at the same runs. The families' fact says so per family, and says that no verdict depends on
+    it only where every verdict of a family chosen after is the same in any family of the table's comparisons."""
+    gen = np.random.default_rng(2)
+    records = [logreg_record(loss, "raw", s, 0.5, 0.6 + 0.3 * (loss == "ce") + 0.01 * gen.standard_normal())
+               for loss in LOSSES for s in range(20)]
+    sweep = [logreg_record("ce", "raw", s, a, a, d) for d, m in (((4, 9), 0.93), ((0, 1), 0.99), ((3, 5), 0.92))
+             for s, a in enumerate(0.01 * gen.standard_normal(30) + m)]
+    lenet = [lenet_records(c3, s, 0.987 + 0.001 * gen.standard_normal(), 0.01) for c3 in ("sparse", "full")
+             for s in range(16)]
+    table = comparisons_table(runs_table(records, sweep, lenet), [10000], rng(), main_pair="4-9",
+                              equivalence_margin=0.001)
+    chosen_after = table[table["family"].isin(["loss", "hardest_pair"])]
+    assert chosen_after["same_verdict_any_family"].all() and table.loc[table["family"] == "descriptive",
+                                                                         "same_verdict_any_family"].isna().all()
+    families = family_facts(table)["families"]
+    assert "the C3 claim (LeNet-5, last epoch): Holm over 2 tests (fixed before its runs were analysed)" in families
+    assert ("the loss claim (logistic regression on the main pair, last step count): Holm over 1 test (chosen after "
+            "earlier looks at the same deterministic runs)") in families
+    assert ("The C3 claim was fixed before its runs were analysed; the loss claim and the hardest-pair claim were "
+            "first analysed under one Holm family of every claim, and their families were chosen after those looks at "
+            "the same deterministic runs; no verdict depends on it") in families
+    assert "fixed in advance" not in families
+    # A verdict of a family chosen after the looks that another family would change: named, and no claim that none is.
+    table.loc[table["family"] == "loss", "same_verdict_any_family"] = False
+    families = family_facts(table)["families"]
+    assert "no verdict depends on it" not in families
+    assert families.endswith(f"these verdicts could differ in another family of at most the {len(table)} comparisons: "
+                             "logistic loss (raw) vs MSE loss (raw), 10,000 steps")
+
+
+def test_same_verdict_in_any_family():
+    assert same_verdict_in_any_family(1e-106, True, 20) and not same_verdict_in_any_family(0.003, True, 20)
+    assert same_verdict_in_any_family(0.9975, False, 20) and not same_verdict_in_any_family(0.04, False, 20)
 
 
 def test_a_printed_p_value_that_is_a_bound_says_so():
@@ -396,8 +434,13 @@ def test_the_hardest_pair_is_named_only_when_its_test_says_so():
     assert facts["pair_verdict_10000"].startswith("4 vs 9 is the hardest pair: every other pair is shown easier "
                                                   "(closest: 7 vs 9; intersection-union test p ")
     assert "bootstrap share ranked first 1.00" in facts["main_pair_rank_10000"]
-    assert facts["families"] == ("the hardest-pair claim (the digit-pair sweep, its last step count): Holm over 1 "
-                                 "test, 4 vs 9 is the hardest pair, after 10,000 steps (primary)")
+    assert facts["families"] == (
+        "the hardest-pair claim (the digit-pair sweep, its last step count): Holm over 1 test (chosen after earlier "
+        "looks at the same deterministic runs), 4 vs 9 is the hardest pair, after 10,000 steps (primary). The "
+        "hardest-pair claim was first analysed under one Holm family of every claim, and its family was chosen after "
+        "those looks at the same deterministic runs; no verdict depends on it: each of its verdicts is the same in "
+        "any family of at most the 2 comparisons (significant even under Bonferroni over all 2, or not significant "
+        "even alone)")
     assert "descriptive: no test at this step count" in facts["pair_verdict_1000"]
     # 4 vs 9 and 7 vs 9 a tenth of a point apart: neither is named; the verdict gives the set that cannot be told apart.
     runs = sweep_runs({(4, 9): 0.900, (7, 9): 0.899, (0, 1): 0.99}, 40)

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from mnistrepro.choices import COMPARISONS, FAMILIES, step_key, variant_label
+from mnistrepro.choices import COMPARISONS, FAMILIES, FAMILIES_FIXED_IN_ADVANCE, step_key, variant_label
 from mnistrepro.comparisons import in_registry_order, study_comparisons
 from mnistrepro.report.numbers import format_p, interval_text, pair_label, percent, points, points_interval
 from mnistrepro.report.scale_grid import scale_grid_facts
@@ -241,9 +241,11 @@ def _member(row: Any) -> str:
 
 
 def family_facts(comparisons: pd.DataFrame) -> dict[str, str]:
-    """``families``: each confirmatory family of the comparisons with its members (primary first) and its
-    size; ``descriptive``: what is described rather than tested."""
-    parts = []
+    """``families``: each confirmatory family of the comparisons with its members (primary first) and its size,
+    whether it was fixed before its runs were analysed (mnistrepro.choices.FAMILIES_FIXED_IN_ADVANCE) or chosen after
+    earlier looks at the same runs, and whether any verdict of a family chosen after depends on that choice (the
+    table's ``same_verdict_any_family``); ``descriptive``: what is described rather than tested."""
+    parts, fixed, chosen_after = [], [], []
     for key, claim in FAMILIES.items():
         members = comparisons[comparisons["family"] == key]
         if members.empty:
@@ -251,13 +253,39 @@ def family_facts(comparisons: pd.DataFrame) -> dict[str, str]:
         members = members.sort_values("role", key=lambda r: r != "primary", kind="stable")
         listed = "; ".join(f"{_member(r)}{' (primary)' if r.role == 'primary' else ''}"
                            for r in members.itertuples(index=False))
-        parts.append(f"{claim}: Holm over {len(members)} test{'s' if len(members) > 1 else ''}, {listed}")
+        when = ("fixed before its runs were analysed" if key in FAMILIES_FIXED_IN_ADVANCE else
+                "chosen after earlier looks at the same deterministic runs")
+        parts.append(f"{claim}: Holm over {len(members)} test{'s' if len(members) > 1 else ''} ({when}), {listed}")
+        (fixed if key in FAMILIES_FIXED_IN_ADVANCE else chosen_after).append((claim.split(" (")[0], members))
+    if chosen_after:
+        names = " and ".join(name for name, _ in chosen_after)
+        history = (f"{' and '.join(name for name, _ in fixed) + ' was fixed before its runs were analysed; ' if fixed else ''}"
+                   f"{names} {'was' if len(chosen_after) == 1 else 'were'} first analysed under one Holm family of "
+                   f"every claim, and {'its family was' if len(chosen_after) == 1 else 'their families were'} chosen "
+                   f"after those looks at the same deterministic runs")
+        tests = len(comparisons)
+        differ = [r for _, members in chosen_after for r in members.itertuples(index=False)
+                  if not bool(r.same_verdict_any_family)]
+        if differ:
+            history += (f"; these verdicts could differ in another family of at most the {tests} comparisons: "
+                        + "; ".join(_member(r) for r in differ))
+        else:
+            history += (f"; no verdict depends on it: each of {'its' if len(chosen_after) == 1 else 'their'} "
+                        f"verdicts is the same in any family of at most the "
+                        f"{tests} comparisons (significant even under Bonferroni over all {tests}, or not significant "
+                        f"even alone)")
+        parts.append(capitalized_first(history))
     descriptive = comparisons[comparisons["family"] == "descriptive"]
     return {
         "families": (". ".join(parts) if parts else "no confirmatory family (this configuration tests no claim)"),
         "descriptive": (f"{len(descriptive)} comparisons at other step counts, epochs or metrics are descriptive: a "
                         f"95% interval, no p-value" if len(descriptive) else "no descriptive comparison"),
     }
+
+
+def capitalized_first(text: str) -> str:
+    """``text`` with its first letter upper case (a sentence that opens after a full stop)."""
+    return text[:1].upper() + text[1:]
 
 
 def identity_facts(identities: pd.DataFrame) -> dict[str, str]:
@@ -345,7 +373,7 @@ def lenet_facts(runs: pd.DataFrame, comparisons: pd.DataFrame, target_difference
             achieved = (f"the TOST's power {margin_text}is "
                         f"{100 * equivalence_power(measured, len(shared), equivalence_margin, alpha):.0f}% if the two "
                         f"are equally accurate, and {achieved}")
-        facts["lenet_achieved"] = (f"achieved (from this study's own paired SD of {100 * measured:.3f} points over "
+        facts["lenet_achieved"] = (f"achieved, post hoc (from this study's own paired SD of {100 * measured:.3f} points over "
                                    f"{len(shared)} pairs, after the runs, not a plan), at {level}: {achieved}")
     else:
         facts["lenet_achieved"] = f"not computed: it needs a paired SD of at least 2 pairs (this study has {len(shared)})"
