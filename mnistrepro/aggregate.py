@@ -25,10 +25,10 @@ from mnistrepro.report.numbers import pair_label
 from mnistrepro.report.study import (equivalence_test_name, equivalence_verdict, escape_category, hardest_verdict,
                                      machine_fact, study_facts)
 from mnistrepro.report.verdicts import verdict
-from mnistrepro.stats import (BOOTSTRAP_MIN_N, ESCAPE_ALPHA, ESCAPE_THRESHOLDS, P_UNDERFLOW, RESAMPLES, Comparison,
-                              adjust_family, compare, equivalence_test, escape_accuracy, hardest_set, hardest_test,
-                              lenet_test_set, mean_interval, rank_bootstrap, same_verdict_in_any_family, summarize,
-                              wilson_interval)
+from mnistrepro.stats import (ALPHA, BOOTSTRAP_MIN_N, ESCAPE_ALPHA, ESCAPE_THRESHOLDS, P_UNDERFLOW, PLANNING_SD_PAIRS,
+                              RESAMPLES, Comparison, adjust_family, compare, equivalence_power_table, equivalence_test,
+                              escape_accuracy, hardest_set, hardest_test, lenet_test_set, mean_interval, rank_bootstrap,
+                              same_verdict_in_any_family, seeds_and_images, summarize, wilson_interval)
 from mnistrepro.seeds import mix_seed
 from mnistrepro.stats import escaped as stats_escaped
 
@@ -376,6 +376,19 @@ def pair_difficulty(runs: pd.DataFrame, rng: np.random.Generator | None = None, 
     return pd.concat(tables, ignore_index=True)[columns]
 
 
+def tost_power_table(comparisons: pd.DataFrame, planning_sd: float | None, margin: float) -> pd.DataFrame | None:
+    """The TOST's power over true differences and paired SDs (:func:`mnistrepro.stats.equivalence_power_table`) for
+    the C3 claim's TOST as this study ran it: its pairs, at the C3 family's strictest Holm level, from the planning
+    SD (percentage points, the config's; measured on ``PLANNING_SD_PAIRS`` pairs). None without a plan or a TOST."""
+    titles = {rule.title for rule in COMPARISONS if rule.kind == "equivalence"}
+    tost = comparisons[comparisons["comparison"].isin(titles) & (comparisons["family"] != "descriptive")]
+    if planning_sd is None or tost.empty:
+        return None
+    row = tost.iloc[0]
+    return equivalence_power_table(planning_sd / 100, PLANNING_SD_PAIRS, int(row["n_a"]), margin,
+                                   ALPHA / max(int(row["family_size"]), 1))
+
+
 def table_rng(seed: int, table: str) -> np.random.Generator:
     """The random stream of one table's resamples and permutations, from the config's ``stats.seed`` and the
     table's name: each table draws its own, so its numbers do not depend on which tables were computed before
@@ -423,7 +436,9 @@ def aggregate_study(logreg: Sequence[dict], sweep: Sequence[dict], trainings: Se
     facts = study_facts(runs, tables["summary"], tables["comparisons"], logreg_only, identities, test_set_facts,
                         main_pair, target_difference=stats["target_difference"] / 100,
                         planning_sd=None if planning_sd is None else planning_sd / 100, equivalence_margin=margin,
-                        paired_sd_notes=stats["paired_sd_notes"], scale_grid=scale_grid)
+                        paired_sd_notes=stats["paired_sd_notes"], scale_grid=scale_grid,
+                        seeds_images=seeds_and_images(evaluations, claim_pair("c3"), margin),
+                        power_table=tost_power_table(tables["comparisons"], planning_sd, margin))
     facts["machine"] = machine_fact([*logreg, *sweep, *trainings])
     # Descriptions, in no confirmatory family.
     facts.update(exploratory_facts(exploratory))

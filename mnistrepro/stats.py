@@ -446,23 +446,51 @@ def required_n(sd: float, effect: float, alpha: float = ALPHA, power: float = PO
     raise ValueError(f"more than {n_max} pairs needed to detect {effect} with SD {sd}")
 
 
-def equivalence_power(sd: float, n: int, margin: float, alpha: float = ALPHA) -> float:
+def equivalence_power(sd: float, n: int, margin: float, alpha: float = ALPHA, true_difference: float = 0.0) -> float:
     """Probability that the TOST of :func:`equivalence_test` shows equivalence within ``±margin`` for ``n``
-    pairs whose differences have standard deviation ``sd`` and true mean 0, each one-sided test at
-    level ``alpha`` (the larger one-sided p must be below ``alpha``).
+    pairs whose differences have standard deviation ``sd`` and true mean ``true_difference`` (0 by default), each
+    one-sided test at level ``alpha`` (the larger one-sided p must be below ``alpha``).
 
     Normal-theory approximation of the permutation TOST (the paired t TOST, Chow, Shao & Wang,
-    *Sample Size Calculations in Clinical Research*, 3.2): ``2 F(margin sqrt(n) / sd - t_crit) - 1``
-    with ``F`` and ``t_crit`` from Student's t with ``n - 1`` degrees of freedom; 0 where the
+    *Sample Size Calculations in Clinical Research*, 3.2): ``F((margin - d) sqrt(n) / sd - t_crit) +
+    F((margin + d) sqrt(n) / sd - t_crit) - 1`` (``d`` the true difference; ``2 F(margin sqrt(n) / sd - t_crit) - 1``
+    at 0) with ``F`` and ``t_crit`` from Student's t with ``n - 1`` degrees of freedom; 0 where the
     one-sided permutation test cannot reach ``alpha`` (half of :func:`smallest_p`).
     """
     if n < 2 or math.isnan(sd) or smallest_p(n) / 2 > alpha:
         return 0.0
     if sd == 0:
-        return 1.0
+        return 1.0 if abs(true_difference) < margin else 0.0
     df = n - 1
     crit = stats.t.ppf(1 - alpha, df)
-    return max(0.0, 2 * float(stats.t.cdf(margin * math.sqrt(n) / sd - crit, df)) - 1)
+    d = abs(true_difference)
+    return max(0.0, float(stats.t.cdf((margin - d) * math.sqrt(n) / sd - crit, df))
+               + float(stats.t.cdf((margin + d) * math.sqrt(n) / sd - crit, df)) - 1)
+
+
+# The pairs the config's planning SD (stats.planning_paired_sd) was measured on: seeds 0-19 (README, "How many seeds").
+PLANNING_SD_PAIRS = 20
+
+
+def sd_interval(sd: float, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The chi-square interval of a standard deviation ``sd`` measured on ``n`` values (normal data)."""
+    df = n - 1
+    return (sd * math.sqrt(df / stats.chi2.ppf(0.5 + confidence / 2, df)),
+            sd * math.sqrt(df / stats.chi2.ppf(0.5 - confidence / 2, df)))
+
+
+def equivalence_power_table(sd: float, sd_pairs: int, n: int, margin: float, alpha: float = ALPHA,
+                            steps: int = 5) -> pd.DataFrame:
+    """The TOST's power (:func:`equivalence_power`) for ``n`` pairs at level ``alpha`` within ``±margin``, over the
+    true difference (``steps`` values from 0 to the margin) and the paired SD: ``sd`` (the pilot's, measured on
+    ``sd_pairs`` pairs) and the ends of its 95% chi-square interval (:func:`sd_interval`). Columns
+    ``true_difference``, ``sd_role`` (``low``, ``pilot``, ``high``), ``sd``, ``power``, ``n``, ``alpha``,
+    ``margin``."""
+    low, high = sd_interval(sd, sd_pairs)
+    rows = [{"true_difference": float(d), "sd_role": role, "sd": value,
+             "power": equivalence_power(value, n, margin, alpha, float(d)), "n": n, "alpha": alpha, "margin": margin}
+            for d in np.linspace(0.0, margin, steps) for role, value in (("low", low), ("pilot", sd), ("high", high))]
+    return pd.DataFrame(rows)
 
 
 def equivalence_required_n(sd: float, margin: float, alpha: float = ALPHA, power: float = POWER,
@@ -605,6 +633,57 @@ def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bo
     confidence = np.asarray(confidence, dtype=np.float64)
     features = calibration_features(confidence_bin_index(confidence, n_bins, binning), confidence, correct, n_bins)
     return float(ece_of_bin_sums(features.sum(axis=0), n_bins, confidence.size))
+
+
+@dataclass(frozen=True)
+class SeedsAndImages:
+    """The mean paired difference of two C3 kinds' test accuracy with both sources of its uncertainty: the seeds
+    (``seed_se``, the paired SE over seeds on the fixed test set) and the test images (``image_se``, the SE of the
+    mean over images of each image's seed-mean difference: the analytic form of the image bootstrap), added as
+    variances (``se``; conservative: the seed-by-image interaction enters both). ``ci95_low``/``ci95_high``: the 95%
+    t interval (``n_seeds - 1`` degrees of freedom); ``p_tost``: the TOST of ``±margin`` with that SE."""
+
+    n_seeds: int
+    n_images: int
+    difference: float
+    seed_se: float
+    image_se: float
+    se: float
+    ci95_low: float
+    ci95_high: float
+    margin: float
+    p_tost: float
+
+
+def seeds_and_images(evaluations: Sequence[dict], pair: tuple[str, str], margin: float,
+                     confidence: float = CONFIDENCE) -> SeedsAndImages | None:
+    """The C3 claim's difference (``pair``: the first minus the second) with the test images' uncertainty added to
+    the seeds' by the variance sum (:class:`SeedsAndImages`), from the runs' evaluation records; None where fewer
+    than two seeds ran both kinds. The TOST of the study treats the 10,000 test images as fixed (its verdict is about
+    this test set); this says whether the interval stays inside the margin when they are a sample too."""
+    correct = {}
+    for e in evaluations:
+        right = np.ones(int(e["total"]), dtype=bool)
+        right[np.asarray(e["misclassified_test_indices"], dtype=int)] = False
+        correct[(e["c3"], int(e["seed"]))] = right
+    a, b = pair
+    shared = sorted({s for c, s in correct if c == a} & {s for c, s in correct if c == b})
+    if len(shared) < 2:
+        return None
+    per_image = np.array([correct[(a, s)].astype(float) - correct[(b, s)].astype(float) for s in shared])  # [S, N]
+    per_seed = per_image.mean(axis=1)
+    n, n_images = len(shared), per_image.shape[1]
+    seed_se = float(per_seed.std(ddof=1) / math.sqrt(n))
+    image_se = float(per_image.mean(axis=0).std(ddof=1) / math.sqrt(n_images))
+    se = math.hypot(seed_se, image_se)
+    mean = float(per_seed.mean())
+    df = n - 1
+    half = float(stats.t.ppf(0.5 + confidence / 2, df)) * se
+    if se > 0:
+        p = max(float(stats.t.sf((mean + margin) / se, df)), float(stats.t.sf((margin - mean) / se, df)))
+    else:
+        p = 0.0 if abs(mean) < margin else 1.0
+    return SeedsAndImages(n, n_images, mean, seed_se, image_se, se, mean - half, mean + half, margin, p)
 
 
 LENET_TEST_SET_COLUMNS = ["quantity", "c3", "value", "ci95_low", "ci95_high", "boot_sd", "boot_bias", "method",

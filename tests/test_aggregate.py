@@ -166,6 +166,42 @@ def test_lenet_verdict_equivalence_and_sample_size():
     assert plan.endswith("this study has 10 pairs")
 
 
+def test_the_c3_claim_states_its_population_the_image_uncertainty_and_the_tosts_fragility():
+    """The C3 claim's line says the verdict is about the MNIST test set (seeds vary, the images do not) and adds the
+    images' uncertainty (variance sum) with whether the interval stays inside the margin; the sample-size facts give
+    the TOST's power over true differences and the pilot SD's interval, and why Holm stays over the two C3 tests."""
+    from mnistrepro.aggregate import tost_power_table
+    from mnistrepro.stats import SeedsAndImages
+
+    gen = np.random.default_rng(3)
+    base = 0.987 + 0.001 * gen.standard_normal(10)
+    diff = 0.0003 * gen.standard_normal(10)
+    lenet = [lenet_records("sparse", s, float(a + d), 0.01) for s, (a, d) in enumerate(zip(base, diff))]
+    lenet += [lenet_records("full", s, float(a), 0.01) for s, a in enumerate(base)]
+    runs = runs_table(lenet=lenet)
+    comparisons = comparisons_table(runs, [], rng(), equivalence_margin=0.001)
+    images = SeedsAndImages(10, 10000, 0.0001, 0.00028, 0.0002, 0.000344, -0.00068, 0.00088, 0.001, 0.004)
+    table = tost_power_table(comparisons, 0.15, 0.001)
+    assert set(table["n"]) == {10} and table["alpha"].to_numpy() == pytest.approx(0.025)
+    facts = lenet_facts(runs, comparisons, 0.002, planning_sd=0.0015, equivalence_margin=0.001, seeds_images=images,
+                        power_table=table)
+    claim = facts["c3_sparse_vs_full_claim"]
+    assert "n = 10 pairs) on the MNIST test set (seeds vary, the test images do not); with the test images" in claim
+    assert ("with the test images' own uncertainty added (variance sum, conservative: SE 0.028 points over 10 seeds "
+            "and 0.020 over 10,000 images), the difference's 95% interval is -0.07 to +0.09 percentage points, still "
+            "inside ±0.10 (TOST p = 0.004)") in claim
+    wide = SeedsAndImages(10, 10000, 0.0001, 0.0005, 0.0004, 0.00064, -0.0013, 0.0015, 0.001, 0.2)
+    assert "not inside ±0.10: over other test images like these, equivalence is not shown" in lenet_facts(
+        runs, comparisons, 0.002, equivalence_margin=0.001, seeds_images=wide)["c3_sparse_vs_full_claim"]
+    power = facts["lenet_tost_power"]
+    assert power.startswith("the TOST's power for this study's 10 pairs within ±0.10 points at α = 0.025, by true "
+                            "difference (0 to the margin) and paired SD (the pilot's 0.150 points and its 95% "
+                            "interval, 0.114 to 0.219 points")
+    assert "true difference 0.000 points: " in power and "true difference 0.100 points: " in power
+    assert "cannot both hold" in facts["c3_family_holm"] and "they hold at either level" in facts["c3_family_holm"]
+    assert tost_power_table(comparisons, None, 0.001) is None
+
+
 def test_lenet_test_set_uncertainty_and_ece_binnings():
     gen = np.random.default_rng(0)
     n = 400

@@ -495,3 +495,60 @@ def test_one_ece_serves_the_evaluation_record_and_the_test_set_bootstrap():
                           "with sparse and wrong with full, 1148 the reverse (descriptive counts, no test: pooled "
                           "seeds x images are not independent draws)",
     }
+
+
+def test_the_c3_difference_with_the_test_images_uncertainty_added():
+    """The variance sum of the seeds' paired SE (over fixed images) and the images' SE (of each image's seed-mean
+    difference), against a direct computation; the interval and the TOST follow from it."""
+    from mnistrepro.stats import seeds_and_images
+
+    gen = np.random.default_rng(7)
+    n_images, seeds = 2000, range(12)
+    hard = gen.random(n_images) < 0.05  # images either kind may miss
+    records, right = [], {}
+    for c3 in ("sparse", "full"):
+        for s in seeds:
+            correct = ~(hard & (gen.random(n_images) < 0.3))
+            right[(c3, s)] = correct
+            records.append({"c3": c3, "seed": s, "total": n_images,
+                            "misclassified_test_indices": np.flatnonzero(~correct).tolist()})
+    c = seeds_and_images(records, ("sparse", "full"), margin=0.01)
+    per_image = np.array([right[("sparse", s)].astype(float) - right[("full", s)] for s in seeds])
+    per_seed = per_image.mean(axis=1)
+    seed_se = per_seed.std(ddof=1) / math.sqrt(12)
+    image_se = per_image.mean(axis=0).std(ddof=1) / math.sqrt(n_images)
+    assert (c.n_seeds, c.n_images) == (12, n_images) and c.difference == pytest.approx(per_seed.mean())
+    assert (c.seed_se, c.image_se) == pytest.approx((seed_se, image_se))
+    assert c.se == pytest.approx(math.sqrt(seed_se ** 2 + image_se ** 2)) and c.se > max(seed_se, image_se)
+    half = scipy_stats.t.ppf(0.975, 11) * c.se
+    assert (c.ci95_low, c.ci95_high) == pytest.approx((c.difference - half, c.difference + half))
+    upper = scipy_stats.t.sf((0.01 - c.difference) / c.se, 11)
+    lower = scipy_stats.t.sf((c.difference + 0.01) / c.se, 11)
+    assert c.p_tost == pytest.approx(max(upper, lower))
+    assert seeds_and_images(records[:1] + records[12:13], ("sparse", "full"), 0.01) is None  # one shared seed
+
+
+def test_tost_power_over_the_true_difference_and_the_pilot_sds_interval():
+    """The issue's numbers: 26 pairs, margin 0.10 points, α = 0.025, pilot SD 0.150 points from 20 pairs: 81% if
+    the two are equal, about 36% at a true 0.05-point gap, about 21% at the upper end of the pilot SD's interval."""
+    from mnistrepro.stats import PLANNING_SD_PAIRS, equivalence_power_table, sd_interval
+
+    assert equivalence_power(0.0015, 26, 0.001, 0.025, true_difference=0.0) == equivalence_power(0.0015, 26, 0.001,
+                                                                                                  0.025)
+    assert equivalence_power(0.0015, 26, 0.001, 0.025, 0.0005) == pytest.approx(0.358, abs=0.005)
+    low, high = sd_interval(0.0015, 20)
+    assert (low, high) == pytest.approx((0.0015 * math.sqrt(19 / scipy_stats.chi2.ppf(0.975, 19)),
+                                         0.0015 * math.sqrt(19 / scipy_stats.chi2.ppf(0.025, 19))))
+    table = equivalence_power_table(0.0015, PLANNING_SD_PAIRS, 26, 0.001, 0.025)
+    power = table.pivot(index="true_difference", columns="sd_role", values="power")
+    assert list(power.index) == pytest.approx([0, 0.00025, 0.0005, 0.00075, 0.001])
+    assert power.loc[0.0, "pilot"] == pytest.approx(0.808, abs=0.005)
+    assert power.loc[0.0, "high"] == pytest.approx(0.209, abs=0.005) and power.loc[0.0, "low"] > 0.95
+    # Power falls as the true difference grows, and at the margin it is about the level (the TOST's size).
+    for role in ("low", "pilot", "high"):
+        assert (np.diff(power[role].to_numpy()) < 0).all()
+    assert power.loc[0.001].max() <= 0.025 + 1e-9
+    # The formula against the study's own TOST on simulated pairs with a true difference of half the margin.
+    gen = rng(9)
+    shown = np.mean([equivalence_test(gen.normal(0.0005, 0.0015, 26), 0.001).p_value < 0.025 for _ in range(2000)])
+    assert shown == pytest.approx(equivalence_power(0.0015, 26, 0.001, 0.025, 0.0005), abs=0.04)
