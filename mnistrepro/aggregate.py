@@ -25,9 +25,10 @@ from mnistrepro.report.numbers import pair_label
 from mnistrepro.report.study import (equivalence_test_name, equivalence_verdict, escape_category, hardest_verdict,
                                      machine_fact, study_facts)
 from mnistrepro.report.verdicts import verdict
-from mnistrepro.stats import (BOOTSTRAP_MIN_N, ESCAPE_ALPHA, ESCAPE_THRESHOLDS, P_PRINT_FLOOR, RESAMPLES, Comparison,
-                              adjust_family, compare, equivalence_test, escape_accuracy, hardest_set, hardest_test,
-                              lenet_test_set, mean_interval, rank_bootstrap, summarize, wilson_interval)
+from mnistrepro.stats import (ALPHA, BOOTSTRAP_MIN_N, ESCAPE_ALPHA, ESCAPE_THRESHOLDS, P_UNDERFLOW, PLANNING_SD_PAIRS,
+                              RESAMPLES, Comparison, adjust_family, compare, equivalence_power_table, equivalence_test,
+                              escape_accuracy, hardest_set, hardest_test, lenet_test_set, mean_interval, rank_bootstrap,
+                              same_verdict_in_any_family, seeds_and_images, summarize, wilson_interval)
 from mnistrepro.seeds import mix_seed
 from mnistrepro.stats import escaped as stats_escaped
 
@@ -199,7 +200,8 @@ def escape_sensitivity(runs: pd.DataFrame, thresholds: Sequence[float] = ESCAPE_
 
 COMPARISON_COLUMNS = ["comparison", "key", "family", "role", "metric", "a", "b", "scaling", "loss", "steps", "epochs",
                       "n_a", "n_b", "mean_a", "mean_b", "difference", "ci95_low", "ci95_high", "ci_method", "p_value",
-                      "p_bound", "p_holm", "p_holm_bound", "family_size", "test", "mdd", "significant", "verdict"]
+                      "p_bound", "p_holm", "p_holm_bound", "family_size", "test", "mdd", "significant",
+                      "same_verdict_any_family", "verdict"]
 
 
 def _role(family: str, primary: bool) -> str:
@@ -208,7 +210,7 @@ def _role(family: str, primary: bool) -> str:
 
 def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int], rng: np.random.Generator | None = None,
                       resamples: int = RESAMPLES, main_pair: str | None = None,
-                      equivalence_margin: float | None = None) -> pd.DataFrame:
+                      equivalence_margin: float | None = None, pairs: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every comparison of the study in one table, each in its claim's family (``family``, ``role``: primary,
     secondary) or descriptive (no p-value); ``p_holm`` is Holm's adjustment within the family (``family_size``
     tests):
@@ -220,9 +222,13 @@ def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int], rng: np.r
       C3 family's primary test;
     - with ``main_pair`` and a sweep in ``runs``, at the sweep's last step count the intersection-union test that
       ``main_pair`` is the hardest digit pair (the hardest-pair family), and at its other step counts the main
-      pair's difference from the closest other pair (descriptive).
+      pair's difference from the closest other pair (descriptive); with ``pairs`` (:func:`pair_difficulty`), the
+      verdict of a main pair the test does not show hardest says whether it lies outside the 95% confidence set of
+      the hardest pair (then it is not the hardest) or inside it (not shown to be).
 
     ``p_bound`` / ``p_holm_bound``: the value is an upper bound on the p-value ("p ≤"), not the p-value.
+    ``same_verdict_any_family``: a confirmatory verdict that any family of at most the table's comparisons would give
+    too (:func:`mnistrepro.stats.same_verdict_in_any_family`).
     """
     pending: list[tuple[dict, Comparison, str, bool]] = []
     for spec in study_comparisons(runs, logreg_steps):
@@ -243,7 +249,7 @@ def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int], rng: np.r
                            equivalence_test_name(e.test, equivalence_margin), c.sd_difference)
             row["margin"] = equivalence_margin
         pending.append((row, c, spec.family, spec.primary))
-    pending += _hardest_pair_rows(runs, main_pair)
+    pending += _hardest_pair_rows(runs, main_pair, pairs)
     families: dict[str, list[int]] = {}
     for i, (_, _, family, _) in enumerate(pending):
         if family:
@@ -256,7 +262,7 @@ def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int], rng: np.r
     for (row, _, family, primary), c in zip(pending, comparisons):
         spec = row.pop("spec")
         if spec is None:
-            text = hardest_verdict(row["a"], row.pop("runner_up"), c)
+            text = hardest_verdict(row["a"], row.pop("runner_up"), c, row.pop("in_hardest_set"))
         elif spec.rule.kind == "equivalence":
             text = equivalence_verdict(c, row.pop("margin"))
         else:
@@ -270,16 +276,24 @@ def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int], rng: np.r
                      "p_holm_bound": c.p_holm_bound, "family_size": c.family_size if family else 0,
                      "test": c.test if family else f"none (descriptive; interval from the {c.test})",
                      "mdd": c.mdd, "significant": c.significant, "verdict": text})
+    # Whether each confirmatory verdict is the same in any family of at most every comparison the table makes (a
+    # family chosen after a look at its runs: does any verdict depend on that choice?); NA for a descriptive row.
+    for row in rows:
+        row["same_verdict_any_family"] = (pd.NA if row["family"] == "descriptive" else same_verdict_in_any_family(
+            row["p_value"], row["significant"], len(rows)))
     table = pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
     for column in ("steps", "epochs"):
         table[column] = table[column].astype("Int64")
     return table
 
 
-def _hardest_pair_rows(runs: pd.DataFrame, main_pair: str | None) -> list[tuple[dict, Comparison, str, bool]]:
+def _hardest_pair_rows(runs: pd.DataFrame, main_pair: str | None, pairs: pd.DataFrame | None = None
+                       ) -> list[tuple[dict, Comparison, str, bool]]:
     """Per step count of the sweep, the main pair against its closest challenger: at the last step count the
     intersection-union test that it is the hardest (:func:`mnistrepro.stats.hardest_test`, the hardest-pair
-    family), at the others the difference from the pair with the next lowest mean, descriptive."""
+    family), at the others the difference from the pair with the next lowest mean, descriptive. Each row carries
+    ``in_hardest_set``: whether ``pairs`` (:func:`pair_difficulty`) puts the main pair in the 95% confidence set of
+    the hardest at that step count (None: no set, too few seeds or no ``pairs``)."""
     rule = next(rule for rule in COMPARISONS if rule.kind == "hardest")
     sweep = runs[runs["experiment"] == rule.experiment]
     if main_pair is None or sweep.empty:
@@ -304,12 +318,24 @@ def _hardest_pair_rows(runs: pd.DataFrame, main_pair: str | None) -> list[tuple[
         if family:
             c = Comparison(c.n_a, c.n_b, False, c.difference, c.ci95_low, c.ci95_high, p,
                            "intersection-union test: one-sided Welch t-test against every other pair, largest p",
-                           c.sd_difference, p_bound=p < P_PRINT_FLOOR, ci_method=c.ci_method)
+                           c.sd_difference, p_bound=p < P_UNDERFLOW, ci_method=c.ci_method)
         rows.append(({"comparison": rule.title, "key": f"{rule.name}_{int(steps)}", "metric": rule.metric,
                       "a": pair_label(main_pair), "b": "every other pair", "steps": int(steps),
                       "mean_a": float(main.mean()), "mean_b": float(groups[runner].mean()), "spec": None,
-                      "runner_up": pair_label(runner)}, c, family, bool(family)))
+                      "runner_up": pair_label(runner), "in_hardest_set": _in_hardest_set(pairs, int(steps), main_pair)},
+                     c, family, bool(family)))
     return rows
+
+
+def _in_hardest_set(pairs: pd.DataFrame | None, steps: int, pair: str) -> bool | None:
+    """Whether :func:`pair_difficulty`'s table puts ``pair`` in the 95% confidence set of the hardest pair at
+    ``steps``; None where it has no set there (fewer than ``BOOTSTRAP_MIN_N`` seeds per pair) or no such row."""
+    if pairs is None or pairs.empty:
+        return None
+    row = pairs[(pairs["steps"] == steps) & (pairs["pair"] == pair)]
+    if row.empty or pd.isna(row.iloc[0]["in_hardest_set"]):
+        return None
+    return bool(row.iloc[0]["in_hardest_set"])
 
 
 def pair_difficulty(runs: pd.DataFrame, rng: np.random.Generator | None = None, resamples: int = RESAMPLES
@@ -350,6 +376,19 @@ def pair_difficulty(runs: pd.DataFrame, rng: np.random.Generator | None = None, 
     return pd.concat(tables, ignore_index=True)[columns]
 
 
+def tost_power_table(comparisons: pd.DataFrame, planning_sd: float | None, margin: float) -> pd.DataFrame | None:
+    """The TOST's power over true differences and paired SDs (:func:`mnistrepro.stats.equivalence_power_table`) for
+    the C3 claim's TOST as this study ran it: its pairs, at the C3 family's strictest Holm level, from the planning
+    SD (percentage points, the config's; measured on ``PLANNING_SD_PAIRS`` pairs). None without a plan or a TOST."""
+    titles = {rule.title for rule in COMPARISONS if rule.kind == "equivalence"}
+    tost = comparisons[comparisons["comparison"].isin(titles) & (comparisons["family"] != "descriptive")]
+    if planning_sd is None or tost.empty:
+        return None
+    row = tost.iloc[0]
+    return equivalence_power_table(planning_sd / 100, PLANNING_SD_PAIRS, int(row["n_a"]), margin,
+                                   ALPHA / max(int(row["family_size"]), 1))
+
+
 def table_rng(seed: int, table: str) -> np.random.Generator:
     """The random stream of one table's resamples and permutations, from the config's ``stats.seed`` and the
     table's name: each table draws its own, so its numbers do not depend on which tables were computed before
@@ -388,7 +427,7 @@ def aggregate_study(logreg: Sequence[dict], sweep: Sequence[dict], trainings: Se
         "runs": runs,
         "summary": summary_table(runs, table_rng(seed, "summary"), resamples),
         "comparisons": comparisons_table(runs, logreg_steps, table_rng(seed, "comparisons"), resamples,
-                                         main_pair=main_pair, equivalence_margin=margin),
+                                         main_pair=main_pair, equivalence_margin=margin, pairs=logreg_only["pairs"]),
     }
     tables["lenet_test_set"] = lenet_test_set(evaluations, claim_pair("c3"), table_rng(seed, "lenet_test_set"),
                                               stats["image_resamples"])
@@ -397,7 +436,9 @@ def aggregate_study(logreg: Sequence[dict], sweep: Sequence[dict], trainings: Se
     facts = study_facts(runs, tables["summary"], tables["comparisons"], logreg_only, identities, test_set_facts,
                         main_pair, target_difference=stats["target_difference"] / 100,
                         planning_sd=None if planning_sd is None else planning_sd / 100, equivalence_margin=margin,
-                        paired_sd_notes=stats["paired_sd_notes"], scale_grid=scale_grid)
+                        paired_sd_notes=stats["paired_sd_notes"], scale_grid=scale_grid,
+                        seeds_images=seeds_and_images(evaluations, claim_pair("c3"), margin),
+                        power_table=tost_power_table(tables["comparisons"], planning_sd, margin))
     facts["machine"] = machine_fact([*logreg, *sweep, *trainings])
     # Descriptions, in no confirmatory family.
     facts.update(exploratory_facts(exploratory))

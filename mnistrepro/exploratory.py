@@ -2,13 +2,17 @@
 
 Both describe; neither enters ``comparisons.csv`` or any confirmatory family, and their tables carry no p-value:
 
-- *Which pair is hardest depends on the model*: from each run's confusion matrix, the confusion rate of each of the
-  45 digit pairs, ``(C[a, b] + C[b, a]) / (n_a + n_b)``, averaged over seeds per C3 kind and over all runs of both
-  kinds, with 95% intervals and ranks (1 = most confused) from a bootstrap over seeds (a seed's runs kept together:
-  the kinds are paired by seed); then LeNet-5's ranking next to logistic regression's (``pair_difficulty.csv``, rank
-  1 = lowest accuracy) at each of the sweep's step counts, over the pairs both have, with the Spearman correlation
-  of the two rankings and its bootstrap interval (LeNet-5's seeds resampled jointly, each sweep pair's seeds
-  independently, as they were drawn).
+- *Which pair is hardest for a ten-class CNN and for binary linear classifiers* (model and task differ together, so
+  the comparison cannot say which of the two a difference comes from): from each run's confusion matrix, the
+  confusion rate of each of the 45 digit pairs, ``(C[a, b] + C[b, a]) / (n_a + n_b)``, averaged over seeds per C3
+  kind and over all runs of both kinds, with 95% intervals and ranks (1 = most confused) from a bootstrap over seeds
+  (a seed's runs kept together: the kinds are paired by seed; a rate's interval follows the study's rule for a mean,
+  Student t below 30 seeds, while the ranks' and the Spearman correlation's stay percentile bootstraps at any n,
+  since neither is a mean and no Student-t interval applies: below 30 seeds they may be too narrow, and they
+  describe); then LeNet-5's ranking next to logistic regression's (``pair_difficulty.csv``, rank 1 = lowest
+  accuracy) at each of the sweep's step counts, over the pairs both have, with the Spearman correlation of the two
+  rankings and its bootstrap interval (LeNet-5's seeds resampled jointly, each sweep pair's seeds independently, as
+  they were drawn).
 - *Does the sparse table help early?*: the paired sparse - full difference in test accuracy after every epoch
   (``history.csv``), with the interval :func:`mnistrepro.stats.compare` gives the final comparison. These are
   ``epochs`` looks at the same runs, so they describe the runs' course; they are not tests.
@@ -25,7 +29,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from mnistrepro.stats import RESAMPLES, compare
+from mnistrepro.stats import BOOTSTRAP_MIN_N, RESAMPLES, compare, interval_method, mean_interval
 
 EXPLORATORY = "EXPLORATORY (describes, tests nothing; not in comparisons.csv)"
 BOTH = "both"  # the c3 label of the average over all runs of both kinds
@@ -97,9 +101,12 @@ def _per_seed(rates: pd.DataFrame, c3: str) -> pd.DataFrame:
 def confusion_table(evaluations: Iterable[Mapping], rng: np.random.Generator, resamples: int = RESAMPLES,
                     confidence: float = 0.95) -> pd.DataFrame:
     """LeNet-5's confusion rate of each digit pair per C3 kind and over all runs (``c3`` :data:`BOTH`), most
-    confused first: ``n_seeds``, ``n_runs``, ``rate`` (mean over seeds of each seed's mean over its runs), its
-    percentile-bootstrap interval over seeds, and ``rank`` (1 = most confused) with its bootstrap interval. With
-    fewer than two seeds there is nothing to resample: no intervals."""
+    confused first: ``n_seeds``, ``n_runs``, ``rate`` (mean over seeds of each seed's mean over its runs), its 95%
+    interval by the study's rule for a mean (mnistrepro.stats.mean_interval: Student t below ``BOOTSTRAP_MIN_N`` seeds,
+    a percentile bootstrap over seeds from there; ``ci_method``), and ``rank`` (1 = most confused) with its
+    percentile-bootstrap interval over seeds at any n (a rank is not a mean: no Student-t interval applies to it, so
+    below ``BOOTSTRAP_MIN_N`` seeds it may be too narrow; it describes). With fewer than two seeds there is nothing to
+    resample: no intervals."""
     rates = run_pair_rates(evaluations)
     tail = (1 - confidence) / 2
     tables = []
@@ -114,10 +121,18 @@ def confusion_table(evaluations: Iterable[Mapping], rng: np.random.Generator, re
         if len(per_seed) >= 2:
             boot = bootstrap_seed_means(values, rng, resamples)
             ranks = _ranks_descending(boot)
-            table["ci95_low"], table["ci95_high"] = np.quantile(boot, [tail, 1 - tail], axis=0)
+            if len(per_seed) >= BOOTSTRAP_MIN_N:
+                table["ci95_low"], table["ci95_high"] = np.quantile(boot, [tail, 1 - tail], axis=0)
+                table["ci_method"] = f"percentile bootstrap over {len(per_seed)} seeds ({resamples} resamples)"
+            else:
+                # The study's rule for a mean below BOOTSTRAP_MIN_N values: Student t, clipped to [0, 1].
+                intervals = [mean_interval(values[:, j], rng, resamples, confidence, bounds=(0.0, 1.0))
+                             for j in range(values.shape[1])]
+                table["ci95_low"] = [low for _, low, _, _ in intervals]
+                table["ci95_high"] = [high for _, _, high, _ in intervals]
+                table["ci_method"] = interval_method(len(per_seed))
             table["rank_low"] = np.quantile(ranks, tail, axis=0, method="lower").astype(int)
             table["rank_high"] = np.quantile(ranks, 1 - tail, axis=0, method="higher").astype(int)
-            table["ci_method"] = f"percentile bootstrap over {len(per_seed)} seeds ({resamples} resamples)"
         else:
             table["ci95_low"] = table["ci95_high"] = table["rank_low"] = table["rank_high"] = math.nan
             table["ci_method"] = "none (fewer than 2 seeds)"

@@ -191,7 +191,8 @@ def not_run_parts(config: Mapping[str, Any]) -> dict[str, list[str]]:
             parts[f"LeNet-5 with the {kind} C3 (not in lenet.c3)"] = [f"lenet_{kind}_*"]
     if not any(spec.rule.name == "c3" for spec in comparison_specs(ran, [], epochs)):
         parts["the C3 claim (needs the reference C3 kind and another in lenet.c3)"] = [
-            "lenet_paired_sd", "lenet_n_plan", "lenet_achieved", "lenet_test_set", "c3_claims", "c3_ece_verdicts"]
+            "lenet_paired_sd", "lenet_n_plan", "lenet_achieved", "lenet_test_set", "c3_claims", "c3_ece_verdicts",
+            "lenet_tost_power", "c3_family_holm"]
         parts["the C3 difference per epoch (exploratory; needs the reference C3 kind and another in lenet.c3)"] = [
             "c3_per_epoch_*"]
     return parts

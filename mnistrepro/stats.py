@@ -17,10 +17,14 @@ accuracies in [0, 1], some of them bimodal (MSE on raw pixels: stuck at chance o
   ``resamples``, with its inverted interval (:func:`sign_flip_interval`); for more pairs the paired t-test and
   its t interval (the large-sample form of the sign-flip test, and analytic, so no Monte Carlo floor). Unpaired
   samples get Welch's t-test and interval;
-- each claim's confirmatory tests form one family, Holm-adjusted within it (:func:`holm`), fixed in advance
-  (mnistrepro.aggregate.FAMILIES); every other comparison is descriptive, an interval with no p-value;
+- each claim's confirmatory tests form one family, Holm-adjusted within it (:func:`holm`;
+  mnistrepro.choices.FAMILIES, of which only the C3 family was fixed before its runs were analysed); whether a
+  verdict depends on the choice of family is :func:`same_verdict_in_any_family`; every other comparison is
+  descriptive, an interval with no p-value;
 - a p-value that is a bound (below the smallest double, or a Monte Carlo test's floor) is flagged (``p_bound``),
-  and so is a Holm value that a bound entered; mnistrepro.report.numbers.format_p prints it as a bound;
+  and so is a Holm value that a bound entered; mnistrepro.report.numbers.format_p prints it as a bound; a p-value
+  below ``P_PRINT_FLOOR`` (1e-10: a t tail far below anything the data can support) prints as "p < 1e-10", and one
+  above ``P_PRINT_CEILING`` as "p > 0.99" (never rounded up to 1);
 - whether a given group (the main digit pair) has the lowest mean of several is an intersection-union test
   (Berger 1982): it is shown when every other group is shown easier by a one-sided Welch t-test at the level,
   so its p is the largest of those p-values and no other pair sets its bar (:func:`hardest_test`). The 95%
@@ -269,9 +273,17 @@ def minimum_detectable_difference(sd: float, n: int, alpha: float = ALPHA, power
     return float(nc / math.sqrt(n) * sd)
 
 
-# The smallest p-value printed as a number; below it (a p-value that underflows) it is flagged and prints as a bound
-# (mnistrepro.report.numbers.format_p).
-P_PRINT_FLOOR = 1e-300
+# A p-value below this underflows (it may be 0 in floating point): it is flagged as a bound (``p_bound``).
+P_UNDERFLOW = 1e-300
+# The smallest p-value printed as a number; below it a p-value prints as "p < 1e-10"
+# (mnistrepro.report.numbers.format_p). Every p-value this small comes from a t distribution's tail (the paired t,
+# Welch's t, the TOST's paired t): that tail is the large-sample form of the permutation test, and so far out it
+# rests on the normality of the differences where no sample of a few hundred runs can check it (the exact sign-flip
+# test of 200 pairs cannot go below about 1e-60, while the t tail gives 1e-110). The exact tests' p-values never reach
+# it (at most 13 pairs: at least 2 / 2^13).
+P_PRINT_FLOOR = 1e-10
+# The largest p-value printed as a number; above it a p-value prints as "p > 0.99", never rounded up to 1.
+P_PRINT_CEILING = 0.99
 
 
 @dataclass(frozen=True)
@@ -340,7 +352,7 @@ def compare(a: pd.Series, b: pd.Series, rng: np.random.Generator | None = None,
             return Comparison(n, n, True, mean, mean, mean, 1.0 if mean == 0 else 0.0, "paired test", sd,
                               ci_method="constant difference")
         p, low, high, test, method = _paired_test(diff, resamples)
-        return Comparison(n, n, True, mean, low, high, p, test, sd, p_bound=p < P_PRINT_FLOOR, ci_method=method)
+        return Comparison(n, n, True, mean, low, high, p, test, sd, p_bound=p < P_UNDERFLOW, ci_method=method)
     x, y = a.to_numpy(), b.to_numpy()
     mean = float(x.mean() - y.mean())
     if x.size < 2 or y.size < 2:
@@ -354,7 +366,7 @@ def compare(a: pd.Series, b: pd.Series, rng: np.random.Generator | None = None,
     sd = math.sqrt(x.var(ddof=1) + y.var(ddof=1))
     p = float(result.pvalue)
     return Comparison(x.size, y.size, False, mean, float(ci.low), float(ci.high), p, "Welch t-test", sd,
-                      p_bound=p < P_PRINT_FLOOR, ci_method="Welch t interval")
+                      p_bound=p < P_UNDERFLOW, ci_method="Welch t interval")
 
 
 def adjust_family(comparisons: Sequence[Comparison], family: str) -> list[Comparison]:
@@ -367,6 +379,17 @@ def adjust_family(comparisons: Sequence[Comparison], family: str) -> list[Compar
     return [replace(c, p_holm=float(p), p_holm_bound=bool(bound), family=family, family_size=m,
                     mdd=minimum_detectable_difference(c.sd_difference, min(c.n_a, c.n_b), alpha))
             for c, p, bound in zip(comparisons, p_holm, p_holm_bound)]
+
+
+def same_verdict_in_any_family(p_value: float, significant: bool, tests: int, alpha: float = ALPHA) -> bool:
+    """Whether a confirmatory test's verdict would be the same in any family it could have been put in, of at most
+    ``tests`` tests: a significant one is significant even under Bonferroni over all ``tests`` (``p * tests <
+    alpha``: then Holm in any family of at most that many rejects it too), one that is not is not significant even
+    alone (``p >= alpha``). For a family chosen after looking at its runs, this says that no verdict depends on the
+    choice."""
+    if math.isnan(p_value):
+        return True
+    return p_value * tests < alpha if significant else p_value >= alpha
 
 
 def sign_flip_p(diff: Sequence[float], alternative: str = "two-sided") -> float:
@@ -428,23 +451,51 @@ def required_n(sd: float, effect: float, alpha: float = ALPHA, power: float = PO
     raise ValueError(f"more than {n_max} pairs needed to detect {effect} with SD {sd}")
 
 
-def equivalence_power(sd: float, n: int, margin: float, alpha: float = ALPHA) -> float:
+def equivalence_power(sd: float, n: int, margin: float, alpha: float = ALPHA, true_difference: float = 0.0) -> float:
     """Probability that the TOST of :func:`equivalence_test` shows equivalence within ``±margin`` for ``n``
-    pairs whose differences have standard deviation ``sd`` and true mean 0, each one-sided test at
-    level ``alpha`` (the larger one-sided p must be below ``alpha``).
+    pairs whose differences have standard deviation ``sd`` and true mean ``true_difference`` (0 by default), each
+    one-sided test at level ``alpha`` (the larger one-sided p must be below ``alpha``).
 
     Normal-theory approximation of the permutation TOST (the paired t TOST, Chow, Shao & Wang,
-    *Sample Size Calculations in Clinical Research*, 3.2): ``2 F(margin sqrt(n) / sd - t_crit) - 1``
-    with ``F`` and ``t_crit`` from Student's t with ``n - 1`` degrees of freedom; 0 where the
+    *Sample Size Calculations in Clinical Research*, 3.2): ``F((margin - d) sqrt(n) / sd - t_crit) +
+    F((margin + d) sqrt(n) / sd - t_crit) - 1`` (``d`` the true difference; ``2 F(margin sqrt(n) / sd - t_crit) - 1``
+    at 0) with ``F`` and ``t_crit`` from Student's t with ``n - 1`` degrees of freedom; 0 where the
     one-sided permutation test cannot reach ``alpha`` (half of :func:`smallest_p`).
     """
     if n < 2 or math.isnan(sd) or smallest_p(n) / 2 > alpha:
         return 0.0
     if sd == 0:
-        return 1.0
+        return 1.0 if abs(true_difference) < margin else 0.0
     df = n - 1
     crit = stats.t.ppf(1 - alpha, df)
-    return max(0.0, 2 * float(stats.t.cdf(margin * math.sqrt(n) / sd - crit, df)) - 1)
+    d = abs(true_difference)
+    return max(0.0, float(stats.t.cdf((margin - d) * math.sqrt(n) / sd - crit, df))
+               + float(stats.t.cdf((margin + d) * math.sqrt(n) / sd - crit, df)) - 1)
+
+
+# The pairs the config's planning SD (stats.planning_paired_sd) was measured on: seeds 0-19 (README, "How many seeds").
+PLANNING_SD_PAIRS = 20
+
+
+def sd_interval(sd: float, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The chi-square interval of a standard deviation ``sd`` measured on ``n`` values (normal data)."""
+    df = n - 1
+    return (sd * math.sqrt(df / stats.chi2.ppf(0.5 + confidence / 2, df)),
+            sd * math.sqrt(df / stats.chi2.ppf(0.5 - confidence / 2, df)))
+
+
+def equivalence_power_table(sd: float, sd_pairs: int, n: int, margin: float, alpha: float = ALPHA,
+                            steps: int = 5) -> pd.DataFrame:
+    """The TOST's power (:func:`equivalence_power`) for ``n`` pairs at level ``alpha`` within ``±margin``, over the
+    true difference (``steps`` values from 0 to the margin) and the paired SD: ``sd`` (the pilot's, measured on
+    ``sd_pairs`` pairs) and the ends of its 95% chi-square interval (:func:`sd_interval`). Columns
+    ``true_difference``, ``sd_role`` (``low``, ``pilot``, ``high``), ``sd``, ``power``, ``n``, ``alpha``,
+    ``margin``."""
+    low, high = sd_interval(sd, sd_pairs)
+    rows = [{"true_difference": float(d), "sd_role": role, "sd": value,
+             "power": equivalence_power(value, n, margin, alpha, float(d)), "n": n, "alpha": alpha, "margin": margin}
+            for d in np.linspace(0.0, margin, steps) for role, value in (("low", low), ("pilot", sd), ("high", high))]
+    return pd.DataFrame(rows)
 
 
 def equivalence_required_n(sd: float, margin: float, alpha: float = ALPHA, power: float = POWER,
@@ -604,10 +655,62 @@ def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bo
     return float(ece_of_bin_sums(features.sum(axis=0), n_bins, confidence.size))
 
 
+@dataclass(frozen=True)
+class SeedsAndImages:
+    """The mean paired difference of two C3 kinds' test accuracy with both sources of its uncertainty: the seeds
+    (``seed_se``, the paired SE over seeds on the fixed test set) and the test images (``image_se``, the SE of the
+    mean over images of each image's seed-mean difference: the analytic form of the image bootstrap), added as
+    variances (``se``; conservative: the seed-by-image interaction enters both). ``ci95_low``/``ci95_high``: the 95%
+    t interval (``n_seeds - 1`` degrees of freedom); ``p_tost``: the TOST of ``±margin`` with that SE."""
+
+    n_seeds: int
+    n_images: int
+    difference: float
+    seed_se: float
+    image_se: float
+    se: float
+    ci95_low: float
+    ci95_high: float
+    margin: float
+    p_tost: float
+
+
+def seeds_and_images(evaluations: Sequence[dict], pair: tuple[str, str], margin: float,
+                     confidence: float = CONFIDENCE) -> SeedsAndImages | None:
+    """The C3 claim's difference (``pair``: the first minus the second) with the test images' uncertainty added to
+    the seeds' by the variance sum (:class:`SeedsAndImages`), from the runs' evaluation records; None where fewer
+    than two seeds ran both kinds. The TOST of the study treats the 10,000 test images as fixed (its verdict is about
+    this test set); this says whether the interval stays inside the margin when they are a sample too."""
+    correct = {}
+    for e in evaluations:
+        right = np.ones(int(e["total"]), dtype=bool)
+        right[np.asarray(e["misclassified_test_indices"], dtype=int)] = False
+        correct[(e["c3"], int(e["seed"]))] = right
+    a, b = pair
+    shared = sorted({s for c, s in correct if c == a} & {s for c, s in correct if c == b})
+    if len(shared) < 2:
+        return None
+    per_image = np.array([correct[(a, s)].astype(float) - correct[(b, s)].astype(float) for s in shared])  # [S, N]
+    per_seed = per_image.mean(axis=1)
+    n, n_images = len(shared), per_image.shape[1]
+    seed_se = float(per_seed.std(ddof=1) / math.sqrt(n))
+    image_se = float(per_image.mean(axis=0).std(ddof=1) / math.sqrt(n_images))
+    se = math.hypot(seed_se, image_se)
+    mean = float(per_seed.mean())
+    df = n - 1
+    half = float(stats.t.ppf(0.5 + confidence / 2, df)) * se
+    if se > 0:
+        p = max(float(stats.t.sf((mean + margin) / se, df)), float(stats.t.sf((margin - mean) / se, df)))
+    else:
+        p = 0.0 if abs(mean) < margin else 1.0
+    return SeedsAndImages(n, n_images, mean, seed_se, image_se, se, mean - half, mean + half, margin, p)
+
+
 LENET_TEST_SET_COLUMNS = ["quantity", "c3", "value", "ci95_low", "ci95_high", "boot_sd", "boot_bias", "method",
                           "n_seeds", "n_images"]
-# The quantity of the McNemar row of lenet_test_set's table.
-MCNEMAR_QUANTITY = "McNemar discordant images (the first right, the second wrong / the reverse), pooled"
+# The quantity of the discordant-images row of lenet_test_set's table: two counts, descriptive, no test (a McNemar
+# test would pool seeds x images as if they were independent, which they are not).
+DISCORDANT_QUANTITY = "discordant images (the first right, the second wrong / the reverse), pooled over seeds"
 ACCURACY_DIFFERENCE = "accuracy difference"
 
 
@@ -625,9 +728,9 @@ def lenet_test_set(evaluations: Sequence[dict], pair: tuple[str, str], rng: np.r
     bootstrap SD and bias over test images (the same resampled images for every seed and both variants, seeds
     held fixed; bins held fixed; no interval: the ECE is biased upwards, so that its bootstrap distribution can
     lie wholly above it); and for ``pair`` (two C3 kinds, the first minus the second: the C3 claim's) the
-    seed-mean accuracy difference with its image-bootstrap interval, plus McNemar's exact test on the discordant
-    images pooled over seeds (the first right and the second wrong, and the reverse: their counts in the interval
-    columns). mnistrepro.report.lenet_test_set words the table.
+    seed-mean accuracy difference with its image-bootstrap interval, plus the discordant images pooled over seeds
+    (the first right and the second wrong, and the reverse: their counts in the interval columns; descriptive, no
+    p-value, since seeds x images are not independent draws). mnistrepro.report.lenet_test_set words the table.
     """
     runs = {}
     for e in evaluations:
@@ -688,8 +791,7 @@ def lenet_test_set(evaluations: Sequence[dict], pair: tuple[str, str], rng: np.r
                      "n_images": n_images})
         a_only = sum(int((runs[(a, s)][0] & ~runs[(b, s)][0]).sum()) for s in shared)
         b_only = sum(int((~runs[(a, s)][0] & runs[(b, s)][0]).sum()) for s in shared)
-        p = float(stats.binomtest(a_only, a_only + b_only, 0.5).pvalue) if a_only + b_only else 1.0
-        rows.append({"quantity": MCNEMAR_QUANTITY, "c3": f"{a} - {b}", "value": p, "ci95_low": a_only, "ci95_high": b_only,
-                     "method": "exact McNemar (binomial) test p; counts in the interval columns",
-                     "n_seeds": len(shared), "n_images": n_images})
+        rows.append({"quantity": DISCORDANT_QUANTITY, "c3": f"{a} - {b}", "value": math.nan, "ci95_low": a_only,
+                     "ci95_high": b_only, "method": "counts, descriptive (no test: seeds x images are not independent); "
+                     "counts in the interval columns", "n_seeds": len(shared), "n_images": n_images})
     return pd.DataFrame(rows, columns=LENET_TEST_SET_COLUMNS)

@@ -15,12 +15,13 @@ from mnistrepro.aggregate import (RUN_COLUMNS, comparisons_table, escape_sensiti
                                   params_table, runs_table, summary_table)
 from mnistrepro.comparisons import study_comparisons
 from mnistrepro.rule_benchmarks import rule_benchmarks
-from mnistrepro.report.study import headline_facts, identity_facts, lenet_facts
+from mnistrepro.report.study import family_facts, headline_facts, identity_facts, lenet_facts
 from mnistrepro.choices import LOSSES
 from mnistrepro.report.findings import README_BLOCK, RESULTS_FACTS, load_config, readme_results
 from mnistrepro.facts import Facts, MissingFactError, study_config
 from mnistrepro.report.lenet_test_set import lenet_test_set_facts
-from mnistrepro.stats import equivalence_required_n, expected_calibration_error, lenet_test_set
+from mnistrepro.stats import (P_PRINT_FLOOR, equivalence_required_n, expected_calibration_error, lenet_test_set,
+                              same_verdict_in_any_family)
 
 
 def ece_equal_mass(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15) -> float:
@@ -155,7 +156,7 @@ def test_lenet_verdict_equivalence_and_sample_size():
     assert facts["lenet_n_plan"] == ("no plan: stats.planning_paired_sd is not set, so this study's 10 pairs were "
                                      "not planned")
     assert facts["lenet_achieved"].startswith(
-        f"achieved (from this study's own paired SD of {100 * sd:.3f} points over 10 pairs, after the runs, not a "
+        f"achieved, post hoc (from this study's own paired SD of {100 * sd:.3f} points over 10 pairs, after the runs, not a "
         "plan), at the C3 family's strictest Holm level, α = 0.05 / 2")
     # A planning SD from the config gives the plan, at the family's level: the n the TOST needs.
     plan = lenet_facts(runs, comparisons, 0.002, planning_sd=0.0015, equivalence_margin=0.001)["lenet_n_plan"]
@@ -163,6 +164,42 @@ def test_lenet_verdict_equivalence_and_sample_size():
     assert plan.startswith("planned before the runs from the paired pilot SD of 0.150 points")
     assert f"(TOST) if the two are equally accurate needs n = {n} pairs" in plan
     assert plan.endswith("this study has 10 pairs")
+
+
+def test_the_c3_claim_states_its_population_the_image_uncertainty_and_the_tosts_fragility():
+    """The C3 claim's line says the verdict is about the MNIST test set (seeds vary, the images do not) and adds the
+    images' uncertainty (variance sum) with whether the interval stays inside the margin; the sample-size facts give
+    the TOST's power over true differences and the pilot SD's interval, and why Holm stays over the two C3 tests."""
+    from mnistrepro.aggregate import tost_power_table
+    from mnistrepro.stats import SeedsAndImages
+
+    gen = np.random.default_rng(3)
+    base = 0.987 + 0.001 * gen.standard_normal(10)
+    diff = 0.0003 * gen.standard_normal(10)
+    lenet = [lenet_records("sparse", s, float(a + d), 0.01) for s, (a, d) in enumerate(zip(base, diff))]
+    lenet += [lenet_records("full", s, float(a), 0.01) for s, a in enumerate(base)]
+    runs = runs_table(lenet=lenet)
+    comparisons = comparisons_table(runs, [], rng(), equivalence_margin=0.001)
+    images = SeedsAndImages(10, 10000, 0.0001, 0.00028, 0.0002, 0.000344, -0.00068, 0.00088, 0.001, 0.004)
+    table = tost_power_table(comparisons, 0.15, 0.001)
+    assert set(table["n"]) == {10} and table["alpha"].to_numpy() == pytest.approx(0.025)
+    facts = lenet_facts(runs, comparisons, 0.002, planning_sd=0.0015, equivalence_margin=0.001, seeds_images=images,
+                        power_table=table)
+    claim = facts["c3_sparse_vs_full_claim"]
+    assert "n = 10 pairs) on the MNIST test set (seeds vary, the test images do not); with the test images" in claim
+    assert ("with the test images' own uncertainty added (variance sum, conservative: SE 0.028 points over 10 seeds "
+            "and 0.020 over 10,000 images), the difference's 95% interval is -0.07 to +0.09 percentage points, still "
+            "inside ±0.10 (TOST p = 0.004)") in claim
+    wide = SeedsAndImages(10, 10000, 0.0001, 0.0005, 0.0004, 0.00064, -0.0013, 0.0015, 0.001, 0.2)
+    assert "not inside ±0.10: over other test images like these, equivalence is not shown" in lenet_facts(
+        runs, comparisons, 0.002, equivalence_margin=0.001, seeds_images=wide)["c3_sparse_vs_full_claim"]
+    power = facts["lenet_tost_power"]
+    assert power.startswith("the TOST's power for this study's 10 pairs within ±0.10 points at α = 0.025, by true "
+                            "difference (0 to the margin) and paired SD (the pilot's 0.150 points and its 95% "
+                            "interval, 0.114 to 0.219 points")
+    assert "true difference 0.000 points: " in power and "true difference 0.100 points: " in power
+    assert "cannot both hold" in facts["c3_family_holm"] and "they hold at either level" in facts["c3_family_holm"]
+    assert tost_power_table(comparisons, None, 0.001) is None
 
 
 def test_lenet_test_set_uncertainty_and_ece_binnings():
@@ -191,9 +228,11 @@ def test_lenet_test_set_uncertainty_and_ece_binnings():
     assert row["boot_sd"] > 0 and abs(row["boot_bias"]) < row["value"]
     diff = table[table["quantity"] == "accuracy difference, sparse - full"].iloc[0]
     assert diff["ci95_low"] < diff["value"] < diff["ci95_high"] and diff["n_images"] == n
-    mcnemar = table[table["quantity"].str.startswith("McNemar")].iloc[0]
-    assert 0 < mcnemar["value"] <= 1 and mcnemar["ci95_low"] + mcnemar["ci95_high"] > 0
-    assert "McNemar" in facts["lenet_test_set"] and "resampling bias" in facts["lenet_sparse_ece_images"]
+    # The discordant images: two counts, descriptive; no p-value (seeds x images are not independent draws).
+    discordant = table[table["quantity"].str.startswith("discordant images")].iloc[0]
+    assert np.isnan(discordant["value"]) and discordant["ci95_low"] + discordant["ci95_high"] > 0
+    assert "descriptive counts, no test" in facts["lenet_test_set"] and "resampling bias" in facts["lenet_sparse_ece_images"]
+    assert "McNemar" not in facts["lenet_test_set"] and "p =" not in facts["lenet_test_set"]
 
 
 def test_comparisons_test_each_claim_in_its_own_family_at_the_final_step(runs):
@@ -242,6 +281,43 @@ def test_no_descriptive_result_carries_a_family_p_value():
         assert size == (members["family"] == family).sum()
 
 
+def test_the_families_say_which_was_fixed_in_advance_and_whether_a_verdict_depends_on_it():
+    """Only the C3 family was fixed before its runs were analysed; the loss and hardest-pair families were chosen
+    after earlier looks at the same runs. The families' fact says so per family, and says that no verdict depends on
+    it only where every verdict of a family chosen after is the same in any family of the table's comparisons."""
+    gen = np.random.default_rng(2)
+    records = [logreg_record(loss, "raw", s, 0.5, 0.6 + 0.3 * (loss == "ce") + 0.01 * gen.standard_normal())
+               for loss in LOSSES for s in range(20)]
+    sweep = [logreg_record("ce", "raw", s, a, a, d) for d, m in (((4, 9), 0.93), ((0, 1), 0.99), ((3, 5), 0.92))
+             for s, a in enumerate(0.01 * gen.standard_normal(30) + m)]
+    lenet = [lenet_records(c3, s, 0.987 + 0.001 * gen.standard_normal(), 0.01) for c3 in ("sparse", "full")
+             for s in range(16)]
+    table = comparisons_table(runs_table(records, sweep, lenet), [10000], rng(), main_pair="4-9",
+                              equivalence_margin=0.001)
+    chosen_after = table[table["family"].isin(["loss", "hardest_pair"])]
+    assert chosen_after["same_verdict_any_family"].all() and table.loc[table["family"] == "descriptive",
+                                                                         "same_verdict_any_family"].isna().all()
+    families = family_facts(table)["families"]
+    assert "the C3 claim (LeNet-5, last epoch): Holm over 2 tests (fixed before its runs were analysed)" in families
+    assert ("the loss claim (logistic regression on the main pair, last step count): Holm over 1 test (chosen after "
+            "earlier looks at the same deterministic runs)") in families
+    assert ("The C3 claim was fixed before its runs were analysed; the loss claim and the hardest-pair claim were "
+            "first analysed under one Holm family of every claim, and their families were chosen after those looks at "
+            "the same deterministic runs; no verdict depends on it") in families
+    assert "fixed in advance" not in families
+    # A verdict of a family chosen after the looks that another family would change: named, and no claim that none is.
+    table.loc[table["family"] == "loss", "same_verdict_any_family"] = False
+    families = family_facts(table)["families"]
+    assert "no verdict depends on it" not in families
+    assert families.endswith(f"these verdicts could differ in another family of at most the {len(table)} comparisons: "
+                             "logistic loss (raw) vs MSE loss (raw), 10,000 steps")
+
+
+def test_same_verdict_in_any_family():
+    assert same_verdict_in_any_family(1e-106, True, 20) and not same_verdict_in_any_family(0.003, True, 20)
+    assert same_verdict_in_any_family(0.9975, False, 20) and not same_verdict_in_any_family(0.04, False, 20)
+
+
 def test_a_printed_p_value_that_is_a_bound_says_so():
     """Every p-value and Holm value the comparisons print: "p ≤" or "p <" exactly where the table flags a bound,
     "p =" elsewhere. A 200-seed loss difference of 40 points with little spread has a t-test p below the smallest
@@ -255,10 +331,12 @@ def test_a_printed_p_value_that_is_a_bound_says_so():
     members = table[table["family"] != "descriptive"]
     assert members["p_bound"].any() and not members["p_bound"].all()
     for row in members.itertuples(index=False):
-        holm_text = re.search(r"Holm (p [=≤<] \S+)", row.verdict).group(1)
-        raw_text = re.search(r"(p [=≤<] \S+), Holm", row.verdict).group(1)
-        assert raw_text.startswith(("p ≤", "p <")) == bool(row.p_bound), (raw_text, row)
-        assert holm_text.startswith(("p ≤", "p <")) == bool(row.p_holm_bound), (holm_text, row)
+        holm_text = re.search(r"Holm (p [=≤<>] \S+)", row.verdict).group(1)
+        raw_text = re.search(r"(p [=≤<>] \S+), Holm", row.verdict).group(1)
+        # Below the print floor a p-value prints as "p < 1e-10" whether or not it is a bound.
+        assert raw_text.startswith(("p ≤", "p <")) == (bool(row.p_bound) or row.p_value < P_PRINT_FLOOR), (raw_text, row)
+        assert holm_text.startswith(("p ≤", "p <")) == (bool(row.p_holm_bound) or row.p_holm < P_PRINT_FLOOR), \
+            (holm_text, row)
         assert not row.p_bound or row.p_holm_bound  # a Holm value a bound entered is a bound
 
 
@@ -390,19 +468,43 @@ def test_the_hardest_pair_is_named_only_when_its_test_says_so():
     assert list(comparisons["family"]) == ["descriptive", "hardest_pair"]
     facts = headline_facts(pd.DataFrame(columns=["experiment"]), comparisons, pairs, main_pair="4-9")
     assert facts["pair_verdict_10000"].startswith("4 vs 9 is the hardest pair: every other pair is shown easier "
-                                                  "(closest: 7 vs 9; intersection-union test p = ")
+                                                  "(closest: 7 vs 9; intersection-union test p ")
     assert "bootstrap share ranked first 1.00" in facts["main_pair_rank_10000"]
-    assert facts["families"] == ("the hardest-pair claim (the digit-pair sweep, its last step count): Holm over 1 "
-                                 "test, 4 vs 9 is the hardest pair, after 10,000 steps (primary)")
+    assert facts["families"] == (
+        "the hardest-pair claim (the digit-pair sweep, its last step count): Holm over 1 test (chosen after earlier "
+        "looks at the same deterministic runs), 4 vs 9 is the hardest pair, after 10,000 steps (primary). The "
+        "hardest-pair claim was first analysed under one Holm family of every claim, and its family was chosen after "
+        "those looks at the same deterministic runs; no verdict depends on it: each of its verdicts is the same in "
+        "any family of at most the 2 comparisons (significant even under Bonferroni over all 2, or not significant "
+        "even alone)")
     assert "descriptive: no test at this step count" in facts["pair_verdict_1000"]
     # 4 vs 9 and 7 vs 9 a tenth of a point apart: neither is named; the verdict gives the set that cannot be told apart.
     runs = sweep_runs({(4, 9): 0.900, (7, 9): 0.899, (0, 1): 0.99}, 40)
     pairs = pair_difficulty(runs, rng(), resamples=999)
-    comparisons = comparisons_table(runs, [], rng(), resamples=999, main_pair="4-9")
+    comparisons = comparisons_table(runs, [], rng(), resamples=999, main_pair="4-9", pairs=pairs)
     verdict = headline_facts(pd.DataFrame(columns=["experiment"]), comparisons, pairs,
                              main_pair="4-9")["pair_verdict_10000"]
     assert verdict.startswith("the hardest pair cannot be told apart among 2: ")
     assert "4 vs 9 is not shown to be the hardest pair" in verdict and "0 vs 1" not in verdict.split(";")[0]
+
+
+def test_a_main_pair_outside_the_confidence_set_is_not_the_hardest():
+    """4 vs 9 clearly easier than 7 vs 9: outside the 95% confidence set of the hardest pair, so the verdict says
+    it is not the hardest, not merely "not shown to be"; without the set (no pairs table) it says only the latter."""
+    runs = sweep_runs({(4, 9): 0.92, (7, 9): 0.85, (0, 1): 0.99}, 40)
+    pairs = pair_difficulty(runs, rng(), resamples=999)
+    final = pairs[pairs["steps"] == 10000].set_index("pair")
+    assert not final.loc["4-9", "in_hardest_set"] and final.loc["7-9", "in_hardest_set"]
+    comparisons = comparisons_table(runs, [], rng(), resamples=999, main_pair="4-9", pairs=pairs)
+    tested = comparisons[comparisons["family"] == "hardest_pair"].iloc[0]
+    assert not tested["significant"]
+    assert tested["verdict"].startswith("4 vs 9 is not the hardest pair: it lies outside the 95% confidence set of "
+                                        "the hardest (max-T bootstrap)")
+    verdict = headline_facts(pd.DataFrame(columns=["experiment"]), comparisons, pairs,
+                             main_pair="4-9")["pair_verdict_10000"]
+    assert "4 vs 9 is not the hardest pair" in verdict and "not shown to be" not in verdict
+    without_set = comparisons_table(runs, [], rng(), resamples=999, main_pair="4-9")
+    assert "4 vs 9 is not shown to be the hardest pair" in without_set.iloc[-1]["verdict"]
 
 
 def test_comparisons_are_declared_once_as_data(runs):
@@ -490,8 +592,9 @@ def test_the_equal_mass_ece_is_its_direct_computation():
     gen = np.random.default_rng(2)
     confidence = gen.uniform(0.2, 1.0, 1000)
     correct = gen.random(1000) < confidence  # calibrated on average, noisy per bin
+    # To the fixed-point grid the ECE's exact sums hold confidences on (2^-32: at most 2^-33 per confidence).
     assert expected_calibration_error(confidence, correct, binning="equal-mass") == pytest.approx(
-        ece_equal_mass(confidence, correct), abs=1e-12)
+        ece_equal_mass(confidence, correct), abs=2**-32)
     # Perfectly calibrated bins give 0: each bin's accuracy equals its mean confidence.
     assert ece_equal_mass(np.full(30, 0.5), np.tile([True, False], 15), n_bins=15) == 0.0
     assert expected_calibration_error(np.full(30, 0.5), np.tile([True, False], 15), binning="equal-mass") == 0.0

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as scipy_stats
 
 from mnistrepro.exploratory import BOTH, EXPLORATORY, confusion_table, per_epoch_table, ranking_table
 from mnistrepro.report.exploratory import exploratory_facts, per_epoch_facts, ranking_facts
@@ -55,6 +56,27 @@ def test_confusion_rates_equal_a_direct_computation():
     top = table[table["c3"] == BOTH].iloc[0]
     assert top["pair"] == "4-9" and top["rank"] == 1 and top["rank_low"] == top["rank_high"] == 1
     assert sorted(table.loc[table["c3"] == BOTH, "rank"]) == list(range(1, 46))
+
+
+def test_confusion_rate_intervals_follow_the_studys_rule_below_30_seeds():
+    """Four seeds: each rate's interval is the Student-t interval of its mean over seeds (clipped to [0, 1]), as the
+    study's rule for a mean below 30 values says, not a percentile bootstrap; the ranks keep their bootstrap."""
+    records = made_up_evaluations()
+    table = confusion_table(records, np.random.default_rng(0), resamples=199)
+    assert (table["ci_method"] == "Student t (n < 30)").all()
+    for a, b in [(4, 9), (2, 7)]:
+        row = table[(table["c3"] == "sparse") & (table["pair"] == f"{a}-{b}")].iloc[0]
+        rates = np.array([direct_rate(r["confusion_matrix"], a, b) for r in records if r["c3"] == "sparse"])
+        half = scipy_stats.t.ppf(0.975, 3) * rates.std(ddof=1) / np.sqrt(4)
+        assert (row["ci95_low"], row["ci95_high"]) == pytest.approx((max(0.0, rates.mean() - half),
+                                                                    min(1.0, rates.mean() + half)), rel=1e-9)
+    assert table["rank_low"].notna().all()
+    fact = exploratory_facts({"confusions": table, "ranking": pd.DataFrame(columns=["steps"]),
+                              "per_epoch": pd.DataFrame()})["lenet_most_confused_pair"]
+    assert "; Student t, n = 4; rank 1 of 45" in fact
+    # From 30 seeds on, the percentile bootstrap, as for a variant's mean.
+    many = confusion_table(made_up_evaluations(seeds=range(30)), np.random.default_rng(0), resamples=199)
+    assert many["ci_method"].str.startswith("percentile bootstrap over 30 seeds").all()
 
 
 def test_one_seed_gives_rates_without_intervals():

@@ -735,7 +735,8 @@ def test_exploratory_tables_figures_and_facts_follow_another_config(other_study)
     assert f"among the {len(sweep_pairs)} pairs the sweep ran" in facts[f"pair_models_{sweep_steps[0]}"]
     lines = findings(report_config(config, facts), facts)
     assert [line.split("**")[1] for line in lines[-3:]] == [
-        "Exploratory: which pair is hardest depends on the model", "Exploratory: sparse C3 - full C3 at every epoch",
+        "Exploratory: which pair is hardest for a ten-class CNN and for binary linear classifiers",
+        "Exploratory: sparse C3 - full C3 at every epoch",
         "Exploratory: pixel scale"]
     # In no confirmatory family: comparisons.csv holds its own comparisons only, none of these results.
     comparisons = pd.read_csv(root / "tables/comparisons.csv")

@@ -62,6 +62,17 @@ def test_table_matches_a_direct_computation(grid_records):
         assert row.mean_accuracy == pytest.approx(accuracy.mean(), abs=1e-12)
         assert row.accuracy_ci95_low == pytest.approx(max(0.0, accuracy.mean() - half), abs=1e-12)
         assert row.accuracy_ci95_high == pytest.approx(min(1.0, accuracy.mean() + half), abs=1e-12)
+        # The logistic loss's paired difference from MSE at the same divisor, over the shared seeds (paired t
+        # interval; MSE's own rows have none).
+        if row.loss == "mse":
+            assert row.n_pairs == 0 and math.isnan(row.difference) and math.isnan(row.difference_ci95_low)
+        else:
+            mse = {r["seed"]: r["correct"] / r["total"] for r in grid_records
+                   if (r["loss"], r["pixel_divisor"]) == ("mse", row.divisor)}
+            d = np.array([r["correct"] / r["total"] - mse[r["seed"]] for r in runs])
+            assert row.n_pairs == 8 and row.difference == pytest.approx(d.mean(), abs=1e-12)
+            if np.ptp(d) > 0:
+                assert row.difference_ci95_low < row.difference < row.difference_ci95_high
     # The grid shows what it is for: on raw pixels MSE stays stuck in some runs, divided by 64 it learns.
     mse = table[table["loss"] == "mse"].set_index("divisor")
     assert mse.loc[64.0, "mean_accuracy"] > mse.loc[1.0, "mean_accuracy"]
@@ -71,8 +82,11 @@ def test_table_matches_a_direct_computation(grid_records):
 
 
 def grid(mse_rates: dict[float, float], ce_accuracy: dict[float, tuple[float, float, float]] | None = None,
-         mse_accuracy: dict[float, tuple[float, float, float]] | None = None, n: int = 200) -> pd.DataFrame:
-    """A scale-grid table with MSE's escape rates, and where given each loss's (mean, low, high) accuracy."""
+         mse_accuracy: dict[float, tuple[float, float, float]] | None = None, n: int = 200,
+         differences: dict[float, tuple[float, float, float]] | None = None) -> pd.DataFrame:
+    """A scale-grid table with MSE's escape rates, and where given each loss's (mean, low, high) accuracy and the
+    logistic loss's paired difference from MSE (difference, low, high; by default the means' difference +- 0.5
+    points)."""
     rows = []
     for loss, accuracy in (("mse", mse_accuracy), ("ce", ce_accuracy)):
         if loss == "ce" and ce_accuracy is None:
@@ -80,11 +94,19 @@ def grid(mse_rates: dict[float, float], ce_accuracy: dict[float, tuple[float, fl
         for divisor, rate in mse_rates.items():
             k = round(rate * n) if loss == "mse" else n
             mean, low, high = (accuracy or {}).get(divisor, (0.9, 0.89, 0.91))
+            if loss == "mse":
+                paired = {"n_pairs": 0, "difference": math.nan, "difference_ci95_low": math.nan,
+                          "difference_ci95_high": math.nan, "difference_ci_method": ""}
+            else:
+                d = mean - (mse_accuracy or {}).get(divisor, (0.9, 0.89, 0.91))[0]
+                d, d_low, d_high = (differences or {}).get(divisor, (d, d - 0.005, d + 0.005))
+                paired = {"n_pairs": n, "difference": d, "difference_ci95_low": d_low, "difference_ci95_high": d_high,
+                          "difference_ci_method": "paired t interval"}
             rows.append({"status": STATUS, "loss": loss, "divisor": divisor, "pair": "4-9", "steps": 10000, "n": n,
                          "escaped": k, "escape_rate": k / n, "escape_ci95_low": max(0.0, k / n - 0.05),
                          "escape_ci95_high": min(1.0, k / n + 0.05), "escape_alpha": 0.01, "chance": 0.5068,
                          "mean_accuracy": mean, "accuracy_ci95_low": low, "accuracy_ci95_high": high,
-                         "ci_method": "percentile bootstrap over seeds"})
+                         "ci_method": "percentile bootstrap over seeds", **paired})
     return pd.DataFrame(rows, columns=SCALE_GRID_COLUMNS)
 
 
@@ -114,8 +136,9 @@ def test_facts_of_a_two_divisor_grid():
     assert facts["scale_grid_escape_verdict"].startswith("MSE's escape rate crosses one half once, rising with the "
                                                          "divisor, between divisors 1 (21.50%")
     assert facts["scale_grid_loss_verdict"] == (
-        "the logistic loss is less accurate than MSE on average, with the 95% intervals apart, at divisor 255 "
-        "(90.00% vs 93.00%) (logistic vs MSE); more accurate at 1 (95.00% vs 55.00%)")
+        "the logistic loss is less accurate than MSE, by a paired difference whose 95% interval excludes 0, at "
+        "divisor 255 (-3.00 points, 95% CI -3.50 to -2.50; 90.00% vs 93.00%) (logistic - MSE, paired by seed, 200 "
+        "pairs per divisor); more accurate at 1 (+40.00 points, 95% CI +39.50 to +40.50; 95.00% vs 55.00%)")
     assert facts["scale_grid_verdict"] == f"{facts['scale_grid_escape_verdict']}; {facts['scale_grid_loss_verdict']}"
 
 
@@ -136,8 +159,22 @@ def test_loss_facts_when_the_logistic_loss_is_never_less_accurate():
     facts = scale_grid_facts(grid({1: 0.2, 255: 1.0}, ce_accuracy={1: (0.95, 0.94, 0.96), 255: (0.93, 0.92, 0.94)},
                                   mse_accuracy={1: (0.55, 0.53, 0.57), 255: (0.93, 0.925, 0.935)}))
     assert facts["scale_grid_loss_verdict"] == (
-        "the logistic loss is never less accurate than MSE on average with the 95% intervals apart; more accurate "
-        "at divisor 1 (95.00% vs 55.00%) (logistic vs MSE); intervals overlap at 255 (93.00% vs 93.00%)")
+        "the logistic loss is never less accurate than MSE by a paired difference whose 95% interval excludes 0 "
+        "(logistic - MSE, paired by seed, 200 pairs per divisor); more accurate at divisor 1 (+40.00 points, 95% CI "
+        "+39.50 to +40.50; 95.00% vs 55.00%); the paired interval includes 0 at 255 (+0.00 points, 95% CI -0.50 to "
+        "+0.50; 93.00% vs 93.00%)")
+
+
+def test_the_losses_are_compared_by_their_paired_difference_not_by_overlapping_intervals():
+    """The two losses share their seeds: at a divisor where their own intervals overlap, the paired difference's
+    interval can exclude 0 (the issue's divisor 16: +0.14 points, 0.06 to 0.21), and the words follow it."""
+    facts = scale_grid_facts(grid({1: 0.2, 16: 0.9}, ce_accuracy={1: (0.95, 0.94, 0.96), 16: (0.9601, 0.9585, 0.9617)},
+                                  mse_accuracy={1: (0.55, 0.53, 0.57), 16: (0.9587, 0.9571, 0.9603)},
+                                  differences={1: (0.40, 0.38, 0.42), 16: (0.0014, 0.0006, 0.0021)}))
+    verdict = facts["scale_grid_loss_verdict"]
+    assert "intervals overlap" not in verdict and "includes 0" not in verdict
+    assert "more accurate at divisors 1 (+40.00 points" in verdict
+    assert "16 (+0.14 points, 95% CI +0.06 to +0.21; 96.01% vs 95.87%)" in verdict
 
 
 def test_facts_without_a_loss_leave_out_what_needs_it():

@@ -10,7 +10,7 @@ from typing import Mapping
 import pandas as pd
 
 from mnistrepro.exploratory import BOTH, TOP
-from mnistrepro.report.numbers import pair_label, percent, signed_points
+from mnistrepro.report.numbers import interval_text, pair_label, percent, signed_points
 
 __all__ = ["confusion_facts", "ranking_facts", "per_epoch_facts", "exploratory_facts"]
 
@@ -25,7 +25,8 @@ def confusion_facts(confusions: pd.DataFrame) -> dict[str, str]:
         if math.isnan(top["ci95_low"]):
             text += f", {top['ci_method']})"
         else:
-            text += (f", 95% CI {percent(top['ci95_low'])} to {percent(top['ci95_high'])}; rank 1 of {len(table)}, "
+            text += (f", 95% CI {interval_text(top['ci95_low'], top['ci95_high'], top['ci_method'], int(top['n_seeds']))}"
+                     f"; rank 1 of {len(table)}, "
                      f"95% bootstrap interval {int(top['rank_low'])} to {int(top['rank_high'])}; "
                      f"{int(top['n_seeds'])} seeds)")
         facts["lenet_most_confused_pair" if c3 == BOTH else f"lenet_{c3}_most_confused"] = text

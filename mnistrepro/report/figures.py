@@ -26,7 +26,8 @@ PAIR_GRID_TITLE = "Which digit pairs are hardest? Logistic loss, mean over seeds
 PAIR_RANKS_XLABEL = "rank (1 = lowest mean accuracy), 95% bootstrap interval"
 PAIR_RANKS_TITLE = "Hardest digit pairs: rank intervals (filled: cannot be told apart from the hardest)"
 CONFUSIONS_XLABEL = "confusion rate (% of the two digits' test images; 95% CI over seeds)"
-CONFUSIONS_TITLE = "EXPLORATORY: which digit pair is hardest depends on the model (describes; tests nothing)"
+CONFUSIONS_TITLE = ("EXPLORATORY: which digit pair is hardest for a ten-class CNN and for binary linear classifiers\n"
+                    "(model and task differ together; describes, tests nothing)")
 def per_epoch_title(difference: str) -> str:
     """The per-epoch figure's title: exploratory, and why."""
     return f"EXPLORATORY: {difference} C3 after every epoch\n(looks at the same runs: describes, tests nothing)"

@@ -119,9 +119,11 @@ def findings(config: Mapping[str, Any], facts: Mapping[str, str]) -> list[str]:
     ece_keys = {s.a: s.key for s in specs if s.rule == _rule("c3", metric="ece")}
     lines += [f"**{capitalized(s.label_a)} vs {s.label_b}** (LeNet-5, {epochs}): {facts[f'{s.key}_claim']}. "
               f"Calibration (descriptive): {facts[f'{ece_keys[s.a]}_verdict']}." for s in c3_specs]
-    models = (f"**Exploratory: which pair is hardest depends on the model** (LeNet-5, {epochs}, each digit pair's "
-              f"confusion rate averaged over all runs of every C3 kind; describes, tests nothing): LeNet-5 confuses "
-              f"{facts['lenet_most_confused_pair']} most.")
+    models = (f"**Exploratory: which pair is hardest for a ten-class CNN and for binary linear classifiers** (model "
+              f"and task differ together, so neither explains a difference alone: LeNet-5 tells each digit from all "
+              f"ten classes, logistic regression each pair's two digits apart on their own; LeNet-5, {epochs}, each "
+              f"digit pair's confusion rate averaged over all runs of every C3 kind; describes, tests nothing): "
+              f"LeNet-5 confuses {facts['lenet_most_confused_pair']} most.")
     for s in (short, *long):
         models += f" Against logistic regression after {steps_label(s)}: {facts[f'pair_models_{s}']}."
     compared, reference = (variant_label("c3", v) for v in claim_pair("c3"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from mnistrepro.stats import P_PRINT_FLOOR
+from mnistrepro.stats import P_PRINT_CEILING, P_PRINT_FLOOR
 
 __all__ = ["MISSING", "percent", "points", "signed_points", "points_interval", "interval_text", "format_p", "pair_label",
            "steps_label", "epochs_label", "is_missing"]
@@ -52,12 +52,15 @@ def interval_text(low: float, high: float, method: str, n: int) -> str:
 
 
 def format_p(p: float, bound: bool = False) -> str:
-    """``p = 0.031``; ``p ≤ 0.0002`` for a bound (the true p is at most the value), ``p < 1e-300`` for a p-value
-    below mnistrepro.stats.P_PRINT_FLOOR, ``p = n/a`` for NaN."""
+    """``p = 0.031``; ``p ≤ 0.0002`` for a bound (the true p is at most the value); ``p < 1e-10`` below
+    mnistrepro.stats.P_PRINT_FLOOR (a t tail more precise than the method: the reason is at the constant);
+    ``p > 0.99`` above mnistrepro.stats.P_PRINT_CEILING and below 1 (never rounded up to 1); ``p = n/a`` for NaN."""
     if math.isnan(p):
         return f"p = {MISSING}"
     if p < P_PRINT_FLOOR:
         return f"p < {P_PRINT_FLOOR:.0e}"
+    if P_PRINT_CEILING < p < 1 and not bound:
+        return f"p > {P_PRINT_CEILING:g}"
     return f"p {'≤' if bound else '='} {p:.2g}"
 
 

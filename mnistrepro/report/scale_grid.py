@@ -1,6 +1,7 @@
 """The exploratory pixel-scale grid in words (mnistrepro.scale_grid's table): each loss's escape rate per divisor,
-where MSE's escape rate crosses one half, and whether the logistic loss is ever less accurate than MSE. The facts
-describe the intervals; they test nothing."""
+where MSE's escape rate crosses one half, and whether the logistic loss is ever less accurate than MSE (their
+paired difference per divisor: the two losses share their seeds). The facts describe the intervals; they test
+nothing."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from mnistrepro.choices import LOSS_VARIANTS, claim_pair
-from mnistrepro.report.numbers import percent
+from mnistrepro.report.numbers import percent, signed_points
 
 __all__ = ["scale_grid_facts", "divisor_list"]
 
@@ -86,36 +87,41 @@ def _escape_verdict(mse: pd.DataFrame) -> str:
 
 
 def _loss_verdict(ce: pd.DataFrame, mse: pd.DataFrame) -> str:
-    """Whether the loss claim's compared loss is ever less accurate than its reference in mean test accuracy,
-    divisor by divisor: less or more accurate where the two 95% intervals are apart, else overlapping (described,
-    not tested)."""
+    """Whether the loss claim's compared loss is ever less accurate than its reference, divisor by divisor, by their
+    paired difference in test accuracy (the two losses share their seeds, so their intervals are not compared side
+    by side): less or more accurate where the paired difference's 95% interval excludes 0, else the interval
+    includes 0 (described, not tested)."""
     cmp_label, cmp, ref = _names()
     both = ce.merge(mse, on="divisor", suffixes=("_ce", "_mse")).sort_values("divisor")
-    groups: dict[str, list] = {"less": [], "more": [], "overlap": []}
+    groups: dict[str, list] = {"less": [], "more": [], "includes": []}
     for r in both.itertuples(index=False):
-        if r.accuracy_ci95_high_ce < r.accuracy_ci95_low_mse:
+        if r.difference_ci95_high_ce < 0:
             groups["less"].append(r)
-        elif r.accuracy_ci95_low_ce > r.accuracy_ci95_high_mse:
+        elif r.difference_ci95_low_ce > 0:
             groups["more"].append(r)
-        else:  # overlapping intervals, or none (fewer than two runs)
-            groups["overlap"].append(r)
+        else:  # the interval includes 0, or there is none (fewer than two pairs)
+            groups["includes"].append(r)
 
     def at(rows: list) -> str:
-        named = [f"{_divisor(r.divisor)} ({percent(r.mean_accuracy_ce)} vs {percent(r.mean_accuracy_mse)})" for r in rows]
+        named = [f"{_divisor(r.divisor)} ({signed_points(r.difference_ce)} points, 95% CI "
+                 f"{signed_points(r.difference_ci95_low_ce)} to {signed_points(r.difference_ci95_high_ce)}; "
+                 f"{percent(r.mean_accuracy_ce)} vs {percent(r.mean_accuracy_mse)})" for r in rows]
         return named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
 
+    n = int(both["n_pairs_ce"].min()) if not both.empty else 0
+    paired = f"{cmp} - {ref}, paired by seed, {n} pairs per divisor"
     if groups["less"]:
-        head = (f"the {cmp_label} is less accurate than {ref} on average, with the 95% intervals apart, at "
-                f"{'divisor' if len(groups['less']) == 1 else 'divisors'} {at(groups['less'])} ({cmp} vs {ref})")
+        head = (f"the {cmp_label} is less accurate than {ref}, by a paired difference whose 95% interval excludes 0, "
+                f"at {'divisor' if len(groups['less']) == 1 else 'divisors'} {at(groups['less'])} ({paired})")
     else:
-        head = f"the {cmp_label} is never less accurate than {ref} on average with the 95% intervals apart"
+        head = (f"the {cmp_label} is never less accurate than {ref} by a paired difference whose 95% interval "
+                f"excludes 0 ({paired})")
     rest = []
     if groups["more"]:
         rest.append(f"more accurate at {at(groups['more'])}" if groups["less"] else
-                    f"more accurate at {'divisor' if len(groups['more']) == 1 else 'divisors'} "
-                    f"{at(groups['more'])} ({cmp} vs {ref})")
-    if groups["overlap"]:
-        rest.append(f"intervals overlap at {at(groups['overlap'])}")
+                    f"more accurate at {'divisor' if len(groups['more']) == 1 else 'divisors'} {at(groups['more'])}")
+    if groups["includes"]:
+        rest.append(f"the paired interval includes 0 at {at(groups['includes'])}")
     return head + ("; " + "; ".join(rest) if rest else "")
 
 
@@ -126,8 +132,8 @@ def scale_grid_facts(table: pd.DataFrame) -> dict[str, str]:
     - ``scale_grid_{loss}_rates``: each loss's escape rate per divisor;
     - ``scale_grid_escape_verdict`` (needs MSE): where MSE's escape rate crosses one half, between which divisors,
       or that it does not within the grid;
-    - ``scale_grid_loss_verdict`` (needs both losses): whether the logistic loss is ever less accurate than MSE in
-      mean accuracy (95% intervals compared, not tested);
+    - ``scale_grid_loss_verdict`` (needs both losses): whether the logistic loss is ever less accurate than MSE,
+      by their paired difference per divisor and its 95% interval (described, not tested);
     - ``scale_grid_verdict`` (needs both): the two, in one sentence.
     """
     table = table.sort_values(["loss", "divisor"])

@@ -14,11 +14,11 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from mnistrepro.choices import COMPARISONS, FAMILIES, step_key, variant_label
+from mnistrepro.choices import COMPARISONS, FAMILIES, FAMILIES_FIXED_IN_ADVANCE, claim_pair, step_key, variant_label
 from mnistrepro.comparisons import in_registry_order, study_comparisons
 from mnistrepro.report.numbers import format_p, interval_text, pair_label, percent, points, points_interval
 from mnistrepro.report.scale_grid import scale_grid_facts
-from mnistrepro.stats import (ALPHA, BOOTSTRAP_MIN_N, CONFIDENCE, POWER, Comparison, equivalence_power,
+from mnistrepro.stats import (ALPHA, BOOTSTRAP_MIN_N, CONFIDENCE, POWER, Comparison, SeedsAndImages, equivalence_power,
                               equivalence_required_n, mean_interval, minimum_detectable_difference, required_n,
                               wilson_interval)
 
@@ -59,15 +59,20 @@ def equivalence_verdict(c: Comparison, margin: float) -> str:
     return f"equivalence within ±{points(margin)} percentage points not shown ({p})"
 
 
-def hardest_verdict(main: str, runner_up: str, c: Comparison) -> str:
-    """The hardest-pair row's sentence: the main pair is shown to be the hardest of all, or it is not; at a step
-    count outside the family, its difference from the closest other pair, descriptive."""
+def hardest_verdict(main: str, runner_up: str, c: Comparison, in_hardest_set: bool | None = None) -> str:
+    """The hardest-pair row's sentence: the main pair is shown to be the hardest of all, or it is not; where it is
+    not, ``in_hardest_set`` (the 95% confidence set of the hardest, mnistrepro.stats.hardest_set) says which: outside
+    the set it is not the hardest pair, inside (or with no set) it is only not shown to be. At a step count outside
+    the family, its difference from the closest other pair, descriptive."""
     if not c.family:
         return (f"{main} - {runner_up} (the closest other pair): {100 * c.difference:+.2f} percentage points "
                 f"(95% CI {100 * c.ci95_low:+.2f} to {100 * c.ci95_high:+.2f}; descriptive)")
     p = f"intersection-union test {format_p(c.p_value, c.p_bound)}, Holm {format_p(c.p_holm, c.p_holm_bound)}"
     if c.significant:
         return f"{main} is the hardest pair: every other pair is shown easier (closest: {runner_up}; {p})"
+    if in_hardest_set is False:
+        return (f"{main} is not the hardest pair: it lies outside the 95% confidence set of the hardest (max-T "
+                f"bootstrap), some other pair being shown harder (closest by mean: {runner_up}; {p})")
     return f"{main} is not shown to be the hardest pair (closest: {runner_up}; {p})"
 
 
@@ -236,9 +241,11 @@ def _member(row: Any) -> str:
 
 
 def family_facts(comparisons: pd.DataFrame) -> dict[str, str]:
-    """``families``: each confirmatory family of the comparisons with its members (primary first) and its
-    size; ``descriptive``: what is described rather than tested."""
-    parts = []
+    """``families``: each confirmatory family of the comparisons with its members (primary first) and its size,
+    whether it was fixed before its runs were analysed (mnistrepro.choices.FAMILIES_FIXED_IN_ADVANCE) or chosen after
+    earlier looks at the same runs, and whether any verdict of a family chosen after depends on that choice (the
+    table's ``same_verdict_any_family``); ``descriptive``: what is described rather than tested."""
+    parts, fixed, chosen_after = [], [], []
     for key, claim in FAMILIES.items():
         members = comparisons[comparisons["family"] == key]
         if members.empty:
@@ -246,13 +253,39 @@ def family_facts(comparisons: pd.DataFrame) -> dict[str, str]:
         members = members.sort_values("role", key=lambda r: r != "primary", kind="stable")
         listed = "; ".join(f"{_member(r)}{' (primary)' if r.role == 'primary' else ''}"
                            for r in members.itertuples(index=False))
-        parts.append(f"{claim}: Holm over {len(members)} test{'s' if len(members) > 1 else ''}, {listed}")
+        when = ("fixed before its runs were analysed" if key in FAMILIES_FIXED_IN_ADVANCE else
+                "chosen after earlier looks at the same deterministic runs")
+        parts.append(f"{claim}: Holm over {len(members)} test{'s' if len(members) > 1 else ''} ({when}), {listed}")
+        (fixed if key in FAMILIES_FIXED_IN_ADVANCE else chosen_after).append((claim.split(" (")[0], members))
+    if chosen_after:
+        names = " and ".join(name for name, _ in chosen_after)
+        history = (f"{' and '.join(name for name, _ in fixed) + ' was fixed before its runs were analysed; ' if fixed else ''}"
+                   f"{names} {'was' if len(chosen_after) == 1 else 'were'} first analysed under one Holm family of "
+                   f"every claim, and {'its family was' if len(chosen_after) == 1 else 'their families were'} chosen "
+                   f"after those looks at the same deterministic runs")
+        tests = len(comparisons)
+        differ = [r for _, members in chosen_after for r in members.itertuples(index=False)
+                  if not bool(r.same_verdict_any_family)]
+        if differ:
+            history += (f"; these verdicts could differ in another family of at most the {tests} comparisons: "
+                        + "; ".join(_member(r) for r in differ))
+        else:
+            history += (f"; no verdict depends on it: each of {'its' if len(chosen_after) == 1 else 'their'} "
+                        f"verdicts is the same in any family of at most the "
+                        f"{tests} comparisons (significant even under Bonferroni over all {tests}, or not significant "
+                        f"even alone)")
+        parts.append(capitalized_first(history))
     descriptive = comparisons[comparisons["family"] == "descriptive"]
     return {
         "families": (". ".join(parts) if parts else "no confirmatory family (this configuration tests no claim)"),
         "descriptive": (f"{len(descriptive)} comparisons at other step counts, epochs or metrics are descriptive: a "
                         f"95% interval, no p-value" if len(descriptive) else "no descriptive comparison"),
     }
+
+
+def capitalized_first(text: str) -> str:
+    """``text`` with its first letter upper case (a sentence that opens after a full stop)."""
+    return text[:1].upper() + text[1:]
 
 
 def identity_facts(identities: pd.DataFrame) -> dict[str, str]:
@@ -276,9 +309,25 @@ def _n_needed(solve, *args) -> str:
         return "over ten thousand pairs"
 
 
+# The population the C3 equivalence verdict covers: the seeds are a sample, the test images are held fixed.
+TEST_SET_POPULATION = "on the MNIST test set (seeds vary, the test images do not)"
+
+
+def test_images_added(c: SeedsAndImages) -> str:
+    """The C3 claim's difference with the test images' uncertainty added to the seeds' (variance sum), and whether
+    its 95% interval stays inside the margin."""
+    inside = -c.margin < c.ci95_low and c.ci95_high < c.margin
+    where = (f"still inside ±{points(c.margin)}" if inside else
+             f"not inside ±{points(c.margin)}: over other test images like these, equivalence is not shown")
+    return (f"with the test images' own uncertainty added (variance sum, conservative: SE {points(c.seed_se, 3)} "
+            f"points over {c.n_seeds} seeds and {points(c.image_se, 3)} over {c.n_images:,} images), the difference's "
+            f"95% interval is {points_interval(c.ci95_low, c.ci95_high)}, {where} (TOST {format_p(c.p_tost)})")
+
+
 def lenet_facts(runs: pd.DataFrame, comparisons: pd.DataFrame, target_difference: float,
                 planning_sd: float | None = None, power: float = POWER,
-                equivalence_margin: float | None = None) -> dict[str, str]:
+                equivalence_margin: float | None = None, seeds_images: SeedsAndImages | None = None,
+                power_table: pd.DataFrame | None = None) -> dict[str, str]:
     """The LeNet-5 verdict as one sentence (the C3 family: the TOST equivalence verdict, primary, and the paired
     difference), per variant the top-2 accuracy and ECE, and the sample size:
 
@@ -305,7 +354,13 @@ def lenet_facts(runs: pd.DataFrame, comparisons: pd.DataFrame, target_difference
             low, high = (row.ci95_low, row.ci95_high) if row.difference > 0 else (-row.ci95_high, -row.ci95_low)
             text += f"; 95% CI {points_interval(low, high)}"
         equivalence = comparisons[comparisons["key"] == f"{spec.key}_equivalence"]
-        facts[f"{spec.key}_claim"] = f"{equivalence.iloc[0]['verdict']}; {text}" if not equivalence.empty else text
+        if equivalence.empty:
+            facts[f"{spec.key}_claim"] = text
+            continue
+        claim = f"{equivalence.iloc[0]['verdict']} {TEST_SET_POPULATION}"
+        if seeds_images is not None and (spec.a, spec.b) == claim_pair("c3"):
+            claim += f"; {test_images_added(seeds_images)}"
+        facts[f"{spec.key}_claim"] = f"{claim}; {text}"
     primary = comparisons[(comparisons["family"] == "c3") & (comparisons["role"] == "primary")]
     if primary.empty:
         return facts
@@ -340,11 +395,38 @@ def lenet_facts(runs: pd.DataFrame, comparisons: pd.DataFrame, target_difference
             achieved = (f"the TOST's power {margin_text}is "
                         f"{100 * equivalence_power(measured, len(shared), equivalence_margin, alpha):.0f}% if the two "
                         f"are equally accurate, and {achieved}")
-        facts["lenet_achieved"] = (f"achieved (from this study's own paired SD of {100 * measured:.3f} points over "
+        facts["lenet_achieved"] = (f"achieved, post hoc (from this study's own paired SD of {100 * measured:.3f} points over "
                                    f"{len(shared)} pairs, after the runs, not a plan), at {level}: {achieved}")
     else:
         facts["lenet_achieved"] = f"not computed: it needs a paired SD of at least 2 pairs (this study has {len(shared)})"
+    if power_table is not None and not power_table.empty:
+        facts["lenet_tost_power"] = tost_power_words(power_table)
+    if equivalence_margin is not None:
+        facts["c3_family_holm"] = (
+            f"the C3 family keeps Holm over its {m} tests although their nulls (a difference of at least the margin; "
+            f"no difference) cannot both hold, so at most one can be falsely rejected and each could be tested at "
+            f"0.05 with the family-wise error still at 0.05: the number of seeds was planned at Holm's level, and "
+            f"relaxing it after the runs would be a choice made after seeing them; Holm only makes the verdicts "
+            f"stricter, and they hold at either level")
     return facts
+
+
+def tost_power_words(table: pd.DataFrame) -> str:
+    """The TOST's power table (mnistrepro.stats.equivalence_power_table) in words: per true difference, the power at
+    the pilot SD's 95% lower end, the pilot SD and its upper end."""
+    first = table.iloc[0]
+    sds = {role: float(table.loc[table["sd_role"] == role, "sd"].iloc[0]) for role in ("low", "pilot", "high")}
+    rows = []
+    for d, at in table.groupby("true_difference", sort=True):
+        power = {r.sd_role: r.power for r in at.itertuples(index=False)}
+        rows.append(f"true difference {points(d, 3)} points: " + ", ".join(
+            f"{100 * power[role]:.0f}%" for role in ("low", "pilot", "high")))
+    return (f"the TOST's power for this study's {int(first['n'])} pairs within ±{points(first['margin'])} points at "
+            f"α = {first['alpha']:.3g}, by true difference (0 to the margin) and paired SD (the pilot's "
+            f"{points(sds['pilot'], 3)} points and its 95% interval, {points(sds['low'], 3)} to "
+            f"{points(sds['high'], 3)} points: power at the low end, the pilot SD, the high end): " + "; ".join(rows)
+            + "; the planned 80% holds only if the two kinds are about equally accurate and the SD is no larger than "
+              "the pilot's")
 
 
 def machine_fact(records: Iterable[Mapping[str, Any]]) -> str:
@@ -405,14 +487,18 @@ def study_facts(runs: pd.DataFrame, summary: pd.DataFrame, comparisons: pd.DataF
                 logreg: Mapping[str, pd.DataFrame], identities: pd.DataFrame, test_set_facts: Mapping[str, str],
                 main_pair: str, target_difference: float, planning_sd: float | None, equivalence_margin: float,
                 paired_sd_notes: Mapping[str, str] | None = None,
-                scale_grid: pd.DataFrame | None = None) -> dict[str, str]:
+                scale_grid: pd.DataFrame | None = None, seeds_images: SeedsAndImages | None = None,
+                power_table: pd.DataFrame | None = None) -> dict[str, str]:
     """Every fact of the study (``facts.json``'s flat mapping), from its tables; fractions, not percentage points.
     ``scale_grid``: the exploratory scale grid's table (mnistrepro.scale_grid), None where the config does not run
-    it."""
+    it; ``seeds_images``: the C3 claim's difference with the test images' uncertainty added
+    (mnistrepro.stats.seeds_and_images); ``power_table``: the TOST's power over true differences and SDs
+    (mnistrepro.stats.equivalence_power_table)."""
     facts = {
         **headline_facts(summary, comparisons, logreg["pairs"], logreg["escape"], identities,
                          logreg["escape_sensitivity"], main_pair),
-        **lenet_facts(runs, comparisons, target_difference, planning_sd, equivalence_margin=equivalence_margin),
+        **lenet_facts(runs, comparisons, target_difference, planning_sd, equivalence_margin=equivalence_margin,
+                      seeds_images=seeds_images, power_table=power_table),
         **test_set_facts,
         # Measured elsewhere and passed in through the config (stats.paired_sd_notes): quoted as given.
         **{f"lenet_paired_sd_{k}": v for k, v in (paired_sd_notes or {}).items()},

@@ -65,6 +65,7 @@ def verdict(name_a: str, name_b: str, c: Comparison, unit: str = "percentage poi
     elif math.isnan(c.mdd):
         power = "detectable difference unknown"
     else:
-        power = f"n = {min(c.n_a, c.n_b)} detects {c.mdd * scale:.2f} {unit} with 80% power"
+        power = (f"achieved power, post hoc (from this study's own SD, after the runs): n = {min(c.n_a, c.n_b)} "
+                 f"detects {c.mdd * scale:.2f} {unit} with 80% power")
     return (f"no significant difference{subject} between {name_a} and {name_b} "
             f"({c.difference * scale:+.2f} {unit}, {_interval_words(c, unit, scale)}, {text}); {power}")
