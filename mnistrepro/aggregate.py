@@ -20,6 +20,7 @@ from mnistrepro.choices import COMPARISONS, claim_pair
 from mnistrepro.comparisons import select_runs, study_comparisons
 from mnistrepro.facts import REFERENCE_ACCURACY
 from mnistrepro.report.exploratory import exploratory_facts
+from mnistrepro.report.glance import glance_facts
 from mnistrepro.report.lenet_test_set import lenet_test_set_facts
 from mnistrepro.report.numbers import pair_label
 from mnistrepro.report.study import (equivalence_test_name, equivalence_verdict, escape_category, hardest_verdict,
@@ -439,6 +440,7 @@ def aggregate_study(logreg: Sequence[dict], sweep: Sequence[dict], trainings: Se
                         paired_sd_notes=stats["paired_sd_notes"], scale_grid=scale_grid,
                         seeds_images=seeds_and_images(evaluations, claim_pair("c3"), margin),
                         power_table=tost_power_table(tables["comparisons"], planning_sd, margin))
+    facts.update(glance_facts(tables["comparisons"], logreg_only["pairs"], main_pair, margin))
     facts["machine"] = machine_fact([*logreg, *sweep, *trainings])
     # Descriptions, in no confirmatory family.
     facts.update(exploratory_facts(exploratory))

@@ -34,7 +34,8 @@ __all__ = ["FACTS_FORMAT", "NOT_RUN", "REFERENCE_ACCURACY", "Facts", "FactsFileE
            "config_differences", "current_facts", "not_run_parts", "read_facts", "step_key", "study_config",
            "write_facts"]
 
-FACTS_FORMAT = "mnistrepro-facts/2"
+# 3: the claims table's facts (glance_*); a study with facts of an older format aggregates again.
+FACTS_FORMAT = "mnistrepro-facts/3"
 NOT_RUN = "not run in this configuration"
 # The reference's single runs (docs/SPEC.md), all on its one digit pair: (pair, loss, scaling, steps) -> test
 # accuracy. Another pair or step count has no reference run to compare with.
@@ -111,7 +112,8 @@ class Facts(dict):
 def study_config(config: Mapping[str, Any]) -> dict:
     """``config`` as a study's facts record it: the validated configuration (schema defaults filled in), seeds
     as lists, without what the workflow adds at parse time (``facts``, ``findings``)."""
-    config = {k: copy.deepcopy(v) for k, v in config.items() if k not in ("facts", "findings")}
+    config = {k: copy.deepcopy(v) for k, v in config.items() if k not in ("facts", "findings", "glance",
+                                                                         "glance_figures")}
     for section in ("logreg", "pair_sweep", "lenet"):
         if section in config:
             config[section]["seeds"] = seed_list(config[section]["seeds"])
@@ -175,16 +177,18 @@ def not_run_parts(config: Mapping[str, Any]) -> dict[str, list[str]]:
         if not {compared, reference} <= losses:
             parts[f"the losses' accuracy over the pixel divisors (needs {compared} and {reference} in "
                   f"logreg.losses)"] = ["scale_grid_loss_verdict", "scale_grid_verdict"]
+    if not any(spec.rule.name == "loss" for spec in comparison_specs(ran, [final], epochs)):
+        parts["the loss claim (needs the reference loss and another in logreg.losses)"] = ["glance_loss_*"]
     sweep = config["pair_sweep"]
     if not sweep["enabled"]:
         parts["the digit-pair sweep (pair_sweep.enabled is false)"] = [
             "sweep_n_*", "pair_verdict_*", "hardest_pair_*", "easiest_pair_*", "main_pair_rank_*", "share_rank1_*",
-            "hardest_*_verdict"]
+            "hardest_*_verdict", "glance_hardest_*"]
         parts["LeNet-5's pair ranking next to logistic regression's (exploratory; needs the sweep)"] = [
             "pair_models_*"]
     elif sweep["pairs"] is not None and sorted(config["pair"]) not in [sorted(p) for p in sweep["pairs"]]:
         parts["the main pair's rank in the sweep (the pair is not in pair_sweep.pairs)"] = [
-            "main_pair_rank_*", "hardest_*_verdict"]
+            "main_pair_rank_*", "hardest_*_verdict", "glance_hardest_*"]
     c3 = set(config["lenet"]["c3"])
     for kind in C3_VARIANTS:
         if kind not in c3:
@@ -192,7 +196,7 @@ def not_run_parts(config: Mapping[str, Any]) -> dict[str, list[str]]:
     if not any(spec.rule.name == "c3" for spec in comparison_specs(ran, [], epochs)):
         parts["the C3 claim (needs the reference C3 kind and another in lenet.c3)"] = [
             "lenet_paired_sd", "lenet_n_plan", "lenet_achieved", "lenet_test_set", "c3_claims", "c3_ece_verdicts",
-            "lenet_tost_power", "c3_family_holm"]
+            "lenet_tost_power", "c3_family_holm", "glance_c3_*"]
         parts["the C3 difference per epoch (exploratory; needs the reference C3 kind and another in lenet.c3)"] = [
             "c3_per_epoch_*"]
     return parts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -17,7 +18,9 @@ from mnistrepro.comparisons import study_comparisons
 from mnistrepro.rule_benchmarks import rule_benchmarks
 from mnistrepro.report.study import family_facts, headline_facts, identity_facts, lenet_facts
 from mnistrepro.choices import LOSSES
-from mnistrepro.report.findings import README_BLOCK, RESULTS_FACTS, load_config, readme_results
+from mnistrepro.report.findings import (FIGURE_DIR, README_BLOCK, RESULTS_FACTS, RESULTS_PAGE, load_config,
+                                        readme_results, results_page)
+from mnistrepro.report.glance import GLANCE_FIGURES, SEED_CLAIMS, glance_facts, glance_rows
 from mnistrepro.facts import Facts, MissingFactError, study_config
 from mnistrepro.report.lenet_test_set import lenet_test_set_facts
 from mnistrepro.stats import (P_PRINT_FLOOR, equivalence_required_n, expected_calibration_error, lenet_test_set,
@@ -584,6 +587,117 @@ def test_a_number_broken_on_purpose_in_the_readme_is_caught():
     assert any("block line differs" in p for p in readme_problems(broken, snapshot))
     prose = readme.replace("What the default study found,", "What the default study found (149 runs),")
     assert readme_problems(prose, snapshot) == ["a number outside the generated block: '149'"]
+
+
+def snapshot_facts(snapshot: dict) -> tuple[dict, Facts]:
+    config = study_config(load_config(str(README.parent / snapshot["config_file"])))
+    return config, Facts(snapshot["facts"], snapshot["not_run"], config=snapshot["config"])
+
+
+def test_the_findings_in_full_are_generated_from_the_facts():
+    """docs/results.md, the findings in full that the README links to, is what the snapshot's facts give."""
+    config, facts = snapshot_facts(json.loads(SNAPSHOT.read_text()))
+    assert (README.parent / RESULTS_PAGE).read_text() == results_page(config, facts)
+    assert f"]({RESULTS_PAGE})" in results_section(README.read_text())
+
+
+def figure_problems(root: Path, snapshot: dict) -> list[str]:
+    """Where the figures under ``root`` disagree with the snapshot that records their SHA-256 (the same run's)."""
+    expected = {f"{FIGURE_DIR}/{name}.png" for name, _ in GLANCE_FIGURES}
+    recorded = snapshot.get("figures", {})
+    problems = [f"the snapshot records no {path}" for path in sorted(expected - set(recorded))]
+    problems += [f"{path} is not the figure of the facts' run (its SHA-256 differs from the snapshot's)"
+                 for path, digest in sorted(recorded.items())
+                 if not (root / path).is_file() or hashlib.sha256((root / path).read_bytes()).hexdigest() != digest]
+    return problems
+
+
+def test_the_readmes_figures_belong_to_the_facts_snapshot(tmp_path):
+    """The committed figures and docs/results-facts.json come from one run: each figure's SHA-256 is the snapshot's,
+    and the README's results show each of them. A figure regenerated without the facts (or the facts without the
+    figures) fails here."""
+    snapshot = json.loads(SNAPSHOT.read_text())
+    assert figure_problems(README.parent, snapshot) == []
+    block = results_section(README.read_text())
+    for name, _ in GLANCE_FIGURES:
+        assert f"]({FIGURE_DIR}/{name}.png)" in block, name
+    # A figure redrawn on its own (here: one byte changed) no longer belongs to the facts.
+    (tmp_path / FIGURE_DIR).mkdir(parents=True)
+    for path in snapshot["figures"]:
+        (tmp_path / path).write_bytes((README.parent / path).read_bytes())
+    first = next(iter(snapshot["figures"]))
+    (tmp_path / first).write_bytes((tmp_path / first).read_bytes() + b"\0")
+    assert figure_problems(tmp_path, snapshot) == [f"{first} is not the figure of the facts' run (its SHA-256 "
+                                                   f"differs from the snapshot's)"]
+
+
+def test_each_claims_row_of_the_readme_reads_in_two_short_sentences():
+    """The README's table: one row per claim of the seed, whose verdict and number are the snapshot's facts, each
+    finding (verdict and number) at most about 350 characters."""
+    _, facts = snapshot_facts(json.loads(SNAPSHOT.read_text()))
+    rows = glance_rows(facts)
+    assert [r["claim"] for r in rows] == [c.words for c in SEED_CLAIMS]
+    block = results_section(README.read_text())
+    for row in rows:
+        assert f"**{row['verdict']}** | {row['number']} |" in block, row
+        assert len(row["verdict"]) + len(row["number"]) <= 350, row
+
+
+def _glance_comparisons(loss_raw: float, loss_unit: float, tost_significant: bool, c3_diff: float,
+                        c3_significant: bool, hardest_significant: bool = False) -> pd.DataFrame:
+    """comparisons.csv's confirmatory rows, shaped like the aggregation's: differences a - b (fractions)."""
+    def row(key, family, role, a, b, diff, significant, **more):
+        return {"key": key, "family": family, "role": role, "a": a, "b": b, "difference": diff,
+                "ci95_low": diff - 0.01, "ci95_high": diff + 0.01, "n_a": 200, "n_b": 200, "p_holm": 0.001,
+                "p_holm_bound": False, "significant": significant, "scaling": np.nan, "steps": np.nan,
+                "epochs": np.nan, **more}
+    return pd.DataFrame([
+        row("c3_sparse_vs_full_equivalence", "c3", "primary", "sparse C3", "full C3", 0.0001, tost_significant,
+            epochs=10),
+        row("c3_sparse_vs_full_10", "c3", "secondary", "sparse C3", "full C3", c3_diff, c3_significant, epochs=10),
+        row("loss_ce_vs_mse_raw_final", "loss", "primary", "logistic loss (raw)", "MSE loss (raw)", loss_raw,
+            abs(loss_raw) > 0.02, scaling="raw", steps=10000),
+        row("loss_ce_vs_mse_unit_final", "loss", "secondary", "logistic loss (unit)", "MSE loss (unit)", loss_unit,
+            abs(loss_unit) > 0.02, scaling="unit", steps=10000),
+        row("hardest_10000", "hardest_pair", "primary", "4 vs 9", "every other pair", 0.019, hardest_significant,
+            steps=10000),
+    ])
+
+
+def _glance_pairs(main_in_set: bool) -> pd.DataFrame:
+    return pd.DataFrame([
+        {"steps": 10000, "pair": "5-8", "n": 50, "mean": 0.9233, "rank": 1, "rank_low": 1, "rank_high": 2,
+         "in_hardest_set": True},
+        {"steps": 10000, "pair": "4-9", "n": 50, "mean": 0.9424, "rank": 5, "rank_low": 3, "rank_high": 5,
+         "in_hardest_set": main_in_set},
+    ])
+
+
+def test_the_claims_verdicts_follow_the_tests():
+    """Each claim's verdict in the table: the loss claim holds, is reversed, or is not shown, and names a reversal
+    at the other scaling; the hardest pair is not the hardest outside the confidence set and not shown inside it;
+    the C3 claim is refuted by equivalence, decided by a difference, or undecided."""
+    facts = glance_facts(_glance_comparisons(0.39, -0.026, True, 0.0001, False), _glance_pairs(False), "4-9", 0.001)
+    assert facts["glance_loss_verdict"] == ("Holds on raw pixels: logistic loss (raw) is more accurate; reversed on "
+                                            "unit pixels (MSE loss (unit) is more accurate)")
+    assert facts["glance_loss_number"] == ("logistic loss (raw) - MSE loss (raw), 10,000 steps: +39.00 points (95% CI "
+                                           "+38.00 to +40.00), n = 200 paired seeds, Holm p = 0.001")
+    assert facts["glance_hardest_verdict"] == ("Not for logistic regression: 5 vs 8 is harder, and 4 vs 9 lies "
+                                               "outside the 95% confidence set of the hardest pair")
+    assert facts["glance_hardest_number"].startswith("after 10,000 steps, 4 vs 9 ranks 5 of 2 (95% interval 3 to 5)")
+    assert facts["glance_c3_verdict"] == "No: sparse C3 and full C3 are equivalent within ±0.10 points"
+    assert facts["glance_c3_number"].startswith("sparse C3 - full C3, 10 epochs: +0.01 points (95% CI -0.99 to")
+    other = glance_facts(_glance_comparisons(-0.001, 0.0, False, 0.003, True), _glance_pairs(True), "4-9", 0.001)
+    assert other["glance_loss_verdict"] == "Not shown on raw pixels: no significant difference"
+    assert other["glance_hardest_verdict"] == ("Not shown for logistic regression: 4 vs 9 cannot be told apart from "
+                                               "the hardest (5 vs 8)")
+    assert other["glance_c3_verdict"] == "Yes: sparse C3 is more accurate"
+    undecided = glance_facts(_glance_comparisons(-0.05, 0.0, False, -0.003, False, True), _glance_pairs(True), "4-9",
+                             0.001)
+    assert undecided["glance_loss_verdict"] == "Reversed on raw pixels: MSE loss (raw) is more accurate"
+    assert undecided["glance_hardest_verdict"] == "Holds for logistic regression: 4 vs 9 is shown to be the hardest pair"
+    assert undecided["glance_c3_verdict"] == ("Undecided: neither shown equivalent within ±0.10 points nor "
+                                              "different")
 
 
 def test_the_equal_mass_ece_is_its_direct_computation():

@@ -28,6 +28,7 @@ from mnistrepro.cpu_kernels import AVX2_CPU_EMULATION, avx2_cpu_environment
 from mnistrepro.config import seed_list
 from mnistrepro.facts import NOT_RUN, Facts, MissingFactError, not_run_parts, read_facts, study_config
 from mnistrepro.report.findings import findings
+from mnistrepro.report.glance import GLANCE_FIGURES, glance_rows
 from mnistrepro.io import file_sha256
 
 # Whole workflow runs (or a cluster, a browser): the slow tier.
@@ -329,6 +330,7 @@ def report_config(config: dict, facts: Facts | None = None) -> dict:
         full[section]["seeds"] = seed_list(full[section]["seeds"])
     full["facts"] = AnyFacts() if facts is None else facts
     full["findings"] = findings(full, full["facts"])
+    full["glance"], full["glance_figures"] = glance_rows(full["facts"]), []  # figures: only a real report's
     return full
 
 
@@ -396,6 +398,11 @@ def test_report_home_page_opens_with_the_findings(report, tmp_path):
                 f"pair_verdict_{ci_config()['pair_sweep']['steps']}", "c3_sparse_vs_full_claim",
                 "c3_sparse_vs_full_ece_verdict", "identities_verdict"]:
         assert facts[key] in html_lib.unescape(findings), (key, findings)
+    # It opens with the claims table (the same rows as the README's) and the figures that show the answers.
+    page = html_lib.unescape(dom.stdout)
+    for row in glance_rows(facts):
+        assert row["claim"] in page and row["verdict"] in page and row["number"] in page, row
+    assert page.count('src="data:image/png;base64,') >= len(GLANCE_FIGURES), "the home page's figures are missing"
 
 
 class Placeholders(dict):
@@ -412,11 +419,10 @@ def findings_patterns(config: dict) -> list[re.Pattern]:
 
 
 def test_readme_states_the_home_pages_findings():
-    """The README's results open with the same lines as the report's home page, for the configuration its
-    results were generated from (docs/results-facts.json names it)."""
-    readme = (REPO / "README.md").read_text()
-    block = readme[readme.index("<!-- results"):readme.index("<!-- /results -->")]
-    lines = [line[2:] for line in block.splitlines() if line.startswith("- ")]
+    """The findings in full (docs/results.md, linked from the README's results) are the report's home page's lines,
+    for the configuration its results were generated from (docs/results-facts.json names it)."""
+    page = (REPO / "docs/results.md").read_text()
+    lines = [line[2:] for line in page.splitlines() if line.startswith("- ")]
     snapshot = json.loads((REPO / "docs/results-facts.json").read_text())
     source = yaml.safe_load((REPO / snapshot["config_file"]).read_text())
     patterns = findings_patterns(source if snapshot["config_file"] != "config.yaml" else {})
@@ -442,13 +448,13 @@ def test_home_page_states_the_findings_lines(config):
 def test_findings_are_written_once():
     """The home page, the comparisons caption and the README block state the lines of one function,
     mnistrepro.report.findings.findings: the same lines in each, in order."""
-    from mnistrepro.report.findings import readme_results
+    from mnistrepro.report.findings import results_page
 
     facts = AnyFacts({"loss_ce_vs_mse_raw_final_verdict": "logistic loss wins",
                       "c3_sparse_vs_full_claim": "full C3 is more accurate"})
     config = report_config({}, facts)
     lines = [line.replace("**", "") for line in findings(config, facts)]
-    readme = readme_results(config, facts).replace("**", "")
+    readme = results_page(config, facts).replace("**", "")
     texts = [visible_text(render_caption(name, {}, facts)) for name in ("workflow.rst", "comparisons.rst")]
     for text in [*texts, readme]:
         at = 0

@@ -9,6 +9,7 @@ from mnistrepro.cpu_kernels import pin_cpu_kernels
 from mnistrepro.device import training_on_gpu
 from mnistrepro.facts import Facts, current_facts
 from mnistrepro.report.findings import current_findings
+from mnistrepro.report.glance import embedded_figures, glance_rows
 from mnistrepro.logs import ConfigError
 from mnistrepro.run_summary import report_requested
 from mnistrepro.seeds import group_label, parse_group_label, seed_groups
@@ -75,6 +76,9 @@ CHEAP_FIRST = 10
 # facts ride along there; captions get them as params.facts (report_facts). Both read at report time.
 # None (and no findings) until this configuration's study has aggregated.
 config["facts"], config["findings"] = current_findings(FACTS, config)
+# The home page opens with one row per claim of the seed (mnistrepro.report.glance); its figures are embedded by
+# figures.smk, and only when a report is built.
+config["glance"] = glance_rows(config["facts"]) if config["facts"] is not None else []
 if config["facts"] is None and report_requested(sys.argv):
     raise ConfigError(
         f"No report yet: {FACTS} does not exist or was made under another configuration. Run the study first "

@@ -135,6 +135,12 @@ FIGURES = {
     ),
 }
 
+# The figures under the home page's claims table, embedded in it: only when a report is built, since the config
+# rides along into every job.
+config["glance_figures"] = (
+    embedded_figures(FIGURE_DIR, drawn_figures()) if config["facts"] is not None and report_requested(sys.argv) else []
+)
+
 
 for name, spec in drawn_figures().items():
 
