@@ -209,9 +209,9 @@ def _role(family: str, primary: bool) -> str:
     return "descriptive" if not family else "primary" if primary else "secondary"
 
 
-def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int], rng: np.random.Generator | None = None,
-                      resamples: int = RESAMPLES, main_pair: str | None = None,
-                      equivalence_margin: float | None = None, pairs: pd.DataFrame | None = None) -> pd.DataFrame:
+def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int], resamples: int = RESAMPLES,
+                      main_pair: str | None = None, equivalence_margin: float | None = None,
+                      pairs: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every comparison of the study in one table, each in its claim's family (``family``, ``role``: primary,
     secondary) or descriptive (no p-value); ``p_holm`` is Holm's adjustment within the family (``family_size``
     tests):
@@ -238,7 +238,7 @@ def comparisons_table(runs: pd.DataFrame, logreg_steps: Sequence[int], rng: np.r
             continue
         a, b = select_runs(runs, spec, spec.a), select_runs(runs, spec, spec.b)
         a, b = a.set_index("seed")[rule.metric], b.set_index("seed")[rule.metric]
-        c = compare(a, b, rng, resamples)
+        c = compare(a, b, resamples)
         row = {"comparison": rule.title, "key": spec.key, "metric": rule.metric, "a": spec.label_a,
                "b": spec.label_b, **dict(spec.where), "mean_a": float(a.mean()), "mean_b": float(b.mean()),
                "spec": spec}
@@ -427,8 +427,8 @@ def aggregate_study(logreg: Sequence[dict], sweep: Sequence[dict], trainings: Se
     tables = {
         "runs": runs,
         "summary": summary_table(runs, table_rng(seed, "summary"), resamples),
-        "comparisons": comparisons_table(runs, logreg_steps, table_rng(seed, "comparisons"), resamples,
-                                         main_pair=main_pair, equivalence_margin=margin, pairs=logreg_only["pairs"]),
+        "comparisons": comparisons_table(runs, logreg_steps, resamples, main_pair=main_pair,
+                                         equivalence_margin=margin, pairs=logreg_only["pairs"]),
     }
     tables["lenet_test_set"] = lenet_test_set(evaluations, claim_pair("c3"), table_rng(seed, "lenet_test_set"),
                                               stats["image_resamples"])

@@ -220,8 +220,7 @@ def _count_range(seeds: Mapping[str, np.ndarray], shared: Sequence[str]) -> str:
 # ------------------------------------------------------------------------------- the C3 difference per epoch
 
 
-def per_epoch_table(history: pd.DataFrame, pair: tuple[str, str], rng: np.random.Generator,
-                    resamples: int = RESAMPLES) -> pd.DataFrame:
+def per_epoch_table(history: pd.DataFrame, pair: tuple[str, str], resamples: int = RESAMPLES) -> pd.DataFrame:
     """Per epoch, the paired difference ``a - b`` in test accuracy of the two C3 kinds of ``pair`` (the C3 claim's,
     mnistrepro.choices.claim_pair) over the seeds both ran, with the interval of :func:`mnistrepro.stats.compare`
     (the final comparison's method); ``history``: every run's ``history.csv`` rows with their ``c3`` and ``seed``
@@ -235,7 +234,7 @@ def per_epoch_table(history: pd.DataFrame, pair: tuple[str, str], rng: np.random
         shared = sorted(set(first.index) & set(second.index))
         if not shared:
             continue
-        c = compare(first[shared], second[shared], rng, resamples)
+        c = compare(first[shared], second[shared], resamples)
         excludes = (not math.isnan(c.ci95_low)) and (c.ci95_low > 0 or c.ci95_high < 0)
         rows.append({"analysis": EXPLORATORY, "epoch": int(epoch), "a": a, "b": b, "n_pairs": c.n_a,
                      "mean_a": float(first[shared].mean()), "mean_b": float(second[shared].mean()),

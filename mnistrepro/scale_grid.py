@@ -66,12 +66,11 @@ def scale_grid_table(records: Iterable[Mapping], rng: np.random.Generator, resam
                      "escape_alpha": alpha, "chance": chance, "mean_accuracy": mean, "accuracy_ci95_low": acc_low,
                      "accuracy_ci95_high": acc_high, "ci_method": method,
                      **_paired_difference(group, runs[(runs["loss"] == reference) & (runs["divisor"] == divisor)],
-                                          loss == reference, rng, resamples)})
+                                          loss == reference, resamples)})
     return pd.DataFrame(rows, columns=SCALE_GRID_COLUMNS)
 
 
-def _paired_difference(group: pd.DataFrame, reference: pd.DataFrame, is_reference: bool, rng: np.random.Generator,
-                       resamples: int) -> dict:
+def _paired_difference(group: pd.DataFrame, reference: pd.DataFrame, is_reference: bool, resamples: int) -> dict:
     """The paired-difference columns of one row: ``group``'s test accuracy minus ``reference``'s over their shared
     seeds (mnistrepro.stats.compare); NaN for the reference's own rows and where no seed is shared."""
     shared = sorted(set(group["seed"]) & set(reference["seed"]))
@@ -80,6 +79,6 @@ def _paired_difference(group: pd.DataFrame, reference: pd.DataFrame, is_referenc
                 "difference_ci95_low": math.nan, "difference_ci95_high": math.nan, "difference_ci_method": ""}
     a = group.set_index("seed")["test_accuracy"][shared]
     b = reference.set_index("seed")["test_accuracy"][shared]
-    c = compare(a, b, rng, resamples)
+    c = compare(a, b, resamples)
     return {"n_pairs": len(shared), "difference": c.difference, "difference_ci95_low": c.ci95_low,
             "difference_ci95_high": c.ci95_high, "difference_ci_method": c.ci_method}

@@ -329,14 +329,13 @@ def _paired_test(diff: np.ndarray, resamples: int) -> tuple[float, float, float,
     return float(result.pvalue), float(ci.low), float(ci.high), "paired t-test", "paired t interval"
 
 
-def compare(a: pd.Series, b: pd.Series, rng: np.random.Generator | None = None,
-            resamples: int = RESAMPLES) -> Comparison:
+def compare(a: pd.Series, b: pd.Series, resamples: int = RESAMPLES) -> Comparison:
     """Compare two samples indexed by seed; paired when they share every seed.
 
     Paired: the test of the mean per-seed difference and its inverted interval (:func:`_paired_test`).
     Otherwise Welch's t-test of the difference in means and its interval. Identical differences (zero spread,
-    up to rounding) give p = 1 for a zero difference, 0 otherwise. Nothing here is random: ``rng`` is accepted
-    for callers that pass one.
+    up to rounding) give p = 1 for a zero difference, 0 otherwise. Nothing here is random: ``resamples`` only
+    chooses between the exact test and the t-test.
     """
     a, b = a.astype(float), b.astype(float)
     paired = len(a) == len(b) and set(a.index) == set(b.index)

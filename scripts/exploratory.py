@@ -22,7 +22,7 @@ tables = {
     "ranking": ranking_table(evaluations, pd.read_csv(snakemake.input.pairs), sweep_runs,
                              table_rng(params.seed, "pair_ranking_models"), params.resamples),
     # Empty where one C3 kind ran: no seed has both to difference.
-    "per_epoch": per_epoch_table(history, claim_pair("c3"), table_rng(params.seed, "c3_per_epoch"), params.resamples),
+    "per_epoch": per_epoch_table(history, claim_pair("c3"), params.resamples),
 }
 for name, table in tables.items():
     log.info("%s: %d rows", name, len(table))

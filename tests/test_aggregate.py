@@ -119,7 +119,7 @@ def test_summary_means_stds_and_intervals(runs):
 
 
 def test_ece_is_described_not_tested_and_worded_by_the_same_function(runs):
-    comparisons = comparisons_table(runs, [1000, 10000], rng())
+    comparisons = comparisons_table(runs, [1000, 10000])
     ece = comparisons[comparisons["key"] == "c3_sparse_vs_full_ece"].iloc[0]
     assert ece["metric"] == "ece" and ece["comparison"] == "C3 connection table"
     # Calibration answers no claim of the seed: descriptive, an interval and no p-value in any family.
@@ -143,7 +143,7 @@ def test_lenet_verdict_equivalence_and_sample_size():
     lenet = [lenet_records("sparse", s, float(a + d), 0.01) for s, (a, d) in enumerate(zip(base, diff))]
     lenet += [lenet_records("full", s, float(a), 0.01 + 0.0001 * s) for s, a in enumerate(base)]
     runs = runs_table(lenet=lenet)
-    comparisons = comparisons_table(runs, [], rng(), equivalence_margin=0.001)
+    comparisons = comparisons_table(runs, [], equivalence_margin=0.001)
     assert list(comparisons["key"]) == ["c3_sparse_vs_full_equivalence", "c3_sparse_vs_full", "c3_sparse_vs_full_ece"]
     assert list(comparisons["role"]) == ["primary", "secondary", "descriptive"]
     assert list(comparisons["family_size"]) == [2, 2, 0]
@@ -182,7 +182,7 @@ def test_the_c3_claim_states_its_population_the_image_uncertainty_and_the_tosts_
     lenet = [lenet_records("sparse", s, float(a + d), 0.01) for s, (a, d) in enumerate(zip(base, diff))]
     lenet += [lenet_records("full", s, float(a), 0.01) for s, a in enumerate(base)]
     runs = runs_table(lenet=lenet)
-    comparisons = comparisons_table(runs, [], rng(), equivalence_margin=0.001)
+    comparisons = comparisons_table(runs, [], equivalence_margin=0.001)
     images = SeedsAndImages(10, 10000, 0.0001, 0.00028, 0.0002, 0.000344, -0.00068, 0.00088, 0.001, 0.004)
     table = tost_power_table(comparisons, 0.15, 0.001)
     assert set(table["n"]) == {10} and table["alpha"].to_numpy() == pytest.approx(0.025)
@@ -239,7 +239,7 @@ def test_lenet_test_set_uncertainty_and_ece_binnings():
 
 
 def test_comparisons_test_each_claim_in_its_own_family_at_the_final_step(runs):
-    comparisons = comparisons_table(runs, [1000, 10000], rng()).set_index(["comparison", "steps"], drop=False)
+    comparisons = comparisons_table(runs, [1000, 10000]).set_index(["comparison", "steps"], drop=False)
     loss = comparisons.loc[("loss", 10000)]
     assert loss["difference"] == pytest.approx(0.30) and loss["test"] == "paired sign-flip test (exact)"
     assert (loss["family"], loss["role"], loss["family_size"]) == ("loss", "primary", 1)
@@ -269,7 +269,7 @@ def test_no_descriptive_result_carries_a_family_p_value():
     lenet = [lenet_records(c3, s, 0.987 + 0.001 * gen.standard_normal(), 0.01) for c3 in ("sparse", "full")
              for s in range(16)]
     runs = runs_table(records, sweep, lenet)
-    table = comparisons_table(runs, [1000, 10000], rng(), main_pair="4-9", equivalence_margin=0.001)
+    table = comparisons_table(runs, [1000, 10000], main_pair="4-9", equivalence_margin=0.001)
     descriptive = table[table["family"] == "descriptive"]
     members = table[table["family"] != "descriptive"]
     assert len(descriptive) >= 5 and set(members["family"]) == {"loss", "c3", "hardest_pair"}
@@ -295,7 +295,7 @@ def test_the_families_say_which_was_fixed_in_advance_and_whether_a_verdict_depen
              for s, a in enumerate(0.01 * gen.standard_normal(30) + m)]
     lenet = [lenet_records(c3, s, 0.987 + 0.001 * gen.standard_normal(), 0.01) for c3 in ("sparse", "full")
              for s in range(16)]
-    table = comparisons_table(runs_table(records, sweep, lenet), [10000], rng(), main_pair="4-9",
+    table = comparisons_table(runs_table(records, sweep, lenet), [10000], main_pair="4-9",
                               equivalence_margin=0.001)
     chosen_after = table[table["family"].isin(["loss", "hardest_pair"])]
     assert chosen_after["same_verdict_any_family"].all() and table.loc[table["family"] == "descriptive",
@@ -330,7 +330,7 @@ def test_a_printed_p_value_that_is_a_bound_says_so():
                for loss in LOSSES for s in range(200)]
     records += [logreg_record(loss, "unit", s, 0.5, 0.9 + 0.01 * gen.standard_normal())
                 for loss in LOSSES for s in range(200)]
-    table = comparisons_table(runs_table(records), [1000, 10000], rng())
+    table = comparisons_table(runs_table(records), [1000, 10000])
     members = table[table["family"] != "descriptive"]
     assert members["p_bound"].any() and not members["p_bound"].all()
     for row in members.itertuples(index=False):
@@ -351,7 +351,7 @@ def test_comparisons_with_enough_seeds_flag_a_real_difference_and_not_a_null_one
                 for s, a in enumerate(base)]
     records += [logreg_record("mse", "unit", s, 0.5, float(a + 0.002 * gen.standard_normal()))
                 for s, a in enumerate(base)]
-    table = comparisons_table(runs_table(records), [1000, 10000], rng()).set_index(["comparison", "steps"])
+    table = comparisons_table(runs_table(records), [1000, 10000]).set_index(["comparison", "steps"])
     real, null = table.loc[("loss", 10000)], table.loc[("input scaling", 10000)]
     assert bool(real["significant"]) and real["p_holm"] < 0.05 and real["ci95_low"] > 0
     assert not null["significant"] and null["p_holm"] >= 0.05
@@ -409,7 +409,7 @@ def test_another_pair_has_no_reference_and_its_own_rank():
     runs = runs_table(records, sweep)
     escape = escape_table(runs, chance=0.5)
     assert escape["reference_accuracy"].isna().all()
-    facts = Facts(headline_facts(summary_table(runs, rng()), comparisons_table(runs, [1000, 10000], rng()),
+    facts = Facts(headline_facts(summary_table(runs, rng()), comparisons_table(runs, [1000, 10000]),
                                  pair_difficulty(runs), escape))
     assert not any(key.startswith("reference_") for key in facts)
     assert facts["main_pair_rank_10000"] == "3 vs 5 ranks 2 of 3"
@@ -419,7 +419,7 @@ def test_another_pair_has_no_reference_and_its_own_rank():
     assert facts["loss_ce_vs_mse_raw_final_verdict"].startswith("logistic loss (raw) is more accurate")
     assert facts["loss_ce_vs_mse_raw_final_verdict"].endswith("; 95% CI +20.00 to +20.00 percentage points")
     # The interval reads as the verdict does: the better variant's lead, positive, whichever side it is on.
-    swapped = comparisons_table(runs, [10000], rng()).assign(difference=-0.2, ci95_low=-0.21, ci95_high=-0.19)
+    swapped = comparisons_table(runs, [10000]).assign(difference=-0.2, ci95_low=-0.21, ci95_high=-0.19)
     assert headline_facts(summary_table(runs, rng()), swapped, pair_difficulty(runs))["loss_ce_vs_mse_raw_final_verdict"].endswith(
         "; 95% CI +19.00 to +21.00 percentage points")
     # A fact the aggregation did not produce, and no part left out by the configuration explains, is an error
@@ -442,7 +442,7 @@ def test_pair_difficulty_and_facts(runs):
     final = pairs[pairs["steps"] == 10000]
     assert list(final["pair"]) == ["7-9", "4-9", "0-1"] and list(final["rank"]) == [1, 2, 3]
     assert final.iloc[0]["mean"] == pytest.approx(0.82)
-    comparisons = comparisons_table(runs, [10000], rng())
+    comparisons = comparisons_table(runs, [10000])
     facts = {**headline_facts(summary_table(runs, rng()), comparisons, pairs),
              **lenet_facts(runs, comparisons, target_difference=0.002)}
     assert facts["hardest_pair_10000"] == "7 vs 9 (82.00%, n = 2)"
@@ -466,7 +466,7 @@ def test_the_hardest_pair_is_named_only_when_its_test_says_so():
     # so, and the verdict names it; the 1,000-step reading is descriptive.
     runs = sweep_runs({(4, 9): 0.85, (7, 9): 0.90, (0, 1): 0.99}, 40)
     pairs = pair_difficulty(runs, rng(), resamples=999)
-    comparisons = comparisons_table(runs, [], rng(), resamples=999, main_pair="4-9")
+    comparisons = comparisons_table(runs, [], resamples=999, main_pair="4-9")
     assert list(comparisons["comparison"]) == ["hardest pair", "hardest pair"]
     assert list(comparisons["family"]) == ["descriptive", "hardest_pair"]
     facts = headline_facts(pd.DataFrame(columns=["experiment"]), comparisons, pairs, main_pair="4-9")
@@ -484,7 +484,7 @@ def test_the_hardest_pair_is_named_only_when_its_test_says_so():
     # 4 vs 9 and 7 vs 9 a tenth of a point apart: neither is named; the verdict gives the set that cannot be told apart.
     runs = sweep_runs({(4, 9): 0.900, (7, 9): 0.899, (0, 1): 0.99}, 40)
     pairs = pair_difficulty(runs, rng(), resamples=999)
-    comparisons = comparisons_table(runs, [], rng(), resamples=999, main_pair="4-9", pairs=pairs)
+    comparisons = comparisons_table(runs, [], resamples=999, main_pair="4-9", pairs=pairs)
     verdict = headline_facts(pd.DataFrame(columns=["experiment"]), comparisons, pairs,
                              main_pair="4-9")["pair_verdict_10000"]
     assert verdict.startswith("the hardest pair cannot be told apart among 2: ")
@@ -498,7 +498,7 @@ def test_a_main_pair_outside_the_confidence_set_is_not_the_hardest():
     pairs = pair_difficulty(runs, rng(), resamples=999)
     final = pairs[pairs["steps"] == 10000].set_index("pair")
     assert not final.loc["4-9", "in_hardest_set"] and final.loc["7-9", "in_hardest_set"]
-    comparisons = comparisons_table(runs, [], rng(), resamples=999, main_pair="4-9", pairs=pairs)
+    comparisons = comparisons_table(runs, [], resamples=999, main_pair="4-9", pairs=pairs)
     tested = comparisons[comparisons["family"] == "hardest_pair"].iloc[0]
     assert not tested["significant"]
     assert tested["verdict"].startswith("4 vs 9 is not the hardest pair: it lies outside the 95% confidence set of "
@@ -506,7 +506,7 @@ def test_a_main_pair_outside_the_confidence_set_is_not_the_hardest():
     verdict = headline_facts(pd.DataFrame(columns=["experiment"]), comparisons, pairs,
                              main_pair="4-9")["pair_verdict_10000"]
     assert "4 vs 9 is not the hardest pair" in verdict and "not shown to be" not in verdict
-    without_set = comparisons_table(runs, [], rng(), resamples=999, main_pair="4-9")
+    without_set = comparisons_table(runs, [], resamples=999, main_pair="4-9")
     assert "4 vs 9 is not shown to be the hardest pair" in without_set.iloc[-1]["verdict"]
 
 
@@ -514,14 +514,14 @@ def test_comparisons_are_declared_once_as_data(runs):
     """Every row of comparisons.csv (but the hardest-pair tests, made of the sweep's data) is one comparison the
     registry declares (mnistrepro.choices.COMPARISONS) of the variants the runs hold; without a margin, no TOST."""
     specs = study_comparisons(runs, [1000, 10000])
-    table = comparisons_table(runs, [1000, 10000], rng())
+    table = comparisons_table(runs, [1000, 10000])
     assert [spec.key for spec in specs if spec.rule.kind != "equivalence"] == list(table["key"])
     assert {(s.rule.kind, s.rule.experiment, s.rule.factor, s.a, s.b, s.rule.metric) for s in specs} == {
         ("equivalence", "lenet", "c3", "sparse", "full", "test_accuracy"),
         ("difference", "lenet", "c3", "sparse", "full", "test_accuracy"),
         ("difference", "lenet", "c3", "sparse", "full", "ece"),
         ("difference", "logreg", "loss", "ce", "mse", "test_accuracy")}
-    with_margin = comparisons_table(runs, [1000, 10000], rng(), equivalence_margin=0.001)
+    with_margin = comparisons_table(runs, [1000, 10000], equivalence_margin=0.001)
     assert [spec.key for spec in specs] == list(with_margin["key"])
 
 

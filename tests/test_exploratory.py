@@ -166,7 +166,7 @@ def made_up_history(differences: dict[int, float], seeds=range(8), noise: float 
 
 def test_per_epoch_differences_equal_a_direct_computation_and_compare():
     history = made_up_history({1: 0.004, 2: 0.001, 3: 0.0})
-    table = per_epoch_table(history, ("sparse", "full"), np.random.default_rng(0), resamples=999)
+    table = per_epoch_table(history, ("sparse", "full"), resamples=999)
     assert (table["analysis"] == EXPLORATORY).all() and not any("p_" in c for c in table.columns)
     assert table["epoch"].tolist() == [1, 2, 3] and (table["n_pairs"] == 8).all()
     for row in table.itertuples(index=False):
@@ -175,8 +175,8 @@ def test_per_epoch_differences_equal_a_direct_computation_and_compare():
         full = at[at["c3"] == "full"].set_index("seed")["test_accuracy"].sort_index()
         assert row.difference == pytest.approx(float((sparse - full).mean()), abs=1e-15)
         assert row.mean_a - row.mean_b == pytest.approx(row.difference, abs=1e-12)
-        c = compare(sparse, full, np.random.default_rng(5), 999)
-        # The final comparison's interval (exact here: 2^8 sign patterns, so it draws nothing from the generator).
+        c = compare(sparse, full, 999)
+        # The final comparison's interval (exact here: 2^8 sign patterns).
         assert (row.ci95_low, row.ci95_high) == (c.ci95_low, c.ci95_high)
         assert row.ci_method == c.ci_method == "exact sign-flip test inverted"
     assert table["interval_excludes_zero"].tolist() == [True, True, False]
@@ -185,16 +185,15 @@ def test_per_epoch_differences_equal_a_direct_computation_and_compare():
 def test_per_epoch_seeds_are_paired_on_the_seeds_both_kinds_ran():
     history = made_up_history({1: 0.002, 2: 0.002})
     history = history[~((history["c3"] == "full") & (history["seed"] == 0))]  # seed 0's full run is missing
-    table = per_epoch_table(history, ("sparse", "full"), np.random.default_rng(0), resamples=99)
+    table = per_epoch_table(history, ("sparse", "full"), resamples=99)
     assert (table["n_pairs"] == 7).all()
-    assert per_epoch_table(history[history["c3"] == "sparse"], ("sparse", "full"), np.random.default_rng(0)).empty
+    assert per_epoch_table(history[history["c3"] == "sparse"], ("sparse", "full")).empty
 
 
 def test_per_epoch_facts_name_the_epochs_that_differ():
     """A crossing: sparse ahead early, level in between, behind late; the epochs whose interval excludes 0 are
     named with their signed differences, the others are not."""
-    table = per_epoch_table(made_up_history({1: 0.004, 2: 0.0, 3: -0.003}), ("sparse", "full"),
-                            np.random.default_rng(0), 999)
+    table = per_epoch_table(made_up_history({1: 0.004, 2: 0.0, 3: -0.003}), ("sparse", "full"), 999)
     assert table["interval_excludes_zero"].tolist() == [True, False, True]
     first, last = table.iloc[0], table.iloc[2]
     facts = per_epoch_facts(table)
@@ -212,7 +211,7 @@ def test_per_epoch_facts_with_no_difference():
     # Per-seed differences of +0.3 and -0.3 points in turn: mean 0, so no interval can exclude it.
     sparse = history["c3"] == "sparse"
     history.loc[sparse, "test_accuracy"] += np.where(history.loc[sparse, "seed"] % 2 == 0, 0.003, -0.003)
-    table = per_epoch_table(history, ("sparse", "full"), np.random.default_rng(0), 999)
+    table = per_epoch_table(history, ("sparse", "full"), 999)
     assert not table["interval_excludes_zero"].any()
     assert per_epoch_facts(table)["c3_per_epoch_verdict"].startswith(
         "the sparse and full C3 kinds do not differ at any of epochs 1 to 2: every 95% interval includes 0 (largest "
@@ -221,7 +220,7 @@ def test_per_epoch_facts_with_no_difference():
 
 def test_per_epoch_facts_with_too_few_pairs_to_bound_anything():
     """Five pairs: the exact sign-flip interval spans every difference, so no epoch can show one; said so."""
-    table = per_epoch_table(made_up_history({1: 0.01}, seeds=range(5)), ("sparse", "full"), np.random.default_rng(0), 999)
+    table = per_epoch_table(made_up_history({1: 0.01}, seeds=range(5)), ("sparse", "full"), 999)
     assert per_epoch_facts(table)["c3_per_epoch_verdict"].startswith(
         "no epoch can show a difference: with 5 pairs the exact interval spans every possible difference at each "
         "of epoch 1")

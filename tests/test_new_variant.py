@@ -115,7 +115,7 @@ def test_a_registered_loss_and_c3_kind_reach_tables_comparisons_findings_and_cap
     exploratory = {
         "confusions": confusion_table(evaluations, table_rng(seed, "lenet_pair_confusions"), resamples),
         "ranking": ranking_table(evaluations, pairs, sweep_runs, table_rng(seed, "pair_ranking_models"), resamples),
-        "per_epoch": per_epoch_table(lenet_history(histories), choices.claim_pair("c3"), table_rng(seed, "c3_per_epoch"), resamples),
+        "per_epoch": per_epoch_table(lenet_history(histories), choices.claim_pair("c3"), resamples),
     }
     rgb, _ = load_sample_rgb(config["identities"]["rgb_sample"])
     identities = run_all_checks(mnist["test_images"][:50], mnist["test_labels"][:50], rgb, rgb_name="sample",

@@ -135,7 +135,7 @@ def test_interval_coverage_at_the_studys_smallest_n():
                 for _ in range(trials)))
     assert abs(hits / trials - 0.95) <= 0.02, (n, hits / trials)
     # Paired differences: the interval compare() prints at this n, simulated directly.
-    sample = compare(pd.Series(gen.normal(0.001, 0.001, n)), pd.Series(np.zeros(n)), gen, resamples)
+    sample = compare(pd.Series(gen.normal(0.001, 0.001, n)), pd.Series(np.zeros(n)), resamples)
     if 2**n <= resamples:
         assert sample.ci_method == "exact sign-flip test inverted"
         if smallest_p(n, resamples) > 0.05:
@@ -181,12 +181,12 @@ def test_exact_permutation_textbook_value():
     # Five positive paired differences: of the 2^5 sign patterns, only all-plus and all-minus are
     # as extreme, so the exact two-sided p is 2/32.
     a = pd.Series([0.91, 0.92, 0.93, 0.94, 0.95])
-    c = compare(a, a - [0.01, 0.02, 0.03, 0.04, 0.05], rng())
+    c = compare(a, a - [0.01, 0.02, 0.03, 0.04, 0.05])
     assert c.paired and c.test == "paired sign-flip test (exact)"
     assert c.p_value == pytest.approx(2 / 32) and smallest_p(5) == pytest.approx(2 / 32)
     assert c.difference == pytest.approx(0.03)
     # One negative difference of the smallest size: 4 patterns of 32 are at least as extreme.
-    c = compare(a, a - [-0.01, 0.02, 0.03, 0.04, 0.05], rng())
+    c = compare(a, a - [-0.01, 0.02, 0.03, 0.04, 0.05])
     assert c.p_value == pytest.approx(4 / 32)
 
 
@@ -222,9 +222,9 @@ NOISE = pd.Series([0.004, -0.003, 0.002, -0.004, 0.003, -0.002, 0.001, -0.001, 0
 
 
 def test_real_difference_is_flagged_and_null_one_is_not_after_adjustment():
-    real = compare(BASE + 0.02 + NOISE, BASE, rng())
-    null = compare(BASE + NOISE, BASE, rng())
-    other_null = compare(BASE - NOISE / 2, BASE, rng())
+    real = compare(BASE + 0.02 + NOISE, BASE)
+    null = compare(BASE + NOISE, BASE)
+    other_null = compare(BASE - NOISE / 2, BASE)
     real, null, other_null = adjust_family([real, null, other_null], "claim")
     assert real.p_holm >= real.p_value and real.ci95_low > 0 and real.significant
     assert null.p_holm >= null.p_value and not null.significant and null.ci95_low < 0 < null.ci95_high
@@ -240,7 +240,7 @@ def test_real_difference_is_flagged_and_null_one_is_not_after_adjustment():
 
 def test_adjustment_can_remove_significance():
     # p = 0.03 alone is significant; among three comparisons Holm makes it 0.09.
-    c = compare(BASE + 0.02 + NOISE, BASE, rng())
+    c = compare(BASE + 0.02 + NOISE, BASE)
     lone = adjust_family([type(c)(**{**c.__dict__, "p_value": 0.03})], "claim")[0]
     many = adjust_family([type(c)(**{**c.__dict__, "p_value": p}) for p in (0.03, 0.5, 0.8)], "claim")[0]
     assert lone.significant and not many.significant and many.p_holm == pytest.approx(0.09)
@@ -248,32 +248,32 @@ def test_adjustment_can_remove_significance():
 
 def test_unpaired_samples_use_welchs_test_and_its_interval():
     small = BASE + 0.005 + NOISE / 4
-    unpaired = compare(small.reset_index(drop=True), BASE.set_axis(range(100, 112)), rng())
+    unpaired = compare(small.reset_index(drop=True), BASE.set_axis(range(100, 112)))
     assert not unpaired.paired and unpaired.test == "Welch t-test" and unpaired.p_value > 0.05
     welch = scipy_stats.ttest_ind(small.to_numpy(), BASE.to_numpy(), equal_var=False)
     ci = welch.confidence_interval(0.95)
     assert unpaired.p_value == pytest.approx(welch.pvalue)
     assert (unpaired.ci95_low, unpaired.ci95_high) == pytest.approx((ci.low, ci.high))
-    paired = compare(small, BASE, rng())
+    paired = compare(small, BASE)
     assert paired.p_value < 0.001  # pairing removes the seed-to-seed spread
 
 
 def test_identical_differences_have_defined_p_values():
-    assert compare(BASE + 0.01, BASE, rng()).p_value == 0.0
-    assert compare(BASE, BASE, rng()).p_value == 1.0
+    assert compare(BASE + 0.01, BASE).p_value == 0.0
+    assert compare(BASE, BASE).p_value == 1.0
 
 
 def test_three_seeds_cannot_be_significant_and_the_verdict_says_so():
     a = pd.Series([0.986, 0.984, 0.988])
-    (c,) = adjust_family([compare(a, a - 0.002, rng())], "claim")  # constant difference: p = 0 by definition
+    (c,) = adjust_family([compare(a, a - 0.002)], "claim")  # constant difference: p = 0 by definition
     assert c.significant
-    (c,) = adjust_family([compare(a, a - [0.002, 0.001, 0.003], rng())], "claim")
+    (c,) = adjust_family([compare(a, a - [0.002, 0.001, 0.003])], "claim")
     assert c.p_value == pytest.approx(0.25) and not c.significant and math.isinf(c.mdd)
     assert "with n = 3 no difference could be significant (smallest possible p = 0.25)" in verdict("A", "B", c)
 
 
 def test_too_few_runs_cannot_be_tested():
-    c = compare(pd.Series([0.9], index=[0]), pd.Series([0.8], index=[0]), rng())
+    c = compare(pd.Series([0.9], index=[0]), pd.Series([0.8], index=[0]))
     assert math.isnan(c.p_value) and verdict("A", "B", c).endswith("(n = 1/1; no interval)")  # descriptive
     (c,) = adjust_family([c], "claim")
     assert verdict("A", "B", c).startswith("cannot test")
@@ -284,11 +284,11 @@ def test_exact_interval_agrees_with_the_exact_test():
     # interval is finite, inside the data's range, and excludes 0 exactly when p < 0.05.
     d = np.array([0.004, 0.007, -0.001, 0.003, 0.006, 0.002, 0.005, 0.001])
     low, high = sign_flip_interval(d)
-    c = compare(pd.Series(0.9 + d), pd.Series([0.9] * 8), rng())
+    c = compare(pd.Series(0.9 + d), pd.Series([0.9] * 8))
     assert (c.ci95_low, c.ci95_high) == pytest.approx((low, high), abs=1e-12)
     assert d.min() <= low < d.mean() < high <= d.max()
     assert c.p_value < 0.05 and low > 0
-    shifted = compare(pd.Series(0.9 + d - 0.0025), pd.Series([0.9] * 8), rng())
+    shifted = compare(pd.Series(0.9 + d - 0.0025), pd.Series([0.9] * 8))
     assert shifted.p_value > 0.05 and shifted.ci95_low < 0 < shifted.ci95_high
     # Three values of one sign: a bootstrap interval would exclude 0, but p = 0.25; the test's
     # interval is every possible difference.
@@ -304,7 +304,7 @@ def test_many_pairs_get_the_paired_t_test_and_its_own_interval():
     gen = rng(3)
     base = pd.Series(np.linspace(0.9, 0.95, 40))
     a = base + 0.002 + gen.normal(0, 0.003, 40)
-    c = compare(a, base, rng())
+    c = compare(a, base)
     t = scipy_stats.ttest_1samp((a - base).to_numpy(), 0.0)
     ci = t.confidence_interval(0.95)
     assert c.test == "paired t-test" and c.ci_method == "paired t interval" and not c.p_bound
@@ -317,12 +317,12 @@ def test_a_p_value_that_is_a_bound_prints_as_one():
     seeds = range(200)
     base = pd.Series(np.linspace(0.9, 0.95, 200), index=seeds)
     # A difference of 5 points over 200 pairs with a spread of 0.06 points: the t-test's p underflows.
-    (c,) = adjust_family([compare(base + 0.05 + np.linspace(-0.001, 0.001, 200), base, rng())], "claim")
+    (c,) = adjust_family([compare(base + 0.05 + np.linspace(-0.001, 0.001, 200), base)], "claim")
     assert c.p_bound and c.p_holm_bound
     assert p_text(c).startswith("p < 1e-10, Holm p < 1e-10 (family of 1)")
     assert format_p(0.031) == "p = 0.031" and format_p(0.0002, bound=True) == "p ≤ 0.0002"
     # A small p that is computed, not bounded, prints as a value.
-    (c,) = adjust_family([compare(BASE + 0.01 + NOISE / 10, BASE, rng())], "claim")
+    (c,) = adjust_family([compare(BASE + 0.01 + NOISE / 10, BASE)], "claim")
     assert not c.p_bound and p_text(c).startswith("p = ")
 
 
@@ -338,7 +338,7 @@ def test_a_p_value_prints_no_more_precisely_than_its_method():
     seeds = range(200)
     base = pd.Series(np.linspace(0.9, 0.95, 200), index=seeds)
     gen = rng(5)
-    (c,) = adjust_family([compare(base + 0.01 + gen.normal(0, 0.005, 200), base, rng())], "claim")
+    (c,) = adjust_family([compare(base + 0.01 + gen.normal(0, 0.005, 200), base)], "claim")
     assert 0 < c.p_value < 1e-20 and not c.p_bound
     assert p_text(c).startswith("p < 1e-10, Holm p < 1e-10")
 

@@ -19,7 +19,9 @@ def p_text(c: Comparison) -> str:
             f"{c.family_size}), n = {c.n_a}/{c.n_b}")
 
 
-def _interval_words(c: Comparison, unit: str, scale: float) -> str:
+def _interval_words(c: Comparison, scale: float) -> str:
+    """``95% CI low to high`` (times ``scale``), and the interval's method unless it is the usual one; the unit is
+    the sentence's, said once with the difference before it."""
     label = "" if c.ci_method.startswith(("exact", "constant", "paired t")) else f", {c.ci_method}"
     return f"95% CI {c.ci95_low * scale:+.2f} to {c.ci95_high * scale:+.2f}{label}"
 
@@ -31,7 +33,7 @@ def describe(name_a: str, name_b: str, c: Comparison, unit: str = "percentage po
     what = METRICS[metric].short
     if math.isnan(c.ci95_low):
         return f"{name_a} - {name_b}: {c.difference * scale:+.2f} {unit} in {what} (n = {c.n_a}/{c.n_b}; no interval)"
-    return (f"{name_a} - {name_b}: {c.difference * scale:+.2f} {unit} in {what} ({_interval_words(c, unit, scale)}, "
+    return (f"{name_a} - {name_b}: {c.difference * scale:+.2f} {unit} in {what} ({_interval_words(c, scale)}, "
             f"n = {c.n_a}/{c.n_b}; descriptive)")
 
 
@@ -68,4 +70,4 @@ def verdict(name_a: str, name_b: str, c: Comparison, unit: str = "percentage poi
         power = (f"achieved power, post hoc (from this study's own SD, after the runs): n = {min(c.n_a, c.n_b)} "
                  f"detects {c.mdd * scale:.2f} {unit} with 80% power")
     return (f"no significant difference{subject} between {name_a} and {name_b} "
-            f"({c.difference * scale:+.2f} {unit}, {_interval_words(c, unit, scale)}, {text}); {power}")
+            f"({c.difference * scale:+.2f} {unit}, {_interval_words(c, scale)}, {text}); {power}")
