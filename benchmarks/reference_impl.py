@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mnistrepro import lenet, logreg
+from mnistrepro.choices import C3_KERNEL
 from mnistrepro.lenet_training import DeviceData, build_model
 
 # ----------------------------------------------------------------------------------------------
@@ -199,7 +200,7 @@ class SixteenConvC3(nn.Module):
     :class:`mnistrepro.lenet.SparseC3`.
     """
 
-    def __init__(self, table: Sequence[Sequence[int]] = lenet.C3_TABLE, kernel_size: int = lenet.KERNEL) -> None:
+    def __init__(self, table: Sequence[Sequence[int]] = lenet.C3_TABLE, kernel_size: int = C3_KERNEL) -> None:
         super().__init__()
         self.table = tuple(tuple(int(i) for i in inputs) for inputs in table)
         self.kernel_size = kernel_size

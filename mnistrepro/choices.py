@@ -211,20 +211,19 @@ COMPARISONS: tuple[ComparisonRule, ...] = (
                    fixed=(("loss", "mse"),), family="loss"),
     ComparisonRule("hardest", "hardest pair", "hardest", "pair_sweep", "pair", family="hardest_pair"),
 )
-# Where each factor's variants are registered.
-FACTOR_VARIANTS: dict[str, Mapping[str, Any]] = {"loss": LOSS_VARIANTS, "c3": C3_VARIANTS,
-                                                 "scaling": SCALING_VARIANTS}
+# Each factor's registered variants; the loss and C3 kinds also register an implementation (:func:`register`).
+VARIANTS: dict[str, Mapping[str, Any]] = {"loss": LOSS_VARIANTS, "c3": C3_VARIANTS, "scaling": SCALING_VARIANTS}
 
 
 def registered_variants() -> dict[str, list[str]]:
     """Every registered variant, per factor (``loss``, ``c3``, ``scaling``), in the registry's order."""
-    return {factor: list(variants) for factor, variants in FACTOR_VARIANTS.items()}
+    return {factor: list(variants) for factor, variants in VARIANTS.items()}
 
 
 def config_variants(config: Mapping[str, Any]) -> dict[str, list[str]]:
     """The variants ``config`` runs, per factor, in the registry's order."""
     chosen = {"loss": config["logreg"]["losses"], "scaling": config["logreg"]["scalings"], "c3": config["lenet"]["c3"]}
-    return {factor: [v for v in variants if v in chosen[factor]] for factor, variants in FACTOR_VARIANTS.items()}
+    return {factor: [v for v in variants if v in chosen[factor]] for factor, variants in VARIANTS.items()}
 
 
 def claim_pair(name: str) -> tuple[str, str]:
@@ -237,7 +236,7 @@ def claim_pair(name: str) -> tuple[str, str]:
 
 def variant_label(factor: str, name: str) -> str:
     """How the report names the ``factor`` variant ``name`` (the registry's label)."""
-    return FACTOR_VARIANTS[factor][name].label
+    return VARIANTS[factor][name].label
 
 
 @dataclass(frozen=True)
@@ -313,7 +312,7 @@ def comparison_specs(variants: Mapping[str, Sequence[str]], logreg_steps: Sequen
 def _comparison_label(rule: ComparisonRule, value: str, where: Sequence[tuple[str, Any]]) -> str:
     """``logistic loss (raw)``: the variant's label, with the short names of the other variants it is compared at."""
     label = variant_label(rule.factor, value)
-    context = [FACTOR_VARIANTS[c][v].short for c, v in where if c in FACTOR_VARIANTS and c != rule.factor]
+    context = [VARIANTS[c][v].short for c, v in where if c in VARIANTS and c != rule.factor]
     return f"{label} ({', '.join(context)})" if context else label
 
 
@@ -334,36 +333,32 @@ def step_key(steps: int, final: int | None) -> str:
     return "final" if steps == final else str(steps)
 
 
-# The variant families: what a registered implementation is looked up under.
-VARIANTS: dict[str, Mapping[str, Any]] = {"loss": LOSS_VARIANTS, "c3": C3_VARIANTS}
-_IMPLEMENTATIONS: dict[str, dict[str, Any]] = {family: {} for family in VARIANTS}
+# The registered implementations, per variant family (:data:`VARIANTS`: the losses and C3 kinds have them).
+_IMPLEMENTATIONS: dict[str, dict[str, Any]] = {}
 
 
-def _known(family: str, name: str, key: str | None = None) -> None:
+def check_variant(family: str, name: str, key: str | None = None) -> None:
+    """Raise ``ValueError`` naming the setting ``key`` (else the family) when ``name`` is not a registered
+    ``family`` variant (:data:`VARIANTS`)."""
     if family not in VARIANTS:
         raise ValueError(f"variant family: expected one of {list(VARIANTS)}, got {family!r}")
     if name not in VARIANTS[family]:
         raise ValueError(f"{key or family}: unknown {family} {name!r}; expected one of {list(VARIANTS[family])}")
 
 
-def check_variant(family: str, name: str, key: str) -> None:
-    """Raise ``ValueError`` naming the setting ``key`` when ``name`` is not a registered ``family`` variant."""
-    _known(family, name, key)
-
-
 def register(family: str, name: str, impl: Any) -> Any:
     """Register the implementation of the ``family`` variant ``name`` (which this registry must name)."""
-    _known(family, name)
-    _IMPLEMENTATIONS[family][name] = impl
+    check_variant(family, name)
+    _IMPLEMENTATIONS.setdefault(family, {})[name] = impl
     return impl
 
 
 def implementation(family: str, name: str) -> Any:
     """The registered implementation of the ``family`` variant ``name``; an unknown or unimplemented name is
     an error naming the ones there are."""
-    _known(family, name)
+    check_variant(family, name)
     try:
         return _IMPLEMENTATIONS[family][name]
     except KeyError:
         raise ValueError(f"{family} {name!r} is in mnistrepro.choices but nothing registered its implementation "
-                         f"(registered: {list(_IMPLEMENTATIONS[family])})") from None
+                         f"(registered: {list(_IMPLEMENTATIONS.get(family, {}))})") from None

@@ -10,7 +10,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from mnistrepro.choices import FACTOR_VARIANTS, ComparisonSpec, comparison_specs
+from mnistrepro.choices import VARIANTS, ComparisonSpec, comparison_specs
 
 
 def study_comparisons(runs: pd.DataFrame, logreg_steps: Sequence[int]) -> list[ComparisonSpec]:
@@ -27,7 +27,7 @@ def study_comparisons(runs: pd.DataFrame, logreg_steps: Sequence[int]) -> list[C
 
 def in_registry_order(factor: str, values: pd.Series) -> list[str]:
     present = set(values.dropna())
-    return [name for name in FACTOR_VARIANTS[factor] if name in present]
+    return [name for name in VARIANTS[factor] if name in present]
 
 
 def select_runs(runs: pd.DataFrame, spec: ComparisonSpec, value: str) -> pd.DataFrame:

@@ -1,8 +1,9 @@
 """The study's figures, drawn with seaborn in one style (:func:`theme`, :func:`save`).
 
-A figure is one function here, registered with :func:`figure` under its name, and one entry of the
-same name in FIGURES of workflow/rules/figures.smk, whose rule calls it through scripts/figure.py with
-the rule's named input files and settings as keyword arguments and saves the Figure it returns.
+A figure is one function here, registered in :data:`PLOTS` with :func:`figure` under its name, and one entry
+of the same name in FIGURES of workflow/rules/figures.smk (the figure's rule, input files and caption), whose
+rule calls it through scripts/figure.py with the rule's named input files and settings as keyword arguments
+and saves the Figure it returns.
 Accuracies are plotted in percent.
 """
 
@@ -42,11 +43,13 @@ def logreg_variant(loss: pd.Series, scaling: pd.Series) -> pd.Series:
     return (loss.map(lambda name: LOSS_VARIANTS[name].short) + ", "
             + scaling.map(lambda name: SCALING_VARIANTS[name].label))
 
-FIGURES: dict[str, Callable[..., plt.Figure]] = {}
+
+# The plotting functions, by figure name (the ``plot`` param of a figure's rule).
+PLOTS: dict[str, Callable[..., plt.Figure]] = {}
 
 
 def figure(plot: Callable[..., plt.Figure]) -> Callable[..., plt.Figure]:
-    """Register ``plot`` in FIGURES under its own name, the name its rule's ``plot`` param gives; it draws
+    """Register ``plot`` in :data:`PLOTS` under its own name, the name its rule's ``plot`` param gives; it draws
     in the study's :func:`theme`."""
 
     @functools.wraps(plot)
@@ -54,7 +57,7 @@ def figure(plot: Callable[..., plt.Figure]) -> Callable[..., plt.Figure]:
         theme()
         return plot(*args, **kwargs)
 
-    FIGURES[plot.__name__] = draw
+    PLOTS[plot.__name__] = draw
     return draw
 
 

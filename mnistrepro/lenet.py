@@ -41,11 +41,6 @@ C3_TABLE: tuple[tuple[int, ...], ...] = (
     (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5),
     (0, 1, 2, 3, 4, 5),
 )
-C3_IN = C3_IN_MAPS
-C3_OUT = C3_OUT_MAPS
-KERNEL = C3_KERNEL
-
-
 
 
 def _init_uniform_(tensor: torch.Tensor, fan_in: int, generator: torch.Generator | None = None) -> None:
@@ -65,8 +60,8 @@ class SparseC3(nn.Module):
     separate ``Conv2d(len(inputs), 1, 5)`` it replaces (bound ``1/sqrt(25 * len(inputs))``).
     """
 
-    def __init__(self, table: Sequence[Sequence[int]] = C3_TABLE, in_maps: int = C3_IN,
-                 kernel_size: int = KERNEL) -> None:
+    def __init__(self, table: Sequence[Sequence[int]] = C3_TABLE, in_maps: int = C3_IN_MAPS,
+                 kernel_size: int = C3_KERNEL) -> None:
         super().__init__()
         self.table = tuple(tuple(int(i) for i in inputs) for inputs in table)
         self.in_maps = in_maps
@@ -105,7 +100,7 @@ class SparseC3(nn.Module):
 # Each C3 kind's layer factory, ``() -> [N, 6, 14, 14] -> [N, 16, 10, 10]``: its weights are all that a trained
 # layer needs saved, so evaluation rebuilds it from its kind's name.
 register("c3", "sparse", SparseC3)
-register("c3", "full", lambda: nn.Conv2d(C3_IN, C3_OUT, KERNEL))
+register("c3", "full", lambda: nn.Conv2d(C3_IN_MAPS, C3_OUT_MAPS, C3_KERNEL))
 
 
 def make_c3(kind: str) -> nn.Module:
@@ -123,7 +118,7 @@ class LeNet5(nn.Module):
     def __init__(self, c3: str = "sparse") -> None:
         super().__init__()
         self.c3_kind = c3
-        self.c1 = nn.Conv2d(1, 6, KERNEL, padding=2)   # [N, 6, 28, 28]
+        self.c1 = nn.Conv2d(1, 6, 5, padding=2)        # [N, 6, 28, 28]
         self.p2 = nn.AvgPool2d(2, 2)                   # [N, 6, 14, 14]
         self.c3 = make_c3(c3)                          # [N, 16, 10, 10]
         self.p4 = nn.AvgPool2d(2, 2)                   # [N, 16, 5, 5]
@@ -211,9 +206,9 @@ def analytic_param_counts(c3: str = "sparse") -> dict[str, int]:
 
     check_variant("c3", c3, "c3")
     counts = {
-        "c1": conv(1, 6, KERNEL),
+        "c1": conv(1, 6, 5),
         "c3": C3_VARIANTS[c3].params,
-        "c5": linear(C3_OUT * 5 * 5, 120),
+        "c5": linear(C3_OUT_MAPS * 5 * 5, 120),
         "f6": linear(120, 84),
         "f7": linear(84, 10),
     }

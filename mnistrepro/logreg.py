@@ -46,7 +46,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from mnistrepro.choices import implementation, pixel_divisor, register, scaling_name
+from mnistrepro.choices import EXPERIMENTS, implementation, pixel_divisor, register, scaling_name
 from mnistrepro.config import evaluated_steps
 from mnistrepro.device import describe_device
 from mnistrepro.records import HardwareRecord, LogregRunRecord
@@ -55,8 +55,6 @@ N_FEATURES = 784
 # A run's test metrics, in its record and in each of its ``evals`` (:func:`run_metrics`). The first four are
 # the keys every run record of the study shares (LeNet-5's: mnistrepro.lenet_eval.evaluate).
 TEST_METRICS = ("test_accuracy", "test_loss", "correct", "total", "saturated_errors", "median_abs_logit")
-# The experiments whose runs are logistic regressions (mnistrepro.choices.EXPERIMENTS).
-LOGREG_EXPERIMENTS = ("logreg", "pair_sweep", "scale_grid")
 # |dl/dz| below this counts as a vanished gradient (a step that barely moves the weights).
 VANISHING_GRAD = 1e-6
 
@@ -468,8 +466,10 @@ def run_record(*, experiment: str, loss: str, scaling: str, pixel_divisor: float
     """One logistic-regression run's record (its JSON file, :class:`mnistrepro.records.LogregRunRecord`; see
     :func:`run_seeds`): the settings, the metrics
     of its last evaluation (``evals[-1]``, at ``steps``) at top level, and every evaluation."""
-    if experiment not in LOGREG_EXPERIMENTS:
-        raise ValueError(f"experiment: expected one of {LOGREG_EXPERIMENTS} (mnistrepro.choices.EXPERIMENTS), "
+    # Every experiment of the study but LeNet-5's runs logistic regressions.
+    if experiment not in EXPERIMENTS or experiment == "lenet":
+        logreg_experiments = tuple(e for e in EXPERIMENTS if e != "lenet")
+        raise ValueError(f"experiment: expected one of {logreg_experiments} (mnistrepro.choices.EXPERIMENTS), "
                          f"got {experiment!r}")
     final = evals[-1]
     return {

@@ -1,11 +1,11 @@
 """Every figure rule (workflow/rules/figures.smk): draw the figure its `plot` param names, from its
 named input files and its settings, with mnistrepro.figures."""
-from mnistrepro.figures import FIGURES, save
+from mnistrepro.figures import PLOTS, save
 from mnistrepro.io import atomic_path
 from mnistrepro.logs import setup_logging
 
 log = setup_logging(snakemake.log[0])
-plot = FIGURES[snakemake.params.plot]
+plot = PLOTS[snakemake.params.plot]
 figure = plot(**dict(snakemake.input.items()), **snakemake.params.settings)
 with atomic_path(snakemake.output[0]) as tmp:
     save(figure, tmp)

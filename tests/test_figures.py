@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from mnistrepro.aggregate import RUN_COLUMNS
-from mnistrepro.figures import FIGURES, save
+from mnistrepro.figures import PLOTS, save
 
 
 def runs_csv(tmp_path, logreg_steps: int, sweep_steps: int, eval_steps=(10,), seeds=(0, 1, 2)):
@@ -35,7 +35,7 @@ def runs_csv(tmp_path, logreg_steps: int, sweep_steps: int, eval_steps=(10,), se
 def test_train_time_draws_logreg_at_its_own_last_step_when_the_sweep_runs_longer(tmp_path):
     """pair_sweep.steps > logreg.steps: the logistic-regression panel still shows every main-grid run at
     logreg.steps (not the sweep's step count, at which the main grid has no runs)."""
-    fig = FIGURES["train_time"](runs=runs_csv(tmp_path, logreg_steps=200, sweep_steps=500))
+    fig = PLOTS["train_time"](runs=runs_csv(tmp_path, logreg_steps=200, sweep_steps=500))
     lenet_ax, logreg_ax = fig.axes
     assert lenet_ax.get_visible() and logreg_ax.get_visible()
     assert [t.get_text() for t in logreg_ax.get_xticklabels()] == ["MSE, raw pixels", "logistic, raw pixels"]
@@ -45,7 +45,7 @@ def test_train_time_draws_logreg_at_its_own_last_step_when_the_sweep_runs_longer
 
 
 def test_train_time_with_the_sweep_shorter_than_the_main_grid(tmp_path):
-    fig = FIGURES["train_time"](runs=runs_csv(tmp_path, logreg_steps=500, sweep_steps=200))
+    fig = PLOTS["train_time"](runs=runs_csv(tmp_path, logreg_steps=500, sweep_steps=200))
     assert sum(len(c.get_offsets()) for c in fig.axes[1].collections) == 6
 
 
@@ -70,7 +70,7 @@ def default_shaped_comparisons() -> pd.DataFrame:
 
 def draw(name: str, tmp_path, **inputs) -> Image.Image:
     path = tmp_path / f"{name}.png"
-    save(FIGURES[name](**inputs), path)
+    save(PLOTS[name](**inputs), path)
     image = Image.open(path)
     assert image.size[0] > 400 and image.size[1] > 200
     assert len(image.convert("L").getcolors(maxcolors=1 << 16) or range(1 << 16)) > 20  # something was drawn

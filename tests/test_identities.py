@@ -248,11 +248,11 @@ def test_run_all_checks_synthetic():
 
 def test_figures(mnist_pt, tmp_path):
     """The identities figures, drawn and saved as their rules draw them (scripts/figure.py)."""
-    from mnistrepro.figures import FIGURES, save
+    from mnistrepro.figures import PLOTS, save
 
-    fig = FIGURES["identities_mnist"](mnist=mnist_pt, index=3, pool_size=4)
+    fig = PLOTS["identities_mnist"](mnist=mnist_pt, index=3, pool_size=4)
     assert len(fig.axes) >= 4 and "Y1" in fig.axes[1].get_title() and "test image 3" in fig.axes[0].get_title()
     save(fig, tmp_path / "mnist.png")
-    save(FIGURES["identities_rgb"](sample="grace_hopper.jpg"), tmp_path / "rgb.png")
+    save(PLOTS["identities_rgb"](sample="grace_hopper.jpg"), tmp_path / "rgb.png")
     for name in ("mnist.png", "rgb.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

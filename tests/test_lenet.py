@@ -20,7 +20,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mnistrepro.lenet import (
-    C3_IN,
     C3_TABLE,
     LeNet5,
     SparseC3,
@@ -30,7 +29,7 @@ from mnistrepro.lenet import (
 )
 from mnistrepro.aggregate import RECORD_METRICS
 from reference_impl import SixteenConvC3, lenet5_sixteen
-from mnistrepro.choices import C3_KINDS
+from mnistrepro.choices import C3_IN_MAPS, C3_KINDS
 from mnistrepro.lenet_eval import (
     calibration_bins,
     eval_batch_size,
@@ -59,7 +58,7 @@ from mnistrepro.lenet_training import (
 from conftest import REPO, record_keys, run_snakemake
 
 
-def c3_connection_mask(table: Sequence[Sequence[int]] = C3_TABLE, in_maps: int = C3_IN) -> torch.Tensor:
+def c3_connection_mask(table: Sequence[Sequence[int]] = C3_TABLE, in_maps: int = C3_IN_MAPS) -> torch.Tensor:
     """Boolean ``[out_maps, in_maps]``: ``mask[o, i]`` is True when output map ``o`` reads input map ``i``."""
     mask = torch.zeros(len(table), in_maps, dtype=torch.bool)
     for o, inputs in enumerate(table):
