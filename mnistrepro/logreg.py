@@ -127,17 +127,32 @@ def init_run(
 class LossForms:
     """One loss in the forms the loops use, each a function of the margin ``m = y z`` (``y`` in {-1, +1}).
 
+    A loss gives its value and its margin derivative ``dl/dm``; ``dl/dz = y dl/dm`` and the SGD step follow.
+
     ``value(m)``: the loss per sample (torch, elementwise; evaluation's test loss), finite for every finite
-    margin. ``grad(y, m)``: ``dl/dz`` (torch; evaluation's saturated errors). ``dmargin(m)``: ``dl/dm``
-    (NumPy, any shape; training's stuck steps). ``step(m, y, lr)``: the SGD update's coefficient
-    ``-lr dl/dz`` at margins ``m`` ``[S]`` with labels ``y`` ``[S]`` (NumPy; :func:`train_batched`'s inner
-    loop, run under ``np.errstate(over="ignore")``: an overflowing ``exp`` gives the exact limit).
+    margin. ``dmargin_torch(m)``: ``dl/dm`` in torch, on evaluation's device. ``dmargin(m)``: ``dl/dm`` in NumPy
+    (any shape; training's stuck steps and :meth:`step`), with the C library's ``exp`` (:func:`exp_libm`) so that
+    training gives the same bits on any CPU. Why twice: evaluation runs in torch on any device, training in NumPy.
+    ``explicit_step``: for a loss whose training step must multiply in another order than ``-lr y dmargin(m)``
+    (its reason beside it); None derives the step.
     """
 
     value: Callable[[Tensor], Tensor]
-    grad: Callable[[Tensor, Tensor], Tensor]
+    dmargin_torch: Callable[[Tensor], Tensor]
     dmargin: Callable[[np.ndarray], np.ndarray]
-    step: Callable[[np.ndarray, np.ndarray, float], np.ndarray]
+    explicit_step: Callable[[np.ndarray, np.ndarray, float], np.ndarray] | None = None
+
+    def grad(self, y: Tensor, m: Tensor) -> Tensor:
+        """``dl/dz = y dl/dm`` (torch; evaluation's saturated errors)."""
+        return y * self.dmargin_torch(m)
+
+    def step(self, m: np.ndarray, y: np.ndarray, lr: float) -> np.ndarray:
+        """The SGD update's coefficient ``-lr dl/dz = -lr y dl/dm`` at margins ``m`` ``[S]`` with labels ``y``
+        ``[S]`` (NumPy; :func:`train_batched`'s inner loop, run under ``np.errstate(over="ignore")``: an
+        overflowing ``exp`` gives the exact limit)."""
+        if self.explicit_step is not None:
+            return self.explicit_step(m, y, lr)
+        return -lr * y * self.dmargin(m)
 
 
 def loss_forms(loss: str) -> LossForms:
@@ -188,12 +203,10 @@ def _s_neg(m: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + exp_libm(m))
 
 
-def _mse_grad(y: Tensor, m: Tensor) -> Tensor:
-    s_neg = torch.sigmoid(-m)
-    return -8.0 * y * s_neg**2 * torch.sigmoid(m)
-
-
 def _mse_step(m: np.ndarray, y: np.ndarray, lr: float) -> np.ndarray:
+    # The same -lr y dl/dm, multiplied in the order the study's MSE runs were trained with: lr y 8 s(-m) first, then
+    # s(-m) s(m). Derived from dmargin (which divides by 1 + exp(-m) last) it would round differently, and the raw-
+    # pixel dynamics grow a last-bit difference into other runs, so this order is kept as it was (test_logreg.py).
     s_neg = _s_neg(m)
     c = 8.0 * lr * y * s_neg
     c *= s_neg / (1.0 + exp_libm(-m))
@@ -204,16 +217,15 @@ def _mse_step(m: np.ndarray, y: np.ndarray, lr: float) -> np.ndarray:
 # ``dl/dm = -8 s(-m)^2 s(m)``.
 register("loss", "mse", LossForms(
     value=lambda m: 4.0 * torch.sigmoid(-m) ** 2,
-    grad=_mse_grad,
+    dmargin_torch=lambda m: -8.0 * torch.sigmoid(-m) ** 2 * torch.sigmoid(m),
     dmargin=lambda m: -8.0 * _s_neg(m) * _s_neg(m) / (1.0 + exp_libm(-m)),
-    step=_mse_step,
+    explicit_step=_mse_step,
 ))
 # The logistic loss, ``softplus(-m) = log(1 + exp(-m))``; ``dl/dm = -s(-m)``.
 register("loss", "ce", LossForms(
     value=lambda m: _softplus(-m),
-    grad=lambda y, m: -y * torch.sigmoid(-m),
+    dmargin_torch=lambda m: -torch.sigmoid(-m),
     dmargin=lambda m: -_s_neg(m),
-    step=lambda m, y, lr: lr * y * _s_neg(m),
 ))
 
 

@@ -109,7 +109,7 @@ def test_gradient_matches_autograd(loss, z, y):
 @pytest.mark.parametrize("loss", LOSSES)
 def test_every_registered_form_of_a_loss_is_the_same_loss(loss):
     """The forms a loss is registered in (mnistrepro.logreg.LossForms) agree: grad is the derivative of value
-    (autograd), dmargin is grad / y, and step is the SGD coefficient -lr dl/dz."""
+    (autograd), dmargin (NumPy) is grad / y, and step is the SGD coefficient -lr dl/dz."""
     forms = logreg.loss_forms(loss)
     z = torch.linspace(-40, 40, 801, dtype=torch.float64)
     for y in (-1.0, 1.0):

@@ -41,9 +41,8 @@ def hinge() -> LossForms:
     """``max(0, 1 - m)`` of the margin ``m = y z``: ``dl/dm = -1`` below a margin of 1, else 0."""
     return LossForms(
         value=lambda m: torch.clamp(1 - m, min=0),
-        grad=lambda y, m: -y * (m < 1).to(m.dtype),
+        dmargin_torch=lambda m: -(m < 1).to(m.dtype),
         dmargin=lambda m: -(m < 1).astype(float),
-        step=lambda m, y, lr: lr * y * (m < 1),
     )
 
 
