@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from mnistrepro.choices import COMPARISONS, claim_pair
+from mnistrepro.choices import COMPARISONS, claim_pair, comparison_rule, hardest_key
 from mnistrepro.comparisons import select_runs, study_comparisons
 from mnistrepro.facts import REFERENCE_ACCURACY
 from mnistrepro.report.exploratory import exploratory_facts
@@ -320,7 +320,7 @@ def _hardest_pair_rows(runs: pd.DataFrame, main_pair: str | None, pairs: pd.Data
             c = Comparison(c.n_a, c.n_b, False, c.difference, c.ci95_low, c.ci95_high, p,
                            "intersection-union test: one-sided Welch t-test against every other pair, largest p",
                            c.sd_difference, p_bound=p < P_UNDERFLOW, ci_method=c.ci_method)
-        rows.append(({"comparison": rule.title, "key": f"{rule.name}_{int(steps)}", "metric": rule.metric,
+        rows.append(({"comparison": rule.title, "key": hardest_key(rule, steps), "metric": rule.metric,
                       "a": pair_label(main_pair), "b": "every other pair", "steps": int(steps),
                       "mean_a": float(main.mean()), "mean_b": float(groups[runner].mean()), "spec": None,
                       "runner_up": pair_label(runner), "in_hardest_set": _in_hardest_set(pairs, int(steps), main_pair)},
@@ -381,8 +381,10 @@ def tost_power_table(comparisons: pd.DataFrame, planning_sd: float | None, margi
     """The TOST's power over true differences and paired SDs (:func:`mnistrepro.stats.equivalence_power_table`) for
     the C3 claim's TOST as this study ran it: its pairs, at the C3 family's strictest Holm level, from the planning
     SD (percentage points, the config's; measured on ``PLANNING_SD_PAIRS`` pairs). None without a plan or a TOST."""
-    titles = {rule.title for rule in COMPARISONS if rule.kind == "equivalence"}
-    tost = comparisons[comparisons["comparison"].isin(titles) & (comparisons["family"] != "descriptive")]
+    equivalence = pd.Series([comparison_rule(key, metric).kind == "equivalence"
+                             for key, metric in zip(comparisons["key"], comparisons["metric"])],
+                            index=comparisons.index, dtype=bool)
+    tost = comparisons[equivalence & (comparisons["family"] != "descriptive")]
     if planning_sd is None or tost.empty:
         return None
     row = tost.iloc[0]

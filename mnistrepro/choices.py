@@ -272,6 +272,25 @@ def comparison_key(rule: ComparisonRule, a: str, across: Sequence[str], at: str 
     return "_".join(parts)
 
 
+def hardest_key(rule: ComparisonRule, steps: int) -> str:
+    """``hardest_10000``: the key of the hardest-pair rule's row at ``steps`` (the aggregation makes those rows from
+    the sweep's data)."""
+    return f"{rule.name}_{int(steps)}"
+
+
+def comparison_rule(key: str, metric: str) -> ComparisonRule:
+    """The rule of :data:`COMPARISONS` that made the comparisons.csv row of ``key`` and ``metric`` (its columns): a
+    key starts with its rule's name (:func:`comparison_key`, :func:`hardest_key`), an equivalence's holds the part
+    ``equivalence``, and rules of one name differ in kind or metric."""
+    equivalence = "equivalence" in key.split("_")
+    found = [rule for rule in COMPARISONS if key.startswith(f"{rule.name}_") and rule.metric == metric
+             and (rule.kind == "equivalence") == equivalence]
+    if len(found) != 1:
+        raise ValueError(f"comparison key {key!r} ({metric}): expected the key of one rule of "
+                         f"mnistrepro.choices.COMPARISONS, matched {len(found)}")
+    return found[0]
+
+
 def comparison_specs(variants: Mapping[str, Sequence[str]], logreg_steps: Sequence[int],
                      lenet_epochs: int | None) -> list[ComparisonSpec]:
     """Every difference and equivalence comparison that :data:`COMPARISONS` makes of ``variants`` (per factor,

@@ -14,7 +14,8 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from mnistrepro.choices import COMPARISONS, FAMILIES, FAMILIES_FIXED_IN_ADVANCE, claim_pair, step_key, variant_label
+from mnistrepro.choices import (COMPARISONS, FAMILIES, FAMILIES_FIXED_IN_ADVANCE, claim_pair, comparison_rule, hardest_key,
+                                step_key, variant_label)
 from mnistrepro.comparisons import in_registry_order, study_comparisons
 from mnistrepro.report.numbers import format_p, interval_text, pair_label, percent, points, points_interval
 from mnistrepro.report.scale_grid import scale_grid_facts
@@ -138,6 +139,7 @@ def pair_facts(pairs: pd.DataFrame, comparisons: pd.DataFrame, main_pair: str | 
     facts: dict[str, str] = {}
     if pairs.empty:
         return facts
+    hardest_rule = next(rule for rule in COMPARISONS if rule.kind == "hardest")
     for steps, table in pairs.groupby("steps", sort=True):
         table = table.sort_values(["mean", "pair"], ignore_index=True)
         hardest, easiest = table.iloc[0], table.iloc[-1]
@@ -159,7 +161,7 @@ def pair_facts(pairs: pd.DataFrame, comparisons: pd.DataFrame, main_pair: str | 
                 rank_text += (f" (95% bootstrap interval {int(m['rank_low'])} to {int(m['rank_high'])}; bootstrap "
                               f"share ranked first {m['share_rank1']:.2f})")
             facts[f"main_pair_rank_{s}"] = rank_text
-        test = comparisons[(comparisons["comparison"] == "hardest pair") & (comparisons["steps"] == s)]
+        test = comparisons[comparisons["key"] == hardest_key(hardest_rule, s)]
         tested = not test.empty and test.iloc[0]["family"] != "descriptive"
         if tested and bool(test.iloc[0]["significant"]):
             verdict_text = f"{test.iloc[0]['verdict']}; {rank_text}"
@@ -210,9 +212,8 @@ def headline_facts(summary: pd.DataFrame, comparisons: pd.DataFrame, pairs: pd.D
         facts[f"{key}_seconds"] = f"{row.mean_train_seconds:.3g} s"
         if row.experiment == "lenet":
             facts[f"{key}_params"] = f"{int(row.trainable_params):,}"
-    kinds = {rule.title: rule.kind for rule in COMPARISONS}
     for row in comparisons.itertuples(index=False):
-        if kinds[row.comparison] != "difference" or row.family == "descriptive":
+        if comparison_rule(row.key, row.metric).kind != "difference" or row.family == "descriptive":
             facts[f"{row.key}_verdict"] = row.verdict
             continue
         # Every verdict with its interval: a "no significant difference" verdict states its own (or why none
@@ -231,9 +232,10 @@ def headline_facts(summary: pd.DataFrame, comparisons: pd.DataFrame, pairs: pd.D
 
 
 def _member(row: Any) -> str:
-    if row.comparison == "C3 equivalence":
+    kind = comparison_rule(row.key, row.metric).kind
+    if kind == "equivalence":
         return f"TOST equivalence of {row.a} and {row.b} within the margin"
-    if row.comparison == "hardest pair":
+    if kind == "hardest":
         return f"{row.a} is the hardest pair, after {int(row.steps):,} steps"
     at = f", {int(row.steps):,} steps" if not pd.isna(row.steps) else f", {int(row.epochs)} epochs"
     what = "" if row.metric == "test_accuracy" else f" in {row.metric}"
@@ -473,8 +475,10 @@ def variant_facts(facts: Mapping[str, str], runs: pd.DataFrame, comparisons: pd.
             for v in logreg_variants)
         out["logreg_variants_final_seconds"] = "; ".join(
             f"{names[v]} {facts[f'logreg_{v[0]}_{v[1]}_final_seconds']}" for v in logreg_variants)
-    titles = {rule.title for rule in COMPARISONS if rule.name == "c3" and rule.kind == "difference"}
-    rows = comparisons[comparisons["comparison"].isin(titles)]
+    c3_differences = pd.Series([(rule := comparison_rule(key, metric)).name == "c3" and rule.kind == "difference"
+                                for key, metric in zip(comparisons["key"], comparisons["metric"])],
+                               index=comparisons.index, dtype=bool)
+    rows = comparisons[c3_differences]
     claims = [f"{r.a} vs {r.b}: {facts[f'{r.key}_claim']}" for r in rows.itertuples(index=False)
               if r.metric == "test_accuracy"]
     ece = [f"{r.a} vs {r.b}: {facts[f'{r.key}_verdict']}" for r in rows.itertuples(index=False) if r.metric == "ece"]
