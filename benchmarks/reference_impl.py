@@ -197,7 +197,7 @@ class SixteenConvC3(nn.Module):
 
     ``[N, 6, H, W] -> [N, 16, H-4, W-4]``. The reference construction (slow: 16 small convolutions
     and 16 index copies); :meth:`load_sparse` / :meth:`to_sparse` convert weights to and from
-    :class:`mnistrepro.lenet.SparseC3`.
+    :class:`mnistrepro.lenet.SparseC3`. A :class:`mnistrepro.lenet.C3Layer`.
     """
 
     def __init__(self, table: Sequence[Sequence[int]] = lenet.C3_TABLE, kernel_size: int = C3_KERNEL) -> None:
@@ -210,6 +210,17 @@ class SixteenConvC3(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([conv(x[:, getattr(self, f"inputs{o}")]) for o, conv in enumerate(self.convs)], dim=1)
+
+    def forward_nchw(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward(x)
+
+    @torch.no_grad()
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """Each map's kernels, then its bias, within ``1/sqrt(25 * its inputs)``: the draws of SparseC3's."""
+        for conv in self.convs:
+            bound = 1.0 / math.sqrt(conv.weight[0].numel())
+            conv.weight.uniform_(-bound, bound, generator=generator)
+            conv.bias.uniform_(-bound, bound, generator=generator)
 
     @torch.no_grad()
     def load_sparse(self, sparse: lenet.SparseC3) -> "SixteenConvC3":

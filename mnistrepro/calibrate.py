@@ -10,7 +10,8 @@ Run by the workflow in a subprocess (so that the Snakemake process never imports
 
     python -m mnistrepro.calibrate --device cpu --threads 1 --c3 sparse full --seeds-per-job 1
 
-prints one JSON object: per C3 kind the seconds per training image (``train_s_per_image``: for a group, per
+prints one JSON object (``--c3``: the C3 kinds to time, by default every one of the registry,
+mnistrepro.choices.C3_KINDS): per C3 kind the seconds per training image (``train_s_per_image``: for a group, per
 image of the whole group) and per test image of the per-epoch test monitoring (``eval_s_per_image``), the
 device, and ``work_s``, the seconds spent timing (the caller subtracts it from the process's wall time to get
 the start-up cost of a job).
@@ -26,6 +27,7 @@ import time
 
 import torch
 
+from mnistrepro.choices import C3_KINDS
 from mnistrepro.device import resolve_device
 from mnistrepro.lenet_training import DeviceData, LeNetRun, train_group
 
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--c3", nargs="+", default=["sparse", "full"])
+    parser.add_argument("--c3", nargs="+", default=list(C3_KINDS), help="C3 kinds (default: every registered one)")
     parser.add_argument("--seeds-per-job", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--lr", type=float, default=0.1)

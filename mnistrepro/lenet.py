@@ -17,13 +17,13 @@ never trained. The literal construction (16 convolutions on index-sliced inputs)
 benchmarks' reference (benchmarks/reference_impl.py).
 
 Each C3 kind is named in mnistrepro.choices (label, connection count) and registered here with its
-layer factory.
+layer factory, whose layers meet :class:`C3Layer`.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Protocol, Sequence, runtime_checkable
 
 import torch
 import torch.nn.functional as F
@@ -41,6 +41,28 @@ C3_TABLE: tuple[tuple[int, ...], ...] = (
     (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5),
     (0, 1, 2, 3, 4, 5),
 )
+
+
+@runtime_checkable
+class C3Layer(Protocol):
+    """What a C3 kind's layer is: an ``nn.Module`` (its parameters are all that a trained layer needs saved:
+    evaluation rebuilds it from its kind's name) that the registered factory makes with no arguments, and that
+    :class:`LeNet5` and :func:`init_weights_` use through these three methods alone:
+
+    - ``layer(x)``: ``[N, 6, H, W] -> [N, 16, H-4, W-4]`` (``C3_IN_MAPS`` to ``C3_OUT_MAPS`` maps through
+      ``C3_KERNEL`` x ``C3_KERNEL`` kernels, no padding: ``[N, 6, 14, 14] -> [N, 16, 10, 10]`` in LeNet-5), in the
+      model's memory format (:meth:`LeNet5.forward_layers`, the forward on a GPU);
+    - ``forward_nchw(x)``: the same map, run NCHW whatever the layer's own memory format (the CPU's
+      :meth:`LeNet5.forward_fused` hands C3 an NCHW input);
+    - ``reset_parameters(generator)``: draw every parameter afresh from ``generator`` (None: torch's global
+      generator, as at construction), with PyTorch's default distribution for its fan-in.
+    """
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor: ...
+
+    def forward_nchw(self, x: torch.Tensor) -> torch.Tensor: ...
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None: ...
 
 
 def _init_uniform_(tensor: torch.Tensor, fan_in: int, generator: torch.Generator | None = None) -> None:
@@ -93,19 +115,46 @@ class SparseC3(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.conv2d(x, self.dense_weight(), self.bias)
 
+    def forward_nchw(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward`: the assembled weight is NCHW whatever the module's memory format."""
+        return self.forward(x)
+
     def extra_repr(self) -> str:
         return f"{self.in_maps}, {self.out_maps}, kernel_size={self.kernel_size}, connections={self.weight.shape[0]}"
 
 
-# Each C3 kind's layer factory, ``() -> [N, 6, 14, 14] -> [N, 16, 10, 10]``: its weights are all that a trained
-# layer needs saved, so evaluation rebuilds it from its kind's name.
+class FullC3(nn.Conv2d):
+    """The full C3, ``Conv2d(6, 16, 5)``: every input map connected to every output map (2,416 parameters)."""
+
+    def __init__(self) -> None:
+        super().__init__(C3_IN_MAPS, C3_OUT_MAPS, C3_KERNEL)
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        if generator is None:  # at construction: nn.Conv2d's own draws from the global generator
+            super().reset_parameters()
+            return
+        fan_in = self.weight[0].numel()
+        _init_uniform_(self.weight, fan_in, generator)
+        _init_uniform_(self.bias, fan_in, generator)
+
+    def forward_nchw(self, x: torch.Tensor) -> torch.Tensor:
+        """The convolution with an NCHW weight (the module's may be channels-last)."""
+        return F.conv2d(x, self.weight.contiguous(), self.bias)
+
+
+# Each C3 kind's layer factory, ``() -> C3Layer``.
 register("c3", "sparse", SparseC3)
-register("c3", "full", lambda: nn.Conv2d(C3_IN_MAPS, C3_OUT_MAPS, C3_KERNEL))
+register("c3", "full", FullC3)
 
 
-def make_c3(kind: str) -> nn.Module:
-    """A new C3 layer of ``kind`` (a mnistrepro.choices C3 kind; an unknown one is a ``ValueError``)."""
-    return implementation("c3", kind)()
+def make_c3(kind: str) -> C3Layer:
+    """A new C3 layer of ``kind`` (a mnistrepro.choices C3 kind; an unknown one is a ``ValueError``); a factory
+    whose layer does not meet :class:`C3Layer` is a ``TypeError``."""
+    layer = implementation("c3", kind)()
+    if not isinstance(layer, nn.Module) or not isinstance(layer, C3Layer):
+        raise TypeError(f"c3 {kind!r}: its registered factory made a {type(layer).__name__}, not an nn.Module "
+                        f"meeting mnistrepro.lenet.C3Layer (layer(x), forward_nchw(x), reset_parameters(generator))")
+    return layer
 
 
 class LeNet5(nn.Module):
@@ -120,7 +169,7 @@ class LeNet5(nn.Module):
         self.c3_kind = c3
         self.c1 = nn.Conv2d(1, 6, 5, padding=2)        # [N, 6, 28, 28]
         self.p2 = nn.AvgPool2d(2, 2)                   # [N, 6, 14, 14]
-        self.c3 = make_c3(c3)                          # [N, 16, 10, 10]
+        self.c3: C3Layer = make_c3(c3)                 # [N, 16, 10, 10]
         self.p4 = nn.AvgPool2d(2, 2)                   # [N, 16, 5, 5]
         self.c5 = nn.Linear(16 * 5 * 5, 120)           # [N, 120]
         self.f6 = nn.Linear(120, 84)                   # [N, 84]
@@ -152,11 +201,7 @@ class LeNet5(nn.Module):
         faster so than channels-last).
         """
         x = tanh_pool_tanh(self.c1(x), out_channels_last=False)
-        if isinstance(self.c3, nn.Conv2d):  # the full C3; its weight may be channels-last
-            x = F.conv2d(x, self.c3.weight.contiguous(), self.c3.bias)
-        else:
-            x = self.c3(x)
-        x = tanh_pool_tanh(x)
+        x = tanh_pool_tanh(self.c3.forward_nchw(x))
         x = torch.flatten(x, 1)
         x = torch.tanh(self.c5(x))
         x = torch.tanh(self.f6(x))
@@ -169,7 +214,7 @@ LAYERS = ("c1", "c3", "c5", "f6", "f7")  # the trainable layers of LeNet5, in or
 def init_weights_(model: LeNet5, seed: int) -> LeNet5:
     """Draw ``model``'s weights from ``seed`` with common random numbers: each layer from its own CPU generator,
     seeded from ``(seed, layer name)``, with PyTorch's default distribution (U(-1/sqrt(fan_in), 1/sqrt(fan_in))
-    for weights and biases; per output map for the sparse C3).
+    for weights and biases; C3 by its own :meth:`C3Layer.reset_parameters`: per output map for the sparse C3).
 
     So two models with the same seed and different C3 kinds start from identical C1, C5, F6 and F7, and a
     comparison of C3 kinds paired by seed differs only in the C3 layer. Returns ``model``.
@@ -177,12 +222,12 @@ def init_weights_(model: LeNet5, seed: int) -> LeNet5:
     for name in LAYERS:
         layer = getattr(model, name)
         generator = torch.Generator().manual_seed(mix_seed("lenet-init", seed, name))
-        if isinstance(layer, (nn.Conv2d, nn.Linear)):
+        if name == "c3":
+            model.c3.reset_parameters(generator=generator)
+        else:
             fan_in = layer.weight[0].numel()
             _init_uniform_(layer.weight, fan_in, generator)
             _init_uniform_(layer.bias, fan_in, generator)
-        else:
-            layer.reset_parameters(generator=generator)
     return model
 
 

@@ -21,10 +21,12 @@ from hypothesis import strategies as st
 
 from mnistrepro.lenet import (
     C3_TABLE,
+    C3Layer,
     LeNet5,
     SparseC3,
     analytic_param_counts,
     count_trainable,
+    make_c3,
     measured_param_counts,
 )
 from mnistrepro.aggregate import RECORD_METRICS
@@ -168,6 +170,41 @@ def test_sparse_init_bounds_follow_fan_in():
         assert w.abs().max() <= bound and w.abs().max() > 0.8 * bound
         assert abs(float(c3.bias[o].detach())) <= bound
         start += len(inputs)
+
+
+@pytest.mark.parametrize("kind", C3_KINDS)
+def test_every_c3_kind_meets_the_c3_layer_interface(kind):
+    """mnistrepro.lenet.C3Layer: [N, 6, H, W] -> [N, 16, H-4, W-4], the same map NCHW from a channels-last layer,
+    and parameters drawn afresh from a generator, the same for the same generator state."""
+    layer = make_c3(kind)
+    assert isinstance(layer, C3Layer)
+    x = torch.randn(2, 6, 14, 14)
+    y = layer(x)
+    assert y.shape == (2, 16, 10, 10)
+    torch.testing.assert_close(layer.to(memory_format=torch.channels_last).forward_nchw(x), y)
+    states = []
+    for _ in range(2):
+        layer.reset_parameters(generator=torch.Generator().manual_seed(3))
+        states.append({k: v.clone() for k, v in layer.state_dict().items()})
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+    assert not torch.equal(layer(x), y)
+
+
+def test_the_reference_sixteen_convolutions_draw_the_sparse_c3s_parameters():
+    sixteen, sparse = SixteenConvC3(), SparseC3()
+    assert isinstance(sixteen, C3Layer)
+    sixteen.reset_parameters(torch.Generator().manual_seed(5))
+    sparse.reset_parameters(torch.Generator().manual_seed(5))
+    converted = sixteen.to_sparse()
+    assert torch.equal(converted.weight, sparse.weight) and torch.equal(converted.bias, sparse.bias)
+
+
+def test_a_c3_factory_whose_layer_misses_the_interface_is_an_error(monkeypatch):
+    from mnistrepro import choices
+
+    monkeypatch.setitem(choices._IMPLEMENTATIONS["c3"], "full", lambda: torch.nn.Conv2d(6, 16, 5))
+    with pytest.raises(TypeError, match="C3Layer"):
+        make_c3("full")
 
 
 @settings(max_examples=15, deadline=None)
