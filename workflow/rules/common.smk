@@ -87,7 +87,7 @@ if config["facts"] is None and report_requested(sys.argv):
 
 
 # What a wildcard may match: the variants are the package's own lists, so a rule cannot run one the
-# package does not know (and the config schema's enums are tested against the same lists).
+# package does not know (check_config refuses a config that names another).
 wildcard_constraints:
     loss="|".join(LOSSES),
     scaling="|".join(SCALINGS),
