@@ -722,3 +722,19 @@ def test_each_table_draws_its_own_reproducible_stream():
     draw = lambda seed, table: table_rng(seed, table).random(4).tolist()  # noqa: E731
     assert draw(0, "pair_difficulty") == draw(0, "pair_difficulty")
     assert draw(0, "pair_difficulty") != draw(0, "summary") != draw(1, "summary")
+
+
+def test_the_provenance_names_where_each_experiment_trained():
+    """The results block's machine fact comes from the runs' own hardware records, per experiment: LeNet-5 trained
+    elsewhere than logistic regression is named as such, whichever machine aggregates."""
+    from mnistrepro.report.study import machine_fact
+
+    xeon = {"cpu": "Intel(R) Xeon(R) Processor", "cpu_capability": "AVX2"}
+    epyc = {"cpu": "AMD EPYC 7551", "cpu_capability": "AVX2"}
+    records = [{"experiment": "lenet", "hardware": {**xeon, "gpu_model": "NVIDIA H200"}},
+               {"experiment": "logreg", "hardware": epyc}, {"experiment": "pair_sweep", "hardware": epyc},
+               {"experiment": "lenet", "hardware": xeon}]
+    assert machine_fact(records) == (
+        "logistic regression on AMD EPYC 7551 (torch CPU kernels: AVX2); logistic regression on every digit pair on "
+        "AMD EPYC 7551 (torch CPU kernels: AVX2); LeNet-5 on Intel(R) Xeon(R) Processor (torch CPU kernels: AVX2) "
+        "and Intel(R) Xeon(R) Processor (torch CPU kernels: AVX2), GPU: NVIDIA H200")

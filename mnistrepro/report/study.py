@@ -14,8 +14,8 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from mnistrepro.choices import (COMPARISONS, FAMILIES, FAMILIES_FIXED_IN_ADVANCE, claim_pair, comparison_rule, hardest_key,
-                                step_key, variant_label)
+from mnistrepro.choices import (COMPARISONS, EXPERIMENTS, FAMILIES, FAMILIES_FIXED_IN_ADVANCE, claim_pair,
+                                comparison_rule, hardest_key, step_key, variant_label)
 from mnistrepro.comparisons import in_registry_order, study_comparisons
 from mnistrepro.report.numbers import format_p, interval_text, pair_label, percent, points, points_interval
 from mnistrepro.report.scale_grid import scale_grid_facts
@@ -432,15 +432,18 @@ def tost_power_words(table: pd.DataFrame) -> str:
 
 
 def machine_fact(records: Iterable[Mapping[str, Any]]) -> str:
-    """Where the training runs ran, as the README's results block names it: each CPU model with the instruction
-    set of torch's CPU kernels (config cpu_kernels), and each GPU, from the runs' hardware records."""
-    cpus, gpus = set(), set()
+    """Where the training runs ran, as the README's results block names it, per experiment (in the registry's
+    order, named by its label): each CPU model with the instruction set of torch's CPU kernels (config
+    cpu_kernels), and each GPU, from the runs' own hardware records (not the machine that aggregates them)."""
+    where: dict[str, set[str]] = {}
     for record in records:
         hardware = record["hardware"]
-        cpus.add(f"{hardware['cpu']} (torch CPU kernels: {hardware['cpu_capability']})")
+        machine = f"{hardware['cpu']} (torch CPU kernels: {hardware['cpu_capability']})"
         if hardware.get("gpu_model"):
-            gpus.add(hardware["gpu_model"])
-    return "; ".join(sorted(cpus) + [f"GPU: {gpu}" for gpu in sorted(gpus)])
+            machine += f", GPU: {hardware['gpu_model']}"
+        where.setdefault(record["experiment"], set()).add(machine)
+    return "; ".join(f"{EXPERIMENTS[experiment]} on {' and '.join(sorted(machines))}"
+                     for experiment, machines in sorted(where.items(), key=lambda e: list(EXPERIMENTS).index(e[0])))
 
 
 def variant_facts(facts: Mapping[str, str], runs: pd.DataFrame, comparisons: pd.DataFrame) -> dict[str, str]:
