@@ -111,9 +111,9 @@ class Facts(dict):
 
 def study_config(config: Mapping[str, Any]) -> dict:
     """``config`` as a study's facts record it: the validated configuration (schema defaults filled in), seeds
-    as lists, without what the workflow adds at parse time (``facts``, ``findings``)."""
+    as lists, without what the workflow adds at parse time (``facts``, ``findings``, ``glance``, ``labels``)."""
     config = {k: copy.deepcopy(v) for k, v in config.items() if k not in ("facts", "findings", "glance",
-                                                                         "glance_figures")}
+                                                                         "glance_figures", "labels")}
     for section in ("logreg", "pair_sweep", "lenet"):
         if section in config:
             config[section]["seeds"] = seed_list(config[section]["seeds"])

@@ -81,7 +81,8 @@ def test_missing_is_not_a_lookup_error():
 def test_write_read_round_trip_and_pickle(tmp_path):
     config = default_config()
     config["pair_sweep"]["enabled"] = False
-    write_facts(tmp_path / "facts.json", {"identities_verdict": "23 of 23"}, {**config, "facts": None, "findings": []})
+    write_facts(tmp_path / "facts.json", {"identities_verdict": "23 of 23"}, {**config, "facts": None, "findings": [],
+                                                                                   "labels": {"steps": "10 steps"}})
     facts = read_facts(tmp_path / "facts.json")
     assert facts == {"identities_verdict": "23 of 23"} and facts.config == config
     assert facts["pair_verdict_1000"] == NOT_RUN

@@ -27,6 +27,7 @@ from mnistrepro.choices import EXPERIMENTS
 from mnistrepro.cpu_kernels import AVX2_CPU_EMULATION, avx2_cpu_environment
 from mnistrepro.config import seed_list
 from mnistrepro.facts import NOT_RUN, Facts, MissingFactError, not_run_parts, read_facts, study_config
+from mnistrepro.report.captions import caption_labels
 from mnistrepro.report.findings import findings
 from mnistrepro.report.glance import GLANCE_FIGURES, glance_rows
 from mnistrepro.io import file_sha256
@@ -331,6 +332,7 @@ def report_config(config: dict, facts: Facts | None = None) -> dict:
     full["facts"] = AnyFacts() if facts is None else facts
     full["findings"] = findings(full, full["facts"])
     full["glance"], full["glance_figures"] = glance_rows(full["facts"]), []  # figures: only a real report's
+    full["labels"] = caption_labels(full)
     return full
 
 

@@ -6,6 +6,10 @@ lists each string that words a result: a literal (or an f-string's literal part)
 or a result formatted as a percentage (a ``%`` format spec, ``100 *`` inside an f-string, ``"...%%" % x``).
 Exception messages, docstrings, argparse help and log calls about the run's mechanics are not report sentences
 and are skipped; so are bare identifiers (a column named ``significant`` is a table's, not a sentence).
+
+The captions (``workflow/report/*.rst``) take their values from the layer pre-formatted
+(mnistrepro.report.captions): a scan of their Jinja tags fails on any formatting, counting, label building or
+plural choice left in them.
 """
 
 from __future__ import annotations
@@ -155,3 +159,126 @@ def test_the_report_layer_does_not_import_torch():
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                             env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
+
+
+# The captions (workflow/report/*.rst): text, the facts they quote, the labels of mnistrepro.report.captions, and at
+# most a loop or a check of whether a part ran. Each entry: a pattern over a Jinja tag's expression (its string
+# literals emptied, so that ", " or a fact's name never matches), and what it means.
+CAPTIONS = REPO / "workflow" / "report"
+_JINJA_TAG = re.compile(r"\{\{(?P<output>.*?)\}\}|\{%-?(?P<statement>.*?)-?%\}", re.S)
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
+CONDITIONAL = "a conditional expression (x if ... else y) picks a word"
+CAPTION_LOGIC = [
+    (re.compile(r"\.format\("), "'.format(' formats a number"),
+    (re.compile(r"\|\s*\w+"), "a filter ('| name') computes or formats"),
+    (re.compile(r"~"), "'~' builds a label"),
+    (re.compile(r"\*\*|//|[+\-*/%]"), "arithmetic"),
+    (re.compile(r"\bif\b[^{}]*\belse\b"), CONDITIONAL),
+    (re.compile(r"[=!]=\s*\d|[<>]=?\s*\d"), "a comparison with a number (a plural or a count decided here)"),
+    (re.compile(r"\[\s*-?\d+\s*\]"), "an element picked by position builds a label"),
+]
+
+
+def caption_offences(path: Path) -> list[str]:
+    """``file:line: what: the tag`` for each Jinja tag of the caption at ``path`` that formats, counts, builds a
+    label or chooses a plural: the work of mnistrepro.report.captions.caption_labels."""
+    text = path.read_text()
+    found = []
+    for tag in _JINJA_TAG.finditer(text):
+        expression = _STRING.sub('""', tag["output"] if tag["output"] is not None else tag["statement"])
+        whats = [what for pattern, what in CAPTION_LOGIC if pattern.search(expression)]
+        if tag["output"] is not None and re.search(r"\bif\b", expression) and CONDITIONAL not in whats:
+            whats.append(CONDITIONAL)  # an output's "x if y" (no else) picks a word too
+        line = text.count("\n", 0, tag.start()) + 1
+        found += [f"{path.name}:{line}: {what}: {' '.join(tag[0].split())}" for what in whats]
+    return found
+
+
+def test_no_caption_formats_counts_or_chooses_a_plural():
+    """Every caption receives its values pre-formatted (mnistrepro.report.captions): no ``.format(``, no filter
+    such as ``| length``, no ``~``, no arithmetic, no ``x if n == 1 else y``."""
+    captions = sorted(CAPTIONS.glob("*.rst"))
+    assert len(captions) > 30
+    found = [line for path in captions for line in caption_offences(path)]
+    assert not found, ("these captions compute or format what the report layer should give them pre-formatted "
+                       "(add a label to mnistrepro.report.captions.caption_labels and quote it):\n" + "\n".join(found))
+
+
+def test_the_caption_scan_catches_each_kind_and_passes_text_loops_and_checks(tmp_path):
+    caption = tmp_path / "probe.rst"
+    caption.write_text(
+        "{% set f = snakemake.params.facts %}\n"
+        "{% set c = snakemake.config %}\n"
+        "Prose may say sparse - full, (C[a, b] + C[b, a]) / (n_a + n_b) and 1 = lowest, {{ c.labels.steps }}.\n"
+        '{% if "lenet_tost_power" in f %}{{ f.lenet_tost_power }}{% endif %}\n'
+        "{% if c.pair_sweep.long_seeds %}x{% endif %}\n"
+        "{% for s in c.labels.sweep_step_counts %}\n- After {{ s.steps }}: {{ f[s.pair_verdict] }}, "
+        '{{ f["a-b/c"] }}.\n{% endfor %}\n'
+        '{{ "{:,}".format(c.logreg.steps) }}\n'                                        # line 9
+        "{{ c.lenet.seeds | length }} {{ c.lenet.seeds|length }}\n"                      # line 10
+        '{% set pair = c.pair[0] ~ " vs " ~ c.pair[1] %}\n'                              # line 11
+        "{{ c.pair_sweep.long_seeds * 2 }}\n"                                            # line 12
+        "epoch{{ \"s\" if c.lenet.epochs != 1 else \"\" }}\n"                            # line 13
+        "{% if c.lenet.epochs == 1 %}epoch{% else %}epochs{% endif %}\n"                 # line 14
+        "{% for s in ([c.pair_sweep.steps] + [c.pair_sweep.long_steps]) %}{% endfor %}\n"  # line 15
+        "{{ c.labels.x if c.labels.x }}\n")                                              # line 16
+    found = [line.split(": ", 2)[:2] for line in caption_offences(caption)]
+    assert found == [
+        ["probe.rst:9", "'.format(' formats a number"],
+        ["probe.rst:10", "a filter ('| name') computes or formats"],
+        ["probe.rst:10", "a filter ('| name') computes or formats"],
+        ["probe.rst:11", "'~' builds a label"],
+        ["probe.rst:11", "an element picked by position builds a label"],
+        ["probe.rst:12", "arithmetic"],
+        ["probe.rst:13", CONDITIONAL],
+        ["probe.rst:13", "a comparison with a number (a plural or a count decided here)"],
+        ["probe.rst:14", "a comparison with a number (a plural or a count decided here)"],
+        ["probe.rst:15", "arithmetic"],
+        ["probe.rst:16", CONDITIONAL],
+    ], found
+
+
+def _default_config(**sections) -> dict:
+    """config.yaml with ``sections``' keys replaced, seeds as lists (as common.smk makes them)."""
+    import yaml
+
+    from mnistrepro.config import seed_list
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    for section, values in sections.items():
+        config[section] = values if not isinstance(values, dict) else {**config[section], **values}
+    for section in ("logreg", "pair_sweep", "lenet"):
+        config[section]["seeds"] = seed_list(config[section]["seeds"])
+    return config
+
+
+def test_caption_labels_word_the_config_with_its_plurals():
+    from mnistrepro.report.captions import caption_labels
+
+    labels = caption_labels(_default_config())
+    assert {k: labels[k] for k in ("pair", "steps", "steps_run", "logreg_seeds", "sweep_pairs", "sweep_steps",
+                                   "long_seeds", "long_steps", "epochs", "lenet_seeds", "lenet_test_images",
+                                   "sign_patterns", "logreg_step_counts")} == {
+        "pair": "4 vs 9", "steps": "10,000 steps", "steps_run": "10,000-step", "logreg_seeds": "200 seeds",
+        "sweep_pairs": "45 digit pairs", "sweep_steps": "1,000 steps", "long_seeds": "50 seeds",
+        "long_steps": "10,000 steps", "epochs": "10 epochs", "lenet_seeds": "26 seeds",
+        "lenet_test_images": "all MNIST test images", "sign_patterns": "9,999 sign patterns",
+        "logreg_step_counts": "100, 300, 1000, 3000, 10000"}
+    assert labels["sweep_step_counts"] == [
+        {"steps": "1,000 steps", "hardest_pair": "hardest_pair_1000", "easiest_pair": "easiest_pair_1000",
+         "sweep_n": "sweep_n_1000", "pair_verdict": "pair_verdict_1000", "pair_models": "pair_models_1000"},
+        {"steps": "10,000 steps", "hardest_pair": "hardest_pair_10000", "easiest_pair": "easiest_pair_10000",
+         "sweep_n": "sweep_n_10000", "pair_verdict": "pair_verdict_10000", "pair_models": "pair_models_10000"}]
+    assert [kind["most_confused"] for kind in labels["c3_kinds"]] == ["lenet_sparse_most_confused",
+                                                                    "lenet_full_most_confused"]
+    # One of each: the singular; a sweep whose seeds all stop at `steps` ranks once; a pair listed twice runs once.
+    one = caption_labels(_default_config(
+        pair=[3, 5], logreg={"seeds": [7], "steps": 1, "eval_steps": [1]},
+        pair_sweep={"pairs": [[9, 4], [4, 9]], "seeds": 1, "steps": 500, "long_seeds": 0},
+        lenet={"seeds": [5], "epochs": 1, "test_limit": 1}))
+    assert {k: one[k] for k in ("pair", "steps", "logreg_seeds", "sweep_pairs", "sweep_seeds", "epochs",
+                                "lenet_seeds", "lenet_first_seed", "lenet_test_images")} == {
+        "pair": "3 vs 5", "steps": "1 step", "logreg_seeds": "1 seed", "sweep_pairs": "1 digit pair",
+        "sweep_seeds": "1 seed", "epochs": "1 epoch", "lenet_seeds": "1 seed", "lenet_first_seed": "5",
+        "lenet_test_images": "the first 1 MNIST test image"}
+    assert [s["steps"] for s in one["sweep_step_counts"]] == ["500 steps"]

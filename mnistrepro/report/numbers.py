@@ -13,7 +13,7 @@ from typing import Sequence
 from mnistrepro.stats import P_PRINT_CEILING, P_PRINT_FLOOR
 
 __all__ = ["MISSING", "percent", "points", "signed_points", "points_interval", "interval_text", "format_p", "pair_label",
-           "steps_label", "epochs_label", "is_missing"]
+           "steps_label", "epochs_label", "count_label", "is_missing"]
 
 # How a number that is not there (NaN, None) reads.
 MISSING = "n/a"
@@ -71,9 +71,15 @@ def pair_label(pair: str | Sequence[int]) -> str:
     return " vs ".join(str(d) for d in digits)
 
 
+def count_label(n: int, noun: str, plural: str | None = None) -> str:
+    """A count and its noun: ``200 seeds``, ``1 seed``, ``9,999 resamples`` (``plural``: where adding an s is
+    wrong)."""
+    return f"{n:,} " + (noun if n == 1 else plural or f"{noun}s")
+
+
 def steps_label(steps: int) -> str:
     """``1,000 steps`` (``1 step``)."""
-    return f"{steps:,} step" + ("" if steps == 1 else "s")
+    return count_label(steps, "step")
 
 
 def epochs_label(epochs: int) -> str:

@@ -8,6 +8,7 @@ from mnistrepro.config import check_config, divisor_label, evaluated_steps, seed
 from mnistrepro.cpu_kernels import pin_cpu_kernels
 from mnistrepro.device import training_on_gpu
 from mnistrepro.facts import Facts, current_facts
+from mnistrepro.report.captions import caption_labels
 from mnistrepro.report.findings import current_findings
 from mnistrepro.report.glance import embedded_figures, glance_rows
 from mnistrepro.logs import ConfigError
@@ -79,6 +80,9 @@ config["facts"], config["findings"] = current_findings(FACTS, config)
 # The home page opens with one row per claim of the seed (mnistrepro.report.glance); its figures are embedded by
 # figures.smk, and only when a report is built.
 config["glance"] = glance_rows(config["facts"]) if config["facts"] is not None else []
+# What the captions show of the config (a pair, a step or seed count with its noun), written by the report layer: a
+# caption quotes config["labels"] and formats nothing itself (mnistrepro.report.captions).
+config["labels"] = caption_labels(config)
 if config["facts"] is None and report_requested(sys.argv):
     raise ConfigError(
         f"No report yet: {FACTS} does not exist or was made under another configuration. Run the study first "
