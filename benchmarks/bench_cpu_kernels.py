@@ -3,8 +3,8 @@ library's native kernels (``cpu_kernels: native``), side by side.
 
 The kernel choice is made when torch loads, so each setting trains in its own process; the two take turns for
 ``--rounds`` rounds, each training one epoch of ``--images`` images per C3 kind with one thread (the pipeline's
-loop, :func:`mnistrepro.lenet_training.train`). Prints each round's seconds, the median ratio capped/native, and
-whether the two settings' weights are equal (on a CPU with AVX-512 they are not: that is why the study caps).
+loop, :func:`mnistrepro.experiments.lenet_training.train`). Prints each round's seconds, the median ratio capped/native,
+and whether the two settings' weights are equal (on a CPU with AVX-512 they are not: that is why the study caps).
 
     .venv/bin/python benchmarks/bench_cpu_kernels.py                  # 3 rounds of 60,000 images
     .venv/bin/python benchmarks/bench_cpu_kernels.py --rounds 5 --images 20000
@@ -23,14 +23,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mnistrepro.cpu_kernels import KERNEL_VARIABLES, kernel_environment  # noqa: E402
+from mnistrepro.study.cpu_kernels import KERNEL_VARIABLES, kernel_environment  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 WORKER = """
 import hashlib, sys, time
 import torch
-from mnistrepro.data import read_idx_dir
-from mnistrepro.lenet_training import LeNetRun, to_device_data, train
+from mnistrepro.data.tensors import read_idx_dir
+from mnistrepro.experiments.lenet_training import LeNetRun, to_device_data, train
 torch.set_num_threads(1)
 data = to_device_data(read_idx_dir(sys.argv[1]), "cpu", int(sys.argv[2]), 1000)
 seconds, digests = 0.0, []

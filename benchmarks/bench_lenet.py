@@ -3,10 +3,10 @@
 The straightforward loop is the textbook one: a ``DataLoader`` (batch 100, shuffled) over a dataset
 that turns each uint8 image into a PIL image and applies ``ToTensor`` (what ``torchvision.datasets.MNIST``
 does), the sparse C3 as 16 separate convolutions on index-sliced inputs (``reference_impl.lenet5_sixteen``),
-``loss.item()`` every batch. The pipeline's loop is the inner loop of :func:`mnistrepro.lenet_training.train`
-(data resident on the device, one convolution for the sparse C3, channels-last on the CPU, CUDA graphs
-on a GPU). All loops run in this process on the same images, taking turns slice by slice (``--slice``
-batches) so that background load hits every loop alike; the median images/s over slices is reported,
+``loss.item()`` every batch. The pipeline's loop is the inner loop of
+:func:`mnistrepro.experiments.lenet_training.train` (data resident on the device, one convolution for the sparse C3,
+channels-last on the CPU, CUDA graphs on a GPU). All loops run in this process on the same images, taking turns slice by
+slice (``--slice`` batches) so that background load hits every loop alike; the median images/s over slices is reported,
 with the ratios:
 
 - ``speed-up``: pipeline images/s / straightforward images/s, per variant (target for sparse on the
@@ -16,17 +16,17 @@ with the ratios:
 
 On the CPU it also times the pipeline's training step before and after the fused step (docs/lenet-design.md, "A faster CPU step"):
 ``before`` is the layer-by-layer forward (``reference_impl.layer_by_layer``) with glibc's default allocator
-settings; ``after`` is what :func:`mnistrepro.lenet_training.train` runs now (the fused ``tanh -> pool ->
-tanh`` autograd nodes of :mod:`mnistrepro.lenet_ops`, C3 in NCHW, and freed memory kept in the heap by
-:func:`mnistrepro.lenet_ops.retain_freed_memory`); ``allocator`` is ``before`` with the allocator setting
+settings; ``after`` is what :func:`mnistrepro.experiments.lenet_training.train` runs now (the fused ``tanh -> pool ->
+tanh`` autograd nodes of :mod:`mnistrepro.experiments.lenet_ops`, C3 in NCHW, and freed memory kept in the heap by
+:func:`mnistrepro.experiments.lenet_ops.retain_freed_memory`); ``allocator`` is ``before`` with the allocator setting
 alone. The allocator setting is process-wide, so each path trains in its own worker process; the loops
 take turns slice by slice (the others wait), and the ratio is the median over rounds of after/before
 (wall clock; also per CPU-second, which other processes on a shared machine disturb less). Target: at
 least 1.3x for both C3 variants with one thread.
 
 On the CPU it also times the single-seed training step of one trainer for one seed and for groups
-(:class:`mnistrepro.lenet_training.TrainStep` over a seed axis of one) beside the single-seed step it replaced
-(``old``: ``reference_impl.SingleSeedStepBefore``, a frozen copy), in one worker process at one thread, both
+(:class:`mnistrepro.experiments.lenet_training.TrainStep` over a seed axis of one) beside the single-seed step it
+replaced (``old``: ``reference_impl.SingleSeedStepBefore``, a frozen copy), in one worker process at one thread, both
 with freed memory kept in the heap as training keeps it; the two take turns slice by slice (which one goes
 first alternates), and ``new/old`` is the median over rounds of the new step's time over the old one's (1:
 as fast; with the spread of the rounds' ratios, which is the run-to-run noise). Both take the same steps
@@ -64,12 +64,12 @@ from torchvision.transforms import ToTensor
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from reference_impl import SingleSeedStepBefore, layer_by_layer, lenet5_sixteen  # noqa: E402  (this directory)
-from mnistrepro.choices import C3_KINDS, DEVICES  # noqa: E402
-from mnistrepro.device import describe_device, resolve_device  # noqa: E402
-from mnistrepro.lenet import LeNet5  # noqa: E402
-from mnistrepro.lenet_ops import retain_freed_memory  # noqa: E402
-from mnistrepro.lenet_training import (  # noqa: E402
+from mnistrepro.experiments.lenet import LeNet5  # noqa: E402
+from mnistrepro.experiments.lenet_ops import retain_freed_memory  # noqa: E402
+from mnistrepro.experiments.lenet_training import (  # noqa: E402
     LeNetRun, TrainStep, epoch_permutation, resume, to_device_data, train, train_group, use_deterministic_cudnn)
+from mnistrepro.study.choices import C3_KINDS, DEVICES  # noqa: E402
+from mnistrepro.study.device import describe_device, resolve_device  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / "results" / "data" / "mnist.pt"
 
@@ -139,9 +139,9 @@ class Straightforward:
 
 
 class Pipeline:
-    """The pipeline's loop for one seed: :class:`mnistrepro.lenet_training.TrainStep` on data resident on the
-    device, set up as :func:`mnistrepro.lenet_training.train` sets it up (the seed's module alone, channels-last
-    on the CPU, CUDA graph). ``fused=False``: the layer-by-layer forward (the step before the fused one).
+    """The pipeline's loop for one seed: :class:`mnistrepro.experiments.lenet_training.TrainStep` on data resident on
+    the device, set up as :func:`mnistrepro.experiments.lenet_training.train` sets it up (the seed's module alone,
+    channels-last on the CPU, CUDA graph). ``fused=False``: the layer-by-layer forward (the step before the fused one).
     ``old=True``: the single-seed step before one trainer served one seed and groups alike
     (``reference_impl.SingleSeedStepBefore``)."""
 
@@ -382,8 +382,8 @@ def ten_epochs(mnist: dict, device: torch.device, epochs: int) -> dict:
 
 
 class GroupedPipeline:
-    """``seeds`` trained together: :class:`mnistrepro.lenet_training.TrainStep` over the stacked seeds, as
-    :func:`mnistrepro.lenet_training.train_group` sets it up; ``run(n)`` takes ``n`` steps of every seed."""
+    """``seeds`` trained together: :class:`mnistrepro.experiments.lenet_training.TrainStep` over the stacked seeds, as
+    :func:`mnistrepro.experiments.lenet_training.train_group` sets it up; ``run(n)`` takes ``n`` steps of every seed."""
 
     def __init__(self, data, c3: str, seeds: list[int]) -> None:
         device = data.device

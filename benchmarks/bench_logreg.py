@@ -1,4 +1,4 @@
-"""Steps/s of the straightforward autograd loop vs the fast loop of mnistrepro.logreg, side by side;
+"""Steps/s of the straightforward autograd loop vs the fast loop of mnistrepro.experiments.logreg, side by side;
 then runs/s of the per-seed fast loop vs the batched loop (all seeds stepped together).
 
 Both loops run in this process, on the CPU, from the same initial weights and the same sample
@@ -29,8 +29,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import reference_impl  # noqa: E402  (this directory: reference loops)
-from mnistrepro import logreg  # noqa: E402
-from mnistrepro.choices import LOSSES, SCALINGS  # noqa: E402
+from mnistrepro.experiments import logreg  # noqa: E402
+from mnistrepro.study.choices import LOSSES, SCALINGS  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / "results" / "data" / "pair_4_9.pt"
 

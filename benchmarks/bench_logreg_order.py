@@ -1,6 +1,6 @@
 """Run-steps/s of the batched logistic-regression loop with its summation order fixed by the code
-(mnistrepro.logreg.train_batched: a pairwise tree of elementwise adds, the C library's exp) vs the same loop with
-NumPy's ``einsum`` row dot and ``np.exp`` (the loop before, whose bits depended on the SIMD extensions NumPy
+(mnistrepro.experiments.logreg.train_batched: a pairwise tree of elementwise adds, the C library's exp) vs the same loop
+with NumPy's ``einsum`` row dot and ``np.exp`` (the loop before, whose bits depended on the SIMD extensions NumPy
 dispatched to), side by side in this process.
 
 Both train the same seeds from the same start, taking turns for ``--repeats`` rounds; it prints each round's
@@ -27,8 +27,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_logreg import DEFAULT_DATA, synthetic_pair  # noqa: E402  (this directory)
-from mnistrepro import logreg  # noqa: E402
-from mnistrepro.choices import LOSSES, SCALINGS  # noqa: E402
+from mnistrepro.experiments import logreg  # noqa: E402
+from mnistrepro.study.choices import LOSSES, SCALINGS  # noqa: E402
 
 
 def step_coefficient_numpy_exp(loss: str, m: np.ndarray, y: np.ndarray, lr: float) -> np.ndarray:
@@ -43,7 +43,8 @@ def step_coefficient_numpy_exp(loss: str, m: np.ndarray, y: np.ndarray, lr: floa
 
 def train_batched_einsum(x: torch.Tensor, y: torch.Tensor, loss: str, lr: float, weights: torch.Tensor,
                          biases: torch.Tensor, indices: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """The inner loop of :func:`mnistrepro.logreg.train_batched` with ``einsum`` and ``np.exp`` (no statistics)."""
+    """The inner loop of :func:`mnistrepro.experiments.logreg.train_batched` with ``einsum`` and ``np.exp`` (no
+    statistics)."""
     xn = x.contiguous().numpy()
     w = weights.numpy().copy()
     b = biases.numpy().copy()

@@ -1,5 +1,6 @@
-"""The LeNet-5 test-set bootstrap's matrix product, exact (float64 integers: mnistrepro.stats.calibration_features)
-vs the float32 product it replaced (whose sums depended on the CPU's BLAS kernels), side by side in one process.
+"""The LeNet-5 test-set bootstrap's matrix product, exact (float64 integers:
+mnistrepro.analysis.stats.calibration_features) vs the float32 product it replaced (whose sums depended on the CPU's
+BLAS kernels), side by side in one process.
 
 The default study's shape: 10,000 test images, 2 C3 kinds x 2 binnings x 26 seeds x 30 bin columns + 1 difference
 column, 1,999 resamples in chunks of 500. Prints each round's times and the median ratio exact / float32, then the
@@ -16,7 +17,7 @@ import time
 
 import numpy as np
 
-from mnistrepro.stats import ECE_BINS, ECE_BINNINGS, calibration_features, confidence_bin_index, lenet_test_set
+from mnistrepro.analysis.stats import ECE_BINS, ECE_BINNINGS, calibration_features, confidence_bin_index, lenet_test_set
 
 
 def synthetic_records(seeds: int, n: int = 10_000) -> list[dict]:

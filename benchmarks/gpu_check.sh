@@ -64,7 +64,7 @@ tests() {
 }
 
 benchmark() {
-  $PY -c "import sys; from mnistrepro.data import read_idx_dir, save_mnist; save_mnist(read_idx_dir(sys.argv[1]), sys.argv[2])" \
+  $PY -c "import sys; from mnistrepro.data.tensors import read_idx_dir, save_mnist; save_mnist(read_idx_dir(sys.argv[1]), sys.argv[2])" \
     "$MNISTREPRO_TEST_DATA/idx" "$WORK/mnist.pt"
   timeout 240 $PY benchmarks/bench_lenet.py --device cuda --no-straightforward --data "$WORK/mnist.pt" \
     --json "$OUT/bench_lenet_cuda.json" 2>&1 | tail -20
@@ -89,7 +89,7 @@ power_study() {  # after default_study, in its directory: only the extra seeds t
 
 determinism() {  # the first 10 seeds' LeNet-5 runs trained twice, in two directories: same seed, same GPU, same numbers?
   # On a GPU `seeds_per_job: auto` trains seeds in groups: those runs live under the grouped run key.
-  local targets=$($PY -c "import yaml; from mnistrepro.config import seed_list; from mnistrepro.studies import lenet_run_paths
+  local targets=$($PY -c "import yaml; from mnistrepro.study.config import seed_list; from mnistrepro.study.studies import lenet_run_paths
 c = yaml.safe_load(open('$CONFIG')); grouped = c['lenet'].get('seeds_per_job', 'auto') != 1
 print(' '.join(lenet_run_paths(c, grouped)['run'].format(c3=v, seed=s) + '/training.json' for v in c['lenet']['c3'] for s in seed_list(c['lenet']['seeds'])[:10]))")
   study "$WORK/lenet_a" $targets && study "$WORK/lenet_b" $targets || return

@@ -1,15 +1,15 @@
 """Reference implementations the tests and benchmarks check the pipeline's fast code against; not used by
 the pipeline.
 
-Logistic regression (mnistrepro.logreg), three loops with the same maths:
+Logistic regression (mnistrepro.experiments.logreg), three loops with the same maths:
 
 - :func:`train_reference`: the straightforward loop, ``nn.Linear`` + autograd + ``torch.optim.SGD`` on
   :func:`loss_spec` (SPEC.md's formulas), one sample per step;
 - :func:`train_fast`: the closed-form gradient on NumPy views of the tensors, one seed; one ``dot`` and
   one ``axpy`` per step. Same results up to float rounding for the same initial weights and samples;
-- mnistrepro.logreg.train_batched, the pipeline's: :func:`train_fast` for many seeds at once.
+- mnistrepro.experiments.logreg.train_batched, the pipeline's: :func:`train_fast` for many seeds at once.
 
-LeNet-5 (mnistrepro.lenet): :class:`SixteenConvC3`, the literal sparse C3 (16 convolutions on
+LeNet-5 (mnistrepro.experiments.lenet): :class:`SixteenConvC3`, the literal sparse C3 (16 convolutions on
 index-sliced inputs), and :func:`lenet5_sixteen`, LeNet-5 with it; :func:`layer_by_layer`, the CPU forward
 before the fused activation-pooling blocks; :class:`SingleSeedStepBefore`, the single-seed training step
 before one trainer served a seed alone and a group of seeds alike.
@@ -29,9 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mnistrepro import lenet, logreg
-from mnistrepro.choices import C3_KERNEL
-from mnistrepro.lenet_training import DeviceData, build_model
+from mnistrepro.experiments import lenet, logreg
+from mnistrepro.experiments.lenet_training import DeviceData, build_model
+from mnistrepro.study.choices import C3_KERNEL
 
 # ----------------------------------------------------------------------------------------------
 # Logistic regression
@@ -42,7 +42,7 @@ def loss_spec(loss: str, z: Tensor, y: Tensor) -> Tensor:
     """The losses as SPEC.md writes them (elementwise; ``z``, ``y`` broadcastable).
 
     ``mse`` is the literal two-class squared error; ``ce`` is ``softplus(-y z)`` (torch's, which
-    is the stable form of ``log(1 + exp(-y z))``); any other registered loss, mnistrepro.logreg's
+    is the stable form of ``log(1 + exp(-y z))``); any other registered loss, mnistrepro.experiments.logreg's
     form. Used by :func:`train_reference` under autograd.
     """
     if loss == "mse":
@@ -77,7 +77,7 @@ _DMARGIN: dict[str, Callable[[float], float]] = {"mse": _dmargin_mse, "ce": _dma
 
 def dmargin(loss: str) -> Callable[[float], float]:
     """``d/dm`` of ``loss`` on Python floats: the fast forms above for the study's two losses, else the
-    registered NumPy form (mnistrepro.logreg.LossForms.dmargin), slower but the same maths."""
+    registered NumPy form (mnistrepro.experiments.logreg.LossForms.dmargin), slower but the same maths."""
     if loss in _DMARGIN:
         return _DMARGIN[loss]
     forms = logreg.loss_forms(loss)
@@ -197,7 +197,7 @@ class SixteenConvC3(nn.Module):
 
     ``[N, 6, H, W] -> [N, 16, H-4, W-4]``. The reference construction (slow: 16 small convolutions
     and 16 index copies); :meth:`load_sparse` / :meth:`to_sparse` convert weights to and from
-    :class:`mnistrepro.lenet.SparseC3`. A :class:`mnistrepro.lenet.C3Layer`.
+    :class:`mnistrepro.experiments.lenet.SparseC3`. A :class:`mnistrepro.experiments.lenet.C3Layer`.
     """
 
     def __init__(self, table: Sequence[Sequence[int]] = lenet.C3_TABLE, kernel_size: int = C3_KERNEL) -> None:
@@ -224,7 +224,8 @@ class SixteenConvC3(nn.Module):
 
     @torch.no_grad()
     def load_sparse(self, sparse: lenet.SparseC3) -> "SixteenConvC3":
-        """Copy a :class:`mnistrepro.lenet.SparseC3`'s kernels and biases into the 16 convolutions (same table)."""
+        """Copy a :class:`mnistrepro.experiments.lenet.SparseC3`'s kernels and biases into the 16 convolutions (same
+        table)."""
         if sparse.table != self.table:
             raise ValueError("load_sparse: the two modules have different connection tables")
         start = 0
@@ -236,7 +237,7 @@ class SixteenConvC3(nn.Module):
 
     @torch.no_grad()
     def to_sparse(self) -> lenet.SparseC3:
-        """A :class:`mnistrepro.lenet.SparseC3` holding these 16 convolutions' kernels and biases."""
+        """A :class:`mnistrepro.experiments.lenet.SparseC3` holding these 16 convolutions' kernels and biases."""
         ref = self.convs[0].weight
         sparse = lenet.SparseC3(self.table, kernel_size=self.kernel_size).to(device=ref.device, dtype=ref.dtype)
         sparse.weight.copy_(torch.cat([conv.weight[0] for conv in self.convs]))
@@ -253,8 +254,8 @@ def lenet5_sixteen() -> lenet.LeNet5:
 
 
 def layer_by_layer(model: lenet.LeNet5) -> lenet.LeNet5:
-    """``model`` running its layer-by-layer forward (:meth:`mnistrepro.lenet.LeNet5.forward_layers`) on every device,
-    the CPU included, where the pipeline runs the fused forward. Returns ``model``."""
+    """``model`` running its layer-by-layer forward (:meth:`mnistrepro.experiments.lenet.LeNet5.forward_layers`) on
+    every device, the CPU included, where the pipeline runs the fused forward. Returns ``model``."""
     model.forward = model.forward_layers
     return model
 
@@ -263,7 +264,7 @@ class SingleSeedStepBefore:
     """A frozen copy of the pipeline's single-seed training step (eager, as on the CPU) from before one trainer
     served a seed alone and a group of seeds alike; benchmarks/bench_lenet.py times it beside today's step.
 
-    Set up as a fresh run was: the weights of ``seed`` (:func:`mnistrepro.lenet_training.build_model`),
+    Set up as a fresh run was: the weights of ``seed`` (:func:`mnistrepro.experiments.lenet_training.build_model`),
     channels-last on the CPU, ``torch.optim.SGD(foreach=True)``. ``step(idx)``: one SGD step on the batch
     ``data.train_x[idx]`` (``idx`` int64 ``[B]``), accumulating the summed loss (``loss_sum``, float64 ``[]``) and
     the correct predictions (``correct``, int64 ``[]``) on the device.

@@ -1,13 +1,14 @@
 """Rule aggregate: every run record (and the identities table) -> runs, summary, comparisons (a family per claim),
 LeNet-5 test-set uncertainty, report facts (with the exploratory analyses' facts, from the tables of rules
-exploratory_lenet and scale_grid; none of their numbers enter the comparisons): mnistrepro.aggregate.aggregate_study.
+exploratory_lenet and scale_grid; none of their numbers enter the comparisons):
+mnistrepro.outputs.aggregate.aggregate_study.
 """
 import pandas as pd
 
-from mnistrepro.aggregate import aggregate_study
-from mnistrepro.facts import write_facts
-from mnistrepro.io import atomic_path, read_json
-from mnistrepro.logs import setup_logging
+from mnistrepro.analysis.facts import write_facts
+from mnistrepro.outputs.aggregate import aggregate_study
+from mnistrepro.study.io import atomic_path, read_json
+from mnistrepro.study.logs import setup_logging
 
 log = setup_logging(snakemake.log[0])
 params = snakemake.params
@@ -19,7 +20,8 @@ tables, facts = aggregate_study(
     identities=pd.read_csv(snakemake.input.identities),
     exploratory={name: pd.read_csv(snakemake.input[f"exploratory_{name}"])
                  for name in ("confusions", "ranking", "per_epoch")},
-    # The exploratory scale grid's table where the config runs it (else its facts read "not run": mnistrepro.facts).
+    # The exploratory scale grid's table where the config runs it (else its facts read "not run":
+    # mnistrepro.analysis.facts).
     scale_grid=pd.read_csv(snakemake.input.scale_grid) if snakemake.input.scale_grid else None,
     pair=params.pair,
     logreg_steps=params.logreg_steps,
@@ -34,5 +36,5 @@ for row in comparisons.itertuples(index=False):
 for name, table in tables.items():
     with atomic_path(snakemake.output[name]) as tmp:
         table.to_csv(tmp, index=False)
-# With the configuration they were made under and the parts of the study it left out (mnistrepro.facts).
+# With the configuration they were made under and the parts of the study it left out (mnistrepro.analysis.facts).
 write_facts(snakemake.output.facts, facts, snakemake.config)

@@ -1,9 +1,9 @@
 """Rule aggregate_logreg: the logistic-regression runs (main grid and sweep) -> escape rates and their sensitivity,
 pair difficulty, and the runs of logistic regression for its figures; as soon as those runs are done, long before
 LeNet-5's."""
-from mnistrepro.aggregate import logreg_tables, runs_table
-from mnistrepro.io import atomic_path, read_json
-from mnistrepro.logs import setup_logging
+from mnistrepro.outputs.aggregate import logreg_tables, runs_table
+from mnistrepro.study.io import atomic_path, read_json
+from mnistrepro.study.logs import setup_logging
 
 log = setup_logging(snakemake.log[0])
 params = snakemake.params

@@ -1,9 +1,9 @@
 """Rule data_summary: where MNIST came from, its verified checksums, and the image counts."""
 import pandas as pd
 
-from mnistrepro.data import load_mnist, load_pair, pair_counts
-from mnistrepro.io import atomic_path, read_json
-from mnistrepro.logs import setup_logging
+from mnistrepro.data.tensors import load_mnist, load_pair, pair_counts
+from mnistrepro.study.io import atomic_path, read_json
+from mnistrepro.study.logs import setup_logging
 
 log = setup_logging(snakemake.log[0])
 record = read_json(snakemake.input.record)

@@ -1,9 +1,9 @@
 """Rule download_mnist: the four verified IDX files, from the first configured source that works."""
 from pathlib import Path
 
-from mnistrepro.acquisition import acquire_mnist, acquisition_record
-from mnistrepro.io import write_json
-from mnistrepro.logs import setup_logging
+from mnistrepro.data.acquisition import acquire_mnist, acquisition_record
+from mnistrepro.study.io import write_json
+from mnistrepro.study.logs import setup_logging
 
 log = setup_logging(snakemake.log[0])
 source = acquire_mnist(

@@ -1,7 +1,7 @@
 """Rule environment: the software stack of the submitting host (each training job records its own hardware)."""
-from mnistrepro.environment import environment_table
-from mnistrepro.io import atomic_path
-from mnistrepro.logs import setup_logging
+from mnistrepro.study.environment import environment_table
+from mnistrepro.study.io import atomic_path
+from mnistrepro.study.logs import setup_logging
 
 log = setup_logging(snakemake.log[0])
 table = environment_table(snakemake.params.device)

@@ -7,12 +7,12 @@ import time
 
 import torch
 
-from mnistrepro.data import load_mnist
-from mnistrepro.device import claim_training_device, describe_device
-from mnistrepro.io import write_json
-from mnistrepro.lenet_eval import eval_batch_size, evaluate, evaluation_record, load_trained_model
-from mnistrepro.lenet_training import to_device_data
-from mnistrepro.logs import setup_logging
+from mnistrepro.data.tensors import load_mnist
+from mnistrepro.experiments.lenet_eval import eval_batch_size, evaluate, evaluation_record, load_trained_model
+from mnistrepro.experiments.lenet_training import to_device_data
+from mnistrepro.study.device import claim_training_device, describe_device
+from mnistrepro.study.io import write_json
+from mnistrepro.study.logs import setup_logging
 
 log = setup_logging(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)

@@ -1,14 +1,14 @@
 """Rule exploratory_lenet: LeNet-5's evaluation records and per-epoch histories (and the sweep's runs with its
-ranking) -> the two exploratory tables of mnistrepro.exploratory: the digit pairs' confusion rates and their
+ranking) -> the two exploratory tables of mnistrepro.analysis.exploratory: the digit pairs' confusion rates and their
 ranking next to logistic regression's, and the sparse - full difference after every epoch. They describe; none
 enters comparisons.csv. Rule aggregate reads them for the facts."""
 import pandas as pd
 
-from mnistrepro.aggregate import lenet_history, runs_table, table_rng
-from mnistrepro.choices import claim_pair
-from mnistrepro.exploratory import confusion_table, per_epoch_table, ranking_table
-from mnistrepro.io import atomic_path, read_json
-from mnistrepro.logs import setup_logging
+from mnistrepro.analysis.exploratory import confusion_table, per_epoch_table, ranking_table
+from mnistrepro.outputs.aggregate import lenet_history, runs_table, table_rng
+from mnistrepro.study.choices import claim_pair
+from mnistrepro.study.io import atomic_path, read_json
+from mnistrepro.study.logs import setup_logging
 
 log = setup_logging(snakemake.log[0])
 params = snakemake.params

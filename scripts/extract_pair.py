@@ -1,6 +1,6 @@
 """Rule extract_pair: the binary subset for one digit pair (first digit -> -1, second -> +1)."""
-from mnistrepro.data import extract_pair, load_mnist, pair_counts, save_pair
-from mnistrepro.logs import setup_logging
+from mnistrepro.data.tensors import extract_pair, load_mnist, pair_counts, save_pair
+from mnistrepro.study.logs import setup_logging
 
 log = setup_logging(snakemake.log[0])
 digits = (int(snakemake.wildcards.a), int(snakemake.wildcards.b))

@@ -1,7 +1,7 @@
 """Rule hardware: where every training run ran (host, SLURM job, device, GPU model, CUDA stack), from the runs' records."""
-from mnistrepro.environment import hardware_table
-from mnistrepro.io import atomic_path, read_json
-from mnistrepro.logs import setup_logging
+from mnistrepro.study.environment import hardware_table
+from mnistrepro.study.io import atomic_path, read_json
+from mnistrepro.study.logs import setup_logging
 
 log = setup_logging(snakemake.log[0])
 

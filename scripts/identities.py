@@ -5,10 +5,10 @@ import logging
 
 import torch
 
-from mnistrepro import identities as ident
-from mnistrepro.data import load_mnist
-from mnistrepro.io import atomic_path
-from mnistrepro.logs import setup_logging
+from mnistrepro.data.tensors import load_mnist
+from mnistrepro.experiments import identities as ident
+from mnistrepro.study.io import atomic_path
+from mnistrepro.study.logs import setup_logging
 
 snakemake = globals()["snakemake"]
 log = setup_logging(snakemake.log[0]).getChild("identities")

@@ -2,10 +2,10 @@
 once into tensors the training jobs load in milliseconds."""
 from pathlib import Path
 
-from mnistrepro.acquisition import verify_acquired
-from mnistrepro.data import read_idx_dir, save_mnist
-from mnistrepro.io import read_json
-from mnistrepro.logs import setup_logging
+from mnistrepro.data.acquisition import verify_acquired
+from mnistrepro.data.tensors import read_idx_dir, save_mnist
+from mnistrepro.study.io import read_json
+from mnistrepro.study.logs import setup_logging
 
 log = setup_logging(snakemake.log[0])
 idx_dir = Path(snakemake.input.idx[0]).parent

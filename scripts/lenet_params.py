@@ -1,8 +1,8 @@
 """Rule lenet_params: trainable parameters per layer of each LeNet-5 variant, measured and analytic."""
-from mnistrepro.aggregate import params_table
-from mnistrepro.io import atomic_path
-from mnistrepro.lenet import LeNet5, analytic_param_counts, measured_param_counts
-from mnistrepro.logs import setup_logging
+from mnistrepro.experiments.lenet import LeNet5, analytic_param_counts, measured_param_counts
+from mnistrepro.outputs.aggregate import params_table
+from mnistrepro.study.io import atomic_path
+from mnistrepro.study.logs import setup_logging
 
 log = setup_logging(snakemake.log[0])
 c3s = snakemake.params.c3

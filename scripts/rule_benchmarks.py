@@ -1,7 +1,7 @@
 """Rule rule_benchmarks: wall time and peak memory of every job, from the benchmark: files."""
-from mnistrepro.rule_benchmarks import rule_benchmarks
-from mnistrepro.io import atomic_path
-from mnistrepro.logs import setup_logging
+from mnistrepro.study.io import atomic_path
+from mnistrepro.study.logs import setup_logging
+from mnistrepro.study.rule_benchmarks import rule_benchmarks
 
 log = setup_logging(snakemake.log[0])
 table = rule_benchmarks(snakemake.input, root=snakemake.params.roots)

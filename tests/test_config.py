@@ -12,9 +12,9 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from conftest import REPO, run_snakemake
-from mnistrepro.choices import C3_KINDS, DEVICES, LOSSES, SCALINGS, SOURCES
-from mnistrepro.config import ConfigError, check_config, seed_list
-from mnistrepro.cpu_kernels import CPU_KERNELS
+from mnistrepro.study.choices import C3_KINDS, DEVICES, LOSSES, SCALINGS, SOURCES
+from mnistrepro.study.config import ConfigError, check_config, seed_list
+from mnistrepro.study.cpu_kernels import CPU_KERNELS
 
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
 # Every enum of the schema, by its place in the schema, and the package's list it must equal. None lists variants
@@ -56,8 +56,8 @@ def test_the_lenet_n_follows_from_the_plan_stated_in_the_config(config):
     none of seeds 0-32, which earlier looks saw."""
     import numpy as np
 
-    from mnistrepro.aggregate import comparisons_table, runs_table
-    from mnistrepro.stats import ALPHA, equivalence_required_n
+    from mnistrepro.outputs.aggregate import comparisons_table, runs_table
+    from mnistrepro.analysis.stats import ALPHA, equivalence_required_n
 
     gen = np.random.default_rng(0)
     records = [({"c3": c3, "seed": s, "epochs": 10, "trainable_params": 1, "train_seconds": 1.0, "device": "cpu"},
@@ -112,7 +112,7 @@ def schema_enums(node, where: str = "") -> dict[str, list]:
 
 
 def test_schema_enums_are_the_package_lists():
-    """The schema's choices are the package's (mnistrepro.choices): a value the package adds or drops
+    """The schema's choices are the package's (mnistrepro.study.choices): a value the package adds or drops
     must be added to or dropped from the schema too, and a new enum must name its list here. No enum lists the
     variants: a new loss or C3 kind is its registry entry and its implementation, not a schema edit."""
     enums = schema_enums(yaml.safe_load(Path(SCHEMA).read_text()))
@@ -213,7 +213,7 @@ def test_sweep_long_runs_must_fit_the_sweep(config, tmp_path, sweep, expected):
 
 
 def test_every_schema_key_has_a_description():
-    from mnistrepro.config_docs import config_keys
+    from mnistrepro.study.config_docs import config_keys
 
     schema = yaml.safe_load(Path(SCHEMA).read_text())
     keys = list(config_keys(schema))
@@ -224,11 +224,11 @@ def test_every_schema_key_has_a_description():
 
 
 def test_config_reference_is_generated_from_the_schema():
-    """docs/config.md is what `python -m mnistrepro.config_docs` prints: it lists every key, and a schema
+    """docs/config.md is what `python -m mnistrepro.study.config_docs` prints: it lists every key, and a schema
     change without `--write` fails here."""
-    from mnistrepro.config_docs import DOC, config_keys, render
+    from mnistrepro.study.config_docs import DOC, config_keys, render
 
-    assert DOC.read_text() == render(), "docs/config.md is out of date: run python -m mnistrepro.config_docs --write"
+    assert DOC.read_text() == render(), "docs/config.md is out of date: run python -m mnistrepro.study.config_docs --write"
     doc = DOC.read_text()
     for key, node in config_keys(yaml.safe_load(Path(SCHEMA).read_text())):
         assert f"| `{key}` |" in doc, key
@@ -236,7 +236,7 @@ def test_config_reference_is_generated_from_the_schema():
 
 def test_config_reference_changes_with_the_schema():
     """The check above can fail: a changed description gives another page."""
-    from mnistrepro.config_docs import render
+    from mnistrepro.study.config_docs import render
 
     schema = yaml.safe_load(Path(SCHEMA).read_text())
     schema["properties"]["device"]["description"] = "changed"

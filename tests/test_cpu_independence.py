@@ -1,8 +1,8 @@
 """Every number the analysis writes has the same bits on any x86-64 CPU with AVX2: its sums are exact integers or
 added in an order the code fixes, never in the order a library's CPU dispatch picks (NumPy's SIMD kernels,
 OpenBLAS's). These tests run the analysis natively and as an AVX2-only CPU would
-(``python -m mnistrepro.cpu_kernels --as-avx2``), and keep the tests' own exact pins to arithmetic that allows them.
-On a CPU without AVX-512 both runs are the same run; on the developers' and CI's AVX-512 machines they differ in
+(``python -m mnistrepro.study.cpu_kernels --as-avx2``), and keep the tests' own exact pins to arithmetic that allows
+them. On a CPU without AVX-512 both runs are the same run; on the developers' and CI's AVX-512 machines they differ in
 every kernel that dispatches."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from mnistrepro.cpu_kernels import AVX2_CPU_EMULATION, avx2_cpu_environment, main
+from mnistrepro.study.cpu_kernels import AVX2_CPU_EMULATION, avx2_cpu_environment, main
 
 # The statistics of the study's tables on synthetic data shaped like the default study's (26 LeNet-5 seeds per C3
 # kind, 200 logistic-regression seeds, 45 digit pairs), in a fresh process; prints every result's bits.
@@ -25,7 +25,7 @@ import sys
 import numpy as np, pandas as pd
 sys.path.insert(0, sys.argv[1])
 from test_stats import synthetic_evaluations
-from mnistrepro import stats
+from mnistrepro.analysis import stats
 
 gen = np.random.default_rng(5)
 out = []
@@ -81,10 +81,10 @@ def test_the_analysis_computes_on_an_avx2_cpu_what_it_computes_here():
 def test_the_avx2_environment_is_the_one_ci_uses():
     """.ci/run runs the quick tier a second time through this launcher; the variables reach the command."""
     ci = (REPO / ".ci" / "run").read_text()
-    assert "-m mnistrepro.cpu_kernels --as-avx2" in ci
+    assert "-m mnistrepro.study.cpu_kernels --as-avx2" in ci
     environment = avx2_cpu_environment({"PATH": "/bin"})
     assert environment["OPENBLAS_CORETYPE"] == "Haswell" and environment["ATEN_CPU_CAPABILITY"] == "avx2"
-    done = subprocess.run([sys.executable, "-m", "mnistrepro.cpu_kernels", "--as-avx2", sys.executable, "-c",
+    done = subprocess.run([sys.executable, "-m", "mnistrepro.study.cpu_kernels", "--as-avx2", sys.executable, "-c",
                            "import os; print(os.environ['OPENBLAS_CORETYPE'], os.environ['MKL_CBWR'])"],
                           capture_output=True, text=True, env=_native_environment(), timeout=60, check=True)
     assert done.stdout.split() == ["Haswell", "AVX2"]

@@ -1,4 +1,4 @@
-"""config cpu_kernels (mnistrepro.cpu_kernels): capped at AVX2, a CPU run computes on an AVX-512 CPU what it
+"""config cpu_kernels (mnistrepro.study.cpu_kernels): capped at AVX2, a CPU run computes on an AVX-512 CPU what it
 computes on an AVX2 one."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 import pytest
 import torch
 
-from mnistrepro.cpu_kernels import KERNEL_VARIABLES, kernel_environment, pin_cpu_kernels
+from mnistrepro.study.cpu_kernels import KERNEL_VARIABLES, kernel_environment, pin_cpu_kernels
 
 X86 = platform.machine().lower() in ("x86_64", "amd64")
 
@@ -20,8 +20,8 @@ X86 = platform.machine().lower() in ("x86_64", "amd64")
 _LENET_STEPS = """
 import hashlib, sys
 import torch
-from mnistrepro.data import read_idx_dir
-from mnistrepro.lenet_training import LeNetRun, to_device_data, train
+from mnistrepro.data.tensors import read_idx_dir
+from mnistrepro.experiments.lenet_training import LeNetRun, to_device_data, train
 torch.set_num_threads(1)
 data = to_device_data(read_idx_dir(sys.argv[1]), "cpu", 20000, 1000)
 digests = []

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from mnistrepro import acquisition, data
-from mnistrepro.logs import CorruptDataError
-from mnistrepro.mnist_files import IDX_FILES, TRAIN_LABELS
+from mnistrepro.data import acquisition, tensors as data
+from mnistrepro.data.mnist_files import IDX_FILES, TRAIN_LABELS
+from mnistrepro.study.logs import CorruptDataError
 from torchvision.datasets.utils import calculate_md5
 
 

@@ -16,8 +16,8 @@ import torch
 import yaml
 
 from conftest import REPO, lenet_run, lenet_run_log, run_snakemake, study_root
-from mnistrepro.choices import C3_KINDS
-from mnistrepro.mnist_files import TRAIN_LABELS
+from mnistrepro.data.mnist_files import TRAIN_LABELS
+from mnistrepro.study.choices import C3_KINDS
 
 # Whole workflow runs (or a cluster, a browser): the slow tier.
 pytestmark = pytest.mark.slow

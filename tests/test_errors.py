@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from mnistrepro.logs import UNEXPECTED_ACTION, ConfigError, CorruptDataError, DeviceUnavailableError
+from mnistrepro.study.logs import UNEXPECTED_ACTION, ConfigError, CorruptDataError, DeviceUnavailableError
 
 REPO = Path(__file__).resolve().parents[1]
 
 SCRIPT = """
-from mnistrepro.logs import setup_logging, {name}
+from mnistrepro.study.logs import setup_logging, {name}
 log = setup_logging({log!r})
 log.info("working")
 def inner():
@@ -78,8 +78,8 @@ def _fill_disk_for(monkeypatch, name_part: str) -> None:
 def test_save_on_a_full_disk_names_the_directory_and_its_free_space(tmp_path, monkeypatch):
     import torch
 
-    from mnistrepro.io import save_torch
-    from mnistrepro.logs import DiskFullError, action_for
+    from mnistrepro.study.io import save_torch
+    from mnistrepro.study.logs import DiskFullError, action_for
 
     _fill_disk_for(monkeypatch, "model.pt")
     with pytest.raises(DiskFullError) as caught:
@@ -99,9 +99,9 @@ def _train_with_log(tmp_path, mnist_pt, checkpoint, patch: str = "") -> str:
     code = f"""
 import errno, pathlib
 {patch}
-from mnistrepro.data import load_mnist
-from mnistrepro.lenet_training import LeNetRun, to_device_data, train
-from mnistrepro.logs import setup_logging
+from mnistrepro.data.tensors import load_mnist
+from mnistrepro.experiments.lenet_training import LeNetRun, to_device_data, train
+from mnistrepro.study.logs import setup_logging
 setup_logging({str(log)!r})
 run = LeNetRun(c3="sparse", seed=0, epochs=2, batch_size=100, lr=0.1, train_limit=200, test_limit=100)
 train(run, to_device_data(load_mnist({str(mnist_pt)!r}), "cpu", 200, 100), checkpoint_path=pathlib.Path({str(checkpoint)!r}))

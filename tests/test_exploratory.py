@@ -1,4 +1,4 @@
-"""The exploratory analyses of the LeNet-5 runs (mnistrepro.exploratory): the confusion rates and the per-epoch
+"""The exploratory analyses of the LeNet-5 runs (mnistrepro.analysis.exploratory): the confusion rates and the per-epoch
 differences against a direct computation on made-up records, and the facts' wording in the cases that change it."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from mnistrepro.exploratory import BOTH, EXPLORATORY, confusion_table, per_epoch_table, ranking_table
+from mnistrepro.analysis.exploratory import BOTH, EXPLORATORY, confusion_table, per_epoch_table, ranking_table
+from mnistrepro.analysis.facts import NOT_RUN, Facts, not_run_parts
+from mnistrepro.analysis.stats import compare
 from mnistrepro.report.exploratory import exploratory_facts, per_epoch_facts, ranking_facts
-from mnistrepro.facts import NOT_RUN, Facts, not_run_parts
-from mnistrepro.stats import compare
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -235,7 +235,7 @@ def test_per_epoch_facts_with_too_few_pairs_to_bound_anything():
 def test_a_configuration_that_leaves_an_analysis_out_lists_its_facts_as_not_run(change, not_run, measured):
     from snakemake.utils import update_config
 
-    from mnistrepro.facts import study_config
+    from mnistrepro.analysis.facts import study_config
     from mnistrepro.report.findings import load_config
 
     config = study_config(load_config(str(REPO / "config.yaml")))

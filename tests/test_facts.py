@@ -1,4 +1,4 @@
-"""The report's facts (mnistrepro.facts): measured, or not run because the configuration left their part out;
+"""The report's facts (mnistrepro.analysis.facts): measured, or not run because the configuration left their part out;
 anything else missing is an error that names it. And the README's results block is regenerated only from the
 facts of a finished study of the configuration it names."""
 
@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mnistrepro.facts import (FACTS_FORMAT, NOT_RUN, Facts, FactsFileError, MissingFactError, config_differences,
-                              current_facts, not_run_parts, read_facts, study_config, write_facts)
+from mnistrepro.analysis.facts import (FACTS_FORMAT, NOT_RUN, Facts, FactsFileError, MissingFactError,
+                                       config_differences, current_facts, not_run_parts, read_facts, study_config,
+                                       write_facts)
 from mnistrepro.report.findings import README_BLOCK, RESULTS_FACTS, load_config
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,5 +1,5 @@
-"""The figures (mnistrepro.figures), drawn from small tables shaped like the default study's and unlike it: what each
-panel draws, the loss-per-epoch and forest figures."""
+"""The figures (mnistrepro.outputs.figures), drawn from small tables shaped like the default study's and unlike it: what
+each panel draws, the loss-per-epoch and forest figures."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from mnistrepro.aggregate import RUN_COLUMNS
-from mnistrepro.figures import PLOTS, save
+from mnistrepro.outputs.aggregate import RUN_COLUMNS
+from mnistrepro.outputs.figures import PLOTS, save
 
 
 def runs_csv(tmp_path, logreg_steps: int, sweep_steps: int, eval_steps=(10,), seeds=(0, 1, 2)):
@@ -54,7 +54,7 @@ def default_shaped_comparisons() -> pd.DataFrame:
     at 5 step counts logistic vs MSE loss per scaling and unit vs raw pixels, 200 seeds each."""
     rng = np.random.default_rng(0)
     rows = [{"comparison": "C3 connection table", "a": "sparse C3", "b": "full C3", "epochs": 10, "n_a": 3, "n_b": 3,
-             # ci95 (-1, 1): 3 pairs cannot bound the difference (mnistrepro.stats.sign_flip_interval)
+             # ci95 (-1, 1): 3 pairs cannot bound the difference (mnistrepro.analysis.stats.sign_flip_interval)
              "difference": -0.002, "ci95_low": -1.0, "ci95_high": 1.0, "p_value": 0.25, "p_holm": 0.25,
              "significant": False}]
     for steps in (100, 300, 1000, 3000, 10000):
@@ -120,7 +120,7 @@ def test_loss_per_epoch_with_seed_spread(tmp_path, seeds, epochs):
 @pytest.mark.parametrize("losses, divisors", [(["mse", "ce"], [1, 255]), (["mse"], [1, 4, 16])])
 def test_scale_grid_figure_of_any_grid(tmp_path, losses, divisors):
     """The exploratory grid's figure draws two divisors or more, one loss or both."""
-    from mnistrepro.scale_grid import SCALE_GRID_COLUMNS
+    from mnistrepro.analysis.scale_grid import SCALE_GRID_COLUMNS
 
     rows = [{"status": "EXPLORATORY", "loss": loss, "divisor": float(d), "pair": "3-5", "steps": 500, "n": 4,
              "escaped": 2, "escape_rate": 0.5, "escape_ci95_low": 0.15, "escape_ci95_high": 0.85, "escape_alpha": 0.01,

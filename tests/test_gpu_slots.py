@@ -1,4 +1,4 @@
-"""GPU placement on one machine (mnistrepro.gpu_slots), with fake GPUs and real concurrent processes.
+"""GPU placement on one machine (mnistrepro.study.gpu_slots), with fake GPUs and real concurrent processes.
 
 Each holder is a separate Python process that claims a slot, prints it as JSON and keeps it until
 its stdin closes, as a training job keeps its slot until it exits.
@@ -16,15 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from mnistrepro.gpu_slots import NoFreeGpuSlotError, claim_gpu_slot, try_claim
+from mnistrepro.study.gpu_slots import NoFreeGpuSlotError, claim_gpu_slot, try_claim
 
 REPO = Path(__file__).resolve().parents[1]
 FAKE_GPUS = ["GPU-aaaa-0000", "GPU-bbbb-1111"]
 
 HOLDER = """
 import json, sys
-from mnistrepro.gpu_slots import claim_gpu_slot
-from mnistrepro.logs import setup_logging
+from mnistrepro.study.gpu_slots import claim_gpu_slot
+from mnistrepro.study.logs import setup_logging
 setup_logging(None)
 slot = claim_gpu_slot({uuids!r}, {jobs_per_gpu}, lock_dir={lock_dir!r}, wait_s={wait_s}, poll_s=0.05)
 print(json.dumps({{"index": slot.index, "uuid": slot.uuid, "slot": slot.slot}}), flush=True)
@@ -142,7 +142,7 @@ def test_training_device_is_the_claimed_gpu(tmp_path, monkeypatch):
     """claim_training_device with torch.cuda faked to show two GPUs, GPU 0 busy: it takes cuda:1."""
     import torch
 
-    from mnistrepro import device as device_mod
+    from mnistrepro.study import device as device_mod
 
     class Props:
         def __init__(self, i):

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from mnistrepro import identities as ident
+from mnistrepro.experiments import identities as ident
 
 SETTINGS = settings(max_examples=40, deadline=None)
 
@@ -248,7 +248,7 @@ def test_run_all_checks_synthetic():
 
 def test_figures(mnist_pt, tmp_path):
     """The identities figures, drawn and saved as their rules draw them (scripts/figure.py)."""
-    from mnistrepro.figures import PLOTS, save
+    from mnistrepro.outputs.figures import PLOTS, save
 
     fig = PLOTS["identities_mnist"](mnist=mnist_pt, index=3, pool_size=4)
     assert len(fig.axes) >= 4 and "Y1" in fig.axes[1].get_title() and "test image 3" in fig.axes[0].get_title()

@@ -19,43 +19,19 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mnistrepro.lenet import (
-    C3_TABLE,
-    C3Layer,
-    LeNet5,
-    SparseC3,
-    analytic_param_counts,
-    count_trainable,
-    make_c3,
-    measured_param_counts,
-)
-from mnistrepro.aggregate import RECORD_METRICS
+from mnistrepro.experiments.lenet import (C3_TABLE, C3Layer, LeNet5, SparseC3, analytic_param_counts, count_trainable,
+                                          make_c3, measured_param_counts)
+from mnistrepro.outputs.aggregate import RECORD_METRICS
 from reference_impl import SixteenConvC3, lenet5_sixteen
-from mnistrepro.choices import C3_IN_MAPS, C3_KINDS
-from mnistrepro.lenet_eval import (
-    calibration_bins,
-    eval_batch_size,
-    evaluate,
-    load_model,
-    evaluation_record,
-    load_trained_model,
-    top_k_correct,
-)
-from mnistrepro.records import LenetEvaluationRecord, LenetTrainingRecord
-from mnistrepro.stats import expected_calibration_error
-from mnistrepro.io import file_sha256, write_json
-from mnistrepro.logs import ArtefactMismatchError
-from mnistrepro.lenet_training import (
-    HISTORY_FIELDS,
-    LeNetRun,
-    build_model,
-    epoch_permutation,
-    save_model,
-    to_device_data,
-    train,
-    training_record,
-    write_history_csv,
-)
+from mnistrepro.analysis.stats import expected_calibration_error
+from mnistrepro.experiments.lenet_eval import (calibration_bins, eval_batch_size, evaluate, load_model,
+                                               evaluation_record, load_trained_model, top_k_correct)
+from mnistrepro.experiments.lenet_training import (HISTORY_FIELDS, LeNetRun, build_model, epoch_permutation, save_model,
+                                                   to_device_data, train, training_record, write_history_csv)
+from mnistrepro.study.choices import C3_IN_MAPS, C3_KINDS
+from mnistrepro.study.io import file_sha256, write_json
+from mnistrepro.study.logs import ArtefactMismatchError
+from mnistrepro.study.records import LenetEvaluationRecord, LenetTrainingRecord
 
 from conftest import REPO, record_keys, run_snakemake
 
@@ -174,8 +150,8 @@ def test_sparse_init_bounds_follow_fan_in():
 
 @pytest.mark.parametrize("kind", C3_KINDS)
 def test_every_c3_kind_meets_the_c3_layer_interface(kind):
-    """mnistrepro.lenet.C3Layer: [N, 6, H, W] -> [N, 16, H-4, W-4], the same map NCHW from a channels-last layer,
-    and parameters drawn afresh from a generator, the same for the same generator state."""
+    """mnistrepro.experiments.lenet.C3Layer: [N, 6, H, W] -> [N, 16, H-4, W-4], the same map NCHW from a channels-last
+    layer, and parameters drawn afresh from a generator, the same for the same generator state."""
     layer = make_c3(kind)
     assert isinstance(layer, C3Layer)
     x = torch.randn(2, 6, 14, 14)
@@ -200,7 +176,7 @@ def test_the_reference_sixteen_convolutions_draw_the_sparse_c3s_parameters():
 
 
 def test_a_c3_factory_whose_layer_misses_the_interface_is_an_error(monkeypatch):
-    from mnistrepro import choices
+    from mnistrepro.study import choices
 
     monkeypatch.setitem(choices._IMPLEMENTATIONS["c3"], "full", lambda: torch.nn.Conv2d(6, 16, 5))
     with pytest.raises(TypeError, match="C3Layer"):
@@ -354,7 +330,8 @@ def test_ece_of_a_hand_built_case_is_its_textbook_value():
     # 6 at 0.55 (bin (8/15, 9/15]), 3 right. ECE = 4/10 |0.75 - 0.9| + 6/10 |0.5 - 0.55| = 0.06 + 0.03.
     confidence = torch.tensor([0.9] * 4 + [0.55] * 6, dtype=torch.float64)
     correct = torch.tensor([1, 1, 1, 0, 1, 1, 1, 0, 0, 0], dtype=torch.bool)
-    # To the fixed-point grid of the ECE's exact sums (mnistrepro.stats.FIXED_POINT_BITS: 2^-33 per confidence).
+    # To the fixed-point grid of the ECE's exact sums (mnistrepro.analysis.stats.FIXED_POINT_BITS: 2^-33 per
+    # confidence).
     assert expected_calibration_error(confidence, correct) == pytest.approx(0.09, abs=2**-32)
     bins = calibration_bins(confidence, correct)
     assert [i for i, k in enumerate(bins["count"]) if k] == [8, 13] and sum(bins["count"]) == 10
@@ -435,7 +412,7 @@ def test_damaged_model_is_refused_naming_the_file(one_thread, tmp_path):
     write_json(training_record(run, result, data, {"device": "cpu"}, model_path, sha), training_path)
     model, saved_run, training = load_trained_model(training_path, model_path, torch.device("cpu"))  # intact: loads
     assert training["model"]["sha256"] == sha
-    # Both records follow the schema (mnistrepro.records): its keys and the run's settings, nothing else.
+    # Both records follow the schema (mnistrepro.study.records): its keys and the run's settings, nothing else.
     evaluation = evaluation_record(saved_run, training, evaluate(model, data.test_x, data.test_y), "cpu", 1, 0.1)
     for record, record_type in ((training, LenetTrainingRecord), (evaluation, LenetEvaluationRecord)):
         required, optional = record_keys(record_type)
@@ -506,7 +483,7 @@ def test_checkpoint_of_another_run_is_ignored(one_thread, tmp_path, caplog):
 
 KILL_CHILD = """
 import sys, torch
-from mnistrepro.lenet_training import LeNetRun, to_device_data, train
+from mnistrepro.experiments.lenet_training import LeNetRun, to_device_data, train
 torch.set_num_threads(1)
 data = to_device_data(torch.load(sys.argv[1]), "cpu")
 train(LeNetRun(c3="sparse", seed=11, epochs=5, batch_size=50), data, checkpoint_path=sys.argv[2])

@@ -1,5 +1,5 @@
-"""LeNet-5 seeds trained together (stacked: mnistrepro.lenet_training.train_group), and the common random numbers
-that pair C3 variants.
+"""LeNet-5 seeds trained together (stacked: mnistrepro.experiments.lenet_training.train_group), and the common random
+numbers that pair C3 variants.
 
 What a seed's numbers may depend on: its own seed and settings, and whether it was trained alone or in a group
 (grouped kernels add in another order). Not on which other seeds share its group, and not on the run (the same
@@ -17,10 +17,11 @@ import time
 import pytest
 import torch
 
-from mnistrepro.choices import C3_KINDS
-from mnistrepro.lenet import LAYERS
-from mnistrepro.lenet_training import LeNetRun, StackedLeNet, build_model, to_device_data, train, train_group
-from mnistrepro.seeds import group_label, parse_group_label, seed_groups
+from mnistrepro.experiments.lenet import LAYERS
+from mnistrepro.experiments.lenet_training import (LeNetRun, StackedLeNet, build_model, to_device_data, train,
+                                                   train_group)
+from mnistrepro.study.choices import C3_KINDS
+from mnistrepro.study.seeds import group_label, parse_group_label, seed_groups
 
 from conftest import REPO
 from test_lenet import assert_same_weights, one_thread, synthetic_mnist  # noqa: F401 (one_thread: a fixture)
@@ -133,7 +134,7 @@ KILL_CHILD = """
 import sys
 import torch
 torch.set_num_threads(1)
-from mnistrepro.lenet_training import LeNetRun, to_device_data, train_group
+from mnistrepro.experiments.lenet_training import LeNetRun, to_device_data, train_group
 data = to_device_data(torch.load(sys.argv[1]), "cpu")
 train_group([LeNetRun(c3="full", seed=s, epochs=4, batch_size=50) for s in (1, 8)], data, checkpoint_path=sys.argv[2])
 print("finished", flush=True)

@@ -10,10 +10,10 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, grad, stack_module_state, vmap
 
-from mnistrepro import lenet
-from mnistrepro.choices import C3_KINDS
-from mnistrepro.lenet import LeNet5
-from mnistrepro.lenet_ops import retain_freed_memory, tanh_pool_tanh
+from mnistrepro.experiments import lenet
+from mnistrepro.experiments.lenet import LeNet5
+from mnistrepro.experiments.lenet_ops import retain_freed_memory, tanh_pool_tanh
+from mnistrepro.study.choices import C3_KINDS
 from reference_impl import layer_by_layer
 
 EPS32 = torch.finfo(torch.float32).eps  # 1.19e-7: one float32 rounding step at 1

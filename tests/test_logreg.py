@@ -1,4 +1,4 @@
-"""Experiment A's model, losses and training loops (mnistrepro.logreg)."""
+"""Experiment A's model, losses and training loops (mnistrepro.experiments.logreg)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import reference_impl
-from mnistrepro import logreg
-from mnistrepro.aggregate import RECORD_METRICS
+from mnistrepro.experiments import logreg
+from mnistrepro.outputs.aggregate import RECORD_METRICS
 from conftest import record_keys
-from mnistrepro.choices import LOSSES
-from mnistrepro.records import LogregEval, LogregRunRecord
+from mnistrepro.study.choices import LOSSES
+from mnistrepro.study.records import LogregEval, LogregRunRecord
 
 LR = 1e-4
 # Logits: moderate ones for comparisons with autograd, extreme ones for stability.
@@ -25,7 +25,8 @@ labels = st.sampled_from([-1.0, 1.0])
 
 def evaluate_one(weight: torch.Tensor, bias: torch.Tensor, x: torch.Tensor, y: torch.Tensor, index: torch.Tensor,
                  loss: str) -> dict:
-    """Test metrics of the linear model ``z = x @ weight + bias`` (:func:`mnistrepro.logreg.evaluate_batch`, one run).
+    """Test metrics of the linear model ``z = x @ weight + bias`` (:func:`mnistrepro.experiments.logreg.evaluate_batch`,
+    one run).
 
     ``weight``: ``[784]``, ``bias``: ``[]``, ``x``: ``[M, 784]``, ``y``: ``[M]`` in {-1, +1},
     ``index``: ``int64 [M]``, each test sample's row in the full MNIST test split. Returns the
@@ -108,8 +109,8 @@ def test_gradient_matches_autograd(loss, z, y):
 
 @pytest.mark.parametrize("loss", LOSSES)
 def test_every_registered_form_of_a_loss_is_the_same_loss(loss):
-    """The forms a loss is registered in (mnistrepro.logreg.LossForms) agree: grad is the derivative of value
-    (autograd), dmargin (NumPy) is grad / y, and step is the SGD coefficient -lr dl/dz."""
+    """The forms a loss is registered in (mnistrepro.experiments.logreg.LossForms) agree: grad is the derivative of
+    value (autograd), dmargin (NumPy) is grad / y, and step is the SGD coefficient -lr dl/dz."""
     forms = logreg.loss_forms(loss)
     z = torch.linspace(-40, 40, 801, dtype=torch.float64)
     for y in (-1.0, 1.0):
@@ -349,7 +350,7 @@ def test_run_seeds_records(pair):
         assert (r["experiment"], r["loss"], r["scaling"], r["digits"], r["steps"], r["device"]) == \
             ("logreg", "mse", "raw", [4, 9], 300, "cpu")
         assert [e["step"] for e in r["evals"]] == [100, 300]
-        # The record schema (mnistrepro.records): exactly its keys, in the record and each evaluation.
+        # The record schema (mnistrepro.study.records): exactly its keys, in the record and each evaluation.
         assert set(r) == record_keys(LogregRunRecord)[0] and all(set(e) == set(LogregEval.__annotations__)
                                                                   for e in r["evals"])
         assert set(RECORD_METRICS) <= set(r) and all(set(RECORD_METRICS) <= set(e) for e in r["evals"])
@@ -416,7 +417,7 @@ def test_ce_learns_the_synthetic_problem(pair):
 
 
 def test_real_4_vs_9(mnist):
-    from mnistrepro.data import extract_pair
+    from mnistrepro.data.tensors import extract_pair
 
     real = extract_pair(mnist, (4, 9))
     (ce,) = logreg.run_seeds(real, "ce", "raw", [0], steps=1000, lr=LR, eval_steps=[100])
@@ -436,8 +437,8 @@ def test_real_4_vs_9(mnist):
 def test_batched_loop_escapes_as_often_as_per_seed_loop_on_raw_pixels(mnist):
     """Raw pixels are chaotic (rounding differences grow), so compare outcomes, not weights: MSE
     runs escape chance as often in the batched loop as in the per-seed loop."""
-    from mnistrepro.data import extract_pair
-    from mnistrepro.stats import wilson_interval
+    from mnistrepro.data.tensors import extract_pair
+    from mnistrepro.analysis.stats import wilson_interval
 
     real = extract_pair(mnist, (4, 9))
     seeds = list(range(60))
@@ -471,8 +472,8 @@ _RAW_MSE_BATCH = """
 import hashlib, json, sys
 import numpy as np
 from numpy._core._multiarray_umath import __cpu_features__
-from mnistrepro import logreg
-from mnistrepro.data import extract_pair, read_idx_dir
+from mnistrepro.experiments import logreg
+from mnistrepro.data.tensors import extract_pair, read_idx_dir
 pair = extract_pair(read_idx_dir(sys.argv[1]), (4, 9))
 records = logreg.run_seeds(pair, "mse", "raw", range(40), 10000, 1e-4, [3000])
 for record in records:
@@ -500,7 +501,7 @@ def _raw_mse_batch(idx_dir, environ: dict) -> tuple[str, str]:
 def test_raw_pixel_runs_are_bit_identical_whatever_simd_numpy_dispatches_to(mnist_idx_dir):
     """40 raw-pixel MSE runs of 10,000 steps give the same records, bit for bit, with NumPy's AVX-512 kernels,
     with them disabled (an AVX2 laptop's kernels), and with AVX2 disabled too (an older CPU's): the training
-    loop's sums and exponentials are in an order the code fixes (mnistrepro.logreg.row_dot, exp_libm).
+    loop's sums and exponentials are in an order the code fixes (mnistrepro.experiments.logreg.row_dot, exp_libm).
     The NumPy dispatch targets it names are those of x86-64 builds."""
     native = _raw_mse_batch(mnist_idx_dir, {})
     avx2 = _raw_mse_batch(mnist_idx_dir, {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"})

@@ -2,10 +2,10 @@
 trained in a small configuration and found in the tables, in the comparisons against their reference variant, in
 the findings and in the rendered captions.
 
-A real new variant touches two files: its entry in mnistrepro.choices (name, label, what it costs) and its
-implementation where its kind lives (mnistrepro.logreg for a loss, mnistrepro.lenet for a C3 kind, registered with
-mnistrepro.choices.register). The config schema lists no variant: mnistrepro.config.check_config checks the names
-against the registry (tests/test_config.py).
+A real new variant touches two files: its entry in mnistrepro.study.choices (name, label, what it costs) and its
+implementation where its kind lives (mnistrepro.experiments.logreg for a loss, mnistrepro.experiments.lenet for a C3
+kind, registered with mnistrepro.study.choices.register). The config schema lists no variant:
+mnistrepro.study.config.check_config checks the names against the registry (tests/test_config.py).
 """
 
 from __future__ import annotations
@@ -16,19 +16,19 @@ import pandas as pd
 import pytest
 import torch
 
-from mnistrepro import choices
-from mnistrepro.aggregate import aggregate_study, lenet_history, logreg_tables, runs_table, table_rng
+from mnistrepro.outputs.aggregate import aggregate_study, lenet_history, logreg_tables, runs_table, table_rng
+from mnistrepro.study import choices
 from snakemake.utils import update_config
-from mnistrepro.data import extract_pair
-from mnistrepro.environment import job_hardware
-from mnistrepro.exploratory import confusion_table, per_epoch_table, ranking_table
-from mnistrepro.facts import Facts, not_run_parts
+from mnistrepro.analysis.exploratory import confusion_table, per_epoch_table, ranking_table
+from mnistrepro.analysis.facts import Facts, not_run_parts
+from mnistrepro.data.tensors import extract_pair
+from mnistrepro.experiments.identities import load_sample_rgb, run_all_checks
+from mnistrepro.experiments.lenet import SparseC3, analytic_param_counts
+from mnistrepro.experiments.lenet_eval import evaluate, evaluation_record
+from mnistrepro.experiments.lenet_training import LeNetRun, to_device_data, train, training_record
+from mnistrepro.experiments.logreg import LossForms, run_seeds
 from mnistrepro.report.findings import findings
-from mnistrepro.identities import load_sample_rgb, run_all_checks
-from mnistrepro.lenet import SparseC3, analytic_param_counts
-from mnistrepro.lenet_eval import evaluate, evaluation_record
-from mnistrepro.lenet_training import LeNetRun, to_device_data, train, training_record
-from mnistrepro.logreg import LossForms, run_seeds
+from mnistrepro.study.environment import job_hardware
 from test_pipeline import REPO, render_caption
 
 LOSS = choices.LossVariant("throwaway_hinge", label="hinge loss", short="hinge")
@@ -49,8 +49,8 @@ def hinge() -> LossForms:
 @pytest.fixture
 def new_variants(monkeypatch):
     """The two throwaway variants, in the registry and with their implementations, for this test only."""
-    import mnistrepro.lenet  # noqa: F401  (registers the built-in kinds first)
-    import mnistrepro.logreg  # noqa: F401
+    import mnistrepro.experiments.lenet  # noqa: F401  (registers the built-in kinds first)
+    import mnistrepro.experiments.logreg  # noqa: F401
 
     monkeypatch.setitem(choices.LOSS_VARIANTS, LOSS.name, LOSS)
     monkeypatch.setitem(choices._IMPLEMENTATIONS["loss"], LOSS.name, hinge())
@@ -72,7 +72,7 @@ CONFIG = {
 def study_config() -> dict:
     import yaml
 
-    from mnistrepro.config import seed_list
+    from mnistrepro.study.config import seed_list
 
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     update_config(config, copy.deepcopy(CONFIG))

@@ -22,15 +22,15 @@ import yaml
 from snakemake.utils import update_config
 
 from conftest import REPO, job_counts, lenet_run, run_snakemake, study_root
-from mnistrepro.aggregate import RUN_COLUMNS
-from mnistrepro.choices import EXPERIMENTS
-from mnistrepro.cpu_kernels import AVX2_CPU_EMULATION, avx2_cpu_environment
-from mnistrepro.config import seed_list
-from mnistrepro.facts import NOT_RUN, Facts, MissingFactError, not_run_parts, read_facts, study_config
+from mnistrepro.analysis.facts import NOT_RUN, Facts, MissingFactError, not_run_parts, read_facts, study_config
+from mnistrepro.outputs.aggregate import RUN_COLUMNS
 from mnistrepro.report.captions import caption_labels
 from mnistrepro.report.findings import findings
 from mnistrepro.report.glance import GLANCE_FIGURES, glance_rows
-from mnistrepro.io import file_sha256
+from mnistrepro.study.choices import EXPERIMENTS
+from mnistrepro.study.config import seed_list
+from mnistrepro.study.cpu_kernels import AVX2_CPU_EMULATION, avx2_cpu_environment
+from mnistrepro.study.io import file_sha256
 
 # Whole workflow runs (or a cluster, a browser): the slow tier.
 pytestmark = pytest.mark.slow
@@ -691,7 +691,7 @@ def test_a_run_ends_with_its_findings_and_the_report_command(study):
 
 
 def test_compare_studies_puts_the_two_side_by_side(two_studies):
-    from mnistrepro.compare_studies import compare_studies
+    from mnistrepro.outputs.compare_studies import compare_studies
 
     first = study_root(two_studies.workdir, two_studies.first)
     second = study_root(two_studies.workdir, two_studies.second)

@@ -70,7 +70,7 @@ def test_a_symlink_out_of_the_tree_would_be_caught(tmp_path):
 
 def test_no_tracked_file_names_a_path_on_this_machine():
     """No tracked text file names a path under a user's or a machine's directories, or this checkout's own
-    absolute path (the docstring of mnistrepro.gpu_slots may say ``/tmp``, the temporary directory itself)."""
+    absolute path (the docstring of mnistrepro.study.gpu_slots may say ``/tmp``, the temporary directory itself)."""
     roots = tuple(sorted({*MACHINE_ROOTS, str(REPO), str(REPO.parent)}, key=len, reverse=True))
     found = []
     for name in tracked_files():
@@ -144,7 +144,7 @@ def test_the_studys_requirements_bring_everything_it_imports():
     installed by ``pip install -e .`` alone: every such module's distribution is in the dependency closure of
     mnistrepro without its ``test`` extra."""
     closure = requirement_closure("mnistrepro")
-    sources = [*REPO.glob("mnistrepro/*.py"), *REPO.glob("scripts/*.py"), *REPO.glob("workflow/rules/*.smk"),
+    sources = [*REPO.glob("mnistrepro/**/*.py"), *REPO.glob("scripts/*.py"), *REPO.glob("workflow/rules/*.smk"),
                REPO / "Snakefile"]
     provided = packages_distributions()
     missing = []

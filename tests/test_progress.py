@@ -1,5 +1,5 @@
-"""The estimate before the first job and the progress during the run (mnistrepro.estimate, mnistrepro.progress),
-on made-up jobs: no Snakemake run, no torch."""
+"""The estimate before the first job and the progress during the run (mnistrepro.study.estimate,
+mnistrepro.study.progress), on made-up jobs: no Snakemake run, no torch."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import logging
 
 import pytest
 
-from mnistrepro.estimate import (PlannedJob, StudyEstimate, estimate_study, format_duration, similar_benchmarks,
-                                 simulate_wall)
-from mnistrepro.progress import RoutineJobFilter, StudyProgress
+from mnistrepro.study.estimate import (PlannedJob, StudyEstimate, estimate_study, format_duration, similar_benchmarks,
+                                       simulate_wall)
+from mnistrepro.study.progress import RoutineJobFilter, StudyProgress
 
 CONFIG = {
     "logreg": {"seeds": list(range(200)), "steps": 10000},

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from conftest import REPO
-from mnistrepro.studies import DEFAULT_STUDY, study_dir
+from mnistrepro.study.studies import DEFAULT_STUDY, study_dir
 
 # Whole workflow runs (or a cluster, a browser): the slow tier.
 pytestmark = pytest.mark.slow
@@ -136,7 +136,7 @@ def test_the_readme_has_the_commands_it_should():
     assert len(COMMANDS) >= 20
     assert any("--configfile two-per-gpu.yaml" in c for c in COMMANDS)  # the several-GPUs form that works
     assert not any("--config gpu=" in c for c in COMMANDS)
-    assert any("mnistrepro.compare_studies" in c for c in COMMANDS)
+    assert any("mnistrepro.outputs.compare_studies" in c for c in COMMANDS)
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -156,7 +156,7 @@ def test_readme_command_runs(copy, command):
     # Nested keys through --config: Snakemake passes the nested 2 as the string '2', which validation refuses.
     ".venv/bin/snakemake --cores all --resources gpu=8 --config gpu='{jobs_per_gpu: 2, wait_s: 3600}'",
     ".venv/bin/snakemake --cores all --configfile configs/no_such_config.yaml",
-    ".venv/bin/python -m mnistrepro.compare_studies results results/no_such_study",
+    ".venv/bin/python -m mnistrepro.outputs.compare_studies results results/no_such_study",
 ])
 def test_a_broken_command_fails_the_test(copy, broken):
     """The check above can fail: a README command broken on purpose does."""

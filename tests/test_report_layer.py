@@ -110,7 +110,7 @@ def offences(path: Path) -> list[str]:
 
 # The registry: the names and labels the report uses for variants, comparisons and families (a label such as
 # "hardest pair" or "C3 equivalence" names a row; it states no result).
-REGISTRY = REPO / "mnistrepro" / "choices.py"
+REGISTRY = REPO / "mnistrepro" / "study" / "choices.py"
 
 
 def scanned_modules() -> list[Path]:
@@ -242,7 +242,7 @@ def _default_config(**sections) -> dict:
     """config.yaml with ``sections``' keys replaced, seeds as lists (as common.smk makes them)."""
     import yaml
 
-    from mnistrepro.config import seed_list
+    from mnistrepro.study.config import seed_list
 
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     for section, values in sections.items():

@@ -1,5 +1,5 @@
-"""The exploratory pixel-scale grid (mnistrepro.scale_grid): its table against a direct computation on real runs,
-its facts' wording for any grid, its config check and its "not run" facts."""
+"""The exploratory pixel-scale grid (mnistrepro.analysis.scale_grid): its table against a direct computation on real
+runs, its facts' wording for any grid, its config check and its "not run" facts."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import yaml
 from scipy import stats as scipy_stats
 
 from conftest import REPO
-from mnistrepro.config import ConfigError, check_config
-from mnistrepro.facts import NOT_RUN, Facts, MissingFactError, not_run_parts
+from mnistrepro.analysis.facts import NOT_RUN, Facts, MissingFactError, not_run_parts
+from mnistrepro.analysis.scale_grid import SCALE_GRID_COLUMNS, STATUS, scale_grid_table
 from mnistrepro.report.scale_grid import scale_grid_facts
-from mnistrepro.scale_grid import SCALE_GRID_COLUMNS, STATUS, scale_grid_table
+from mnistrepro.study.config import ConfigError, check_config
 
 LR = 1e-4
 
@@ -27,8 +27,8 @@ LR = 1e-4
 @pytest.fixture(scope="module")
 def grid_records(mnist):
     """MSE and the logistic loss on real 4 vs 9, pixels divided by 1 and by 64: 8 seeds, 3,000 steps."""
-    from mnistrepro import logreg
-    from mnistrepro.data import extract_pair
+    from mnistrepro.experiments import logreg
+    from mnistrepro.data.tensors import extract_pair
 
     pair = extract_pair(mnist, (4, 9))
     return [record for loss in ("mse", "ce") for divisor in (1, 64)

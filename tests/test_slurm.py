@@ -29,8 +29,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent / "slurm"))
 import minicluster  # noqa: E402
 from conftest import job_counts, lenet_job_paths, run_snakemake  # noqa: E402
-from mnistrepro.mnist_files import IDX_FILES  # noqa: E402
-from mnistrepro.studies import lenet_run_paths  # noqa: E402
+from mnistrepro.data.mnist_files import IDX_FILES  # noqa: E402
+from mnistrepro.study.studies import lenet_run_paths  # noqa: E402
 
 # A real SLURM cluster running the workflow: the slow tier.
 pytestmark = pytest.mark.slow
@@ -211,7 +211,7 @@ def resume_config(idx_dir: Path) -> dict:
     return config
 
 
-# The shared LeNet-5 run directories (mnistrepro.studies): the tiny config's sparse seed 0, which the
+# The shared LeNet-5 run directories (mnistrepro.study.studies): the tiny config's sparse seed 0, which the
 # failed run leaves empty, and the resume config's, whose job is cancelled and resumed.
 # The failed run asks for `device: cuda`, so the submitting host groups its seeds (seeds_per_job auto: a GPU).
 LENET_FAIL_PATHS = lenet_job_paths({**tiny_config(), "device": "cuda"}, True, "sparse", 0)
@@ -458,8 +458,8 @@ def test_device_cuda_without_gpu_fails_only_training(failed_run, tiny_plan):
 _UNINTERRUPTED = """
 import json, sys
 import torch
-from mnistrepro.data import read_idx_dir
-from mnistrepro.lenet_training import LeNetRun, to_device_data, train
+from mnistrepro.data.tensors import read_idx_dir
+from mnistrepro.experiments.lenet_training import LeNetRun, to_device_data, train
 torch.set_num_threads(1)
 run = LeNetRun(**json.loads(sys.argv[3]))
 model = train(run, to_device_data(read_idx_dir(sys.argv[1]), "cpu", run.train_limit, run.test_limit)).model
@@ -472,7 +472,7 @@ def test_cancelled_lenet_job_is_resubmitted_and_resumes_to_the_same_weights(slur
 
     import torch
 
-    from mnistrepro.cpu_kernels import KERNEL_VARIABLES, kernel_environment
+    from mnistrepro.study.cpu_kernels import KERNEL_VARIABLES, kernel_environment
 
     run: Run = slurm_runs["resume"]
     assert run.returncode == 0, tail(run)

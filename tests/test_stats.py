@@ -13,15 +13,16 @@ from pathlib import Path
 import yaml
 from scipy import stats as scipy_stats
 
-from mnistrepro.config import seed_list
-from mnistrepro.report.numbers import format_p
+from mnistrepro.analysis.stats import (BOOTSTRAP_MIN_N, ESCAPE_ALPHA, P_PRINT_FLOOR, Comparison, adjust_family,
+                                       bootstrap_interval, compare, equivalence_power, equivalence_required_n,
+                                       equivalence_test, escape_accuracy, escaped, expected_calibration_error,
+                                       hardest_set, hardest_test, holm, lenet_test_set, mean_interval,
+                                       minimum_detectable_difference, rank_bootstrap, required_n, sign_flip_interval,
+                                       smallest_p, summarize, wilson_interval)
 from mnistrepro.report.lenet_test_set import lenet_test_set_facts
+from mnistrepro.report.numbers import format_p
 from mnistrepro.report.verdicts import p_text, verdict
-from mnistrepro.stats import (BOOTSTRAP_MIN_N, ESCAPE_ALPHA, P_PRINT_FLOOR, Comparison, adjust_family, bootstrap_interval, compare,
-                              equivalence_power, equivalence_required_n, equivalence_test, escape_accuracy, escaped,
-                              expected_calibration_error, hardest_set, hardest_test, holm, lenet_test_set,
-                              mean_interval, minimum_detectable_difference, rank_bootstrap, required_n,
-                              sign_flip_interval, smallest_p, summarize, wilson_interval)
+from mnistrepro.study.config import seed_list
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -517,7 +518,7 @@ def test_the_test_set_bootstrap_is_exact():
 def test_the_c3_difference_with_the_test_images_uncertainty_added():
     """The variance sum of the seeds' paired SE (over fixed images) and the images' SE (of each image's seed-mean
     difference), against a direct computation; the interval and the TOST follow from it."""
-    from mnistrepro.stats import seeds_and_images
+    from mnistrepro.analysis.stats import seeds_and_images
 
     gen = np.random.default_rng(7)
     n_images, seeds = 2000, range(12)
@@ -548,7 +549,7 @@ def test_the_c3_difference_with_the_test_images_uncertainty_added():
 def test_tost_power_over_the_true_difference_and_the_pilot_sds_interval():
     """The issue's numbers: 26 pairs, margin 0.10 points, α = 0.025, pilot SD 0.150 points from 20 pairs: 81% if
     the two are equal, about 36% at a true 0.05-point gap, about 21% at the upper end of the pilot SD's interval."""
-    from mnistrepro.stats import PLANNING_SD_PAIRS, equivalence_power_table, sd_interval
+    from mnistrepro.analysis.stats import PLANNING_SD_PAIRS, equivalence_power_table, sd_interval
 
     assert equivalence_power(0.0015, 26, 0.001, 0.025, true_difference=0.0) == equivalence_power(0.0015, 26, 0.001,
                                                                                                   0.025)

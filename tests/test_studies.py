@@ -14,8 +14,8 @@ import yaml
 from snakemake.utils import update_config
 
 from conftest import REPO, job_counts, lenet_run, lenet_run_log, run_snakemake
-from mnistrepro.config import ConfigError, check_config, seed_list
-from mnistrepro.studies import RESERVED_STUDY_NAMES, lenet_run_key, study_dir
+from mnistrepro.study.config import ConfigError, check_config, seed_list
+from mnistrepro.study.studies import RESERVED_STUDY_NAMES, lenet_run_key, study_dir
 
 
 def small_config(idx_dir: Path, study: str, **sections) -> dict:

@@ -12,8 +12,8 @@ import yaml
 from snakemake.utils import update_config
 
 from conftest import REPO, job_counts, run_snakemake
-from mnistrepro.config import seed_list
-from mnistrepro.seeds import seed_groups
+from mnistrepro.study.config import seed_list
+from mnistrepro.study.seeds import seed_groups
 
 def workflow_rules(workdir, config=None) -> list[str]:
     """Every rule the workflow defines with ``config`` (``snakemake --list-rules``)."""
@@ -182,6 +182,6 @@ def test_the_readme_slurm_command_groups_seeds_on_the_gpu_nodes(tmp_path):
     ("auto", None, False, False),  # a job on a cluster node: its node's GPU is not looked at
 ])
 def test_where_training_runs_is_decided_from_the_config_and_the_profile(device, resources, probe, on_gpu):
-    from mnistrepro.device import training_on_gpu
+    from mnistrepro.study.device import training_on_gpu
 
     assert training_on_gpu(device, resources, probe=probe) is on_gpu

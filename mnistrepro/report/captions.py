@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from mnistrepro.config import seed_list
 from mnistrepro.report.findings import sweep_steps
 from mnistrepro.report.numbers import count_label, epochs_label, pair_label, steps_label
+from mnistrepro.study.config import seed_list
 
 __all__ = ["caption_labels", "SWEEP_STEP_FACTS"]
 

@@ -1,4 +1,4 @@
-"""Two studies side by side in words (mnistrepro.compare_studies): the cells, row labels and headings of its two
+"""Two studies side by side in words (mnistrepro.outputs.compare_studies): the cells, row labels and headings of its two
 Markdown tables."""
 
 from __future__ import annotations

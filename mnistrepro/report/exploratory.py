@@ -1,5 +1,5 @@
-"""The exploratory LeNet-5 analyses in words (mnistrepro.exploratory's tables): which digit pair LeNet-5 confuses
-most, how its ranking of the pairs compares with logistic regression's, and the sparse - full difference after
+"""The exploratory LeNet-5 analyses in words (mnistrepro.analysis.exploratory's tables): which digit pair LeNet-5
+confuses most, how its ranking of the pairs compares with logistic regression's, and the sparse - full difference after
 every epoch. They describe; every sentence says so where it could be read as a test."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Mapping
 
 import pandas as pd
 
-from mnistrepro.exploratory import BOTH, TOP
+from mnistrepro.analysis.exploratory import BOTH, TOP
 from mnistrepro.report.numbers import interval_text, pair_label, percent, signed_points
 
 __all__ = ["confusion_facts", "ranking_facts", "per_epoch_facts", "exploratory_facts"]
@@ -77,7 +77,7 @@ def per_epoch_facts(per_epoch: pd.DataFrame) -> dict[str, str]:
     n = int(per_epoch["n_pairs"].min())
     span = f"epoch {epochs[0]}" if len(epochs) == 1 else f"epochs {epochs[0]} to {epochs[-1]}"
     differ = per_epoch[per_epoch["interval_excludes_zero"].astype(bool)]
-    # (-1, 1), every possible difference, is mnistrepro.stats' interval where no sign pattern could reject.
+    # (-1, 1), every possible difference, is mnistrepro.analysis.stats' interval where no sign pattern could reject.
     unbounded = (per_epoch["ci95_low"] <= -1) & (per_epoch["ci95_high"] >= 1)
     if per_epoch["ci95_low"].isna().all():
         verdict = f"no interval at any of {span} ({per_epoch['ci_method'].iloc[0]})"

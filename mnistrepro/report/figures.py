@@ -1,4 +1,4 @@
-"""The figures' words that state or qualify a result (mnistrepro.figures draws; this words): legends with an
+"""The figures' words that state or qualify a result (mnistrepro.outputs.figures draws; this words): legends with an
 interval's method, Holm p-values, escape counts, the reference's accuracy, ranks and the titles that say what a
 panel tests or does not. Axis labels that only name a quantity stay with the drawing."""
 

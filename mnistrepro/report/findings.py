@@ -21,15 +21,15 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping
 
-from mnistrepro.choices import (COMPARISONS, LOSS_VARIANTS, SCALING_VARIANTS, ComparisonRule, ComparisonSpec,
-                                claim_pair, comparison_specs, config_variants, registered_variants, variant_label)
-from mnistrepro.config import seed_list
-from mnistrepro.facts import (NOT_RUN, Facts, FactsFileError, config_differences, current_facts, read_facts,
-                              study_config)
-from mnistrepro.io import atomic_path
-from mnistrepro.logs import ActionableError
+from mnistrepro.analysis.facts import (NOT_RUN, Facts, FactsFileError, config_differences, current_facts, read_facts,
+                                       study_config)
 from mnistrepro.report.glance import GLANCE_FIGURES, glance_markdown
 from mnistrepro.report.numbers import epochs_label, pair_label, steps_label
+from mnistrepro.study.choices import (COMPARISONS, LOSS_VARIANTS, SCALING_VARIANTS, ComparisonRule, ComparisonSpec,
+                                      claim_pair, comparison_specs, config_variants, registered_variants, variant_label)
+from mnistrepro.study.config import seed_list
+from mnistrepro.study.io import atomic_path
+from mnistrepro.study.logs import ActionableError
 
 __all__ = ["findings", "readme_results", "replace_block", "results_page", "FIGURE_DIR", "RESULTS_FACTS",
            "RESULTS_PAGE"]
@@ -60,8 +60,8 @@ def capitalized(text: str) -> str:
 
 def finding_comparisons(config: Mapping[str, Any]) -> list[ComparisonSpec]:
     """The comparisons the findings state, at ``config``'s last step count and epoch: every comparison its variants
-    make (as the aggregation makes them, mnistrepro.choices.comparison_specs), and for a rule they make none of, the
-    rule's first comparison of the registry's variants, whose facts read "not run in this configuration"."""
+    make (as the aggregation makes them, mnistrepro.study.choices.comparison_specs), and for a rule they make none of,
+    the rule's first comparison of the registry's variants, whose facts read "not run in this configuration"."""
     at = ([config["logreg"]["steps"]], config["lenet"]["epochs"])
     made = comparison_specs(config_variants(config), *at)
     every = comparison_specs(registered_variants(), *at)
@@ -75,10 +75,10 @@ def _rule(name: str, kind: str = "difference", metric: str = "test_accuracy") ->
 
 def findings(config: Mapping[str, Any], facts: Mapping[str, str]) -> list[str]:
     """One line per claim of the study, from the configuration (its pair, step and epoch counts, the variants it
-    runs and the comparisons the registry makes of them, mnistrepro.choices.COMPARISONS) and the facts
-    (``results/tables/facts.json``, as :func:`mnistrepro.facts.read_facts` reads it: a claim this configuration
+    runs and the comparisons the registry makes of them, mnistrepro.study.choices.COMPARISONS) and the facts
+    (``results/tables/facts.json``, as :func:`mnistrepro.analysis.facts.read_facts` reads it: a claim this configuration
     did not test reads "not run in this configuration", and a fact missing for any other reason raises
-    :class:`mnistrepro.facts.MissingFactError`)."""
+    :class:`mnistrepro.analysis.facts.MissingFactError`)."""
     pair = pair_label(config["pair"])
     steps = steps_label(config["logreg"]["steps"])
     epochs = epochs_label(config["lenet"]["epochs"])
@@ -164,7 +164,7 @@ def scale_grid_finding(config: Mapping[str, Any], facts: Mapping[str, str]) -> s
 
 def current_findings(facts_path: str | Path, config: Mapping[str, Any]) -> tuple[Facts | None, list[str]]:
     """The facts at ``facts_path`` and their findings, where they are this configuration's
-    (:func:`mnistrepro.facts.current_facts`); ``(None, [])`` otherwise."""
+    (:func:`mnistrepro.analysis.facts.current_facts`); ``(None, [])`` otherwise."""
     facts = current_facts(facts_path, config)
     return (None, []) if facts is None else (facts, findings(config, facts))
 
@@ -173,7 +173,7 @@ def readme_results(config: Mapping[str, Any], facts: Mapping[str, str]) -> str:
     """The README's generated results block (Markdown): where the facts came from, one row per claim of the seed
     and the figures that show the answers (mnistrepro.report.glance, figures in :data:`FIGURE_DIR`), and where the
     full findings are (:data:`RESULTS_PAGE`). Every number in it is a fact."""
-    return "\n".join([f"Generated from: {facts['source']}, on {facts['machine']}.", "",
+    return "\n".join([f"Generated from: {facts['source']}; {facts['machine']}.", "",
                       glance_markdown(facts, FIGURE_DIR), "",
                       f"Every finding in full, with its test, n and interval, and the tables per experiment: "
                       f"[{RESULTS_PAGE}]({RESULTS_PAGE})."])
@@ -185,7 +185,7 @@ def results_page(config: Mapping[str, Any], facts: Mapping[str, str]) -> str:
     pair = pair_label(config["pair"])
     logreg, lenet = config["logreg"], config["lenet"]
     final = steps_label(logreg["steps"])
-    lines = [RESULTS_PAGE_HEAD, "", f"Generated from: {facts['source']}, on {facts['machine']}.", "",
+    lines = [RESULTS_PAGE_HEAD, "", f"Generated from: {facts['source']}; {facts['machine']}.", "",
              "What the study found, one line per claim (the same lines open the report's home page):", ""]
     lines += [f"- {line}" for line in findings(config, facts)]
     lines += ["", f"**A. Logistic regression, {pair}** ({len(seed_list(logreg['seeds']))} seeds per variant), "

@@ -18,8 +18,8 @@ from typing import Iterable, Mapping
 
 import pandas as pd
 
-from mnistrepro.choices import COMPARISONS, claim_pair, variant_label
 from mnistrepro.report.numbers import (epochs_label, format_p, pair_label, percent, signed_points, steps_label)
+from mnistrepro.study.choices import COMPARISONS, claim_pair, variant_label
 
 __all__ = ["GLANCE_FIGURES", "SEED_CLAIMS", "SeedClaim", "embedded_figures", "glance_facts", "glance_markdown",
            "glance_rows"]
@@ -27,7 +27,7 @@ __all__ = ["GLANCE_FIGURES", "SEED_CLAIMS", "SeedClaim", "embedded_figures", "gl
 
 @dataclass(frozen=True)
 class SeedClaim:
-    """A claim of the seed: the comparison rule that decides it (mnistrepro.choices.COMPARISONS' ``name``), the
+    """A claim of the seed: the comparison rule that decides it (mnistrepro.study.choices.COMPARISONS' ``name``), the
     seed's words and evidence (SPEC.md), and the study's figure that shows the answer (a FIGURES name)."""
 
     rule: str
@@ -149,9 +149,10 @@ def _c3_facts(comparisons: pd.DataFrame, margin: float) -> dict[str, str]:
 def glance_facts(comparisons: pd.DataFrame, pairs: pd.DataFrame | None, main_pair: str, margin: float
                  ) -> dict[str, str]:
     """Each seed claim's verdict and number (``glance_<claim>_verdict`` / ``_number``), from ``comparisons``
-    (:func:`mnistrepro.aggregate.comparisons_table`), ``pairs`` (:func:`mnistrepro.aggregate.pair_difficulty`),
-    the config's ``main_pair`` (``"4_9"``) and the equivalence ``margin`` (a fraction). A claim the study did not
-    test gets no facts (mnistrepro.facts reads them as not run)."""
+    (:func:`mnistrepro.outputs.aggregate.comparisons_table`), ``pairs``
+    (:func:`mnistrepro.outputs.aggregate.pair_difficulty`), the config's ``main_pair`` (``"4_9"``) and the equivalence
+    ``margin`` (a fraction). A claim the study did not test gets no facts (mnistrepro.analysis.facts reads them as not
+    run)."""
     return {**_loss_facts(comparisons), **_hardest_facts(comparisons, pairs, main_pair),
             **_c3_facts(comparisons, margin)}
 

@@ -1,11 +1,11 @@
-"""LeNet-5's test-set uncertainty in words: the facts of mnistrepro.stats.lenet_test_set's table."""
+"""LeNet-5's test-set uncertainty in words: the facts of mnistrepro.analysis.stats.lenet_test_set's table."""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from mnistrepro.analysis.stats import ACCURACY_DIFFERENCE, DISCORDANT_QUANTITY
 from mnistrepro.report.numbers import percent, points, points_interval, signed_points
-from mnistrepro.stats import ACCURACY_DIFFERENCE, DISCORDANT_QUANTITY
 
 __all__ = ["lenet_test_set_facts"]
 
@@ -19,7 +19,7 @@ def lenet_test_set_facts(table: pd.DataFrame) -> dict[str, str]:
     rows = list(table.itertuples(index=False))
     for row in rows:
         for binning, key in (("equal-width", "ece"), ("equal-mass", "ece_equal_mass")):
-            # The quantity names its binning (mnistrepro.stats.ece_quantity).
+            # The quantity names its binning (mnistrepro.analysis.stats.ece_quantity).
             if row.quantity.startswith("ECE, ") and row.quantity.endswith(f" {binning} bins"):
                 facts[f"lenet_{row.c3}_{key}_images"] = (
                     f"{percent(row.value)} (over test images: SD {points(row.boot_sd)} points, resampling bias "

@@ -1,5 +1,5 @@
-"""The exploratory pixel-scale grid in words (mnistrepro.scale_grid's table): each loss's escape rate per divisor,
-where MSE's escape rate crosses one half, and whether the logistic loss is ever less accurate than MSE (their
+"""The exploratory pixel-scale grid in words (mnistrepro.analysis.scale_grid's table): each loss's escape rate per
+divisor, where MSE's escape rate crosses one half, and whether the logistic loss is ever less accurate than MSE (their
 paired difference per divisor: the two losses share their seeds). The facts describe the intervals; they test
 nothing."""
 
@@ -10,8 +10,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from mnistrepro.choices import LOSS_VARIANTS, claim_pair
 from mnistrepro.report.numbers import percent, signed_points
+from mnistrepro.study.choices import LOSS_VARIANTS, claim_pair
 
 __all__ = ["scale_grid_facts", "divisor_list"]
 

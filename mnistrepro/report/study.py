@@ -1,9 +1,9 @@
 """The study's facts (``facts.json``): every number of the tables that a caption, a finding or the README quotes,
 as a sentence or a formatted number, and the verdict of each comparison row.
 
-The aggregation (mnistrepro.aggregate) makes the tables; this module words them. Every key is named so that a
+The aggregation (mnistrepro.outputs.aggregate) makes the tables; this module words them. Every key is named so that a
 caption reads the same key whatever the configuration (the last step count is ``final``, a comparison's key is
-mnistrepro.choices.comparison_key's), and per-variant lists loop over the variants the study ran.
+mnistrepro.study.choices.comparison_key's), and per-variant lists loop over the variants the study ran.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from mnistrepro.choices import (COMPARISONS, EXPERIMENTS, FAMILIES, FAMILIES_FIXED_IN_ADVANCE, claim_pair,
-                                comparison_rule, hardest_key, step_key, variant_label)
-from mnistrepro.comparisons import in_registry_order, study_comparisons
+from mnistrepro.analysis.comparisons import in_registry_order, study_comparisons
+from mnistrepro.analysis.stats import (ALPHA, BOOTSTRAP_MIN_N, CONFIDENCE, POWER, Comparison, SeedsAndImages,
+                                       equivalence_power, equivalence_required_n, mean_interval,
+                                       minimum_detectable_difference, required_n, wilson_interval)
 from mnistrepro.report.numbers import format_p, interval_text, pair_label, percent, points, points_interval
 from mnistrepro.report.scale_grid import scale_grid_facts
-from mnistrepro.stats import (ALPHA, BOOTSTRAP_MIN_N, CONFIDENCE, POWER, Comparison, SeedsAndImages, equivalence_power,
-                              equivalence_required_n, mean_interval, minimum_detectable_difference, required_n,
-                              wilson_interval)
+from mnistrepro.study.choices import (COMPARISONS, EXPERIMENTS, FAMILIES, FAMILIES_FIXED_IN_ADVANCE, claim_pair,
+                                      comparison_rule, hardest_key, step_key, variant_label)
 
 
 def escape_category(k: int, n: int, confidence: float = CONFIDENCE) -> str:
@@ -62,9 +62,9 @@ def equivalence_verdict(c: Comparison, margin: float) -> str:
 
 def hardest_verdict(main: str, runner_up: str, c: Comparison, in_hardest_set: bool | None = None) -> str:
     """The hardest-pair row's sentence: the main pair is shown to be the hardest of all, or it is not; where it is
-    not, ``in_hardest_set`` (the 95% confidence set of the hardest, mnistrepro.stats.hardest_set) says which: outside
-    the set it is not the hardest pair, inside (or with no set) it is only not shown to be. At a step count outside
-    the family, its difference from the closest other pair, descriptive."""
+    not, ``in_hardest_set`` (the 95% confidence set of the hardest, mnistrepro.analysis.stats.hardest_set) says which:
+    outside the set it is not the hardest pair, inside (or with no set) it is only not shown to be. At a step count
+    outside the family, its difference from the closest other pair, descriptive."""
     if not c.family:
         return (f"{main} - {runner_up} (the closest other pair): {100 * c.difference:+.2f} percentage points "
                 f"(95% CI {100 * c.ci95_low:+.2f} to {100 * c.ci95_high:+.2f}; descriptive)")
@@ -244,8 +244,8 @@ def _member(row: Any) -> str:
 
 def family_facts(comparisons: pd.DataFrame) -> dict[str, str]:
     """``families``: each confirmatory family of the comparisons with its members (primary first) and its size,
-    whether it was fixed before its runs were analysed (mnistrepro.choices.FAMILIES_FIXED_IN_ADVANCE) or chosen after
-    earlier looks at the same runs, and whether any verdict of a family chosen after depends on that choice (the
+    whether it was fixed before its runs were analysed (mnistrepro.study.choices.FAMILIES_FIXED_IN_ADVANCE) or chosen
+    after earlier looks at the same runs, and whether any verdict of a family chosen after depends on that choice (the
     table's ``same_verdict_any_family``); ``descriptive``: what is described rather than tested."""
     parts, fixed, chosen_after = [], [], []
     for key, claim in FAMILIES.items():
@@ -414,8 +414,8 @@ def lenet_facts(runs: pd.DataFrame, comparisons: pd.DataFrame, target_difference
 
 
 def tost_power_words(table: pd.DataFrame) -> str:
-    """The TOST's power table (mnistrepro.stats.equivalence_power_table) in words: per true difference, the power at
-    the pilot SD's 95% lower end, the pilot SD and its upper end."""
+    """The TOST's power table (mnistrepro.analysis.stats.equivalence_power_table) in words: per true difference, the
+    power at the pilot SD's 95% lower end, the pilot SD and its upper end."""
     first = table.iloc[0]
     sds = {role: float(table.loc[table["sd_role"] == role, "sd"].iloc[0]) for role in ("low", "pilot", "high")}
     rows = []
@@ -432,9 +432,9 @@ def tost_power_words(table: pd.DataFrame) -> str:
 
 
 def machine_fact(records: Iterable[Mapping[str, Any]]) -> str:
-    """Where the training runs ran, as the README's results block names it, per experiment (in the registry's
-    order, named by its label): each CPU model with the instruction set of torch's CPU kernels (config
-    cpu_kernels), and each GPU, from the runs' own hardware records (not the machine that aggregates them)."""
+    """Where the training runs ran, as the README's results block names it: each CPU model with the instruction
+    set of torch's CPU kernels (config cpu_kernels), and each GPU, from the runs' own hardware records (not the
+    machine that aggregates them); per experiment (in the registry's order, named by its label) where they differ."""
     where: dict[str, set[str]] = {}
     for record in records:
         hardware = record["hardware"]
@@ -442,8 +442,11 @@ def machine_fact(records: Iterable[Mapping[str, Any]]) -> str:
         if hardware.get("gpu_model"):
             machine += f", GPU: {hardware['gpu_model']}"
         where.setdefault(record["experiment"], set()).add(machine)
-    return "; ".join(f"{EXPERIMENTS[experiment]} on {' and '.join(sorted(machines))}"
-                     for experiment, machines in sorted(where.items(), key=lambda e: list(EXPERIMENTS).index(e[0])))
+    machines = {" and ".join(sorted(m)) for m in where.values()}
+    if len(machines) == 1:
+        return f"every run trained on {machines.pop()}"
+    return "; ".join(f"{EXPERIMENTS[experiment]} trained on {' and '.join(sorted(m))}"
+                     for experiment, m in sorted(where.items(), key=lambda e: list(EXPERIMENTS).index(e[0])))
 
 
 def variant_facts(facts: Mapping[str, str], runs: pd.DataFrame, comparisons: pd.DataFrame) -> dict[str, str]:
@@ -497,10 +500,10 @@ def study_facts(runs: pd.DataFrame, summary: pd.DataFrame, comparisons: pd.DataF
                 scale_grid: pd.DataFrame | None = None, seeds_images: SeedsAndImages | None = None,
                 power_table: pd.DataFrame | None = None) -> dict[str, str]:
     """Every fact of the study (``facts.json``'s flat mapping), from its tables; fractions, not percentage points.
-    ``scale_grid``: the exploratory scale grid's table (mnistrepro.scale_grid), None where the config does not run
-    it; ``seeds_images``: the C3 claim's difference with the test images' uncertainty added
-    (mnistrepro.stats.seeds_and_images); ``power_table``: the TOST's power over true differences and SDs
-    (mnistrepro.stats.equivalence_power_table)."""
+    ``scale_grid``: the exploratory scale grid's table (mnistrepro.analysis.scale_grid), None where the config does not
+    run it; ``seeds_images``: the C3 claim's difference with the test images' uncertainty added
+    (mnistrepro.analysis.stats.seeds_and_images); ``power_table``: the TOST's power over true differences and SDs
+    (mnistrepro.analysis.stats.equivalence_power_table)."""
     facts = {
         **headline_facts(summary, comparisons, logreg["pairs"], logreg["escape"], identities,
                          logreg["escape_sensitivity"], main_pair),

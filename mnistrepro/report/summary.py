@@ -1,5 +1,5 @@
-"""What the workflow prints when a run ends, in words (mnistrepro.run_summary gathers what it says): on success the
-study's findings and where its tables, figures, logs and report are; on failure each failed rule with its log and
+"""What the workflow prints when a run ends, in words (mnistrepro.outputs.run_summary gathers what it says): on success
+the study's findings and where its tables, figures, logs and report are; on failure each failed rule with its log and
 that log's last line."""
 
 from __future__ import annotations

@@ -1,14 +1,14 @@
 """The verdicts of comparisons: one sentence per comparison, saying what the replicated runs support at the 5%
-level after Holm's adjustment within its family (mnistrepro.stats.adjust_family), or describing a comparison
+level after Holm's adjustment within its family (mnistrepro.analysis.stats.adjust_family), or describing a comparison
 that belongs to no family. Every verdict of the study, whatever its metric, is worded here."""
 
 from __future__ import annotations
 
 import math
 
-from mnistrepro.choices import METRICS
+from mnistrepro.analysis.stats import Comparison, smallest_p
 from mnistrepro.report.numbers import format_p
-from mnistrepro.stats import Comparison, smallest_p
+from mnistrepro.study.choices import METRICS
 
 __all__ = ["describe", "p_text", "verdict"]
 
@@ -42,7 +42,7 @@ def verdict(name_a: str, name_b: str, c: Comparison, unit: str = "percentage poi
     """One sentence saying what the replicated runs support, at the 5% level after Holm's adjustment within
     the comparison's family; a descriptive comparison (no family) gets :func:`describe`.
 
-    ``metric`` (a key of mnistrepro.choices.METRICS): accuracy (higher is better) or ECE (lower is better); every
+    ``metric`` (a key of mnistrepro.study.choices.METRICS): accuracy (higher is better) or ECE (lower is better); every
     verdict of the study, whatever its metric, is worded here."""
     if metric not in METRICS:
         raise ValueError(f"metric: expected one of {sorted(METRICS)}, got {metric!r}")

@@ -3,18 +3,18 @@ import sys
 
 from dataclasses import dataclass, field
 
-from mnistrepro.choices import C3_KINDS, LOSSES, SCALINGS, claim_pair
-from mnistrepro.config import check_config, divisor_label, evaluated_steps, seed_list
-from mnistrepro.cpu_kernels import pin_cpu_kernels
-from mnistrepro.device import training_on_gpu
-from mnistrepro.facts import Facts, current_facts
+from mnistrepro.analysis.facts import Facts, current_facts
+from mnistrepro.outputs.run_summary import report_requested
 from mnistrepro.report.captions import caption_labels
 from mnistrepro.report.findings import current_findings
 from mnistrepro.report.glance import embedded_figures, glance_rows
-from mnistrepro.logs import ConfigError
-from mnistrepro.run_summary import report_requested
-from mnistrepro.seeds import group_label, parse_group_label, seed_groups
-from mnistrepro.studies import RESULTS, lenet_run_paths, seeds_per_job, study_dir
+from mnistrepro.study.choices import C3_KINDS, LOSSES, SCALINGS, claim_pair
+from mnistrepro.study.config import check_config, divisor_label, evaluated_steps, seed_list
+from mnistrepro.study.cpu_kernels import pin_cpu_kernels
+from mnistrepro.study.device import training_on_gpu
+from mnistrepro.study.logs import ConfigError
+from mnistrepro.study.seeds import group_label, parse_group_label, seed_groups
+from mnistrepro.study.studies import RESULTS, lenet_run_paths, seeds_per_job, study_dir
 
 check_config(config)
 # Every job this process starts (locally, or on SLURM, where the job parses this file again) inherits the
@@ -24,7 +24,7 @@ pin_cpu_kernels(config["cpu_kernels"])
 for _section in ("logreg", "pair_sweep", "lenet"):
     config[_section]["seeds"] = seed_list(config[_section]["seeds"])
 
-# Where things go (mnistrepro/studies.py): this study's own outputs under STUDY (results/ for the
+# Where things go (mnistrepro/study/studies.py): this study's own outputs under STUDY (results/ for the
 # default study, results/<study>/ otherwise); the MNIST files, their jobs' logs and benchmarks, and the
 # LeNet-5 training runs are shared by all studies, so another study never reruns or overwrites them.
 STUDY = study_dir(config["study"])
@@ -106,7 +106,7 @@ wildcard_constraints:
 @dataclass(frozen=True)
 class FigureSpec:
     """One figure of the report, an entry of FIGURES (figures.smk), drawn by the rule figure_<name> with
-    the function <name> of mnistrepro.figures; its caption is workflow/report/<name>.rst.
+    the function <name> of mnistrepro.outputs.figures; its caption is workflow/report/<name>.rst.
 
     input: the function's named input files; settings: its other keyword arguments; png, category,
     shows: the file under the study's figures/ and its report category and label; drawn: False where the

@@ -1,7 +1,7 @@
 # Data: verified MNIST IDX files -> tensors -> the binary digit-pair subset.
 # These jobs run on the submitting host (localrule): on a cluster it is the machine with internet
 # access (compute nodes often have none), and the jobs take seconds.
-from mnistrepro.mnist_files import IDX_FILES
+from mnistrepro.data.mnist_files import IDX_FILES
 
 
 rule download_mnist:

@@ -1,5 +1,5 @@
 # Figures: one entry of FIGURES a figure, one rule each (figure_<name>), all drawn by scripts/figure.py
-# with the function <name> of mnistrepro.figures, captioned by workflow/report/<name>.rst.
+# with the function <name> of mnistrepro.outputs.figures, captioned by workflow/report/<name>.rst.
 # These jobs take seconds: on a cluster they run on the submitting host (localrule), not in the queue.
 # Captions quote numbers through params.facts (see report_facts in common.smk).
 

@@ -2,7 +2,7 @@
 # Training writes the weights; evaluation is its own rule, so a new metric needs no retraining.
 # A job declares gpu=1 when it will run on a GPU (LENET_GPU, common.smk), so that
 # `--resources gpu=N` bounds how many GPU jobs run at once; inside the job, the script claims a
-# free GPU slot (mnistrepro.gpu_slots), so that concurrent jobs spread over the machine's GPUs.
+# free GPU slot (mnistrepro.study.gpu_slots), so that concurrent jobs spread over the machine's GPUs.
 # On SLURM the profile requests the GPU itself, and the job only sees the GPU it was given.
 
 
@@ -27,8 +27,8 @@ rule train_lenet:
         lr=LENET["lr"],
         train_limit=LENET["train_limit"],
         test_limit=LENET["test_limit"],
-        # False: the job's one seed alone; True: its seeds stacked (mnistrepro.lenet_training.train_group), whose
-        # kernels add in another order, so their runs have a key of their own.
+        # False: the job's one seed alone; True: its seeds stacked (mnistrepro.experiments.lenet_training.train_group),
+        # whose kernels add in another order, so their runs have a key of their own.
         together=LENET_SEEDS_PER_JOB > 1,
         # Where the run trains, not what it computes: derived parameters (they take `output`), so that another
         # study's device or GPU-slot settings do not rerun the runs it shares.

@@ -7,7 +7,7 @@
 # over all seeds per step); the sweep is one job for all its pairs, because Python + torch start-up
 # (seconds) costs more than a pair's whole batch of runs. Each run still gets its own JSON record.
 # All three rules take their digit pairs from mnist.pt the same way (params.pairs; scripts/train_logreg.py).
-from mnistrepro.logs import ConfigError
+from mnistrepro.study.logs import ConfigError
 
 
 rule train_logreg:
@@ -91,8 +91,8 @@ if SWEEP["enabled"]:
 # The exploratory scale grid (exists only when the config enables it): the main grid's losses, seeds, steps and lr
 # on the main pair, with the pixels divided by each of scale_grid.divisors; one job per (loss, divisor), all seeds
 # together, evaluated at the last step only. Divisors 1 and 255 are trained again rather than read from the main
-# grid's raw and unit runs: the same computation (mnistrepro.logreg.scale_inputs), so the same numbers, for seconds
-# of work, and the grid's table needs nothing of the main grid's layout.
+# grid's raw and unit runs: the same computation (mnistrepro.experiments.logreg.scale_inputs), so the same numbers, for
+# seconds of work, and the grid's table needs nothing of the main grid's layout.
 if SCALE_GRID["enabled"]:
 
     rule train_scale_grid:

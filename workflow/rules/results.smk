@@ -3,7 +3,8 @@
 # These jobs take seconds: on a cluster they run on the submitting host (localrule), not in the queue.
 # Logistic regression's own tables come first (aggregate_logreg, priority CHEAP_FIRST), as soon as its runs are
 # done; the tables that span the experiments (runs, summary, the comparisons' one Holm family) and the facts come
-# once LeNet-5's runs are done (aggregate). Each table draws its own random stream (mnistrepro.aggregate.table_rng).
+# once LeNet-5's runs are done (aggregate). Each table draws its own random stream
+# (mnistrepro.outputs.aggregate.table_rng).
 
 
 rule aggregate_logreg:
@@ -46,8 +47,8 @@ rule aggregate_logreg:
         "../../scripts/aggregate_logreg.py"
 
 
-# Two exploratory looks at the LeNet-5 runs (mnistrepro/exploratory.py): they describe and test nothing, so none of
-# their numbers enters comparisons.csv; rule aggregate reads their tables for the facts.
+# Two exploratory looks at the LeNet-5 runs (mnistrepro/analysis/exploratory.py): they describe and test nothing, so
+# none of their numbers enters comparisons.csv; rule aggregate reads their tables for the facts.
 rule exploratory_lenet:
     input:
         evaluations=lenet_evaluation_files(),
