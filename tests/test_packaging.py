@@ -74,6 +74,7 @@ def test_a_non_editable_install_runs_the_ci_sized_study_and_its_report(wheel, tm
     assert where.returncode == 0 and where.stdout.startswith(str(site)), where.stdout + where.stderr
 
     checkout = tmp_path / "checkout"
+    checkout.mkdir()
     for name in WORKFLOW_FILES:
         (shutil.copytree if (REPO / name).is_dir() else shutil.copy2)(REPO / name, checkout / name)
     assert not (checkout / "mnistrepro").exists()
