@@ -110,6 +110,7 @@ def copy(tmp_path_factory) -> Path:
                        "significant": False}]).to_csv(tables / "comparisons.csv", index=False)
     # The default study's facts, as a finished run leaves them (the README's regeneration command reads them).
     shutil.copyfile(REPO / "docs/results-facts.json", workdir / "results/tables/facts.json")
+    shutil.copytree(REPO / "docs/figures", workdir / "results/figures")  # and the figures the README shows
     return workdir
 
 
