@@ -650,7 +650,8 @@ def _glance_comparisons(loss_raw: float, loss_unit: float, tost_significant: boo
     def row(key, family, role, a, b, diff, significant, **more):
         return {"key": key, "family": family, "role": role, "a": a, "b": b, "difference": diff,
                 "ci95_low": diff - 0.01, "ci95_high": diff + 0.01, "n_a": 200, "n_b": 200, "p_holm": 0.001,
-                "p_holm_bound": False, "significant": significant, "scaling": np.nan, "steps": np.nan,
+                "p_holm_bound": False, "significant": significant, "metric": "test_accuracy", "scaling": np.nan,
+                "steps": np.nan,
                 "epochs": np.nan, **more}
     return pd.DataFrame([
         row("c3_sparse_vs_full_equivalence", "c3", "primary", "sparse C3", "full C3", 0.0001, tost_significant,
