@@ -23,8 +23,9 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from mnistrepro.study.choices import (C3_VARIANTS, LOSS_VARIANTS, SCALING_VARIANTS, claim_pair, comparison_specs,
-                                      config_variants, registered_variants, step_key)
+from mnistrepro.analysis.comparisons import comparison_specs, step_key
+from mnistrepro.study.choices import (C3_VARIANTS, LOSS_VARIANTS, SCALING_VARIANTS, claim_pair, config_variants,
+                                      registered_variants)
 from mnistrepro.study.config import evaluated_steps
 from mnistrepro.study.io import write_json
 from mnistrepro.study.logs import ActionableError

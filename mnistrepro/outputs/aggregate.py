@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from mnistrepro.analysis.comparisons import select_runs, study_comparisons
+from mnistrepro.analysis.comparisons import comparison_rule, hardest_key, select_runs, study_comparisons
 from mnistrepro.analysis.facts import REFERENCE_ACCURACY
 from mnistrepro.analysis.stats import (ALPHA, BOOTSTRAP_MIN_N, ESCAPE_ALPHA, ESCAPE_THRESHOLDS, P_UNDERFLOW,
                                        PLANNING_SD_PAIRS, RESAMPLES, Comparison, adjust_family, compare,
@@ -31,7 +31,7 @@ from mnistrepro.report.numbers import pair_label
 from mnistrepro.report.study import (equivalence_test_name, equivalence_verdict, escape_category, hardest_verdict,
                                      machine_fact, study_facts)
 from mnistrepro.report.verdicts import verdict
-from mnistrepro.study.choices import COMPARISONS, claim_pair, comparison_rule, hardest_key
+from mnistrepro.study.choices import COMPARISONS, claim_pair
 from mnistrepro.study.seeds import mix_seed
 
 RUN_COLUMNS = [

@@ -20,7 +20,10 @@ from mnistrepro.report.compare import (comparison_cell, comparison_label, studie
 
 __all__ = ["compare_studies"]
 
-COMPARISON_KEY = ["comparison", "a", "b"]
+# A comparisons.csv row is named by its key (mnistrepro.analysis.comparisons.comparison_key: rule, variants, step
+# count as ``final`` or a number) and its metric; its step or epoch count joins them, so that two studies' last
+# step counts (both ``final``) are matched only where they are the same count. Display titles are words, not keys.
+COMPARISON_KEY = ["key", "metric"]
 
 
 def _tables(study: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -40,14 +43,19 @@ def compare_studies(first: str | Path, second: str | Path) -> str:
     def keyed(table: pd.DataFrame, key: list[str]) -> dict[tuple, pd.Series]:
         return {tuple(str(row[c]) for c in key): row for _, row in table.iterrows()}
 
-    # A comparison is of a metric (accuracy, or ECE), at a step count or an epoch count, where the tables say so.
-    shared = [c for c in ("metric", "steps", "epochs") if c in comparisons_a.columns and c in comparisons_b.columns]
+    for study, table in zip(names, (comparisons_a, comparisons_b)):
+        missing = [c for c in COMPARISON_KEY if c not in table.columns]
+        if missing:
+            raise SystemExit(f"{study}/tables/comparisons.csv has no column {', '.join(missing)}: it was written by an "
+                             "older version of mnistrepro; run the study's aggregation again (snakemake --forcerun "
+                             "aggregate)")
+    shared = [c for c in ("steps", "epochs") if c in comparisons_a.columns and c in comparisons_b.columns]
     key = COMPARISON_KEY + shared
     comp_a, comp_b = keyed(comparisons_a, key), keyed(comparisons_b, key)
     comparison_rows = []
     for k in dict.fromkeys([*comp_a, *comp_b]):
         row = comp_a.get(k) if k in comp_a else comp_b[k]
-        comparison_rows.append([comparison_label(k, row, shared), comparison_cell(comp_a.get(k)),
+        comparison_rows.append([comparison_label(row, shared), comparison_cell(comp_a.get(k)),
                                 comparison_cell(comp_b.get(k))])
 
     columns = [c for c in VARIANT_COLUMNS if c in summary_a.columns and c in summary_b.columns]

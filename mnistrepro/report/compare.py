@@ -32,11 +32,11 @@ def _number(value) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
-def comparison_label(key: tuple, row: pd.Series, shared: list[str]) -> str:
-    """``comparison: a - b``, with the metric where it is not accuracy and the step or epoch count where the
-    tables have those columns (``shared``)."""
-    label = f"{key[0]}: {key[1]} - {key[2]}"
-    if "metric" in shared and row["metric"] != "test_accuracy" and not pd.isna(row["metric"]):
+def comparison_label(row: pd.Series, shared: list[str]) -> str:
+    """``comparison: a - b`` (the row's display title and variant labels), with the metric where it is not accuracy
+    and the step or epoch count where both tables have those columns (``shared``)."""
+    label = f"{row['comparison']}: {row['a']} - {row['b']}"
+    if row["metric"] != "test_accuracy" and not pd.isna(row["metric"]):
         label += f" ({row['metric']})"
     return label + "".join(f", {c} {_number(row[c])}" for c in ("steps", "epochs")
                            if c in shared and not pd.isna(row[c]))

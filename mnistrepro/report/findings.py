@@ -25,8 +25,9 @@ from mnistrepro.analysis.facts import (NOT_RUN, Facts, FactsFileError, config_di
                                        study_config)
 from mnistrepro.report.glance import GLANCE_FIGURES, glance_markdown
 from mnistrepro.report.numbers import epochs_label, pair_label, steps_label
-from mnistrepro.study.choices import (COMPARISONS, LOSS_VARIANTS, SCALING_VARIANTS, ComparisonRule, ComparisonSpec,
-                                      claim_pair, comparison_specs, config_variants, registered_variants, variant_label)
+from mnistrepro.analysis.comparisons import ComparisonSpec, comparison_specs
+from mnistrepro.study.choices import (COMPARISONS, LOSS_VARIANTS, SCALING_VARIANTS, ComparisonRule, claim_pair,
+                                      config_variants, registered_variants, variant_label)
 from mnistrepro.study.config import seed_list
 from mnistrepro.study.io import atomic_path
 from mnistrepro.study.logs import ActionableError
@@ -60,7 +61,7 @@ def capitalized(text: str) -> str:
 
 def finding_comparisons(config: Mapping[str, Any]) -> list[ComparisonSpec]:
     """The comparisons the findings state, at ``config``'s last step count and epoch: every comparison its variants
-    make (as the aggregation makes them, mnistrepro.study.choices.comparison_specs), and for a rule they make none of,
+    make (as the aggregation makes them, mnistrepro.analysis.comparisons.comparison_specs), and for a rule they make none of,
     the rule's first comparison of the registry's variants, whose facts read "not run in this configuration"."""
     at = ([config["logreg"]["steps"]], config["lenet"]["epochs"])
     made = comparison_specs(config_variants(config), *at)

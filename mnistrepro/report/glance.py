@@ -19,7 +19,8 @@ from typing import Iterable, Mapping
 import pandas as pd
 
 from mnistrepro.report.numbers import (epochs_label, format_p, pair_label, percent, signed_points, steps_label)
-from mnistrepro.study.choices import COMPARISONS, claim_pair, comparison_rule, variant_label
+from mnistrepro.analysis.comparisons import comparison_rule
+from mnistrepro.study.choices import COMPARISONS, claim_pair, variant_label
 
 __all__ = ["GLANCE_FIGURES", "SEED_CLAIMS", "SeedClaim", "embedded_figures", "glance_facts", "glance_markdown",
            "glance_rows"]
@@ -59,7 +60,7 @@ def _rule(name: str, kind: str | None = None):
 
 
 def _rows(comparisons: pd.DataFrame, name: str, family: str) -> pd.DataFrame:
-    """The rows of ``family`` that rule ``name`` made (told by their key, mnistrepro.study.choices.comparison_rule)."""
+    """The rows of ``family`` that rule ``name`` made (told by their key, mnistrepro.analysis.comparisons.comparison_rule)."""
     made_by = pd.Series([comparison_rule(key, metric).name for key, metric in
                          zip(comparisons["key"].astype(str), comparisons["metric"])], index=comparisons.index)
     return comparisons[(comparisons["family"] == family) & (made_by == name)]

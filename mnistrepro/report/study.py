@@ -3,7 +3,7 @@ as a sentence or a formatted number, and the verdict of each comparison row.
 
 The aggregation (mnistrepro.outputs.aggregate) makes the tables; this module words them. Every key is named so that a
 caption reads the same key whatever the configuration (the last step count is ``final``, a comparison's key is
-mnistrepro.study.choices.comparison_key's), and per-variant lists loop over the variants the study ran.
+mnistrepro.analysis.comparisons.comparison_key's), and per-variant lists loop over the variants the study ran.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from mnistrepro.analysis.comparisons import in_registry_order, study_comparisons
+from mnistrepro.analysis.comparisons import comparison_rule, hardest_key, in_registry_order, step_key, study_comparisons
 from mnistrepro.analysis.stats import (ALPHA, BOOTSTRAP_MIN_N, CONFIDENCE, POWER, Comparison, SeedsAndImages,
                                        equivalence_power, equivalence_required_n, mean_interval,
                                        minimum_detectable_difference, required_n, wilson_interval)
 from mnistrepro.report.numbers import format_p, interval_text, pair_label, percent, points, points_interval
 from mnistrepro.report.scale_grid import scale_grid_facts
 from mnistrepro.study.choices import (COMPARISONS, EXPERIMENTS, FAMILIES, FAMILIES_FIXED_IN_ADVANCE, claim_pair,
-                                      comparison_rule, hardest_key, step_key, variant_label)
+                                      variant_label)
 
 
 def escape_category(k: int, n: int, confidence: float = CONFIDENCE) -> str:

@@ -6,15 +6,13 @@ the config schema's enums (data sources, devices) with its lists.
 - The variants: each logistic-regression loss (:data:`LOSS_VARIANTS`), pixel scaling (:data:`SCALING_VARIANTS`) and
   LeNet-5 C3 kind (:data:`C3_VARIANTS`), with the label the report uses and what it costs. A loss's or a C3 kind's
   implementation is registered by the module that owns it (:func:`register`: mnistrepro.experiments.logreg registers
-each loss's
-  forms, mnistrepro.experiments.lenet each C3 kind's layer factory) and looked up with :func:`implementation`: an
-unknown name
-  is an error there, never another variant's code.
+  each loss's forms, mnistrepro.experiments.lenet each C3 kind's layer factory) and looked up with
+  :func:`implementation`: an unknown name is an error there, never another variant's code.
 - The metrics a table or a comparison can use (:data:`METRICS`).
-- The comparisons (:data:`COMPARISONS`): a paired difference against a reference variant, an equivalence test
-  (TOST), the hardest of many; each in a confirmatory family (:data:`FAMILIES`) or descriptive. They are made of
-  every variant a study runs (:func:`comparison_specs`), so a new variant is compared against its reference, worded,
-  listed and captioned without another line of code.
+- The comparisons (:data:`COMPARISONS`): rules for a paired difference against a reference variant, an
+  equivalence test (TOST), the hardest of many; each in a confirmatory family (:data:`FAMILIES`) or descriptive.
+  mnistrepro.analysis.comparisons expands them into one comparison per variant a study runs, so a new variant is
+  compared against its reference, worded, listed and captioned without another line of code.
 
 Adding a loss or a C3 kind: one entry here and its implementation in its module. The config schema lists no
 variant; mnistrepro.study.config.check_config checks the config's names against this registry.
@@ -22,9 +20,8 @@ variant; mnistrepro.study.config.check_config checks the config's names against 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from itertools import product
-from typing import Any, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Mapping
 
 # LeNet-5's C3 (mnistrepro.experiments.lenet): 6 input maps, 16 output maps, 5x5 kernels.
 C3_IN_MAPS = 6
@@ -239,119 +236,6 @@ def claim_pair(name: str) -> tuple[str, str]:
 def variant_label(factor: str, name: str) -> str:
     """How the report names the ``factor`` variant ``name`` (the registry's label)."""
     return VARIANTS[factor][name].label
-
-
-@dataclass(frozen=True)
-class ComparisonSpec:
-    """One comparison of a study, made from a :class:`ComparisonRule` and the variants a study runs: in
-    ``rule.experiment``, the runs whose ``rule.factor`` is ``a`` against those where it is ``b`` (the reference),
-    with the columns of ``where`` fixed (a step count, a scaling, a loss, the last epoch). ``key`` names its facts
-    (``{key}_verdict``); ``family`` is its confirmatory family ("": descriptive) and ``primary`` whether it is
-    that family's primary test."""
-
-    rule: ComparisonRule
-    key: str
-    a: str
-    b: str
-    label_a: str
-    label_b: str
-    where: tuple = ()
-    family: str = ""
-    primary: bool = False
-
-
-def comparison_key(rule: ComparisonRule, a: str, across: Sequence[str], at: str | None) -> str:
-    """``loss_ce_vs_mse_raw_final``: the rule's name, the compared variants, the ``across`` values, the metric
-    where it is not accuracy, the step count (``final`` for the last) where the experiment has one, and for a
-    TOST ``equivalence``."""
-    parts = [rule.name, a, "vs", str(rule.reference), *across]
-    if rule.metric != "test_accuracy":
-        parts.append(rule.metric)
-    if rule.kind == "equivalence":
-        parts.append("equivalence")
-    if at is not None:
-        parts.append(at)
-    return "_".join(parts)
-
-
-def hardest_key(rule: ComparisonRule, steps: int) -> str:
-    """``hardest_10000``: the key of the hardest-pair rule's row at ``steps`` (the aggregation makes those rows from
-    the sweep's data)."""
-    return f"{rule.name}_{int(steps)}"
-
-
-def comparison_rule(key: str, metric: str) -> ComparisonRule:
-    """The rule of :data:`COMPARISONS` that made the comparisons.csv row of ``key`` and ``metric`` (its columns): a
-    key starts with its rule's name (:func:`comparison_key`, :func:`hardest_key`), an equivalence's holds the part
-    ``equivalence``, and rules of one name differ in kind or metric."""
-    equivalence = "equivalence" in key.split("_")
-    found = [rule for rule in COMPARISONS if key.startswith(f"{rule.name}_") and rule.metric == metric
-             and (rule.kind == "equivalence") == equivalence]
-    if len(found) != 1:
-        raise ValueError(f"comparison key {key!r} ({metric}): expected the key of one rule of "
-                         f"mnistrepro.study.choices.COMPARISONS, matched {len(found)}")
-    return found[0]
-
-
-def comparison_specs(variants: Mapping[str, Sequence[str]], logreg_steps: Sequence[int],
-                     lenet_epochs: int | None) -> list[ComparisonSpec]:
-    """Every difference and equivalence comparison that :data:`COMPARISONS` makes of ``variants`` (per factor,
-    the variants a study runs: ``loss``, ``scaling``, ``c3``; a loss runs at every scaling) at each of
-    ``logreg_steps`` and LeNet-5's last epoch ``lenet_epochs`` (None: no LeNet-5 runs), in the order
-    ``comparisons.csv`` lists them. The hardest-pair rule depends on the sweep's data and is made by the
-    aggregation. Both the aggregation and the report's words read this list, so they cannot disagree."""
-    final = max(logreg_steps) if len(logreg_steps) else None
-    lenet_specs, logreg_specs = [], []
-    for rule in COMPARISONS:
-        if rule.kind == "hardest":
-            continue
-        run = list(variants.get(rule.factor, ()))
-        if rule.reference not in run or any(v not in variants.get(c, ()) for c, v in rule.fixed):
-            continue
-        others = [v for v in run if v != rule.reference]
-        # Every combination of the ``across`` columns' values (one empty combination where there are none).
-        combos = list(product(*[[(c, v) for v in variants.get(c, ())] for c in rule.across]))
-        if rule.experiment == "lenet":
-            if lenet_epochs is None:
-                continue
-            at_list = [(None, (("epochs", lenet_epochs),), rule.family)]
-        else:
-            at_list = [(step_key(s, final), (("steps", s),), rule.family if s == final else "") for s in logreg_steps]
-        for index, (at, where_at, family) in enumerate(at_list):
-            for a in others:
-                for combo in combos:
-                    where = (*rule.fixed, *combo, *where_at)
-                    label_a = _comparison_label(rule, a, where)
-                    label_b = _comparison_label(rule, rule.reference, where)
-                    spec = ComparisonSpec(rule, comparison_key(rule, a, [v for _, v in combo], at), a,
-                                          rule.reference, label_a, label_b, where, family)
-                    (lenet_specs if rule.experiment == "lenet" else logreg_specs).append((index, spec))
-    specs = [s for _, s in lenet_specs] + [s for _, s in sorted(logreg_specs, key=lambda x: x[0])]
-    return _mark_primary(specs)
-
-
-def _comparison_label(rule: ComparisonRule, value: str, where: Sequence[tuple[str, Any]]) -> str:
-    """``logistic loss (raw)``: the variant's label, with the short names of the other variants it is compared at."""
-    label = variant_label(rule.factor, value)
-    context = [VARIANTS[c][v].short for c, v in where if c in VARIANTS and c != rule.factor]
-    return f"{label} ({', '.join(context)})" if context else label
-
-
-def _mark_primary(specs: list[ComparisonSpec]) -> list[ComparisonSpec]:
-    """Each family's primary test: the one its rule declares, else the family's first member."""
-    marked = list(specs)
-    for family in dict.fromkeys(s.family for s in specs if s.family):
-        members = [i for i, s in enumerate(specs) if s.family == family]
-        declared = [i for i in members if specs[i].rule.primary and all(
-            (specs[i].a if c == "a" else dict(specs[i].where).get(c)) == v for c, v in specs[i].rule.primary)]
-        primary = declared[0] if declared else members[0]
-        marked[primary] = replace(specs[primary], primary=True)
-    return marked
-
-
-def step_key(steps: int, final: int | None) -> str:
-    """A step count as fact keys name it: the last one is ``final``, so captions need not know the config's."""
-    return "final" if steps == final else str(steps)
 
 
 # The registered implementations, per variant family (:data:`VARIANTS`: the losses and C3 kinds have them).
