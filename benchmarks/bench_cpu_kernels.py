@@ -3,7 +3,7 @@ library's native kernels (``cpu_kernels: native``), side by side.
 
 The kernel choice is made when torch loads, so each setting trains in its own process; the two take turns for
 ``--rounds`` rounds, each training one epoch of ``--images`` images per C3 kind with one thread (the pipeline's
-loop, :func:`mnistrepro.experiments.lenet_training.train`). Prints each round's seconds, the median ratio capped/native,
+loop, :func:`mnistrepro.experiments.lenet_training.train_group`). Prints each round's seconds, the median ratio capped/native,
 and whether the two settings' weights are equal (on a CPU with AVX-512 they are not: that is why the study caps).
 
     .venv/bin/python benchmarks/bench_cpu_kernels.py                  # 3 rounds of 60,000 images
@@ -30,12 +30,12 @@ WORKER = """
 import hashlib, sys, time
 import torch
 from mnistrepro.data.tensors import read_idx_dir
-from mnistrepro.experiments.lenet_training import LeNetRun, to_device_data, train
+from mnistrepro.experiments.lenet_training import LeNetRun, to_device_data, train_group
 torch.set_num_threads(1)
 data = to_device_data(read_idx_dir(sys.argv[1]), "cpu", int(sys.argv[2]), 1000)
 seconds, digests = 0.0, []
 for c3 in ("sparse", "full"):
-    state = train(LeNetRun(c3=c3, seed=0, epochs=1), data)
+    state = train_group([LeNetRun(c3=c3, seed=0, epochs=1)], data, stacked=False)[0]
     seconds += state.history[-1]["epoch_seconds"]
     digests.append(hashlib.sha256(b"".join(t.detach().contiguous().numpy().tobytes()
                                            for t in state.model.state_dict().values())).hexdigest()[:16])

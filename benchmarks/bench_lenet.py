@@ -67,7 +67,7 @@ from reference_impl import SingleSeedStepBefore, layer_by_layer, lenet5_sixteen 
 from mnistrepro.experiments.lenet import LeNet5  # noqa: E402
 from mnistrepro.experiments.lenet_ops import retain_freed_memory  # noqa: E402
 from mnistrepro.experiments.lenet_training import (  # noqa: E402
-    LeNetRun, TrainStep, epoch_permutation, resume, to_device_data, train, train_group, use_deterministic_cudnn)
+    LeNetRun, TrainStep, epoch_permutation, resume, to_device_data, train_group, use_deterministic_cudnn)
 from mnistrepro.study.choices import C3_KINDS, DEVICES  # noqa: E402
 from mnistrepro.study.device import describe_device, resolve_device  # noqa: E402
 
@@ -170,7 +170,7 @@ class Pipeline:
             self.step(idx if self.old else idx.unsqueeze(0))  # the old step's batch has no seed axis
             self.pos += 100
             seen += 100
-        float(self.step.loss_sum.sum())  # what train() reads once an epoch; syncs a GPU
+        float(self.step.loss_sum.sum())  # what train_group() reads once an epoch; syncs a GPU
         return seen
 
 
@@ -209,7 +209,7 @@ STEP_PATHS = {
     # name: (the fused forward, retain_freed_memory() in the process)
     "before": (False, False),     # layer-by-layer forward, glibc's default allocator settings
     "allocator": (False, True),   # the same, with freed memory kept in the heap (attribution only)
-    "after": (True, True),        # fused tanh-pool-tanh blocks, NCHW C3, freed memory kept (what train() does)
+    "after": (True, True),        # fused tanh-pool-tanh blocks, NCHW C3, freed memory kept (what train_group() does)
 }
 
 
@@ -294,7 +294,7 @@ def _single_seed_steps(data_path: str | None, n_images: int, slice_batches: int)
     """Runs in a worker process (the allocator setting is process-wide): per C3 kind, the old and the new
     single-seed step (:class:`Pipeline` with ``old`` True and False) take turns slice by slice at one thread."""
     torch.set_num_threads(1)
-    retain_freed_memory()  # as train() does, for either step
+    retain_freed_memory()  # as train_group() does, for either step
     mnist = torch.load(data_path, weights_only=True) if data_path else synthetic_mnist()
     data = to_device_data(mnist, "cpu", test_limit=1000)
     out = {}
@@ -370,7 +370,7 @@ def ten_epochs(mnist: dict, device: torch.device, epochs: int) -> dict:
     for c3 in C3_KINDS:
         sync(device)
         start = time.perf_counter()
-        result = train(LeNetRun(c3=c3, seed=0, epochs=epochs), data)
+        result = train_group([LeNetRun(c3=c3, seed=0, epochs=epochs)], data, stacked=False)[0]
         sync(device)
         wall = time.perf_counter() - start
         train_s = sum(row["epoch_seconds"] for row in result.history)

@@ -97,3 +97,13 @@ def lenet_job_paths(config: Mapping[str, Any], on_gpu: bool, c3: str, seed: int)
 def record_keys(record_type: type) -> tuple[set[str], set[str]]:
     """The keys every record of ``record_type`` has, and those it may have."""
     return set(record_type.__required_keys__), set(record_type.__optional_keys__)
+
+
+def train_alone(run, data, checkpoint_path=None, on_epoch_end=None, **options):
+    """One LeNet-5 seed trained alone, its module run as it is (not stacked): the pipeline's
+    mnistrepro.experiments.lenet_training.train_group of ``[run]``; ``on_epoch_end(epoch, row)`` gets its one history
+    row."""
+    from mnistrepro.experiments.lenet_training import train_group
+
+    hook = None if on_epoch_end is None else (lambda epoch, rows: on_epoch_end(epoch, rows[0]))
+    return train_group([run], data, checkpoint_path, stacked=False, on_epoch_end=hook, **options)[0]

@@ -21,12 +21,12 @@ _LENET_STEPS = """
 import hashlib, sys
 import torch
 from mnistrepro.data.tensors import read_idx_dir
-from mnistrepro.experiments.lenet_training import LeNetRun, to_device_data, train
+from mnistrepro.experiments.lenet_training import LeNetRun, to_device_data, train_group
 torch.set_num_threads(1)
 data = to_device_data(read_idx_dir(sys.argv[1]), "cpu", 20000, 1000)
 digests = []
 for c3 in ("sparse", "full"):
-    model = train(LeNetRun(c3=c3, seed=3, epochs=1), data).model
+    model = train_group([LeNetRun(c3=c3, seed=3, epochs=1)], data, stacked=False)[0].model
     digests.append(hashlib.sha256(b"".join(t.detach().contiguous().numpy().tobytes()
                                            for t in model.state_dict().values())).hexdigest())
 print(torch.backends.cpu.get_cpu_capability(), *digests)

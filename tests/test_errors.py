@@ -100,11 +100,12 @@ def _train_with_log(tmp_path, mnist_pt, checkpoint, patch: str = "") -> str:
 import errno, pathlib
 {patch}
 from mnistrepro.data.tensors import load_mnist
-from mnistrepro.experiments.lenet_training import LeNetRun, to_device_data, train
+from mnistrepro.experiments.lenet_training import LeNetRun, to_device_data, train_group
 from mnistrepro.study.logs import setup_logging
 setup_logging({str(log)!r})
 run = LeNetRun(c3="sparse", seed=0, epochs=2, batch_size=100, lr=0.1, train_limit=200, test_limit=100)
-train(run, to_device_data(load_mnist({str(mnist_pt)!r}), "cpu", 200, 100), checkpoint_path=pathlib.Path({str(checkpoint)!r}))
+train_group([run], to_device_data(load_mnist({str(mnist_pt)!r}), "cpu", 200, 100),
+            checkpoint_path=pathlib.Path({str(checkpoint)!r}), stacked=False)
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode != 0, result.stderr[-2000:]

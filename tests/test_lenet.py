@@ -27,13 +27,13 @@ from mnistrepro.analysis.stats import expected_calibration_error
 from mnistrepro.experiments.lenet_eval import (calibration_bins, eval_batch_size, evaluate, load_model,
                                                evaluation_record, load_trained_model, top_k_correct)
 from mnistrepro.experiments.lenet_training import (HISTORY_FIELDS, LeNetRun, build_model, epoch_permutation, save_model,
-                                                   to_device_data, train, training_record, write_history_csv)
+                                                   to_device_data, training_record, write_history_csv)
 from mnistrepro.study.choices import C3_IN_MAPS, C3_KINDS
 from mnistrepro.study.io import file_sha256, write_json
 from mnistrepro.study.logs import ArtefactMismatchError
 from mnistrepro.study.records import LenetEvaluationRecord, LenetTrainingRecord
 
-from conftest import REPO, record_keys, run_snakemake
+from conftest import REPO, record_keys, run_snakemake, train_alone
 
 
 def c3_connection_mask(table: Sequence[Sequence[int]] = C3_TABLE, in_maps: int = C3_IN_MAPS) -> torch.Tensor:
@@ -245,7 +245,7 @@ def test_masked_weights_stay_zero_after_training_steps(one_thread):
     data = to_device_data(synthetic_mnist(300, 50), "cpu")
     run = LeNetRun(c3="sparse", seed=3, epochs=2, batch_size=50)
     before = build_model("sparse", 3).c3.dense_weight().detach()
-    model = train(run, data).model
+    model = train_alone(run, data).model
     after = model.c3.dense_weight().detach()
     mask = c3_connection_mask()
     assert torch.all(after[~mask] == 0)
@@ -358,7 +358,7 @@ def test_evaluating_the_saved_model_gives_the_training_time_evaluation(one_threa
     in-memory model, as train_lenet computed metrics.json before evaluation was its own step."""
     run = LeNetRun(c3=c3, seed=3, epochs=2, batch_size=100, lr=0.1, train_limit=6000, test_limit=2500)
     data = to_device_data(mnist, "cpu", run.train_limit, run.test_limit)
-    result = train(run, data)
+    result = train_alone(run, data)
     batch = eval_batch_size(torch.device("cpu"))
     in_training = evaluate(result.model, data.test_x, data.test_y, batch)
     save_model(result.model, run, tmp_path / "model.pt")
@@ -377,7 +377,7 @@ def test_evaluating_the_saved_model_gives_the_training_time_evaluation(one_threa
 def test_training_learns_and_reports(one_thread, tmp_path):
     data = to_device_data(synthetic_mnist(1000, 300), "cpu")
     run = LeNetRun(c3="full", seed=0, epochs=3, batch_size=50, lr=0.1)
-    result = train(run, data)
+    result = train_alone(run, data)
     h = result.history
     assert [r["epoch"] for r in h] == [1, 2, 3]
     assert set(h[0]) == set(HISTORY_FIELDS)
@@ -406,7 +406,7 @@ def test_damaged_model_is_refused_naming_the_file(one_thread, tmp_path):
     and its training record, instead of evaluating whatever the damaged weights compute."""
     data = to_device_data(synthetic_mnist(200, 50), "cpu")
     run = LeNetRun(c3="sparse", seed=0, epochs=1, batch_size=50)
-    result = train(run, data)
+    result = train_alone(run, data)
     model_path, training_path = tmp_path / "model.pt", tmp_path / "training.json"
     sha = save_model(result.model, run, model_path)
     write_json(training_record(run, result, data, {"device": "cpu"}, model_path, sha), training_path)
@@ -432,7 +432,7 @@ def test_damaged_model_is_refused_naming_the_file(one_thread, tmp_path):
 def test_same_seed_same_metrics_on_cpu(one_thread, c3):
     data = to_device_data(synthetic_mnist(400, 100), "cpu")
     runs = [LeNetRun(c3=c3, seed=s, epochs=2, batch_size=50) for s in (7, 7, 8)]
-    results = [train(r, data) for r in runs]
+    results = [train_alone(r, data) for r in runs]
     metrics = [without_timing(training_record(r, res, data, {"device": "cpu"}, "model.pt", "-"))
                | evaluate(res.model, data.test_x, data.test_y)
                for r, res in zip(runs, results)]
@@ -449,7 +449,7 @@ class Crash(Exception):
 def test_resume_after_crash_gives_same_weights(one_thread, tmp_path, caplog):
     data = to_device_data(synthetic_mnist(500, 100), "cpu")
     run = LeNetRun(c3="sparse", seed=5, epochs=3, batch_size=50)
-    reference = train(run, data)
+    reference = train_alone(run, data)
 
     ckpt = tmp_path / "ckpt.pt"
 
@@ -458,10 +458,10 @@ def test_resume_after_crash_gives_same_weights(one_thread, tmp_path, caplog):
             raise Crash
 
     with pytest.raises(Crash):
-        train(run, data, checkpoint_path=ckpt, on_epoch_end=crash_after_2)
+        train_alone(run, data, checkpoint_path=ckpt, on_epoch_end=crash_after_2)
     assert ckpt.exists()
     with caplog.at_level(logging.INFO, logger="mnistrepro"):
-        resumed = train(run, data, checkpoint_path=ckpt)
+        resumed = train_alone(run, data, checkpoint_path=ckpt)
     assert resumed.resumed_from_epoch == 2
     assert "resumed from epoch 2" in caplog.text
     assert_same_weights(resumed.model, reference.model)
@@ -473,20 +473,20 @@ def test_checkpoint_of_another_run_is_ignored(one_thread, tmp_path, caplog):
     run = LeNetRun(c3="full", seed=1, epochs=1, batch_size=50)
     other = LeNetRun(c3="full", seed=2, epochs=1, batch_size=50)
     ckpt = tmp_path / "ckpt.pt"
-    train(other, data, checkpoint_path=ckpt)
+    train_alone(other, data, checkpoint_path=ckpt)
     with caplog.at_level(logging.INFO, logger="mnistrepro"):
-        result = train(run, data, checkpoint_path=ckpt)
+        result = train_alone(run, data, checkpoint_path=ckpt)
     assert result.resumed_from_epoch is None
     assert "ignoring checkpoint" in caplog.text
-    assert_same_weights(result.model, train(run, data).model)
+    assert_same_weights(result.model, train_alone(run, data).model)
 
 
 KILL_CHILD = """
 import sys, torch
-from mnistrepro.experiments.lenet_training import LeNetRun, to_device_data, train
+from mnistrepro.experiments.lenet_training import LeNetRun, to_device_data, train_group
 torch.set_num_threads(1)
 data = to_device_data(torch.load(sys.argv[1]), "cpu")
-train(LeNetRun(c3="sparse", seed=11, epochs=5, batch_size=50), data, checkpoint_path=sys.argv[2])
+train_group([LeNetRun(c3="sparse", seed=11, epochs=5, batch_size=50)], data, checkpoint_path=sys.argv[2], stacked=False)
 print("finished", flush=True)
 """
 
@@ -507,9 +507,9 @@ def test_sigkill_and_resume_gives_same_weights(one_thread, tmp_path):
     assert "finished" not in out, "the child finished before it could be killed"
     run = LeNetRun(c3="sparse", seed=11, epochs=5, batch_size=50)
     data = to_device_data(mnist, "cpu")
-    resumed = train(run, data, checkpoint_path=ckpt)
+    resumed = train_alone(run, data, checkpoint_path=ckpt)
     assert resumed.resumed_from_epoch is not None and 1 <= resumed.resumed_from_epoch < 5
-    reference = train(run, data)
+    reference = train_alone(run, data)
     assert_same_weights(resumed.model, reference.model)
 
 
@@ -554,8 +554,8 @@ def test_rule_declares_gpu_resource(tmp_path, device, gpu):
 def test_cuda_graph_training_matches_eager():
     data = to_device_data(synthetic_mnist(1050, 100), "cuda")  # 1050: a partial last batch too
     run = LeNetRun(c3="sparse", seed=0, epochs=2, batch_size=100)
-    graphed = train(run, data, cuda_graph=True)
-    eager = train(run, data, cuda_graph=False)
+    graphed = train_alone(run, data, cuda_graph=True)
+    eager = train_alone(run, data, cuda_graph=False)
     for (k, a), b in zip(graphed.model.state_dict().items(), eager.model.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=k)
     assert graphed.history[-1]["train_loss"] == pytest.approx(eager.history[-1]["train_loss"], rel=1e-4)

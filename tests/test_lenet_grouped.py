@@ -18,12 +18,12 @@ import pytest
 import torch
 
 from mnistrepro.experiments.lenet import LAYERS
-from mnistrepro.experiments.lenet_training import (LeNetRun, StackedLeNet, build_model, to_device_data, train,
+from mnistrepro.experiments.lenet_training import (LeNetRun, StackedLeNet, build_model, to_device_data,
                                                    train_group)
 from mnistrepro.study.choices import C3_KINDS
 from mnistrepro.study.seeds import group_label, parse_group_label, seed_groups
 
-from conftest import REPO
+from conftest import REPO, train_alone
 from test_lenet import assert_same_weights, one_thread, synthetic_mnist  # noqa: F401 (one_thread: a fixture)
 
 
@@ -113,7 +113,7 @@ def test_a_seed_in_a_group_matches_the_seed_alone_to_float32_rounding(one_thread
     """Not bitwise: grouped convolutions add in another order. After 24 SGD steps (2 epochs of 12 batches) the
     weights agree to 1e-5 (float32 rounding accumulated over the steps), and so do the per-epoch losses."""
     grouped = train_group(runs([0, 6], c3), data)[1]
-    alone = train(runs([6], c3)[0], data)
+    alone = train_alone(runs([6], c3)[0], data)
     assert max_abs_difference(grouped.model, alone.model) <= 1e-5
     for g, a in zip(grouped.history, alone.history):
         assert g["train_loss"] == pytest.approx(a["train_loss"], rel=1e-5)
@@ -182,7 +182,7 @@ def test_a_seed_alone_does_not_resume_its_stacked_checkpoint(one_thread, data, t
     ckpt = tmp_path / "ckpt.pt"
     train_group(runs([0], epochs=1), data, checkpoint_path=ckpt, stacked=True)
     with caplog.at_level("WARNING"):
-        result = train(runs([0], epochs=1)[0], data, checkpoint_path=ckpt)
+        result = train_alone(runs([0], epochs=1)[0], data, checkpoint_path=ckpt)
     assert "ignoring checkpoint" in caplog.text
     assert result.resumed_from_epoch is None
 

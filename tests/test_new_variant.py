@@ -25,10 +25,11 @@ from mnistrepro.data.tensors import extract_pair
 from mnistrepro.experiments.identities import load_sample_rgb, run_all_checks
 from mnistrepro.experiments.lenet import SparseC3, analytic_param_counts
 from mnistrepro.experiments.lenet_eval import evaluate, evaluation_record
-from mnistrepro.experiments.lenet_training import LeNetRun, to_device_data, train, training_record
+from mnistrepro.experiments.lenet_training import LeNetRun, to_device_data, training_record
 from mnistrepro.experiments.logreg import LossForms, run_seeds
 from mnistrepro.report.findings import findings
 from mnistrepro.study.environment import job_hardware
+from conftest import train_alone
 from test_pipeline import REPO, render_caption
 
 LOSS = choices.LossVariant("throwaway_hinge", label="hinge loss", short="hinge")
@@ -101,7 +102,7 @@ def test_a_registered_loss_and_c3_kind_reach_tables_comparisons_findings_and_cap
         for seed in lenet["seeds"]:
             run = LeNetRun(c3=c3, seed=seed, epochs=lenet["epochs"], train_limit=lenet["train_limit"],
                            test_limit=lenet["test_limit"])
-            result = train(run, data)
+            result = train_alone(run, data)
             training = training_record(run, result, data, hardware, "model.pt", "-")
             trainings.append(training)
             evaluations.append(evaluation_record({"c3": c3, "seed": seed, "epochs": run.epochs}, training,

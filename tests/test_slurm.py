@@ -459,10 +459,11 @@ _UNINTERRUPTED = """
 import json, sys
 import torch
 from mnistrepro.data.tensors import read_idx_dir
-from mnistrepro.experiments.lenet_training import LeNetRun, to_device_data, train
+from mnistrepro.experiments.lenet_training import LeNetRun, to_device_data, train_group
 torch.set_num_threads(1)
 run = LeNetRun(**json.loads(sys.argv[3]))
-model = train(run, to_device_data(read_idx_dir(sys.argv[1]), "cpu", run.train_limit, run.test_limit)).model
+data = to_device_data(read_idx_dir(sys.argv[1]), "cpu", run.train_limit, run.test_limit)
+model = train_group([run], data, stacked=False)[0].model
 torch.save({k: v.cpu().contiguous() for k, v in model.state_dict().items()}, sys.argv[2])
 """
 

@@ -555,16 +555,6 @@ def train_group(runs: Sequence[LeNetRun], data: DeviceData, checkpoint_path: str
     return results
 
 
-def train(run: LeNetRun, data: DeviceData, checkpoint_path: str | os.PathLike | None = None,
-          cuda_graph: bool = True, channels_last: bool | None = None, eval_batch_size: int | None = None,
-          on_epoch_end: Callable[[int, dict[str, Any]], None] | None = None) -> TrainState:
-    """Train one seed alone: :func:`train_group` of ``[run]``, its module run as it is (not stacked), and
-    ``on_epoch_end(epoch, row)`` called with its one history row."""
-    hook = None if on_epoch_end is None else (lambda epoch, rows: on_epoch_end(epoch, rows[0]))
-    return train_group([run], data, checkpoint_path, cuda_graph, channels_last, eval_batch_size, stacked=False,
-                       on_epoch_end=hook)[0]
-
-
 def training_record(run: LeNetRun, result: TrainState, data: DeviceData, hardware: dict[str, Any],
                     model_path: str | os.PathLike, model_sha256: str, threads: int | None = None,
                     gpu_index: int | None = None, trained_with: list[int] | None = None) -> LenetTrainingRecord:
