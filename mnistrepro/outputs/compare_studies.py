@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from mnistrepro.outputs.aggregate import VARIANT_COLUMNS
-from mnistrepro.report.compare import (comparison_cell, comparison_label, studies_markdown, variant_cell,
+from mnistrepro.report.compare_studies import (comparison_cell, comparison_label, studies_markdown, variant_cell,
                                        variant_name)
 
 __all__ = ["compare_studies"]
