@@ -8,7 +8,8 @@ layer and those below it, never one above (tests/test_layers.py checks it).
 - ``analysis``: statistics over runs, comparisons, exploratory tables, the facts file;
 - ``experiments``: logistic regression, LeNet-5 (trained and evaluated), the convolution identities;
 - ``report``: words only;
-- ``outputs``: the tables, figures and summaries, computed by the analysis and worded by the report.
+- ``outputs``: the tables, figures, summaries and the console of a running study, computed below and worded by
+  the report.
 """
 
 __version__ = "0.1.0"

@@ -1,5 +1,6 @@
-"""The estimate before the first job and the progress during the run (mnistrepro.study.estimate,
-mnistrepro.study.progress), on made-up jobs: no Snakemake run, no torch."""
+"""The estimate before the first job and the progress during the run (mnistrepro.study.estimate and
+mnistrepro.outputs.progress compute them, mnistrepro.report.estimate and mnistrepro.report.progress word them), on
+made-up jobs: no Snakemake run, no torch."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import logging
 
 import pytest
 
-from mnistrepro.study.estimate import (PlannedJob, StudyEstimate, estimate_study, format_duration, similar_benchmarks,
-                                       simulate_wall)
-from mnistrepro.study.progress import RoutineJobFilter, StudyProgress
+from mnistrepro.outputs.progress import RoutineJobFilter, StudyProgress
+from mnistrepro.report.estimate import estimate_lines
+from mnistrepro.report.numbers import format_duration
+from mnistrepro.study.estimate import (CALIBRATION_FAILED, CLUSTER_GPU_LENET, PlannedJob, StudyEstimate, Unestimated,
+                                       estimate_study, similar_benchmarks, simulate_wall)
 
 CONFIG = {
     "logreg": {"seeds": list(range(200)), "steps": 10000},
@@ -44,8 +47,8 @@ def test_a_lenet_job_costs_its_images_epochs_and_start_up():
     # 4 s start-up + 10 epochs x (60,000 x 100 us + 10,000 x 20 us) = 4 + 10 x 6.2 = 66 s.
     assert all(estimate.seconds[job.jobid] == pytest.approx(66.0) for job in training)
     assert estimate.lenet_runs == 6 and estimate.lenet_seconds == pytest.approx(6 * 66.0)
-    assert not estimate.unknown
-    text = "\n".join(estimate.lines())
+    assert not estimate.unestimated and estimate.calibration["processes"] == 2 and estimate.prior_costs
+    text = "\n".join(estimate_lines(estimate))
     assert text.startswith("Estimated duration on this machine: about ")
     assert "6 LeNet-5 runs" in text and "calibration on this machine" in text and "2-core machine" in text
 
@@ -74,18 +77,23 @@ def test_an_earlier_runs_benchmarks_come_before_calibration(tmp_path, monkeypatc
     calls = []
     estimate = estimate_study([job], CONFIG, cores=2, calibrate=lambda *a: calls.append(a))
     assert estimate.seconds[5] == 60.0 and not calls, "no calibration when benchmarks give every LeNet-5 job"
-    assert any("rule benchmarks of an earlier run" in line for line in estimate.lines())
+    assert estimate.benchmarked == {"train_lenet": 1} and not estimate.prior_costs
+    assert estimate_lines(estimate)[1:] == ["  From the rule benchmarks of an earlier run: 1 train_lenet."]
 
 
 def test_where_it_cannot_estimate_it_says_so():
     jobs = study_jobs()
     on_cluster = estimate_study(jobs, CONFIG, cores=2, local=False, lenet_on_gpu=True, calibrate=fake_calibration)
-    assert on_cluster.unknown and on_cluster.wall_s is None
-    assert on_cluster.lines()[0].startswith("Estimated duration: cannot estimate the LeNet-5 jobs on the cluster's GPU")
+    assert on_cluster.unestimated == [Unestimated(CLUSTER_GPU_LENET)] and on_cluster.wall_s is None
+    assert estimate_lines(on_cluster)[0].startswith(
+        "Estimated duration: cannot estimate the LeNet-5 jobs on the cluster's GPU")
     failed = estimate_study(jobs, CONFIG, cores=2, calibrate=lambda *a: {"error": "RuntimeError: no"})
-    assert "calibration failed: RuntimeError: no" in failed.lines()[0]
+    assert failed.unestimated == [Unestimated(CALIBRATION_FAILED, "RuntimeError: no")]
+    assert "calibration failed: RuntimeError: no" in estimate_lines(failed)[0]
+    timed_out = estimate_study(jobs, CONFIG, cores=2, calibrate=lambda *a: None)
+    assert "calibration failed: timed out" in estimate_lines(timed_out)[0]
     on_cpu_cluster = estimate_study(jobs, CONFIG, cores=2, local=False, calibrate=fake_calibration)
-    assert "the wall time depends on the cluster's queue" in on_cpu_cluster.lines()[0]
+    assert "the wall time depends on the cluster's queue" in estimate_lines(on_cpu_cluster)[0]
 
 
 def test_durations_read_as_an_estimate():
@@ -111,8 +119,7 @@ def test_progress_is_weighted_by_cost_and_plain_lines_come_at_most_once_a_minute
     jobs = [PlannedJob(1, "train_lenet", {"c3": "full", "seeds": "0"}),
             PlannedJob(2, "train_lenet", {"c3": "full", "seeds": "1"}),
             PlannedJob(3, "collect_lenet_run", {"c3": "full", "seed": "0"})]
-    estimate = StudyEstimate(jobs=jobs, seconds={1: 100.0, 2: 100.0, 3: 0.5}, unknown=[], sources=[], wall_s=200.5,
-                             cores=1, local=True)
+    estimate = StudyEstimate(jobs=jobs, seconds={1: 100.0, 2: 100.0, 3: 0.5}, wall_s=200.5, cores=1, local=True)
     clock, lines = Clock(), []
     handler = logging.Handler()
     handler.emit = lambda record: lines.append(record.getMessage())
@@ -148,7 +155,7 @@ def test_the_terminal_gets_a_tqdm_bar():
             return True
 
     jobs = [PlannedJob(1, "train_lenet", {"c3": "full", "seeds": "0"})]
-    estimate = StudyEstimate(jobs=jobs, seconds={1: 100.0}, unknown=[], sources=[], wall_s=100.0, cores=1, local=True)
+    estimate = StudyEstimate(jobs=jobs, seconds={1: 100.0}, wall_s=100.0, cores=1, local=True)
     stream = Terminal()
     progress = StudyProgress(estimate, stream=stream)
     progress.handle(event("job_started", jobs=[1]))

@@ -1,5 +1,6 @@
 """The one set of number formatters of the report: every percentage, signed difference, interval, p-value,
-digit pair and step or epoch count that a sentence, a caption or a figure shows is written here.
+digit pair, step or epoch count and duration that a sentence, a caption, a figure or the console shows is
+written here.
 
 Fractions in, text out: a table holds accuracies and differences as fractions; a percentage or a difference in
 percentage points is 100 times the fraction.
@@ -13,7 +14,7 @@ from typing import Sequence
 from mnistrepro.analysis.stats import P_PRINT_CEILING, P_PRINT_FLOOR
 
 __all__ = ["MISSING", "percent", "points", "signed_points", "points_interval", "interval_text", "format_p", "pair_label",
-           "steps_label", "epochs_label", "count_label", "is_missing"]
+           "steps_label", "epochs_label", "count_label", "format_duration", "is_missing"]
 
 # How a number that is not there (NaN, None) reads.
 MISSING = "n/a"
@@ -86,3 +87,12 @@ def steps_label(steps: int) -> str:
 def epochs_label(epochs: int) -> str:
     """``10 epochs`` (``1 epoch``)."""
     return f"{epochs} epoch" + ("" if epochs == 1 else "s")
+
+
+def format_duration(seconds: float) -> str:
+    """``42 s``, ``7 min``, ``1 h 05 min``: as precise as an estimate deserves."""
+    seconds = max(0.0, seconds)
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"

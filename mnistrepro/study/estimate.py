@@ -14,9 +14,10 @@ Each job that is about to run gets a cost in seconds, from the first source that
 The wall time comes from replaying Snakemake's schedule with those costs (:func:`simulate_wall`: the jobs'
 dependencies, priorities, threads and GPU slots on the run's cores). On a cluster the queue decides the wall
 time, so only the job time is given. Where no source has a cost for LeNet-5 training (a GPU node seen from a
-login node without a GPU, or a calibration that failed), the estimate says so instead of guessing.
+login node without a GPU, or a calibration that failed), the estimate records it instead of guessing.
 
-Torch-free: the workflow imports it; the calibration runs in its own process.
+Numbers only: mnistrepro.report.estimate words the estimate. Torch-free: the workflow imports it; the calibration
+runs in its own process.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from mnistrepro.study.seeds import parse_group_label
 
-__all__ = ["PlannedJob", "StudyEstimate", "estimate_study", "format_duration", "planned_jobs", "simulate_wall"]
+__all__ = ["CALIBRATION_FAILED", "CLUSTER_GPU_LENET", "PlannedJob", "StudyEstimate", "Unestimated", "estimate_study",
+           "planned_jobs", "simulate_wall"]
 
 # Seconds per job measured on this project's 2-core machine (the default study's rule benchmarks), for the
 # jobs that calibration does not time. Logistic regression is per seed-step: 4 main-grid jobs of 200 seeds x
@@ -219,51 +221,44 @@ def simulate_wall(jobs: Sequence[PlannedJob], seconds: Mapping[int, float], core
     return now
 
 
-def format_duration(seconds: float) -> str:
-    """``42 s``, ``7 min``, ``1 h 05 min``: as precise as an estimate deserves."""
-    seconds = max(0.0, seconds)
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    minutes = round(seconds / 60)
-    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+# What :attr:`StudyEstimate.unestimated` may hold: the LeNet-5 jobs on a cluster's GPU nodes, seen from a host without
+# a GPU and with no earlier run's benchmarks; LeNet-5 training whose calibration failed.
+CLUSTER_GPU_LENET = "cluster_gpu_lenet"
+CALIBRATION_FAILED = "calibration_failed"
+
+
+@dataclass(frozen=True)
+class Unestimated:
+    """A part of the study the estimate has no cost for: ``part`` is :data:`CLUSTER_GPU_LENET` or
+    :data:`CALIBRATION_FAILED`; ``error``, the failed calibration's last line (None where it timed out)."""
+
+    part: str
+    error: str | None = None
 
 
 @dataclass
 class StudyEstimate:
-    """The cost of every job about to run, the wall time they add up to, and where the numbers came from."""
+    """The cost of every job about to run, the wall time they add up to, and where the numbers came from
+    (mnistrepro.report.estimate words it)."""
 
     jobs: list[PlannedJob]
     seconds: dict[int, float]  # per job id; a job without a cost is missing
-    unknown: list[str]  # what could not be estimated, in words
-    sources: list[str]  # where the costs came from, in words
     wall_s: float | None  # None on a cluster, or when a cost is missing
     cores: int
     local: bool
+    unestimated: list[Unestimated] = field(default_factory=list)  # what could not be estimated
+    # Where the costs came from: this machine's calibration (run_calibration's result), the jobs per rule costed
+    # from an earlier run's benchmarks, and whether any job took a per-job cost of PRIOR_SECONDS.
+    calibration: dict[str, Any] | None = None
+    benchmarked: dict[str, int] = field(default_factory=dict)
+    prior_costs: bool = False
     lenet_runs: int = 0
     lenet_seconds: float = 0.0
-    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def job_seconds(self) -> float:
         """Seconds of job time, each job's wall time once (a multi-threaded job counts once)."""
         return sum(self.seconds.values())
-
-    def lines(self) -> list[str]:
-        """What the console says before the first job."""
-        if not self.jobs:
-            return []
-        lenet = (f"{self.lenet_runs} LeNet-5 runs, {format_duration(self.lenet_seconds)} of job time; "
-                 if self.lenet_runs else "")
-        if self.unknown:
-            head = (f"Estimated duration: cannot estimate {', '.join(self.unknown)}; the {len(self.seconds)} other "
-                    f"jobs take about {format_duration(self.job_seconds)} of job time.")
-        elif self.local:
-            head = (f"Estimated duration on this machine: about {format_duration(self.wall_s)} on {self.cores} cores "
-                    f"({len(self.jobs)} jobs: {lenet}the rest {format_duration(self.job_seconds - self.lenet_seconds)}).")
-        else:
-            head = (f"Estimated job time: about {format_duration(self.job_seconds)} in {len(self.jobs)} jobs "
-                    f"({lenet.rstrip('; ')}); the wall time depends on the cluster's queue.")
-        return [head, *(f"  {source}" for source in self.sources)]
 
 
 def _lenet_model_seconds(job: PlannedJob, lenet: Mapping[str, Any], calibration: Mapping[str, Any]) -> float:
@@ -311,20 +306,19 @@ def estimate_study(jobs: Sequence[PlannedJob], config: Mapping[str, Any], cores:
             from_benchmarks[job.rule] = from_benchmarks.get(job.rule, 0) + 1
     training = [job for job in jobs if job.rule == "train_lenet"]
     to_model = [job for job in training if job.jobid not in seconds]
-    sources, unknown, details = [], [], {}
+    unestimated: list[Unestimated] = []
     calibration = None
     device = "cuda" if lenet_on_gpu else "cpu"
     if to_model or any(job.rule == "evaluate_lenet" and job.jobid not in seconds for job in jobs):
         if lenet_on_gpu and not local:
-            unknown.append("the LeNet-5 jobs on the cluster's GPU nodes from this host (no earlier run's benchmarks)")
+            unestimated.append(Unestimated(CLUSTER_GPU_LENET))
         else:
             parallel = 1 if lenet_on_gpu else max(1, min(cores // max(1, lenet["threads"]), len(to_model), 8))
             calibration = calibrate(device, lenet["threads"], sorted({j.wildcards["c3"] for j in to_model}
                                                                       or lenet["c3"]),
                                     seeds_per_job, parallel, lenet["batch_size"], lenet["lr"])
             if calibration is None or "error" in calibration:
-                why = "timed out" if calibration is None else calibration["error"]
-                unknown.append(f"LeNet-5 training (the calibration failed: {why})")
+                unestimated.append(Unestimated(CALIBRATION_FAILED, None if calibration is None else calibration["error"]))
                 calibration = None
     startup = calibration["startup_s"] if calibration else STARTUP_SECONDS
     for job in jobs:
@@ -342,24 +336,13 @@ def estimate_study(jobs: Sequence[PlannedJob], config: Mapping[str, Any], cores:
             seconds[job.jobid] = _logreg_seconds(job, config, startup)
         else:
             seconds[job.jobid] = PRIOR_SECONDS.get(job.rule, PRIOR_SECONDS_OTHER)
-    if calibration:
-        per_image = ", ".join(f"{c3} {1e6 * t:.0f} µs" for c3, t in calibration["train_s_per_image"].items())
-        group = f" in groups of {calibration['seeds_per_job']} seeds" if calibration["seeds_per_job"] > 1 else ""
-        sources.append(
-            f"LeNet-5: from {calibration['seconds']:.0f} s of calibration on this machine ({calibration['device']}, "
-            f"{calibration['processes']} process{'es' if calibration['processes'] > 1 else ''} at once{group}: "
-            f"{per_image} per training image; {calibration['startup_s']:.0f} s start-up per job).")
-        details["calibration"] = calibration
-    if from_benchmarks:
-        listed = ", ".join(f"{n} {rule}" for rule, n in sorted(from_benchmarks.items()))
-        sources.append(f"From the rule benchmarks of an earlier run: {listed}.")
-    if any(job.rule not in ("train_lenet", "evaluate_lenet") and job.rule not in from_benchmarks for job in jobs):
-        sources.append("Other jobs (logistic regression, data, aggregation, figures): per-job costs measured on "
-                       "this project's 2-core machine (mnistrepro/study/estimate.py).")
+    prior_costs = any(job.rule not in ("train_lenet", "evaluate_lenet") and job.rule not in from_benchmarks
+                      for job in jobs)
     lenet_runs = sum(len(job.lenet_seeds) for job in training)
     lenet_seconds = sum(seconds.get(job.jobid, 0.0) for job in training)
     wall = None
-    if local and not unknown:
+    if local and not unestimated:
         wall = simulate_wall(jobs, seconds, cores, gpus)
-    return StudyEstimate(jobs=jobs, seconds=seconds, unknown=unknown, sources=sources, wall_s=wall, cores=cores,
-                         local=local, lenet_runs=lenet_runs, lenet_seconds=lenet_seconds, details=details)
+    return StudyEstimate(jobs=jobs, seconds=seconds, wall_s=wall, cores=cores, local=local, unestimated=unestimated,
+                         calibration=calibration, benchmarked=dict(sorted(from_benchmarks.items())),
+                         prior_costs=prior_costs, lenet_runs=lenet_runs, lenet_seconds=lenet_seconds)

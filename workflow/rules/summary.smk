@@ -1,13 +1,13 @@
-# What a run says (mnistrepro/study/estimate.py, progress.py, mnistrepro/outputs/run_summary.py): before its first job,
-# how long it will take on this machine; while it runs, where it stands in time (LeNet-5 runs done, time left), with
-# Snakemake's routine per-job lines kept in its log (.snakemake/log/) instead of the console; at the end, on success the
-# findings, where the tables and figures are and the report command for this configuration; on failure each
-# failed rule and its log, gathered from Snakemake's own log, since Snakemake prints them mid-run where they
-# scroll away.
+# What a run says (gathered by mnistrepro/study/estimate.py, mnistrepro/outputs/progress.py and run_summary.py, worded
+# by mnistrepro/report/): before its first job, how long it will take on this machine; while it runs, where it stands
+# in time (LeNet-5 runs done, time left), with Snakemake's routine per-job lines kept in its log (.snakemake/log/)
+# instead of the console; at the end, on success the findings, where the tables and figures are and the report command
+# for this configuration; on failure each failed rule and its log, gathered from Snakemake's own log, since Snakemake
+# prints them mid-run where they scroll away.
 import sys
 
+from mnistrepro.outputs.progress import start_study_console, stop_progress
 from mnistrepro.outputs.run_summary import failure_summary, success_summary
-from mnistrepro.study.progress import start_study_console, stop_progress
 
 
 onstart:

@@ -6,7 +6,9 @@ Snakemake's job events (``job_started``, ``job_finished``: the events Snakemake'
 weighs each job by its estimated cost (:mod:`mnistrepro.study.estimate`), so that copying a run's files counts for
 nothing and a LeNet-5 training run for a minute or more. What it shows: the share of the estimated work done,
 the LeNet-5 runs done of those to train, the time elapsed and the time left. The time left is the remaining
-estimated work, scaled by how the finished jobs' measured times compare with their estimates.
+estimated work, scaled by how the finished jobs' measured times compare with their estimates. This module follows
+the jobs and computes where the study stands; mnistrepro.report.progress and mnistrepro.report.estimate word it
+(the estimate before the first job, the progress while the jobs run).
 
 On a terminal it is a tqdm bar, redrawn every few seconds; elsewhere (a SLURM log, a pipe, a file) a plain line
 at most once a minute, only when a job has finished since the last one.
@@ -28,7 +30,9 @@ import threading
 import time
 from typing import TextIO
 
-from mnistrepro.study.estimate import StudyEstimate, format_duration
+from mnistrepro.report.estimate import estimate_lines
+from mnistrepro.report.progress import progress_description, progress_line
+from mnistrepro.study.estimate import StudyEstimate
 
 __all__ = ["RoutineJobFilter", "StudyProgress", "install_console", "start_study_console", "stop_progress"]
 
@@ -133,13 +137,8 @@ class StudyProgress(logging.Handler):
                 "elapsed": now - self.started_at, "left": left, "ratio": ratio, "work_done": done + partial}
 
     def describe(self, state: dict) -> str:
-        parts = []
-        if self.total_runs:
-            parts.append(f"LeNet-5 runs {state['runs_done']} of {self.total_runs}")
-        parts.append(f"{format_duration(state['elapsed'])} elapsed")
-        if state["left"] is not None:
-            parts.append(f"about {format_duration(state['left'])} left")
-        return ", ".join(parts)
+        """The progress bar's text for ``state`` (:meth:`state`)."""
+        return progress_description(state["runs_done"], self.total_runs, state["elapsed"], state["left"])
 
     def refresh(self) -> None:
         state = self.state()
@@ -152,9 +151,8 @@ class StudyProgress(logging.Handler):
         done = len(self.finished) == len(self.cost)
         if self.finished_since_plain and (done or now - self.last_plain >= self.plain_interval_s):
             self.last_plain, self.finished_since_plain = now, 0
-            # Formatted here: Snakemake's formatter prints a record's msg without its args.
-            logging.getLogger(SNAKEMAKE_LOGGER).info(
-                f"Progress: {100 * state['fraction']:.0f}% of the estimated work; {self.describe(state)}")
+            # A finished message: Snakemake's formatter prints a record's msg without its args.
+            logging.getLogger(SNAKEMAKE_LOGGER).info(progress_line(state["fraction"], self.describe(state)))
 
     def _tick(self) -> None:
         while not self._stop.wait(TTY_REFRESH_S):
@@ -174,7 +172,7 @@ def install_console(estimate: StudyEstimate, verbose: bool = False) -> StudyProg
     """Print the estimate, attach a :class:`StudyProgress` to Snakemake's logger and, unless ``verbose``, a
     :class:`RoutineJobFilter` to its console handler. Call in onstart; :func:`stop_progress` ends it."""
     logger = logging.getLogger(SNAKEMAKE_LOGGER)
-    for line in estimate.lines():
+    for line in estimate_lines(estimate):
         logger.info(line)
     if not verbose:
         for handler in logger.handlers:
