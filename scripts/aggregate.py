@@ -5,8 +5,9 @@ mnistrepro.outputs.aggregate.aggregate_study.
 """
 import pandas as pd
 
-from mnistrepro.analysis.facts import write_facts
+from mnistrepro.analysis.facts import left_out_parts, write_facts
 from mnistrepro.outputs.aggregate import aggregate_study
+from mnistrepro.report.not_run import not_run_parts
 from mnistrepro.study.io import atomic_path, read_json
 from mnistrepro.study.logs import setup_logging
 
@@ -36,5 +37,6 @@ for row in comparisons.itertuples(index=False):
 for name, table in tables.items():
     with atomic_path(snakemake.output[name]) as tmp:
         table.to_csv(tmp, index=False)
-# With the configuration they were made under and the parts of the study it left out (mnistrepro.analysis.facts).
-write_facts(snakemake.output.facts, facts, snakemake.config)
+# With the configuration they were made under and the parts of the study it left out (mnistrepro.analysis.facts finds
+# them, mnistrepro.report.not_run words them).
+write_facts(snakemake.output.facts, facts, not_run_parts(left_out_parts(snakemake.config)), snakemake.config)

@@ -11,9 +11,10 @@ import pytest
 from scipy import stats as scipy_stats
 
 from mnistrepro.analysis.exploratory import BOTH, EXPLORATORY, confusion_table, per_epoch_table, ranking_table
-from mnistrepro.analysis.facts import NOT_RUN, Facts, not_run_parts
+from mnistrepro.analysis.facts import NOT_RUN, Facts, left_out_parts
 from mnistrepro.analysis.stats import compare
 from mnistrepro.report.exploratory import exploratory_facts, per_epoch_facts, ranking_facts
+from mnistrepro.report.not_run import not_run_parts
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -240,7 +241,7 @@ def test_a_configuration_that_leaves_an_analysis_out_lists_its_facts_as_not_run(
 
     config = study_config(load_config(str(REPO / "config.yaml")))
     update_config(config, change)
-    facts = Facts({}, not_run_parts(config))
+    facts = Facts({}, not_run_parts(left_out_parts(config)))
     for key in not_run:
         assert facts[key] == NOT_RUN, key
     for key in measured:

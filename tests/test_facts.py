@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mnistrepro.analysis.facts import (FACTS_FORMAT, NOT_RUN, Facts, FactsFileError, MissingFactError,
-                                       config_differences, current_facts, not_run_parts, read_facts, study_config,
+from mnistrepro.analysis.facts import (FACTS_FORMAT, NOT_RUN, Facts, FactsFileError, LeftOut, MissingFactError,
+                                       config_differences, current_facts, left_out_parts, read_facts, study_config,
                                        write_facts)
 from mnistrepro.report.findings import README_BLOCK, RESULTS_FACTS, load_config
+from mnistrepro.report.not_run import left_out_words, not_run_parts
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -27,7 +28,7 @@ def default_config() -> dict:
 
 
 def test_the_default_config_leaves_out_only_settings_the_reference_never_ran():
-    parts = not_run_parts(default_config())
+    parts = not_run_parts(left_out_parts(default_config()))
     assert [part.split(" (")[0] for part in parts] == ["the reference's single run"]
     keys = next(iter(parts.values()))
     assert "reference_mse_raw_final" not in keys and "reference_ce_raw_1000" not in keys
@@ -39,7 +40,7 @@ def test_parts_left_out_name_their_facts():
     config["logreg"]["scalings"] = ["raw"]
     config["lenet"]["c3"] = ["full"]
     config["pair"] = [3, 5]
-    facts = Facts({"logreg_mse_raw_final_mean": "55.00%"}, not_run_parts(config), config=config)
+    facts = Facts({"logreg_mse_raw_final_mean": "55.00%"}, not_run_parts(left_out_parts(config)), config=config)
     assert facts["logreg_mse_raw_final_mean"] == "55.00%"
     for key in ("logreg_mse_unit_final_mean", "scaling_unit_vs_raw_final_verdict", "loss_ce_vs_mse_unit_final_verdict",
                 "lenet_sparse_mean", "c3_sparse_vs_full_claim", "c3_claims", "lenet_n_plan",
@@ -54,12 +55,32 @@ def test_parts_left_out_name_their_facts():
             facts[key]
 
 
+def test_each_part_left_out_is_worded_with_the_setting_that_left_it_out():
+    """Every kind of part the analysis finds (mnistrepro.analysis.facts.left_out_parts) has its words in the report
+    layer (mnistrepro.report.not_run); the facts file keys the parts by them."""
+    config = default_config()
+    config["logreg"].update(losses=["mse"], scalings=["raw"])
+    config["lenet"]["c3"] = ["sparse"]
+    config["pair_sweep"]["enabled"] = False
+    config["scale_grid"]["enabled"] = False
+    left_out = left_out_parts(config)
+    assert LeftOut("c3_kind", ("full",)) in left_out and LeftOut("pair_sweep") in left_out
+    worded = not_run_parts(left_out)
+    assert list(worded)[:2] == ["logistic regression with the ce loss (not in logreg.losses)",
+                                "logistic regression on unit pixels (not in logreg.scalings)"]
+    assert worded["LeNet-5 with the full C3 (not in lenet.c3)"] == ["lenet_full_*"]
+    assert worded["the digit-pair sweep (pair_sweep.enabled is false)"][0] == "sweep_n_*"
+    assert sum(map(len, worded.values())) == sum(map(len, left_out.values()))
+    with pytest.raises(ValueError, match="no words for the left-out part"):
+        left_out_words(LeftOut("a part nobody worded"))
+
+
 def test_the_reference_runs_where_the_reference_ran():
     """4 vs 9 at 10,000 steps has the reference's MSE run; the same pair at 3,000 steps does not."""
     config = default_config()
-    assert Facts({}, not_run_parts(config)).part_not_run("reference_mse_raw_final") is None
+    assert Facts({}, not_run_parts(left_out_parts(config))).part_not_run("reference_mse_raw_final") is None
     config["logreg"].update(steps=3000, eval_steps=[100, 1000])
-    facts = Facts({}, not_run_parts(config))
+    facts = Facts({}, not_run_parts(left_out_parts(config)))
     assert facts["reference_mse_raw_final"] == NOT_RUN
     assert facts.part_not_run("reference_ce_raw_1000") is None  # the logistic loss's reference: 1,000 steps
 
@@ -82,8 +103,8 @@ def test_missing_is_not_a_lookup_error():
 def test_write_read_round_trip_and_pickle(tmp_path):
     config = default_config()
     config["pair_sweep"]["enabled"] = False
-    write_facts(tmp_path / "facts.json", {"identities_verdict": "23 of 23"}, {**config, "facts": None, "findings": [],
-                                                                                   "labels": {"steps": "10 steps"}})
+    write_facts(tmp_path / "facts.json", {"identities_verdict": "23 of 23"}, not_run_parts(left_out_parts(config)),
+                {**config, "facts": None, "findings": [], "labels": {"steps": "10 steps"}})
     facts = read_facts(tmp_path / "facts.json")
     assert facts == {"identities_verdict": "23 of 23"} and facts.config == config
     assert facts["pair_verdict_1000"] == NOT_RUN
@@ -116,7 +137,7 @@ def test_only_this_configurations_facts_are_current(tmp_path):
     assert current_facts(path, config) is None
     path.write_text(json.dumps({"lenet_verdict": "equivalent"}))  # a format before mnistrepro-facts/2
     assert current_facts(path, config) is None
-    write_facts(path, {"identities_verdict": "23 of 23"}, config)
+    write_facts(path, {"identities_verdict": "23 of 23"}, not_run_parts(left_out_parts(config)), config)
     assert current_facts(path, config) == {"identities_verdict": "23 of 23"}
     other = json.loads(json.dumps(config))
     other["lenet"]["epochs"] = 2

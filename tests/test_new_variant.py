@@ -20,7 +20,7 @@ from mnistrepro.outputs.aggregate import aggregate_study, lenet_history, logreg_
 from mnistrepro.study import choices
 from snakemake.utils import update_config
 from mnistrepro.analysis.exploratory import confusion_table, per_epoch_table, ranking_table
-from mnistrepro.analysis.facts import Facts, not_run_parts
+from mnistrepro.analysis.facts import Facts, left_out_parts
 from mnistrepro.data.tensors import extract_pair
 from mnistrepro.experiments.identities import load_sample_rgb, run_all_checks
 from mnistrepro.experiments.lenet import SparseC3, analytic_param_counts
@@ -28,6 +28,7 @@ from mnistrepro.experiments.lenet_eval import evaluate, evaluation_record
 from mnistrepro.experiments.lenet_training import LeNetRun, to_device_data, training_record
 from mnistrepro.experiments.logreg import LossForms, run_seeds
 from mnistrepro.report.findings import findings
+from mnistrepro.report.not_run import not_run_parts
 from mnistrepro.study.environment import job_hardware
 from conftest import train_alone
 from test_pipeline import REPO, render_caption
@@ -124,7 +125,7 @@ def test_a_registered_loss_and_c3_kind_reach_tables_comparisons_findings_and_cap
     stats = {**config["stats"], "resamples": resamples, "image_resamples": 99}
     tables, made = aggregate_study(records, sweep, trainings, evaluations, identities, exploratory, None,
                                    config["pair"], [100, 400], stats)
-    facts = Facts(made, not_run_parts(config), config=config)
+    facts = Facts(made, not_run_parts(left_out_parts(config)), config=config)
 
     # Tables: a row per new variant.
     summary = tables["summary"]

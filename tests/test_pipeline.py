@@ -22,9 +22,10 @@ import yaml
 from snakemake.utils import update_config
 
 from conftest import REPO, job_counts, lenet_run, run_snakemake, study_root
-from mnistrepro.analysis.facts import NOT_RUN, Facts, MissingFactError, not_run_parts, read_facts, study_config
+from mnistrepro.analysis.facts import NOT_RUN, Facts, MissingFactError, left_out_parts, read_facts, study_config
 from mnistrepro.outputs.aggregate import RUN_COLUMNS
 from mnistrepro.report.captions import caption_labels
+from mnistrepro.report.not_run import not_run_parts
 from mnistrepro.report.findings import findings
 from mnistrepro.report.glance import GLANCE_FIGURES, SEED_CLAIMS, glance_rows
 from mnistrepro.study.choices import EXPERIMENTS
@@ -506,12 +507,12 @@ def test_a_part_the_config_left_out_reads_not_run_and_nothing_else_does():
         for loss in logreg["losses"] for scaling in logreg["scalings"]])
     no_comparison = pd.DataFrame(columns=["comparison", "key", "metric", "a", "b"])  # one C3 kind: none of C3
     measured.update(variant_facts(measured, runs, no_comparison))
-    facts = Facts(measured, not_run_parts(study_config(one_kind)), config=study_config(one_kind))
+    facts = Facts(measured, not_run_parts(left_out_parts(study_config(one_kind))), config=study_config(one_kind))
     html = render_caption("lenet_calibration.rst", {"lenet": {"c3": ["sparse"]}}, facts)
     assert NOT_RUN in html and facts["lenet_sparse_mean"] in html and "full C3" not in html
     assert facts["lenet_full_mean"] == facts["c3_sparse_vs_full_claim"] == facts["c3_claims"] == NOT_RUN
     all_but_one = {k: v for k, v in default_study_facts().items() if k != "lenet_variants_calibration"}
-    both = Facts(all_but_one, not_run_parts(study_config(report_config({}))))
+    both = Facts(all_but_one, not_run_parts(left_out_parts(study_config(report_config({})))))
     with pytest.raises(MissingFactError, match="has no fact 'lenet_variants_calibration'"):
         render_caption("lenet_calibration.rst", {}, both)
 

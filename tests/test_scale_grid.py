@@ -13,8 +13,9 @@ import yaml
 from scipy import stats as scipy_stats
 
 from conftest import REPO
-from mnistrepro.analysis.facts import NOT_RUN, Facts, MissingFactError, not_run_parts
+from mnistrepro.analysis.facts import NOT_RUN, Facts, MissingFactError, left_out_parts
 from mnistrepro.analysis.scale_grid import SCALE_GRID_COLUMNS, STATUS, scale_grid_table
+from mnistrepro.report.not_run import not_run_parts
 from mnistrepro.report.scale_grid import scale_grid_facts
 from mnistrepro.study.config import ConfigError, check_config
 
@@ -209,14 +210,14 @@ def test_a_disabled_grid_reads_not_run_and_an_enabled_one_must_have_its_facts(co
     config["logreg"]["seeds"] = [0]
     off = copy.deepcopy(config)
     off["scale_grid"]["enabled"] = False
-    facts = Facts({}, not_run_parts(off), config=off)
+    facts = Facts({}, not_run_parts(left_out_parts(off)), config=off)
     assert facts["scale_grid_verdict"] == facts["scale_grid_mse_rates"] == NOT_RUN
     assert "the exploratory pixel-scale grid (scale_grid.enabled is false)" in facts.not_run
     with pytest.raises(MissingFactError, match="scale_grid_verdict"):
-        Facts({}, not_run_parts(config), config=config)["scale_grid_verdict"]
+        Facts({}, not_run_parts(left_out_parts(config)), config=config)["scale_grid_verdict"]
     # Without the logistic loss, only the facts that need it are not run.
     config["logreg"]["losses"] = ["mse"]
-    facts = Facts({}, not_run_parts(config), config=config)
+    facts = Facts({}, not_run_parts(left_out_parts(config)), config=config)
     assert facts["scale_grid_verdict"] == facts["scale_grid_ce_rates"] == NOT_RUN
     with pytest.raises(MissingFactError):
         facts["scale_grid_escape_verdict"]

@@ -3,9 +3,9 @@ parts of the study the configuration left out, and the configuration they came f
 
 A fact is either measured, or *not run*: its part of the study was left out by the configuration (a loss, a
 scaling or a C3 kind it does not train, the sweep switched off, a setting the reference never ran), which the
-aggregation records in the file (:func:`not_run_parts`); such a fact reads :data:`NOT_RUN`. Any other name a
-caption, a finding or the README block asks for is an error that names it (:class:`MissingFactError`), so a
-misspelt key never renders as a plausible sentence.
+aggregation records in the file (:func:`left_out_parts`, worded by mnistrepro.report.not_run); such a fact reads
+:data:`NOT_RUN`. Any other name a caption, a finding or the README block asks for is an error that names it
+(:class:`MissingFactError`), so a misspelt key never renders as a plausible sentence.
 
 The file::
 
@@ -21,7 +21,7 @@ import fnmatch
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, NamedTuple
 
 from mnistrepro.analysis.comparisons import comparison_specs, step_key
 from mnistrepro.study.choices import (C3_VARIANTS, LOSS_VARIANTS, SCALING_VARIANTS, claim_pair, config_variants,
@@ -31,9 +31,9 @@ from mnistrepro.study.io import write_json
 from mnistrepro.study.logs import ActionableError
 from mnistrepro.study.seeds import seed_list
 
-__all__ = ["FACTS_FORMAT", "NOT_RUN", "REFERENCE_ACCURACY", "Facts", "FactsFileError", "MissingFactError",
-           "config_differences", "current_facts", "not_run_parts", "read_facts", "step_key", "study_config",
-           "write_facts"]
+__all__ = ["FACTS_FORMAT", "NOT_RUN", "REFERENCE_ACCURACY", "Facts", "FactsFileError", "LeftOut",
+           "MissingFactError", "config_differences", "current_facts", "left_out_parts", "read_facts", "step_key",
+           "study_config", "write_facts"]
 
 # 3: the claims table's facts (glance_*); a study with facts of an older format aggregates again.
 FACTS_FORMAT = "mnistrepro-facts/3"
@@ -64,7 +64,8 @@ class Facts(dict):
     """The facts, keyed by name (a flat mapping of strings, as captions quote them).
 
     A name this mapping lacks reads :data:`NOT_RUN` when it matches a pattern of a part the configuration left
-    out (``not_run``: part -> key patterns, :func:`not_run_parts`), and raises :class:`MissingFactError` otherwise.
+    out (``not_run``: the part's words -> key patterns, mnistrepro.report.not_run.not_run_parts), and raises
+    :class:`MissingFactError` otherwise.
     ``origin`` names where the facts came from, for that error; ``config`` is the configuration they were made
     under (:func:`study_config`), or None where unknown."""
 
@@ -135,20 +136,31 @@ def config_differences(a: Any, b: Any, path: str = "") -> list[str]:
     return [] if a == b else [f"{path}: {a!r} vs {b!r}"]
 
 
-def not_run_parts(config: Mapping[str, Any]) -> dict[str, list[str]]:
+class LeftOut(NamedTuple):
+    """A part of the study that a configuration leaves out (:func:`left_out_parts`): ``part`` says which kind of
+    part (``"loss"``, ``"comparison"``, ``"pair_sweep"``, ...), ``names`` the variants, labels or titles that say
+    which one of its kind (a loss, a scaling, a C3 kind; a comparison's title and the labels of its two sides).
+    Worded by mnistrepro.report.not_run."""
+
+    part: str
+    names: tuple[str, ...] = ()
+
+
+def left_out_parts(config: Mapping[str, Any]) -> dict[LeftOut, list[str]]:
     """The parts of the study that ``config`` leaves out, each with the patterns of the fact keys it would have
-    produced (``fnmatch``). Everything else the aggregation must produce."""
-    parts: dict[str, list[str]] = {}
+    produced (``fnmatch``). Everything else the aggregation must produce. mnistrepro.report.not_run words the parts
+    (the facts file keys them by those words)."""
+    parts: dict[LeftOut, list[str]] = {}
     logreg = config["logreg"]
     losses, scalings = set(logreg["losses"]), set(logreg["scalings"])
     for loss in LOSS_VARIANTS:
         if loss not in losses:
-            parts[f"logistic regression with the {loss} loss (not in logreg.losses)"] = [
+            parts[LeftOut("loss", (loss,))] = [
                 f"logreg_{loss}_*", f"escape_{loss}_*", f"escaped_{loss}_*", f"reference_{loss}_*",
                 f"scale_grid_{loss}_*"]
     for scaling in SCALING_VARIANTS:
         if scaling not in scalings:
-            parts[f"logistic regression on {scaling} pixels (not in logreg.scalings)"] = [
+            parts[LeftOut("scaling", (scaling,))] = [
                 f"logreg_*_{scaling}_*", f"escape_*_{scaling}_*", f"escaped_*_{scaling}_*", f"reference_*_{scaling}_*"]
     steps_evaluated = evaluated_steps(logreg["eval_steps"], logreg["steps"])
     final = steps_evaluated[-1]
@@ -158,48 +170,43 @@ def not_run_parts(config: Mapping[str, Any]) -> dict[str, list[str]]:
     made = {spec.key for spec in comparison_specs(ran, steps_evaluated, epochs)}
     for spec in comparison_specs(registered_variants(), steps_evaluated, epochs):
         if spec.key not in made:
-            parts.setdefault(f"the {spec.rule.title} comparison of {spec.label_a} with {spec.label_b} (needs both "
-                             f"in the config)", []).append(f"{spec.key}_*")
+            parts.setdefault(LeftOut("comparison", (spec.rule.title, spec.label_a, spec.label_b)), []).append(
+                f"{spec.key}_*")
     pair = "{}-{}".format(*config["pair"])
     no_reference = [f"reference_{loss}_{scaling}_{step_key(steps, final)}"
                     for loss in sorted(losses) for scaling in sorted(scalings) for steps in steps_evaluated
                     if (pair, loss, scaling, steps) not in REFERENCE_ACCURACY]
     if no_reference:
-        parts["the reference's single run (it ran 4 vs 9 only: MSE loss, raw pixels, 10,000 steps; logistic "
-              "loss, raw pixels, 1,000 steps)"] = no_reference
+        parts[LeftOut("reference_run")] = no_reference
     # A configuration from before the scale grid existed has no section for it: it did not run the grid either.
     if not config.get("scale_grid", {}).get("enabled", False):
-        parts["the exploratory pixel-scale grid (scale_grid.enabled is false)"] = ["scale_grid_*"]
+        parts[LeftOut("scale_grid")] = ["scale_grid_*"]
     else:
         compared, reference = claim_pair("loss")
         if reference not in losses:
-            parts[f"where the {reference} loss's escape rate crosses one half over the pixel divisors (needs "
-                  f"{reference} in logreg.losses)"] = ["scale_grid_escape_verdict"]
+            parts[LeftOut("scale_grid_escape", (reference,))] = ["scale_grid_escape_verdict"]
         if not {compared, reference} <= losses:
-            parts[f"the losses' accuracy over the pixel divisors (needs {compared} and {reference} in "
-                  f"logreg.losses)"] = ["scale_grid_loss_verdict", "scale_grid_verdict"]
+            parts[LeftOut("scale_grid_losses", (compared, reference))] = ["scale_grid_loss_verdict",
+                                                                         "scale_grid_verdict"]
     if not any(spec.rule.name == "loss" for spec in comparison_specs(ran, [final], epochs)):
-        parts["the loss claim (needs the reference loss and another in logreg.losses)"] = ["glance_loss_*"]
+        parts[LeftOut("loss_claim")] = ["glance_loss_*"]
     sweep = config["pair_sweep"]
     if not sweep["enabled"]:
-        parts["the digit-pair sweep (pair_sweep.enabled is false)"] = [
+        parts[LeftOut("pair_sweep")] = [
             "sweep_n_*", "pair_verdict_*", "hardest_pair_*", "easiest_pair_*", "main_pair_rank_*", "share_rank1_*",
             "hardest_*_verdict", "glance_hardest_*"]
-        parts["LeNet-5's pair ranking next to logistic regression's (exploratory; needs the sweep)"] = [
-            "pair_models_*"]
+        parts[LeftOut("pair_models")] = ["pair_models_*"]
     elif sweep["pairs"] is not None and sorted(config["pair"]) not in [sorted(p) for p in sweep["pairs"]]:
-        parts["the main pair's rank in the sweep (the pair is not in pair_sweep.pairs)"] = [
-            "main_pair_rank_*", "hardest_*_verdict", "glance_hardest_*"]
+        parts[LeftOut("main_pair_rank")] = ["main_pair_rank_*", "hardest_*_verdict", "glance_hardest_*"]
     c3 = set(config["lenet"]["c3"])
     for kind in C3_VARIANTS:
         if kind not in c3:
-            parts[f"LeNet-5 with the {kind} C3 (not in lenet.c3)"] = [f"lenet_{kind}_*"]
+            parts[LeftOut("c3_kind", (kind,))] = [f"lenet_{kind}_*"]
     if not any(spec.rule.name == "c3" for spec in comparison_specs(ran, [], epochs)):
-        parts["the C3 claim (needs the reference C3 kind and another in lenet.c3)"] = [
+        parts[LeftOut("c3_claim")] = [
             "lenet_paired_sd", "lenet_n_plan", "lenet_achieved", "lenet_test_set", "c3_claims", "c3_ece_verdicts",
             "lenet_tost_power", "c3_family_holm", "glance_c3_*"]
-        parts["the C3 difference per epoch (exploratory; needs the reference C3 kind and another in lenet.c3)"] = [
-            "c3_per_epoch_*"]
+        parts[LeftOut("c3_per_epoch")] = ["c3_per_epoch_*"]
     return parts
 
 
@@ -214,10 +221,12 @@ def current_facts(path: str | os.PathLike, config: Mapping[str, Any]) -> Facts |
     return facts if facts.config is not None and not config_differences(facts.config, study_config(config)) else None
 
 
-def write_facts(path: str | os.PathLike, facts: Mapping[str, str], config: Mapping[str, Any]) -> None:
-    """Write the facts file: ``facts``, the parts ``config`` left out, and ``config`` (:func:`study_config`)."""
-    config = study_config(config)
-    write_json(Facts(facts, not_run_parts(config), config=config).document(), path)
+def write_facts(path: str | os.PathLike, facts: Mapping[str, str], not_run: Mapping[str, list[str]],
+                config: Mapping[str, Any]) -> None:
+    """Write the facts file: ``facts``, the parts ``config`` left out (``not_run``: each part's words, from
+    mnistrepro.report.not_run, with its key patterns, from :func:`left_out_parts`), and ``config``
+    (:func:`study_config`)."""
+    write_json(Facts(facts, not_run, config=study_config(config)).document(), path)
 
 
 def read_facts(path: str | os.PathLike) -> Facts:
