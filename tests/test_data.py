@@ -175,3 +175,16 @@ def test_pair_subset_round_trips_through_file(mnist, tmp_path):
 def test_pair_subset_rejects_bad_digits(mnist, digits):
     with pytest.raises(ValueError, match="pair: expected two different digits in 0-9"):
         data.extract_pair(mnist, digits)
+
+
+def test_the_data_summary_labels_the_source_checksums_and_counts():
+    """The rows of results/tables/data.csv, worded by mnistrepro.report.data_summary from the pair's counts."""
+    from mnistrepro.report.data_summary import data_summary_rows
+
+    pair = {"digits": (4, 9), "train_labels": torch.tensor([-1, -1, 1]), "test_labels": torch.tensor([1])}
+    rows = data_summary_rows("pypi", {"train-images-idx3-ubyte": "6bbc"}, 60000, 10000, pair["digits"],
+                             data.pair_counts(pair))
+    assert rows == [("source that served", "pypi"), ("MD5 train-images-idx3-ubyte (verified)", "6bbc"),
+                    ("training images", 60000), ("test images", 10000),
+                    ("4 vs 9 train images (4 -> -1 + 9 -> +1)", "3 (2 + 1)"),
+                    ("4 vs 9 test images (4 -> -1 + 9 -> +1)", "1 (0 + 1)")]
