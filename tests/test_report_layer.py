@@ -1,11 +1,21 @@
 """The report layer (mnistrepro.report) builds every sentence for people; no other module does, and it stays
 torch-free.
 
-The first test reads every module of mnistrepro/ and scripts/ outside mnistrepro/report/ as a syntax tree and
-lists each string that words a result: a literal (or an f-string's literal part) with verdict vocabulary in it,
-or a result formatted as a percentage (a ``%`` format spec, ``100 *`` inside an f-string, ``"...%%" % x``).
+The first test reads every module of mnistrepro/ and scripts/ outside mnistrepro/report/, and the workflow's Python
+(the Snakefile and workflow/rules/*.smk, as Snakemake compiles them), as a syntax tree and lists each string that
+words a sentence for people:
+
+- a result: a literal (or an f-string's literal part) with verdict vocabulary in it, or a result formatted as a
+  percentage (a ``%`` format spec, ``100 *`` inside an f-string, ``"...%%" % x``);
+- the study's other sentences (:data:`SENTENCE_PATTERNS`, over a literal or an f-string read whole, its values
+  as ``{}``): a duration or the progress of a run (``about {} left``, ``{} s``), a part of the study left out
+  (``not run``, ``(not in logreg.losses)``), the data summary's labels (``(verified)``, ``{} -> -1``).
+
 Exception messages, docstrings, argparse help and log calls about the run's mechanics are not report sentences
-and are skipped; so are bare identifiers (a column named ``significant`` is a table's, not a sentence).
+and are skipped; so are bare identifiers (a column named ``significant`` is a table's, not a sentence) and a report
+entry's navigation labels (Snakemake's ``report(..., labels=...)``, a figure's ``shows``). A log message built
+before logging (an f-string, not a literal with logging's own arguments) that is not a warning or an error still
+counts for the other sentences: the console's lines (the progress) are such log records.
 
 The captions (``workflow/report/*.rst``) take their values from the layer pre-formatted
 (mnistrepro.report.captions): a scan of their Jinja tags fails on any formatting, counting, label building or
@@ -25,16 +35,45 @@ import pytest
 from conftest import REPO
 
 REPORT_LAYER = REPO / "mnistrepro" / "report"
-SCANNED = [REPO / "mnistrepro", REPO / "scripts"]
+SCANNED = [REPO / "mnistrepro", REPO / "scripts", REPO / "workflow"]
+# The workflow's Python outside .py files: Snakemake's own parser turns them into Python (tests cannot import them).
+WORKFLOW_FILES = [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]
 
 # Words and phrases that only a sentence about a result uses (case-insensitive).
 VERDICT_VOCABULARY = ("percentage points", "95% ci", "significant", "holm", "equivalen", "hardest", "escaped",
                       "not shown", "confidence set", "wilson", "bootstrap interval")
 # A p-value's text ("p = 0.03", "p ≤ 1e-05", "p < 1e-300"), not "backprop = autograd".
 P_VALUE = re.compile(r"(?<![\w])p [=≤<]")
+# The sections of config.yaml (its top-level keys), which a setting's dotted name starts with.
+CONFIG_SECTIONS = sorted(re.findall(r"^(\w+):", (REPO / "config.yaml").read_text(), re.M))
+# The study's other sentences for people, matched in a literal or in an f-string read whole with ``{}`` for each
+# value (case-insensitive), each with what it words.
+DURATION = "a duration or a run's progress"
+NOT_RUN_WORDS = "a part of the study left out"
+DATA_SUMMARY = "the data summary"
+SENTENCE_PATTERNS = [
+    (re.compile(r"\{\}\s*(?:s|ms|µs|min|h)\b(?!\w*[/(])"), DURATION),  # "{} s", "{} min" (not "{} s/it", "{} h(x)")
+    (re.compile(r"\belapsed\b|\{\} left\b|\bestimated (?:duration|work)\b|\bjob time\b|\bcannot estimate\b"),
+     DURATION),
+    # "not run", "(not in logreg.losses)" (a setting of config.yaml), "(needs both ...)", "(exploratory; needs the
+    # sweep)", "(scale_grid.enabled is false)"
+    (re.compile(rf"\bnot run\b|\bnot in (?:{'|'.join(CONFIG_SECTIONS)})\.\w+|[(;] ?needs |\.enabled is false\b"),
+     NOT_RUN_WORDS),
+    (re.compile(r"\(verified\)|\bsource that served\b|-> [-+]1\b|\bchecksums?\b"), DATA_SUMMARY),
+]
+# The one literal of those kinds that a module below the report layer holds, and why.
+ALLOWED_LITERALS = {
+    # The value a fact of a part left out reads: the facts container (mnistrepro.analysis.facts.Facts, read at parse
+    # time and by the report) answers with it, and cannot import the layer above it. A fixed value, built from nothing.
+    ("mnistrepro/analysis/facts.py", "not run in this configuration"),
+}
 
 _LOG_METHODS = {"debug", "info", "warning", "error", "exception", "critical", "log"}
+_LOG_FAILURES = {"warning", "error", "exception", "critical"}
 _ARGPARSE_TEXT = {"help", "description", "epilog", "usage"}
+# A report entry's navigation (Snakemake's report(..., caption=, category=, labels=); a figure's "shows", which
+# becomes its label): names what an entry shows, states no result.
+_REPORT_ENTRY_TEXT = {"caption", "category", "subcategory", "labels", "shows"}
 # A name, not a sentence: a column, a fact key or a key's pattern ("significant", "escaped_*_raw_").
 _IDENTIFIER = re.compile(r"[\w.*\-]*")
 
@@ -47,10 +86,12 @@ def _call_name(call: ast.Call) -> tuple[str, str]:
     return "", func.id if isinstance(func, ast.Name) else ""
 
 
-def _exempt_subtrees(tree: ast.AST) -> set[int]:
+def _exempt_subtrees(tree: ast.AST) -> tuple[set[int], set[int]]:
     """The ids of nodes whose strings are not report sentences: exception messages, log calls, argparse text,
-    warnings, and docstrings (any string that is a statement of its own)."""
+    warnings, a report entry's navigation labels, and docstrings (any string that is a statement of its own); and
+    of those, the messages built for the console's log lines (they still count for :data:`SENTENCE_PATTERNS`)."""
     exempt: list[ast.AST] = []
+    console: list[ast.AST] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Raise):
             exempt.append(node)
@@ -62,9 +103,16 @@ def _exempt_subtrees(tree: ast.AST) -> set[int]:
                 exempt.append(node)
             elif name in _LOG_METHODS and "log" in receiver.lower():
                 exempt.append(node)
+                # A message built before logging (an f-string, a call: Snakemake's console prints a record's message
+                # without its arguments) is a console line, unless it reports a failure; a literal with logging's own
+                # arguments logs the run's mechanics.
+                message = node.args[1 if name == "log" else 0] if len(node.args) > (name == "log") else None
+                if name not in _LOG_FAILURES and message is not None and not isinstance(message, ast.Constant):
+                    console.append(message)
             else:
-                exempt += [k.value for k in node.keywords if k.arg in _ARGPARSE_TEXT]
-    return {id(n) for root in exempt for n in ast.walk(root)}
+                exempt += [k.value for k in node.keywords if k.arg in _ARGPARSE_TEXT | _REPORT_ENTRY_TEXT]
+    exempt_ids = {id(n) for root in exempt for n in ast.walk(root)}
+    return exempt_ids, {id(n) for root in console for n in ast.walk(root)}
 
 
 def _literal_offence(text: str) -> str | None:
@@ -81,13 +129,57 @@ def _is_hundred_times(node: ast.AST) -> bool:
                for n in ast.walk(node))
 
 
+def _template(node: ast.JoinedStr) -> str:
+    """An f-string read whole, each value as ``{}``: ``f"about {format_duration(s)} left"`` -> ``about {} left``."""
+    return "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+
+
+def _sentence_offence(text: str) -> str | None:
+    if _IDENTIFIER.fullmatch(text):
+        return None
+    found = [what for pattern, what in SENTENCE_PATTERNS if pattern.search(text.lower())]
+    return f"{found[0]} ({text!r})" if found else None
+
+
+def compiled_snakefile(path: Path) -> tuple[str, dict[int, int]]:
+    """A Snakefile or .smk file as the Python Snakemake compiles it (its own parser), and the compiled code's line ->
+    the file's line."""
+    from snakemake.parser import parse
+    from snakemake.sourcecache import LocalSourceFile
+
+    class Sources:  # the one part of a Workflow that the parser uses: it opens the file
+        @staticmethod
+        def open(source):
+            return open(source.get_path_or_uri(secret_free=True), encoding="utf-8")
+
+    class Workflow:
+        sourcecache = Sources()
+
+    linemap: dict[int, int] = {}
+    code, _ = parse(LocalSourceFile(str(path)), Workflow(), linemap)
+    return code, linemap
+
+
 def offences(path: Path) -> list[str]:
-    """``module:line: what`` for each place in ``path`` that words a result."""
-    tree = ast.parse(path.read_text(), filename=str(path))
-    exempt = _exempt_subtrees(tree)
+    """``module:line: what`` for each place in ``path`` that words a sentence for people (a Python module, a
+    Snakefile or a .smk file)."""
+    if path.suffix == ".py":
+        tree, line_of = ast.parse(path.read_text(), filename=str(path)), {}
+    else:
+        code, line_of = compiled_snakefile(path)
+        tree = ast.parse(code, filename=str(path))
+    exempt, console_logs = _exempt_subtrees(tree)
     name = path.relative_to(REPO).as_posix() if REPO in path.parents else path.name
+    # An f-string's parts are read with it (its template), not one by one.
+    f_string_parts = {id(v) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for v in node.values}
     found = []
     for node in ast.walk(tree):
+        if isinstance(node, (ast.Constant, ast.JoinedStr)) and (id(node) not in exempt or id(node) in console_logs):
+            text = node.value if isinstance(node, ast.Constant) else _template(node)
+            if isinstance(text, str) and id(node) not in f_string_parts and (name, text) not in ALLOWED_LITERALS:
+                what = _sentence_offence(text)
+                if what:
+                    found.append(f"{name}:{line_of.get(node.lineno, node.lineno)}: {what}")
         if id(node) in exempt:
             continue
         what = None
@@ -104,7 +196,7 @@ def offences(path: Path) -> list[str]:
               and isinstance(node.left.value, str) and "%%" in node.left.value):
             what = "'%%' formatting of a percentage"
         if what:
-            found.append(f"{name}:{node.lineno}: {what}")
+            found.append(f"{name}:{line_of.get(node.lineno, node.lineno)}: {what}")
     return sorted(set(found), key=lambda s: (s.split(":")[0], int(s.split(":")[1]), s))
 
 
@@ -114,7 +206,9 @@ REGISTRY = REPO / "mnistrepro" / "study" / "choices.py"
 
 
 def scanned_modules() -> list[Path]:
-    return sorted(p for root in SCANNED for p in root.rglob("*.py") if REPORT_LAYER not in p.parents and p != REGISTRY)
+    """Every Python module outside the report layer and the registry, and the workflow's Snakefiles."""
+    modules = [p for root in SCANNED for p in root.rglob("*.py") if REPORT_LAYER not in p.parents and p != REGISTRY]
+    return sorted(modules) + WORKFLOW_FILES
 
 
 def test_no_module_outside_the_report_layer_words_a_result():
@@ -126,6 +220,8 @@ def test_no_module_outside_the_report_layer_words_a_result():
     unexpected = [line for lines in offending.values() for line in lines]
     assert not unexpected, ("these build a sentence for people outside mnistrepro/report/ (move the wording "
                             "there; the module keeps the numbers):\n" + "\n".join(unexpected))
+    for module, text in ALLOWED_LITERALS:  # an allowance outlives its literal only by mistake
+        assert text in (REPO / module).read_text(), f"{module} no longer holds {text!r}: remove its allowance"
 
 
 def test_the_scan_catches_a_verdict_a_percentage_and_skips_mechanics(tmp_path):
@@ -147,6 +243,53 @@ def test_the_scan_catches_a_verdict_a_percentage_and_skips_mechanics(tmp_path):
         ["10", " verdict words ['significant']"],
         ["11", " '100 *' inside an f-string"],
         ["11", " percent format spec ':.2%'"],
+    ]
+
+
+def test_the_scan_catches_each_kind_of_sentence_and_skips_mechanics(tmp_path):
+    """A duration, the progress, a part left out and the data summary's labels are caught in a module (a literal, an
+    f-string read whole, an info log line to the console) and in a Snakefile's Python; exception messages, warnings,
+    mechanics logged with logging's own arguments, docstrings, argparse help and report labels are not."""
+    module = tmp_path / "probe.py"
+    module.write_text(
+        '"""A docstring may say about 5 min left, not run (not in lenet.c3) and MD5 (verified)."""\n'
+        "import argparse, logging\n"
+        "log = logging.getLogger(__name__)\n"
+        "def f(s, n, part):\n"
+        "    if s is None:\n"
+        "        raise ValueError(f'took {s} s: not run (needs {part} in logreg.losses)')\n"
+        "    log.warning('Estimated duration: cannot estimate (%s); elapsed %s', part, s)\n"
+        "    log.info('%.2f s training for %d runs (MD5s verified, checksum ok)', s, n)\n"
+        "    argparse.ArgumentParser().add_argument('--a', help='the time left, the source that served')\n"
+        "    text = f'{s:.0f} s'\n"                                                      # line 10
+        "    log.info(f'Progress: {n}% of the estimated work; about {s} left')\n"        # line 11
+        "    words = f'logistic regression with the {part} loss (not in logreg.losses)'\n"  # line 12
+        "    return [('source that served', part), (f'{n} vs {n} train images ({n} -> -1 + {n} -> +1)', n)]\n")
+    assert offences(module) == [
+        f"probe.py:10: {DURATION} ('{{}} s')",
+        f"probe.py:11: {DURATION} ('Progress: {{}}% of the estimated work; about {{}} left')",
+        f"probe.py:12: {NOT_RUN_WORDS} ('logistic regression with the {{}} loss (not in logreg.losses)')",
+        f"probe.py:13: {DATA_SUMMARY} ('source that served')",
+        f"probe.py:13: {DATA_SUMMARY} ('{{}} vs {{}} train images ({{}} -> -1 + {{}} -> +1)')",
+    ]
+    snakefile = tmp_path / "probe.smk"
+    snakefile.write_text(
+        "# A comment may say not run.\n"
+        "def left(wildcards):\n"
+        '    """The time left, in a docstring."""\n'
+        '    return f"about {wildcards.s} left"\n'                                 # line 4
+        "\n\n"
+        "rule probe:\n"
+        "    output:\n"
+        '        report("x.csv", caption="c.rst", labels={"shows": "MNIST source, checksums, counts"}),\n'
+        "    params:\n"
+        '        note="the digit-pair sweep (pair_sweep.enabled is false)",\n'      # line 11
+        "    run:\n"
+        '        print(f"{len(output)} files, {params.note}: not run")\n')          # line 13
+    assert offences(snakefile) == [
+        f"probe.smk:4: {DURATION} ('about {{}} left')",
+        f"probe.smk:11: {NOT_RUN_WORDS} ('the digit-pair sweep (pair_sweep.enabled is false)')",
+        f"probe.smk:13: {NOT_RUN_WORDS} ('{{}} files, {{}}: not run')",
     ]
 
 

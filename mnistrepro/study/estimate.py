@@ -318,7 +318,8 @@ def estimate_study(jobs: Sequence[PlannedJob], config: Mapping[str, Any], cores:
                                                                       or lenet["c3"]),
                                     seeds_per_job, parallel, lenet["batch_size"], lenet["lr"])
             if calibration is None or "error" in calibration:
-                unestimated.append(Unestimated(CALIBRATION_FAILED, None if calibration is None else calibration["error"]))
+                error = None if calibration is None else calibration["error"]  # None: it timed out
+                unestimated.append(Unestimated(CALIBRATION_FAILED, error))
                 calibration = None
     startup = calibration["startup_s"] if calibration else STARTUP_SECONDS
     for job in jobs:
