@@ -16,8 +16,8 @@ from mnistrepro.analysis.comparisons import study_comparisons
 from mnistrepro.analysis.facts import Facts, MissingFactError, study_config
 from mnistrepro.analysis.stats import (P_PRINT_FLOOR, equivalence_required_n, expected_calibration_error,
                                        lenet_test_set, same_verdict_in_any_family)
-from mnistrepro.outputs.aggregate import (RUN_COLUMNS, comparisons_table, escape_sensitivity, escape_table,
-                                          pair_difficulty, params_table, runs_table, summary_table)
+from mnistrepro.outputs.aggregate import (comparisons_table, escape_sensitivity, escape_table, pair_difficulty,
+                                          params_table, run_columns, runs_table, summary_table)
 from mnistrepro.report.findings import (FIGURE_DIR, README_BLOCK, RESULTS_FACTS, RESULTS_PAGE, load_config,
                                         readme_results, results_page)
 from mnistrepro.report.glance import GLANCE_FIGURES, SEED_CLAIMS, glance_facts, glance_rows
@@ -76,7 +76,7 @@ def runs() -> pd.DataFrame:
 
 
 def test_runs_table_has_a_row_per_evaluation(runs):
-    assert list(runs.columns) == RUN_COLUMNS
+    assert list(runs.columns) == run_columns()
     assert len(runs) == 6 * 2 + 6 * 2 + 6
     lenet = runs[runs["experiment"] == "lenet"]
     assert set(lenet["trainable_params"]) == {60806, 61706} and lenet["steps"].isna().all()
@@ -116,6 +116,9 @@ def test_summary_means_stds_and_intervals(runs):
     assert sparse["mean_train_seconds"] == pytest.approx(61.0) and sparse["trainable_params"] == 60806
     assert sparse["mean_ece"] == pytest.approx(0.02) and sparse["mean_top2_accuracy"] == pytest.approx(0.996)
     assert math.isnan(mse["mean_ece"]) and math.isnan(mse["mean_top2_accuracy"])
+    # The ECE's interval over seeds (three: Student t), none where the experiment records no ECE.
+    assert sparse["ece_ci_method"].startswith("Student t") and sparse["ece_ci95_low"] < 0.02 < sparse["ece_ci95_high"]
+    assert math.isnan(mse["ece_ci95_low"]) and pd.isna(mse["ece_ci_method"])
 
 
 def test_ece_is_described_not_tested_and_worded_by_the_same_function(runs):
@@ -128,7 +131,7 @@ def test_ece_is_described_not_tested_and_worded_by_the_same_function(runs):
     assert ece["difference"] == pytest.approx(-0.02)
     assert ece["verdict"] == ("sparse C3 - full C3: -2.00 percentage points in ECE (95% CI -2.00 to -2.00, "
                               "n = 3/3; descriptive)")
-    facts = lenet_facts(runs, comparisons, target_difference=0.002)
+    facts = headline_facts(summary_table(runs, rng()), comparisons, pair_difficulty(runs))
     assert facts["lenet_sparse_ece"] == "2.00%" and facts["lenet_sparse_top2"] == "99.60%"
     # Three seeds: the ECE's interval is a labelled Student-t interval, not a percentile bootstrap.
     assert facts["lenet_sparse_ece_ci"].endswith("; Student t, n = 3")

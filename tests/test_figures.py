@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from mnistrepro.outputs.aggregate import RUN_COLUMNS
+from mnistrepro.outputs.aggregate import run_columns
 from mnistrepro.outputs.figures import PLOTS, save
 
 
@@ -28,7 +28,7 @@ def runs_csv(tmp_path, logreg_steps: int, sweep_steps: int, eval_steps=(10,), se
     rows += [{"experiment": "lenet", "c3": c3, "seed": s, "epochs": 2, "test_accuracy": 0.98,
               "train_seconds": 5.0 + s} for c3 in ("sparse", "full") for s in seeds]
     path = tmp_path / "runs.csv"
-    pd.DataFrame(rows, columns=RUN_COLUMNS).to_csv(path, index=False)
+    pd.DataFrame(rows, columns=run_columns()).to_csv(path, index=False)
     return path
 
 

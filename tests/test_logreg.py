@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 import reference_impl
 from mnistrepro.experiments import logreg
-from mnistrepro.outputs.aggregate import RECORD_METRICS
+from mnistrepro.outputs.aggregate import RECORD_FIELDS
 from conftest import record_keys
-from mnistrepro.study.choices import LOSSES
+from mnistrepro.study.choices import LOSSES, experiment_metrics
 from mnistrepro.study.records import LogregEval, LogregRunRecord
 
 LR = 1e-4
@@ -353,7 +353,8 @@ def test_run_seeds_records(pair):
         # The record schema (mnistrepro.study.records): exactly its keys, in the record and each evaluation.
         assert set(r) == record_keys(LogregRunRecord)[0] and all(set(e) == set(LogregEval.__annotations__)
                                                                   for e in r["evals"])
-        assert set(RECORD_METRICS) <= set(r) and all(set(RECORD_METRICS) <= set(e) for e in r["evals"])
+        copied = {m.name for m in experiment_metrics("logreg")} | set(RECORD_FIELDS)  # into the runs table
+        assert copied <= set(r) and all(copied <= set(e) for e in r["evals"])
         assert r["total"] == 150 and r["test_accuracy"] == r["correct"] / 150
         assert len(r["misclassified"]) == 150 - r["correct"]
         assert set(r["misclassified"]) <= set(pair["test_index"].tolist())

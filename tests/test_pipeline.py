@@ -23,7 +23,7 @@ from snakemake.utils import update_config
 
 from conftest import REPO, job_counts, lenet_run, run_snakemake, study_root
 from mnistrepro.analysis.facts import NOT_RUN, Facts, MissingFactError, left_out_parts, read_facts, study_config
-from mnistrepro.outputs.aggregate import RUN_COLUMNS
+from mnistrepro.outputs.aggregate import run_columns
 from mnistrepro.report.captions import caption_labels
 from mnistrepro.report.not_run import not_run_parts
 from mnistrepro.report.findings import findings
@@ -110,7 +110,7 @@ def test_data_log_names_the_source(study):
 def test_tables_have_the_documented_columns(study):
     tables = study_root(study, ci_config()) / "tables"
     runs = pd.read_csv(tables / "runs.csv")
-    assert list(runs.columns) == RUN_COLUMNS
+    assert list(runs.columns) == run_columns()
     config, n = ci_config(), run_counts(ci_config())
     # A logistic-regression run gives a row per evaluated step count; the sweep's, at one or two step counts.
     assert len(runs) == n["logreg"] * n["logreg_step_counts"] + n["sweep_rows"] + n["lenet"]

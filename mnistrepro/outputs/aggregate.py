@@ -31,21 +31,37 @@ from mnistrepro.report.numbers import pair_label
 from mnistrepro.report.study import (equivalence_test_name, equivalence_verdict, escape_category, hardest_verdict,
                                      machine_fact, study_facts)
 from mnistrepro.report.verdicts import verdict
-from mnistrepro.study.choices import COMPARISONS, claim_pair
+from mnistrepro.study.choices import COMPARISONS, METRICS, Metric, claim_pair, experiment_metrics, variant_metrics
 from mnistrepro.study.seeds import mix_seed
 
-RUN_COLUMNS = [
-    "experiment", "loss", "scaling", "c3", "pair", "seed", "steps", "epochs",
-    "test_accuracy", "test_loss", "correct", "total", "trainable_params", "train_seconds", "device",
-    "top2_accuracy", "ece",  # LeNet-5 only (mnistrepro.experiments.lenet_eval)
-]
-VARIANT_COLUMNS = ["experiment", "loss", "scaling", "c3", "pair", "steps", "epochs"]
-# The test metrics every run record carries under these names (logistic regression: the record and each of
-# its evals, mnistrepro.experiments.logreg.run_metrics; LeNet-5: the evaluation record lenet_eval/{c3}/seed{seed}.json,
-# mnistrepro.experiments.lenet_eval.evaluate), copied into the runs columns of the same names. Training time and device
-# are `train_seconds` and `device` in both experiments' training records.
-RECORD_METRICS = ("test_accuracy", "test_loss", "correct", "total")
+# The columns that say which run a row is, and which variant (every column but the seed).
+ID_COLUMNS = ["experiment", "loss", "scaling", "c3", "pair", "seed", "steps", "epochs"]
+VARIANT_COLUMNS = [c for c in ID_COLUMNS if c != "seed"]
+# Besides its metrics (mnistrepro.study.choices.METRICS), what every run record carries under these names
+# (logistic regression: the record and each of its evals, mnistrepro.experiments.logreg.run_metrics; LeNet-5: the
+# evaluation record lenet_eval/{c3}/seed{seed}.json, mnistrepro.experiments.lenet_eval.evaluate), copied into the runs
+# columns of the same names: the test loss and the counts behind the accuracy (the escape test reads them).
+RECORD_FIELDS = ("test_loss", "correct", "total")
+# What the training says of a run (``train_seconds``, ``device``: both experiments' training records).
+TRAINING_COLUMNS = ["trainable_params", "train_seconds", "device"]
 LOGREG_PARAMS = 28 * 28 + 1
+
+
+def run_columns() -> list[str]:
+    """The runs table's columns: which run, each registered metric (empty where a run's experiment does not record
+    it), the other record fields, the training's."""
+    return [*ID_COLUMNS, *METRICS, *RECORD_FIELDS, *TRAINING_COLUMNS]
+
+
+def record_values(record: Mapping[str, Any], experiment: str) -> dict[str, Any]:
+    """The runs columns that ``record`` (an evaluation of an ``experiment`` run, or one of its evals) gives: that experiment's metrics and
+    :data:`RECORD_FIELDS`. A field the record lacks is an error."""
+    fields = [*(m.name for m in experiment_metrics(experiment)), *RECORD_FIELDS]
+    missing = [f for f in fields if f not in record]
+    if missing:
+        raise KeyError(f"a {experiment} run's record has no {missing}: it must hold the registry's metrics of "
+                       f"{experiment} (mnistrepro.study.choices.METRICS) and {list(RECORD_FIELDS)}")
+    return {field: record[field] for field in fields}
 
 
 def pair_name(digits: Sequence[int]) -> str:
@@ -62,7 +78,7 @@ def logreg_rows(record: dict, experiment: str) -> list[dict]:
             "pair": pair_name(record["digits"]),
             "seed": record["seed"],
             "steps": e["step"],
-            **{key: e[key] for key in RECORD_METRICS},
+            **record_values(e, experiment),
             "trainable_params": LOGREG_PARAMS,
             "train_seconds": e["train_seconds"],
             "device": record["device"],
@@ -82,12 +98,10 @@ def lenet_row(training: dict, evaluation: dict) -> dict:
         "c3": training["c3"],
         "seed": training["seed"],
         "epochs": training["epochs"],
-        **{key: evaluation[key] for key in RECORD_METRICS},
+        **record_values(evaluation, "lenet"),
         "trainable_params": training["trainable_params"],
         "train_seconds": training["train_seconds"],
         "device": training["device"],
-        "top2_accuracy": evaluation["top2_accuracy"],
-        "ece": evaluation["ece"],
     }
 
 
@@ -115,7 +129,7 @@ def runs_table(logreg: Iterable[dict] = (), sweep: Iterable[dict] = (),
     rows = [r for rec in logreg for r in logreg_rows(rec, "logreg")]
     rows += [r for rec in sweep for r in logreg_rows(rec, "pair_sweep")]
     rows += [lenet_row(t, e) for t, e in lenet]
-    runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
+    runs = pd.DataFrame(rows, columns=run_columns())
     for column in ("steps", "epochs"):
         runs[column] = runs[column].astype("Int64")
     return runs.sort_values(["experiment", "loss", "scaling", "c3", "pair", "steps", "epochs", "seed"],
@@ -123,14 +137,31 @@ def runs_table(logreg: Iterable[dict] = (), sweep: Iterable[dict] = (),
 
 
 def summary_table(runs: pd.DataFrame, rng: np.random.Generator, resamples: int = RESAMPLES) -> pd.DataFrame:
-    """Per variant (``VARIANT_COLUMNS``): n, mean, std, 95% bootstrap CI of test accuracy, train
-    seconds, parameters, and (LeNet-5) the mean top-2 accuracy and expected calibration error."""
+    """Per variant (``VARIANT_COLUMNS``): n, mean, std, 95% bootstrap CI of test accuracy, train seconds,
+    parameters, and each metric summarised per variant (mnistrepro.study.choices.variant_metrics): its mean
+    (``mean_{name}``) and, where it declares one, its mean's 95% interval over seeds (``{name}_ci95_low``,
+    ``{name}_ci95_high``, ``{name}_ci_method``); NaN where the variant's experiment does not record it."""
     summary = summarize(runs, VARIANT_COLUMNS, rng, resamples=resamples)
     # The same grouping as summarize's, so the rows line up.
-    means = runs.groupby(VARIANT_COLUMNS, dropna=False, sort=True)[["top2_accuracy", "ece"]].mean()
-    summary["mean_top2_accuracy"] = means["top2_accuracy"].to_numpy()
-    summary["mean_ece"] = means["ece"].to_numpy()
+    groups = runs.groupby(VARIANT_COLUMNS, dropna=False, sort=True)
+    for metric in variant_metrics():
+        summary[f"mean_{metric.name}"] = groups[metric.name].mean().to_numpy()
+        if metric.seed_interval:
+            intervals = [seed_interval(group, metric) for _, group in groups]
+            for i, part in enumerate(("ci95_low", "ci95_high", "ci_method")):
+                summary[f"{metric.name}_{part}"] = [interval[i] for interval in intervals]
     return summary
+
+
+def seed_interval(group: pd.DataFrame, metric: Metric) -> tuple[float, float, str | None]:
+    """The 95% interval over seeds of the mean of ``metric`` in one variant's runs ``group``
+    (mnistrepro.analysis.stats.mean_interval: low, high, method); NaN where its experiment does not record it.
+    Each variant's interval draws from its own stream, seed 0, with the default resamples: the intervals the
+    facts have quoted since before the summary held them, unchanged."""
+    if group["experiment"].iloc[0] not in metric.experiments:
+        return math.nan, math.nan, None
+    _, low, high, method = mean_interval(group[metric.name], np.random.default_rng(0), bounds=(0.0, 1.0))
+    return low, high, method
 
 
 def escape_table(runs: pd.DataFrame, chance: float, alpha: float = ESCAPE_ALPHA) -> pd.DataFrame:

@@ -27,7 +27,8 @@ from mnistrepro.report.glance import GLANCE_FIGURES, glance_markdown
 from mnistrepro.report.numbers import epochs_label, pair_label, steps_label
 from mnistrepro.analysis.comparisons import ComparisonSpec, comparison_specs
 from mnistrepro.study.choices import (COMPARISONS, LOSS_VARIANTS, SCALING_VARIANTS, ComparisonRule, claim_pair,
-                                      config_variants, registered_variants, variant_label)
+                                      config_variants, experiment_metrics, registered_variants,
+                                      variant_label)
 from mnistrepro.study.config import seed_list
 from mnistrepro.study.io import atomic_path
 from mnistrepro.study.logs import ActionableError
@@ -212,17 +213,39 @@ def results_page(config: Mapping[str, Any], facts: Mapping[str, str]) -> str:
     for s in sweep_steps(config):
         lines += ["", f"Digit pairs after {steps_label(s)}: hardest {facts[f'hardest_pair_{s}']}, easiest "
                   f"{facts[f'easiest_pair_{s}']}; {facts[f'main_pair_rank_{s}']}."]
+    columns = metric_columns("lenet")
     lines += ["", f"**B. LeNet-5** ({len(seed_list(lenet['seeds']))} seeds per variant, "
               f"{epochs_label(lenet['epochs'])}):", "",
-              "| C3 | parameters | accuracy (95% CI) | top-2 | ECE, 15 equal-width bins | ECE, 15 equal-mass bins |",
-              "| --- | --- | --- | --- | --- | --- |"]
+              "| C3 | parameters | accuracy (95% CI) | " + " | ".join(heading for heading, _, _ in columns) + " |",
+              "| --- | --- | --- | " + " | ".join("---" for _ in columns) + " |"]
     for c3 in lenet["c3"]:
         k = f"lenet_{c3}"
         lines.append(f"| {variant_label('c3', c3)} | {facts[k + '_params']} | {facts[k + '_mean']} ({facts[k + '_ci']}) | "
-                     f"{facts[k + '_top2']} | {facts[k + '_ece_images']} | {facts[k + '_ece_equal_mass_images']} |")
+                     + " | ".join(metric_cell(facts, k, fact, interval) for _, fact, interval in columns) + " |")
     lines += ["", f"Test-set uncertainty: {facts['lenet_test_set']}.",
               "", f"Sample size, {facts['lenet_n_plan']}; {facts['lenet_achieved']}."]
     return "\n".join(lines) + "\n"
+
+
+def metric_columns(experiment: str) -> list[tuple[str, str, str | None]]:
+    """The results page's columns for the metrics ``experiment`` records beside test accuracy (its own column), in
+    the registry's order (mnistrepro.study.choices.METRICS): each a heading, the fact a variant's cell quotes (after
+    the variant's key, ``lenet_sparse``) and the fact of its interval in brackets (None: none). A metric's facts over
+    test images where it has them (ECE: one column per binning), else its mean over seeds."""
+    columns: list[tuple[str, str, str | None]] = []
+    for metric in experiment_metrics(experiment):
+        if not metric.fact:  # test accuracy
+            continue
+        if metric.test_set_facts:
+            columns += [(f"{metric.short}, {what}", fact, None) for what, fact in metric.test_set_facts]
+        else:
+            columns.append((metric.short, metric.fact, f"{metric.fact}_ci" if metric.seed_interval else None))
+    return columns
+
+
+def metric_cell(facts: Mapping[str, str], key: str, fact: str, interval: str | None) -> str:
+    """A cell of a :func:`metric_columns` column for the variant ``key``."""
+    return facts[f"{key}_{fact}"] + ("" if interval is None else f" ({facts[f'{key}_{interval}']})")
 
 
 def replace_block(text: str, block: str) -> str:

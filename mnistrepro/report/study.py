@@ -11,17 +11,16 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable, Mapping
 
-import numpy as np
 import pandas as pd
 
 from mnistrepro.analysis.comparisons import comparison_rule, hardest_key, in_registry_order, step_key, study_comparisons
 from mnistrepro.analysis.stats import (ALPHA, BOOTSTRAP_MIN_N, CONFIDENCE, POWER, Comparison, SeedsAndImages,
-                                       equivalence_power, equivalence_required_n, mean_interval,
+                                       equivalence_power, equivalence_required_n,
                                        minimum_detectable_difference, required_n, wilson_interval)
 from mnistrepro.report.numbers import format_p, interval_text, pair_label, percent, points, points_interval
 from mnistrepro.report.scale_grid import scale_grid_facts
 from mnistrepro.study.choices import (COMPARISONS, EXPERIMENTS, FAMILIES, FAMILIES_FIXED_IN_ADVANCE, claim_pair,
-                                      variant_label)
+                                      experiment_metrics, variant_label, variant_metrics)
 
 
 def escape_category(k: int, n: int, confidence: float = CONFIDENCE) -> str:
@@ -212,6 +211,7 @@ def headline_facts(summary: pd.DataFrame, comparisons: pd.DataFrame, pairs: pd.D
         facts[f"{key}_seconds"] = f"{row.mean_train_seconds:.3g} s"
         if row.experiment == "lenet":
             facts[f"{key}_params"] = f"{int(row.trainable_params):,}"
+        facts.update(metric_facts(row, key))
     for row in comparisons.itertuples(index=False):
         if comparison_rule(row.key, row.metric).kind != "difference" or row.family == "descriptive":
             facts[f"{row.key}_verdict"] = row.verdict
@@ -228,6 +228,22 @@ def headline_facts(summary: pd.DataFrame, comparisons: pd.DataFrame, pairs: pd.D
     facts.update(pair_facts(pairs, comparisons, main_pair))
     if identities is not None and not identities.empty:
         facts.update(identity_facts(identities))
+    return facts
+
+
+def metric_facts(row: Any, key: str) -> dict[str, str]:
+    """A variant's facts of each metric summarised per variant that its experiment records (the summary's ``row``;
+    mnistrepro.study.choices.variant_metrics): ``{key}_{fact}``, its mean (``lenet_sparse_top2``), and where the
+    metric has one ``{key}_{fact}_ci``, its interval over seeds."""
+    facts = {}
+    for metric in variant_metrics():
+        if row.experiment not in metric.experiments:
+            continue
+        facts[f"{key}_{metric.fact}"] = percent(getattr(row, f"mean_{metric.name}"))
+        if metric.seed_interval:
+            facts[f"{key}_{metric.fact}_ci"] = interval_text(getattr(row, f"{metric.name}_ci95_low"),
+                                                             getattr(row, f"{metric.name}_ci95_high"),
+                                                             getattr(row, f"{metric.name}_ci_method"), row.n)
     return facts
 
 
@@ -331,7 +347,7 @@ def lenet_facts(runs: pd.DataFrame, comparisons: pd.DataFrame, target_difference
                 equivalence_margin: float | None = None, seeds_images: SeedsAndImages | None = None,
                 power_table: pd.DataFrame | None = None) -> dict[str, str]:
     """The LeNet-5 verdict as one sentence (the C3 family: the TOST equivalence verdict, primary, and the paired
-    difference), per variant the top-2 accuracy and ECE, and the sample size:
+    difference), and the sample size:
 
     - ``lenet_n_plan``, the plan stated before the runs: from ``planning_sd`` (a fraction, the paired pilot SD of
       the config; None: no plan), the pairs whose TOST shows equivalence within ``equivalence_margin`` with
@@ -341,11 +357,6 @@ def lenet_facts(runs: pd.DataFrame, comparisons: pd.DataFrame, target_difference
     facts: dict[str, str] = {}
     lenet = runs[runs["experiment"] == "lenet"]
     lenet = lenet[lenet["epochs"] == lenet["epochs"].max()]
-    for c3, group in lenet.groupby("c3"):
-        facts[f"lenet_{c3}_top2"] = percent(float(group["top2_accuracy"].mean()))
-        mean, low, high, method = mean_interval(group["ece"], np.random.default_rng(0), bounds=(0.0, 1.0))
-        facts[f"lenet_{c3}_ece"] = percent(mean)
-        facts[f"lenet_{c3}_ece_ci"] = interval_text(low, high, method, len(group))
     specs = [spec for spec in study_comparisons(runs, []) if spec.rule.name == "c3"]
     for spec in specs:
         if spec.rule.kind != "difference" or spec.rule.metric != "test_accuracy":
@@ -449,6 +460,22 @@ def machine_fact(records: Iterable[Mapping[str, Any]]) -> str:
                      for experiment, m in sorted(where.items(), key=lambda e: list(EXPERIMENTS).index(e[0])))
 
 
+def metric_values(facts: Mapping[str, str], key: str, experiment: str) -> list[str]:
+    """The variant ``key``'s value of each metric its ``experiment`` records, labelled, as a list of them reads:
+    ``test accuracy 99.00%``, ``top-2 accuracy 99.60%``, ``ECE 2.00% (95% CI over seeds ...; over test images
+    ...)`` (the registry's metrics: mnistrepro.study.choices.METRICS)."""
+    values = []
+    for metric in experiment_metrics(experiment):
+        if not metric.fact:  # test accuracy: the summary's own mean
+            values.append(f"{metric.label} {facts[f'{key}_mean']}")
+            continue
+        intervals = ([f"95% CI over seeds {facts[f'{key}_{metric.fact}_ci']}"] if metric.seed_interval else []) + [
+            f"over test images {facts[f'{key}_{fact}']}" for _, fact in metric.test_set_facts[:1]]
+        values.append(f"{metric.label} {facts[f'{key}_{metric.fact}']}"
+                      + (f" ({'; '.join(intervals)})" if intervals else ""))
+    return values
+
+
 def variant_facts(facts: Mapping[str, str], runs: pd.DataFrame, comparisons: pd.DataFrame) -> dict[str, str]:
     """The captions' lists, one entry per variant the study ran (in the registry's order, named by its label), so
     that no caption names a variant: LeNet-5's accuracy, parameters, time and calibration per C3 kind, logistic
@@ -468,9 +495,7 @@ def variant_facts(facts: Mapping[str, str], runs: pd.DataFrame, comparisons: pd.
         out["lenet_variants_params"] = "; ".join(f"{label[c]} {facts[f'lenet_{c}_params']}" for c in kinds)
         out["lenet_variants_seconds"] = "; ".join(f"{label[c]} {facts[f'lenet_{c}_seconds']} per run" for c in kinds)
         out["lenet_variants_calibration"] = "; ".join(
-            f"{label[c]}: test accuracy {facts[f'lenet_{c}_mean']}, top-2 accuracy {facts[f'lenet_{c}_top2']}, ECE "
-            f"{facts[f'lenet_{c}_ece']} (95% CI over seeds {facts[f'lenet_{c}_ece_ci']}; over test images "
-            f"{facts[f'lenet_{c}_ece_images']})" for c in kinds)
+            f"{label[c]}: {', '.join(metric_values(facts, f'lenet_{c}', 'lenet'))}" for c in kinds)
         out["lenet_variants_ece_images"] = "; ".join(
             f"{label[c]}: {facts[f'lenet_{c}_ece_images']} (equal-width), {facts[f'lenet_{c}_ece_equal_mass_images']} "
             f"(equal-mass)" for c in kinds)

@@ -8,14 +8,16 @@ the config schema's enums (data sources, devices) with its lists.
   implementation is registered by the module that owns it (:func:`register`: mnistrepro.experiments.logreg registers
   each loss's forms, mnistrepro.experiments.lenet each C3 kind's layer factory) and looked up with
   :func:`implementation`: an unknown name is an error there, never another variant's code.
-- The metrics a table or a comparison can use (:data:`METRICS`).
+- The metrics (:data:`METRICS`): each run's numbers that the tables, the facts, the captions' lists and the
+  comparisons use, each with its record field, experiments, words and how it is summarised.
 - The comparisons (:data:`COMPARISONS`): rules for a paired difference against a reference variant, an
   equivalence test (TOST), the hardest of many; each in a confirmatory family (:data:`FAMILIES`) or descriptive.
   mnistrepro.analysis.comparisons expands them into one comparison per variant a study runs, so a new variant is
   compared against its reference, worded, listed and captioned without another line of code.
 
 Adding a loss or a C3 kind: one entry here and its implementation in its module. The config schema lists no
-variant; mnistrepro.study.config.check_config checks the config's names against this registry.
+variant; mnistrepro.study.config.check_config checks the config's names against this registry. Adding a metric: one
+entry here and its computation in the evaluation that records it (LeNet-5's: mnistrepro.experiments.lenet_eval).
 """
 
 from __future__ import annotations
@@ -69,15 +71,39 @@ class ScalingVariant:
 
 @dataclass(frozen=True)
 class Metric:
-    """A per-run number a table or a comparison can use, as a fraction (a difference is printed in percentage
-    points). ``label``: how the report names it; ``short``: in a difference (``+0.02 points in ECE``);
-    ``better``: how a verdict says that one variant is better; ``higher_is_better``: which way that is."""
+    """A per-run number, a fraction shown as a percentage (a difference in percentage points), that the records of
+    ``experiments`` (keys of :data:`EXPERIMENTS`) carry under ``name``: the field of the evaluation that computes it,
+    and the runs table's column of that name. Declared here, it is copied into the runs table, summarised per variant
+    and quoted in the facts, the captions' per-variant lists and the results page (mnistrepro.outputs.aggregate,
+    mnistrepro.report) with no other edit.
+
+    ``label``: how a list of a variant's numbers names it (``top-2 accuracy 99.60%``); ``short``: in a difference
+    (``+0.02 points in ECE``) and a table's heading; ``better``: how a verdict says that one variant is better;
+    ``higher_is_better``: which way that is.
+
+    ``fact``: the per-variant summary: the summary table's column ``mean_{name}`` and the fact
+    ``{variant}_{fact}`` (``lenet_sparse_ece``); "" for test accuracy, the summary's own ``mean``, its interval and
+    range (``lenet_sparse_mean``). ``seed_interval``: also its mean's 95% interval over seeds, the summary's columns
+    ``{name}_ci95_low``, ``{name}_ci95_high``, ``{name}_ci_method`` and the fact ``{variant}_{fact}_ci``.
+    ``test_set_facts``: the per-variant facts that quote it over test images (mnistrepro.report.lenet_test_set), as
+    (what they hold, fact key after the variant's): the results page shows them in its columns instead of the mean
+    over seeds."""
 
     name: str
     label: str
     short: str
     better: str
     higher_is_better: bool
+    experiments: tuple[str, ...]
+    fact: str = ""
+    seed_interval: bool = False
+    test_set_facts: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = [e for e in self.experiments if e not in EXPERIMENTS]
+        if not self.experiments or unknown:
+            raise ValueError(f"metric {self.name!r}: experiments {list(self.experiments)}; expected some of "
+                             f"{list(EXPERIMENTS)}")
 
 
 LOSS_VARIANTS: dict[str, LossVariant] = {v.name: v for v in (
@@ -97,14 +123,6 @@ SCALING_VARIANTS: dict[str, ScalingVariant] = {v.name: v for v in (
     ScalingVariant("raw", label="raw pixels", short="raw", divisor=1.0),
     ScalingVariant("unit", label="unit pixels", short="unit", divisor=255.0),
 )}
-METRICS: dict[str, Metric] = {m.name: m for m in (
-    Metric("test_accuracy", label="test accuracy", short="accuracy", better="is more accurate than",
-           higher_is_better=True),
-    # LeNet-5 only (mnistrepro.experiments.lenet_eval).
-    Metric("ece", label="expected calibration error", short="ECE", better="is better calibrated (lower ECE) than",
-           higher_is_better=False),
-)}
-
 # Logistic-regression losses (mnistrepro.experiments.logreg).
 LOSSES: tuple[str, ...] = tuple(LOSS_VARIANTS)
 # LeNet-5's C3 layer (mnistrepro.experiments.lenet).
@@ -124,6 +142,29 @@ EXPERIMENTS: dict[str, str] = {
     "scale_grid": "logistic regression over pixel divisors (exploratory)",  # only its own table, scale_grid.csv
     "lenet": "LeNet-5",
 }
+
+# The metrics, in the order the runs table's columns and each variant's list name them.
+METRICS: dict[str, Metric] = {m.name: m for m in (
+    Metric("test_accuracy", label="test accuracy", short="accuracy", better="is more accurate than",
+           higher_is_better=True, experiments=tuple(EXPERIMENTS)),
+    # mnistrepro.experiments.lenet_eval.evaluate computes LeNet-5's.
+    Metric("top2_accuracy", label="top-2 accuracy", short="top-2", better="is more often right in its top two than",
+           higher_is_better=True, experiments=("lenet",), fact="top2"),
+    # 15 bins: mnistrepro.analysis.stats.ECE_BINS.
+    Metric("ece", label="ECE", short="ECE", better="is better calibrated (lower ECE) than", higher_is_better=False,
+           experiments=("lenet",), fact="ece", seed_interval=True,
+           test_set_facts=(("15 equal-width bins", "ece_images"), ("15 equal-mass bins", "ece_equal_mass_images"))),
+)}
+
+
+def experiment_metrics(experiment: str) -> list[Metric]:
+    """The metrics the records of ``experiment`` carry, in the registry's order."""
+    return [m for m in METRICS.values() if experiment in m.experiments]
+
+
+def variant_metrics() -> list[Metric]:
+    """The metrics summarised per variant beside test accuracy (those with a ``fact``), in the registry's order."""
+    return [m for m in METRICS.values() if m.fact]
 
 
 
@@ -196,6 +237,9 @@ class ComparisonRule:
             raise ValueError(f"comparison {self.name!r}: family {self.family!r}; expected one of {list(FAMILIES)}")
         if self.metric not in METRICS:
             raise ValueError(f"comparison {self.name!r}: metric {self.metric!r}; expected one of {list(METRICS)}")
+        if self.experiment not in METRICS[self.metric].experiments:
+            raise ValueError(f"comparison {self.name!r}: {self.experiment!r} records no {self.metric!r} (its "
+                             f"experiments: {list(METRICS[self.metric].experiments)})")
 
 
 # In the order comparisons.csv lists them (LeNet-5's, then per step count logistic regression's, then the sweep's).

@@ -8,7 +8,7 @@ Each is built by one function of the package, which scripts only call:
 - :class:`LenetTrainingRecord`: ``results/lenet/<run key>/{c3}/seed{seed}/training.json`` (shared by the studies,
   mnistrepro.study.studies), :func:`mnistrepro.experiments.lenet_training.training_record`, plus the fields of the run
   (:class:`mnistrepro.experiments.lenet_training.LeNetRun`);
-- :class:`LenetEvaluationRecord`: ``{study}/lenet_eval/{c3}/seed{seed}.json``,
+- :data:`LenetEvaluationRecord`: ``{study}/lenet_eval/{c3}/seed{seed}.json``,
   :func:`mnistrepro.experiments.lenet_eval.evaluation_record`, plus the fields of the run;
 - :class:`HardwareRecord`: a job's ``hardware``, :func:`mnistrepro.study.environment.job_hardware`.
 
@@ -20,6 +20,8 @@ aggregation read these types).
 from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict
+
+from mnistrepro.study.choices import experiment_metrics
 
 
 class Artefact(TypedDict):
@@ -113,12 +115,12 @@ class LenetTrainingRecord(TypedDict):
     trained_with: list[int] | None  # the seeds of its training group, when trained together (lenet.seeds_per_job)
 
 
-class LenetEvaluationRecord(TypedDict):
-    """Besides these, the fields of the run (as in :class:`LenetTrainingRecord`)."""
+class LenetEvaluationFields(TypedDict):
+    """Besides these, the fields of the run (as in :class:`LenetTrainingRecord`) and the registry's LeNet-5
+    metrics (:data:`LenetEvaluationRecord`)."""
 
     experiment: Literal["lenet"]
     model: Artefact
-    test_accuracy: float
     test_loss: float
     correct: int
     total: int
@@ -129,9 +131,7 @@ class LenetEvaluationRecord(TypedDict):
     misclassified_predicted: list[int]
     misclassified_true: list[int]
     top2_correct: int
-    top2_accuracy: float
     mean_confidence: float
-    ece: float
     ece_equal_mass: float  # ECE over ece_bins bins of equal count
     ece_bins: int
     calibration_bins: dict[str, list[Any]]
@@ -140,4 +140,10 @@ class LenetEvaluationRecord(TypedDict):
     threads: int
     eval_seconds: float
     torch_version: str
+
+
+# The evaluation record: its fields and each metric the registry declares for LeNet-5, a fraction under its name
+# (mnistrepro.study.choices.METRICS: test_accuracy, top2_accuracy, ece, ...), so that a new metric is declared once.
+LenetEvaluationRecord = TypedDict("LenetEvaluationRecord", {  # type: ignore[misc]
+    **LenetEvaluationFields.__annotations__, **{m.name: float for m in experiment_metrics("lenet")}})
 
