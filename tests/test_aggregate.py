@@ -25,6 +25,7 @@ from mnistrepro.report.lenet_test_set import lenet_test_set_facts
 from mnistrepro.report.study import family_facts, headline_facts, identity_facts, lenet_facts
 from mnistrepro.study.choices import LOSSES
 from mnistrepro.study.rule_benchmarks import rule_benchmarks
+from conftest import lenet_metrics
 
 
 def ece_equal_mass(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15) -> float:
@@ -53,9 +54,9 @@ def lenet_records(c3, seed, accuracy, ece):
     """(training.json, evaluation.json) of one LeNet-5 run, the fields aggregation reads."""
     training = {"c3": c3, "seed": seed, "epochs": 10, "trainable_params": {"sparse": 60806, "full": 61706}[c3],
                 "train_seconds": 60.0 + seed, "device": "cpu"}
-    evaluation = {"c3": c3, "seed": seed, "epochs": 10, "test_accuracy": accuracy, "test_loss": 0.05,
-                  "correct": round(accuracy * 10000), "total": 10000, "top2_accuracy": accuracy + 0.01,
-                  "ece": ece, "eval_device": "cuda:0 (evaluated elsewhere)"}
+    evaluation = {"c3": c3, "seed": seed, "epochs": 10, "test_loss": 0.05, "correct": round(accuracy * 10000),
+                  "total": 10000, **lenet_metrics(test_accuracy=accuracy, top2_accuracy=accuracy + 0.01, ece=ece),
+                  "eval_device": "cuda:0 (evaluated elsewhere)"}
     return training, evaluation
 
 
