@@ -54,8 +54,8 @@ def run_columns() -> list[str]:
 
 
 def record_values(record: Mapping[str, Any], experiment: str) -> dict[str, Any]:
-    """The runs columns that ``record`` (an evaluation of an ``experiment`` run, or one of its evals) gives: that experiment's metrics and
-    :data:`RECORD_FIELDS`. A field the record lacks is an error."""
+    """The runs columns that ``record`` (the evaluation of an ``experiment`` run, or one of its evals) gives: that
+    experiment's metrics and :data:`RECORD_FIELDS`. A field the record lacks is an error."""
     fields = [*(m.name for m in experiment_metrics(experiment)), *RECORD_FIELDS]
     missing = [f for f in fields if f not in record]
     if missing:

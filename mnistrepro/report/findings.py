@@ -220,8 +220,9 @@ def results_page(config: Mapping[str, Any], facts: Mapping[str, str]) -> str:
               "| --- | --- | --- | " + " | ".join("---" for _ in columns) + " |"]
     for c3 in lenet["c3"]:
         k = f"lenet_{c3}"
-        lines.append(f"| {variant_label('c3', c3)} | {facts[k + '_params']} | {facts[k + '_mean']} ({facts[k + '_ci']}) | "
-                     + " | ".join(metric_cell(facts, k, fact, interval) for _, fact, interval in columns) + " |")
+        cells = [variant_label("c3", c3), facts[k + "_params"], f"{facts[k + '_mean']} ({facts[k + '_ci']})",
+                 *(metric_cell(facts, k, fact, interval) for _, fact, interval in columns)]
+        lines.append(f"| {' | '.join(cells)} |")
     lines += ["", f"Test-set uncertainty: {facts['lenet_test_set']}.",
               "", f"Sample size, {facts['lenet_n_plan']}; {facts['lenet_achieved']}."]
     return "\n".join(lines) + "\n"
