@@ -29,12 +29,11 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from mnistrepro.analysis.stats import BOOTSTRAP_MIN_N, RESAMPLES, compare, interval_method, mean_interval
+from mnistrepro.analysis.definitions import BOOTSTRAP_MIN_N, BOTH, RESAMPLES
+from mnistrepro.analysis.stats import compare, interval_method, mean_interval
 
 EXPLORATORY = "EXPLORATORY (describes, tests nothing; not in comparisons.csv)"
-BOTH = "both"  # the c3 label of the average over all runs of both kinds
 PAIRS = [(a, b) for a in range(10) for b in range(a + 1, 10)]
-TOP = 3  # pairs the facts name from each ranking
 
 CONFUSION_COLUMNS = ["analysis", "c3", "pair", "a", "b", "n_seeds", "n_runs", "rate", "ci95_low", "ci95_high",
                      "ci_method", "rank", "rank_low", "rank_high"]

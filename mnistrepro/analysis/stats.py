@@ -50,12 +50,10 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-CONFIDENCE = 0.95
-ALPHA = 1 - CONFIDENCE
-POWER = 0.8
-RESAMPLES = 9999
-# Below this many values a mean's interval is Student-t, not a percentile bootstrap (see the module docstring).
-BOOTSTRAP_MIN_N = 30
+from mnistrepro.analysis.definitions import (ACCURACY_DIFFERENCE, ALPHA, BOOTSTRAP_MIN_N, CONFIDENCE,
+                                             DISCORDANT_QUANTITY, P_UNDERFLOW, POWER, RESAMPLES, Comparison,
+                                             SeedsAndImages, exact_sign_flip, smallest_p)
+
 # A run has escaped chance when a one-sided exact binomial test of its correct count against the majority-class
 # rate rejects at this level (fixed before looking at the runs).
 ESCAPE_ALPHA = 0.01
@@ -235,18 +233,6 @@ def sign_flip_interval(diff: Sequence[float], confidence: float = CONFIDENCE, gr
     return float(kept.min()), float(kept.max())
 
 
-def exact_sign_flip(n: int, resamples: int = RESAMPLES) -> bool:
-    """Whether the paired test of ``n`` pairs enumerates every sign pattern (``2^n <= resamples``); above that
-    it is the paired t-test (:func:`compare`)."""
-    return 2**n <= resamples
-
-
-def smallest_p(n: int, resamples: int = RESAMPLES) -> float:
-    """The smallest two-sided p-value the paired test of ``n`` pairs can give: ``2 / 2^n`` for the exact
-    sign-flip test, 0 for the paired t-test."""
-    return 2.0 / 2**n if exact_sign_flip(n, resamples) else 0.0
-
-
 def minimum_detectable_difference(sd: float, n: int, alpha: float = ALPHA, power: float = POWER) -> float:
     """Smallest true mean paired difference detected with probability ``power`` at two-sided level
     ``alpha``, for ``n`` pairs whose differences have standard deviation ``sd``.
@@ -271,49 +257,6 @@ def minimum_detectable_difference(sd: float, n: int, alpha: float = ALPHA, power
     # Noncentrality (effect * sqrt(n)) 50 has power 1 for every level the test can reach here.
     nc = optimize.brentq(shortfall, 0.0, 50.0)
     return float(nc / math.sqrt(n) * sd)
-
-
-# A p-value below this underflows (it may be 0 in floating point): it is flagged as a bound (``p_bound``).
-P_UNDERFLOW = 1e-300
-# The smallest p-value printed as a number; below it a p-value prints as "p < 1e-10"
-# (mnistrepro.report.numbers.format_p). Every p-value this small comes from a t distribution's tail (the paired t,
-# Welch's t, the TOST's paired t): that tail is the large-sample form of the permutation test, and so far out it
-# rests on the normality of the differences where no sample of a few hundred runs can check it (the exact sign-flip
-# test of 200 pairs cannot go below about 1e-60, while the t tail gives 1e-110). The exact tests' p-values never reach
-# it (at most 13 pairs: at least 2 / 2^13).
-P_PRINT_FLOOR = 1e-10
-# The largest p-value printed as a number; above it a p-value prints as "p > 0.99", never rounded up to 1.
-P_PRINT_CEILING = 0.99
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Mean of ``a`` minus mean of ``b``: 95% interval (``ci_method``, the inverted ``test``), two-sided p, and
-    within its family (``family``; ``""``: descriptive, no p-value) the Holm-adjusted p and the minimum
-    detectable difference (80% power) at the family's strictest Holm level. ``p_bound`` / ``p_holm_bound``:
-    the value is an upper bound on the p-value, not the p-value."""
-
-    n_a: int
-    n_b: int
-    paired: bool
-    difference: float
-    ci95_low: float
-    ci95_high: float
-    p_value: float
-    test: str
-    sd_difference: float = math.nan
-    p_holm: float = math.nan
-    mdd: float = math.nan
-    p_bound: bool = False
-    p_holm_bound: bool = False
-    ci_method: str = ""
-    family: str = ""
-    family_size: int = 0
-
-    @property
-    def significant(self) -> bool:
-        """Rejected at 5% within its family (Holm); False for a descriptive comparison."""
-        return bool(self.family) and not math.isnan(self.p_holm) and self.p_holm < ALPHA
 
 
 def _paired_test(diff: np.ndarray, resamples: int) -> tuple[float, float, float, str, str]:
@@ -654,26 +597,6 @@ def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bo
     return float(ece_of_bin_sums(features.sum(axis=0), n_bins, confidence.size))
 
 
-@dataclass(frozen=True)
-class SeedsAndImages:
-    """The mean paired difference of two C3 kinds' test accuracy with both sources of its uncertainty: the seeds
-    (``seed_se``, the paired SE over seeds on the fixed test set) and the test images (``image_se``, the SE of the
-    mean over images of each image's seed-mean difference: the analytic form of the image bootstrap), added as
-    variances (``se``; conservative: the seed-by-image interaction enters both). ``ci95_low``/``ci95_high``: the 95%
-    t interval (``n_seeds - 1`` degrees of freedom); ``p_tost``: the TOST of ``±margin`` with that SE."""
-
-    n_seeds: int
-    n_images: int
-    difference: float
-    seed_se: float
-    image_se: float
-    se: float
-    ci95_low: float
-    ci95_high: float
-    margin: float
-    p_tost: float
-
-
 def seeds_and_images(evaluations: Sequence[dict], pair: tuple[str, str], margin: float,
                      confidence: float = CONFIDENCE) -> SeedsAndImages | None:
     """The C3 claim's difference (``pair``: the first minus the second) with the test images' uncertainty added to
@@ -707,10 +630,6 @@ def seeds_and_images(evaluations: Sequence[dict], pair: tuple[str, str], margin:
 
 LENET_TEST_SET_COLUMNS = ["quantity", "c3", "value", "ci95_low", "ci95_high", "boot_sd", "boot_bias", "method",
                           "n_seeds", "n_images"]
-# The quantity of the discordant-images row of lenet_test_set's table: two counts, descriptive, no test (a McNemar
-# test would pool seeds x images as if they were independent, which they are not).
-DISCORDANT_QUANTITY = "discordant images (the first right, the second wrong / the reverse), pooled over seeds"
-ACCURACY_DIFFERENCE = "accuracy difference"
 
 
 def ece_quantity(binning: str, n_bins: int = ECE_BINS) -> str:

@@ -18,8 +18,9 @@ import pandas as pd
 
 from mnistrepro.analysis.comparisons import comparison_rule, hardest_key, select_runs, study_comparisons
 from mnistrepro.analysis.facts import REFERENCE_ACCURACY
-from mnistrepro.analysis.stats import (ALPHA, BOOTSTRAP_MIN_N, ESCAPE_ALPHA, ESCAPE_THRESHOLDS, P_UNDERFLOW,
-                                       PLANNING_SD_PAIRS, RESAMPLES, Comparison, adjust_family, compare,
+from mnistrepro.analysis.definitions import ALPHA, BOOTSTRAP_MIN_N, P_UNDERFLOW, RESAMPLES, Comparison
+from mnistrepro.analysis.planning import sample_size
+from mnistrepro.analysis.stats import (ESCAPE_ALPHA, ESCAPE_THRESHOLDS, PLANNING_SD_PAIRS, adjust_family, compare,
                                        equivalence_power_table, equivalence_test, escape_accuracy, hardest_set,
                                        hardest_test, lenet_test_set, mean_interval, rank_bootstrap,
                                        same_verdict_in_any_family, seeds_and_images, summarize, wilson_interval)
@@ -28,9 +29,9 @@ from mnistrepro.report.exploratory import exploratory_facts
 from mnistrepro.report.glance import glance_facts
 from mnistrepro.report.lenet_test_set import lenet_test_set_facts
 from mnistrepro.report.numbers import pair_label
-from mnistrepro.report.study import (equivalence_test_name, equivalence_verdict, escape_category, hardest_verdict,
-                                     machine_fact, study_facts)
-from mnistrepro.report.verdicts import verdict
+from mnistrepro.report.study import machine_fact, study_facts
+from mnistrepro.report.verdicts import (equivalence_test_name, equivalence_verdict, escape_category, hardest_verdict,
+                                        verdict)
 from mnistrepro.study.choices import COMPARISONS, METRICS, Metric, claim_pair, experiment_metrics, variant_metrics
 from mnistrepro.study.seeds import mix_seed
 
@@ -215,7 +216,8 @@ def escape_table(runs: pd.DataFrame, chance: float, alpha: float = ESCAPE_ALPHA)
 def escape_sensitivity(runs: pd.DataFrame, thresholds: Sequence[float] = ESCAPE_THRESHOLDS) -> pd.DataFrame:
     """The escape rate at fixed accuracy thresholds, per logistic-regression variant and step count:
     ``loss``, ``scaling``, ``steps``, ``threshold``, ``n``, ``escaped`` (accuracy above the threshold),
-    ``escape_rate`` with its Wilson 95% interval, and ``category`` (:func:`escape_category`)."""
+    ``escape_rate`` with its Wilson 95% interval, and ``category`` (mnistrepro.report.verdicts.escape_category, from
+    that interval)."""
     columns = ["loss", "scaling", "steps", "threshold", "n", "escaped", "escape_rate", "escape_ci95_low",
                "escape_ci95_high", "category"]
     logreg = runs[runs["experiment"] == "logreg"]
@@ -227,7 +229,7 @@ def escape_sensitivity(runs: pd.DataFrame, thresholds: Sequence[float] = ESCAPE_
             low, high = wilson_interval(k, acc.size)
             rows.append({"loss": loss, "scaling": scaling, "steps": int(steps), "threshold": threshold,
                          "n": acc.size, "escaped": k, "escape_rate": k / acc.size, "escape_ci95_low": low,
-                         "escape_ci95_high": high, "category": escape_category(k, acc.size)})
+                         "escape_ci95_high": high, "category": escape_category(acc.size, low, high)})
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -468,10 +470,10 @@ def aggregate_study(logreg: Sequence[dict], sweep: Sequence[dict], trainings: Se
                                               stats["image_resamples"])
     test_set_facts = lenet_test_set_facts(tables["lenet_test_set"])
     planning_sd = stats["planning_paired_sd"]
+    planned = sample_size(runs, tables["comparisons"], target_difference=stats["target_difference"] / 100,
+                          planning_sd=None if planning_sd is None else planning_sd / 100, equivalence_margin=margin)
     facts = study_facts(runs, tables["summary"], tables["comparisons"], logreg_only, identities, test_set_facts,
-                        main_pair, target_difference=stats["target_difference"] / 100,
-                        planning_sd=None if planning_sd is None else planning_sd / 100, equivalence_margin=margin,
-                        paired_sd_notes=stats["paired_sd_notes"], scale_grid=scale_grid,
+                        main_pair, planned, paired_sd_notes=stats["paired_sd_notes"], scale_grid=scale_grid,
                         seeds_images=seeds_and_images(evaluations, claim_pair("c3"), margin),
                         power_table=tost_power_table(tables["comparisons"], planning_sd, margin))
     facts.update(glance_facts(tables["comparisons"], logreg_only["pairs"], main_pair, margin))

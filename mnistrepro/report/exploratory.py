@@ -9,10 +9,13 @@ from typing import Mapping
 
 import pandas as pd
 
-from mnistrepro.analysis.exploratory import BOTH, TOP
+from mnistrepro.analysis.definitions import BOTH
 from mnistrepro.report.numbers import interval_text, pair_label, percent, signed_points
 
 __all__ = ["confusion_facts", "ranking_facts", "per_epoch_facts", "exploratory_facts"]
+
+# The pairs the facts name from each ranking.
+TOP = 3
 
 
 def confusion_facts(confusions: pd.DataFrame) -> dict[str, str]:

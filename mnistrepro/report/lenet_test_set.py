@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mnistrepro.analysis.stats import ACCURACY_DIFFERENCE, DISCORDANT_QUANTITY
+from mnistrepro.analysis.definitions import ACCURACY_DIFFERENCE, DISCORDANT_QUANTITY
 from mnistrepro.report.numbers import percent, points, points_interval, signed_points
 
 __all__ = ["lenet_test_set_facts"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from mnistrepro.analysis.stats import P_PRINT_CEILING, P_PRINT_FLOOR
+from mnistrepro.analysis.definitions import P_PRINT_CEILING, P_PRINT_FLOOR
 
 __all__ = ["MISSING", "percent", "points", "signed_points", "points_interval", "interval_text", "format_p", "pair_label",
            "steps_label", "epochs_label", "count_label", "format_duration", "is_missing"]
@@ -54,8 +54,8 @@ def interval_text(low: float, high: float, method: str, n: int) -> str:
 
 def format_p(p: float, bound: bool = False) -> str:
     """``p = 0.031``; ``p ≤ 0.0002`` for a bound (the true p is at most the value); ``p < 1e-10`` below
-    mnistrepro.analysis.stats.P_PRINT_FLOOR (a t tail more precise than the method: the reason is at the constant);
-    ``p > 0.99`` above mnistrepro.analysis.stats.P_PRINT_CEILING and below 1 (never rounded up to 1); ``p = n/a`` for
+    mnistrepro.analysis.definitions.P_PRINT_FLOOR (a t tail more precise than the method: the reason is at the constant);
+    ``p > 0.99`` above mnistrepro.analysis.definitions.P_PRINT_CEILING and below 1 (never rounded up to 1); ``p = n/a`` for
     NaN."""
     if math.isnan(p):
         return f"p = {MISSING}"

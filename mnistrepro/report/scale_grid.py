@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
 import pandas as pd
 
 from mnistrepro.report.numbers import percent, signed_points
@@ -47,6 +46,11 @@ def _names() -> tuple[str, str, str]:
     return LOSS_VARIANTS[compared].label, LOSS_VARIANTS[compared].short, LOSS_VARIANTS[reference].short
 
 
+def _side_of_half(rate: float) -> int:
+    """1 above one half, -1 below, 0 at it."""
+    return int(float(rate) > 0.5) - int(float(rate) < 0.5)
+
+
 def _escape_verdict(mse: pd.DataFrame) -> str:
     """Where the reference loss's escape rate crosses one half, going up the divisors (``mse``: its rows, sorted by
     divisor).
@@ -55,7 +59,7 @@ def _escape_verdict(mse: pd.DataFrame) -> str:
     one half are set aside (those are named). It is a description of the grid's rates, not a test."""
     ref = _names()[2]
     rows = list(mse.itertuples(index=False))
-    side = [int(np.sign(r.escape_rate - 0.5)) for r in rows]
+    side = [_side_of_half(r.escape_rate) for r in rows]
     at_half = [r.divisor for r, s in zip(rows, side) if s == 0]
     half_note = f"; exactly one half at {_divisors_phrase(at_half)}" if at_half else ""
     if len(rows) == 1:

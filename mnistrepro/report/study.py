@@ -14,66 +14,12 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from mnistrepro.analysis.comparisons import comparison_rule, hardest_key, in_registry_order, step_key, study_comparisons
-from mnistrepro.analysis.stats import (ALPHA, BOOTSTRAP_MIN_N, CONFIDENCE, POWER, Comparison, SeedsAndImages,
-                                       equivalence_power, equivalence_required_n,
-                                       minimum_detectable_difference, required_n, wilson_interval)
+from mnistrepro.analysis.definitions import SampleSize, SeedsAndImages
 from mnistrepro.report.numbers import format_p, interval_text, pair_label, percent, points, points_interval
 from mnistrepro.report.scale_grid import scale_grid_facts
+from mnistrepro.report.verdicts import escape_category, escape_verdict, pair_verdict
 from mnistrepro.study.choices import (COMPARISONS, EXPERIMENTS, FAMILIES, FAMILIES_FIXED_IN_ADVANCE, claim_pair,
                                       experiment_metrics, variant_label, variant_metrics)
-
-
-def escape_category(k: int, n: int, confidence: float = CONFIDENCE) -> str:
-    """How a verdict words ``k`` escaped of ``n`` runs, from the Wilson interval of the rate alone, so that no
-    single run at one threshold decides it: "almost no run" (the interval below 5%), "almost every run" (above
-    95%), "a minority" / "a majority" of runs (the interval below / above one half), else "no clear majority
-    either way"."""
-    if n == 0:
-        return "no runs"
-    low, high = wilson_interval(k, n, confidence)
-    if high < 0.05:
-        return "almost no run (under 5%)"
-    if low > 0.95:
-        return "almost every run (over 95%)"
-    if high < 0.5:
-        return "a minority of runs"
-    if low > 0.5:
-        return "a majority of runs"
-    return "no clear majority either way"
-
-
-def equivalence_test_name(test: str, margin: float) -> str:
-    """The TOST row's ``test`` cell: the test and its margin (a fraction) in points."""
-    return f"{test}, margin ±{points(margin)} points"
-
-
-def equivalence_verdict(c: Comparison, margin: float) -> str:
-    """The TOST row's sentence: equivalent within ``±margin`` (Holm-adjusted in its family), or not shown to be."""
-    if math.isnan(c.p_value):
-        return (f"equivalence within ±{points(margin)} percentage points cannot be tested: the TOST needs at least 2 "
-                f"runs of each paired by seed ({c.n_a} vs {c.n_b})")
-    p = (f"TOST {format_p(c.p_value, c.p_bound)}, Holm {format_p(c.p_holm, c.p_holm_bound)} (family of "
-         f"{c.family_size}), n = {c.n_a} pairs")
-    if c.significant:
-        return f"equivalent within ±{points(margin)} percentage points ({p})"
-    return f"equivalence within ±{points(margin)} percentage points not shown ({p})"
-
-
-def hardest_verdict(main: str, runner_up: str, c: Comparison, in_hardest_set: bool | None = None) -> str:
-    """The hardest-pair row's sentence: the main pair is shown to be the hardest of all, or it is not; where it is
-    not, ``in_hardest_set`` (the 95% confidence set of the hardest, mnistrepro.analysis.stats.hardest_set) says which:
-    outside the set it is not the hardest pair, inside (or with no set) it is only not shown to be. At a step count
-    outside the family, its difference from the closest other pair, descriptive."""
-    if not c.family:
-        return (f"{main} - {runner_up} (the closest other pair): {100 * c.difference:+.2f} percentage points "
-                f"(95% CI {100 * c.ci95_low:+.2f} to {100 * c.ci95_high:+.2f}; descriptive)")
-    p = f"intersection-union test {format_p(c.p_value, c.p_bound)}, Holm {format_p(c.p_holm, c.p_holm_bound)}"
-    if c.significant:
-        return f"{main} is the hardest pair: every other pair is shown easier (closest: {runner_up}; {p})"
-    if in_hardest_set is False:
-        return (f"{main} is not the hardest pair: it lies outside the 95% confidence set of the hardest (max-T "
-                f"bootstrap), some other pair being shown harder (closest by mean: {runner_up}; {p})")
-    return f"{main} is not shown to be the hardest pair (closest: {runner_up}; {p})"
 
 
 def escape_facts(escape: pd.DataFrame, sensitivity: pd.DataFrame | None, final: int | None) -> dict[str, str]:
@@ -98,25 +44,14 @@ def escape_facts(escape: pd.DataFrame, sensitivity: pd.DataFrame | None, final: 
         elif not math.isnan(row.reference_accuracy):
             facts[f"reference_{key}"] = (f"the reference's single run ({percent(row.reference_accuracy)}) has no "
                                          f"escaped run to be placed among")
-        category = escape_category(row.escaped, row.n)
-        verdict_text = category
-        if sensitivity is not None and not sensitivity.empty:
-            table = sensitivity[(sensitivity["loss"] == row.loss) & (sensitivity["scaling"] == row.scaling)
-                                & (sensitivity["steps"] == row.steps)]
-            if not table.empty:
-                facts[f"escape_{key}_sensitivity"] = ", ".join(
-                    f"{100 * t.threshold:.0f}%: {t.escaped}" for t in table.itertuples(index=False)) + f" of {row.n}"
-                span = (f"{100 * table['threshold'].min():.0f}% to {100 * table['threshold'].max():.0f}% "
-                        f"(rates {percent(table['escape_rate'].min())} to {percent(table['escape_rate'].max())})")
-                differ = table[table["category"] != category]
-                if differ.empty:
-                    verdict_text = f"{category}, as at every fixed threshold from {span}"
-                else:
-                    verdict_text = (f"{category}, but not at every fixed threshold from {span}: "
-                                    + "; ".join(f"{t.category} above {100 * t.threshold:.0f}%"
-                                                for t in differ.itertuples(index=False))
-                                    + ", so this verdict depends on the threshold")
-        facts[f"escape_{key}_verdict"] = verdict_text
+        table = (None if sensitivity is None or sensitivity.empty else
+                 sensitivity[(sensitivity["loss"] == row.loss) & (sensitivity["scaling"] == row.scaling)
+                             & (sensitivity["steps"] == row.steps)])
+        if table is not None and not table.empty:
+            facts[f"escape_{key}_sensitivity"] = ", ".join(
+                f"{100 * t.threshold:.0f}%: {t.escaped}" for t in table.itertuples(index=False)) + f" of {row.n}"
+        facts[f"escape_{key}_verdict"] = escape_verdict(
+            escape_category(row.n, row.escape_ci95_low, row.escape_ci95_high), table)
     for (loss, scaling), variant in escape.groupby(["loss", "scaling"], sort=True):
         steps = variant["steps"].tolist()
         moves = [f"{before:,} → {after:,}: {n}" for before, after, n in zip(steps, steps[1:], variant["fell_back"][1:])
@@ -162,23 +97,8 @@ def pair_facts(pairs: pd.DataFrame, comparisons: pd.DataFrame, main_pair: str | 
             facts[f"main_pair_rank_{s}"] = rank_text
         test = comparisons[comparisons["key"] == hardest_key(hardest_rule, s)]
         tested = not test.empty and test.iloc[0]["family"] != "descriptive"
-        if tested and bool(test.iloc[0]["significant"]):
-            verdict_text = f"{test.iloc[0]['verdict']}; {rank_text}"
-        elif bootstrapped:
-            candidates = table[table["in_hardest_set"].astype(bool)]
-            names = ", ".join(f"{pair_label(p)} ({percent(v)})" for p, v in zip(candidates["pair"], candidates["mean"]))
-            if len(candidates) == 1:
-                lead = f"{names} is the hardest pair (the 95% confidence set of the hardest holds it alone)"
-            else:
-                lead = (f"the hardest pair cannot be told apart among {len(candidates)}: {names} (95% confidence "
-                        f"set, max-T bootstrap)")
-            main_test = f"; {test.iloc[0]['verdict']}" if tested else "; descriptive: no test at this step count"
-            verdict_text = (f"{lead}; {rank_text}{main_test}; bootstrap share ranked first: "
-                            f"{facts[f'share_rank1_{s}']}")
-        else:
-            main_test = f"; {test.iloc[0]['verdict']}" if tested else ""
-            verdict_text = (f"lowest mean {facts[f'hardest_pair_{s}']}; {rank_text}{main_test}; with fewer than "
-                            f"{BOOTSTRAP_MIN_N} seeds per pair no rank interval or confidence set is made")
+        verdict_text = pair_verdict(table, test.iloc[0] if tested else None, rank_text, facts[f"hardest_pair_{s}"],
+                                    facts[f"share_rank1_{s}"], bootstrapped)
         facts[f"pair_verdict_{s}"] = verdict_text
     return facts
 
@@ -320,11 +240,9 @@ def identity_facts(identities: pd.DataFrame) -> dict[str, str]:
     return facts
 
 
-def _n_needed(solve, *args) -> str:
-    try:
-        return f"n = {solve(*args)} pairs"
-    except ValueError:  # a spread so wide (a 1-epoch test config, say) that no practical n suffices
-        return "over ten thousand pairs"
+def _pairs_needed(n: int | None) -> str:
+    """A planned number of pairs; None: the solver found none up to its ``n_max`` of ten thousand."""
+    return "over ten thousand pairs" if n is None else f"n = {n} pairs"
 
 
 # The population the C3 equivalence verdict covers: the seeds are a sample, the test images are held fixed.
@@ -342,21 +260,17 @@ def test_images_added(c: SeedsAndImages) -> str:
             f"95% interval is {points_interval(c.ci95_low, c.ci95_high)}, {where} (TOST {format_p(c.p_tost)})")
 
 
-def lenet_facts(runs: pd.DataFrame, comparisons: pd.DataFrame, target_difference: float,
-                planning_sd: float | None = None, power: float = POWER,
-                equivalence_margin: float | None = None, seeds_images: SeedsAndImages | None = None,
-                power_table: pd.DataFrame | None = None) -> dict[str, str]:
+def lenet_facts(runs: pd.DataFrame, comparisons: pd.DataFrame, sample_size: SampleSize | None = None,
+                seeds_images: SeedsAndImages | None = None, power_table: pd.DataFrame | None = None) -> dict[str, str]:
     """The LeNet-5 verdict as one sentence (the C3 family: the TOST equivalence verdict, primary, and the paired
-    difference), and the sample size:
+    difference), and the sample size (``sample_size``, mnistrepro.analysis.planning.sample_size; None where the
+    comparisons have no C3 family):
 
-    - ``lenet_n_plan``, the plan stated before the runs: from ``planning_sd`` (a fraction, the paired pilot SD of
-      the config; None: no plan), the pairs whose TOST shows equivalence within ``equivalence_margin`` with
-      ``power`` when the two C3 kinds are equally accurate, at the C3 family's strictest Holm level (and the
-      pairs that detect ``target_difference`` at that level);
+    - ``lenet_n_plan``, the plan stated before the runs: from the config's paired pilot SD (None: no plan), the
+      pairs whose TOST shows equivalence within the margin with the planned power when the two C3 kinds are equally
+      accurate, at the C3 family's strictest Holm level (and the pairs that detect the target difference there);
     - ``lenet_achieved``: the same two quantities from this study's own paired SD, labelled as achieved."""
     facts: dict[str, str] = {}
-    lenet = runs[runs["experiment"] == "lenet"]
-    lenet = lenet[lenet["epochs"] == lenet["epochs"].max()]
     specs = [spec for spec in study_comparisons(runs, []) if spec.rule.name == "c3"]
     for spec in specs:
         if spec.rule.kind != "difference" or spec.rule.metric != "test_accuracy":
@@ -374,47 +288,41 @@ def lenet_facts(runs: pd.DataFrame, comparisons: pd.DataFrame, target_difference
         if seeds_images is not None and (spec.a, spec.b) == claim_pair("c3"):
             claim += f"; {test_images_added(seeds_images)}"
         facts[f"{spec.key}_claim"] = f"{claim}; {text}"
-    primary = comparisons[(comparisons["family"] == "c3") & (comparisons["role"] == "primary")]
-    if primary.empty:
+    if sample_size is None:
         return facts
-    row = primary.iloc[0]
-    spec = next(spec for spec in specs if spec.key == row.key)
-    a = lenet[lenet["c3"] == spec.a].set_index("seed")["test_accuracy"]
-    b = lenet[lenet["c3"] == spec.b].set_index("seed")["test_accuracy"]
-    shared = sorted(set(a.index) & set(b.index))
-    measured = float((a[shared] - b[shared]).std(ddof=1)) if len(shared) > 1 else math.nan
-    facts["lenet_paired_sd"] = (f"{100 * measured:.3f} points (n = {len(shared)} pairs)" if not math.isnan(measured)
+    n, m, power = sample_size.n_pairs, sample_size.family_size, sample_size.power
+    measured, margin = sample_size.paired_sd, sample_size.equivalence_margin
+    facts["lenet_paired_sd"] = (f"{100 * measured:.3f} points (n = {n} pairs)" if not math.isnan(measured)
                                 else "n/a")
-    m = int(row.family_size) or 1
-    alpha = ALPHA / m
-    level = f"the C3 family's strictest Holm level, α = 0.05 / {m} = {alpha:.3g}"
-    margin_text = "" if equivalence_margin is None else f"within ±{100 * equivalence_margin:.2f} points "
+    level = f"the C3 family's strictest Holm level, α = 0.05 / {m} = {sample_size.alpha:.3g}"
+    margin_text = "" if margin is None else f"within ±{100 * margin:.2f} points "
 
-    def needs(sd: float) -> str:
-        text = f"detecting {100 * target_difference:.2f} points needs {_n_needed(required_n, sd, target_difference, alpha, power)}"
-        if equivalence_margin is not None:
+    def needs() -> str:
+        text = (f"detecting {100 * sample_size.target_difference:.2f} points needs "
+                f"{_pairs_needed(sample_size.planned_difference_n)}")
+        if margin is not None:
             text = (f"showing equivalence {margin_text}(TOST) if the two are equally accurate needs "
-                    f"{_n_needed(equivalence_required_n, sd, equivalence_margin, alpha, power)}, and {text}")
+                    f"{_pairs_needed(sample_size.planned_equivalence_n)}, and {text}")
         return text
 
+    planning_sd = sample_size.planning_sd
     facts["lenet_n_plan"] = (
         f"planned before the runs from the paired pilot SD of {100 * planning_sd:.3f} points "
-        f"(stats.planning_paired_sd), with {100 * power:.0f}% power at {level}: {needs(planning_sd)}; this study "
-        f"has {len(shared)} pairs" if planning_sd is not None else
-        f"no plan: stats.planning_paired_sd is not set, so this study's {len(shared)} pairs were not planned")
-    if not math.isnan(measured) and measured > 0:
-        achieved = f"the difference test detects {100 * minimum_detectable_difference(measured, len(shared), alpha, power):.2f} points with {100 * power:.0f}% power"
-        if equivalence_margin is not None:
-            achieved = (f"the TOST's power {margin_text}is "
-                        f"{100 * equivalence_power(measured, len(shared), equivalence_margin, alpha):.0f}% if the two "
-                        f"are equally accurate, and {achieved}")
+        f"(stats.planning_paired_sd), with {100 * power:.0f}% power at {level}: {needs()}; this study "
+        f"has {n} pairs" if planning_sd is not None else
+        f"no plan: stats.planning_paired_sd is not set, so this study's {n} pairs were not planned")
+    if sample_size.achieved_mdd is not None:
+        achieved = f"the difference test detects {100 * sample_size.achieved_mdd:.2f} points with {100 * power:.0f}% power"
+        if margin is not None:
+            achieved = (f"the TOST's power {margin_text}is {100 * sample_size.achieved_equivalence_power:.0f}% if the "
+                        f"two are equally accurate, and {achieved}")
         facts["lenet_achieved"] = (f"achieved, post hoc (from this study's own paired SD of {100 * measured:.3f} points over "
-                                   f"{len(shared)} pairs, after the runs, not a plan), at {level}: {achieved}")
+                                   f"{n} pairs, after the runs, not a plan), at {level}: {achieved}")
     else:
-        facts["lenet_achieved"] = f"not computed: it needs a paired SD of at least 2 pairs (this study has {len(shared)})"
+        facts["lenet_achieved"] = f"not computed: it needs a paired SD of at least 2 pairs (this study has {n})"
     if power_table is not None and not power_table.empty:
         facts["lenet_tost_power"] = tost_power_words(power_table)
-    if equivalence_margin is not None:
+    if margin is not None:
         facts["c3_family_holm"] = (
             f"the C3 family keeps Holm over its {m} tests although their nulls (a difference of at least the margin; "
             f"no difference) cannot both hold, so at most one can be falsely rejected and each could be tested at "
@@ -520,11 +428,11 @@ def variant_facts(facts: Mapping[str, str], runs: pd.DataFrame, comparisons: pd.
 
 def study_facts(runs: pd.DataFrame, summary: pd.DataFrame, comparisons: pd.DataFrame,
                 logreg: Mapping[str, pd.DataFrame], identities: pd.DataFrame, test_set_facts: Mapping[str, str],
-                main_pair: str, target_difference: float, planning_sd: float | None, equivalence_margin: float,
-                paired_sd_notes: Mapping[str, str] | None = None,
+                main_pair: str, sample_size: SampleSize | None, paired_sd_notes: Mapping[str, str] | None = None,
                 scale_grid: pd.DataFrame | None = None, seeds_images: SeedsAndImages | None = None,
                 power_table: pd.DataFrame | None = None) -> dict[str, str]:
     """Every fact of the study (``facts.json``'s flat mapping), from its tables; fractions, not percentage points.
+    ``sample_size``: the C3 claim's plan and achieved power (mnistrepro.analysis.planning.sample_size);
     ``scale_grid``: the exploratory scale grid's table (mnistrepro.analysis.scale_grid), None where the config does not
     run it; ``seeds_images``: the C3 claim's difference with the test images' uncertainty added
     (mnistrepro.analysis.stats.seeds_and_images); ``power_table``: the TOST's power over true differences and SDs
@@ -532,8 +440,7 @@ def study_facts(runs: pd.DataFrame, summary: pd.DataFrame, comparisons: pd.DataF
     facts = {
         **headline_facts(summary, comparisons, logreg["pairs"], logreg["escape"], identities,
                          logreg["escape_sensitivity"], main_pair),
-        **lenet_facts(runs, comparisons, target_difference, planning_sd, equivalence_margin=equivalence_margin,
-                      seeds_images=seeds_images, power_table=power_table),
+        **lenet_facts(runs, comparisons, sample_size, seeds_images=seeds_images, power_table=power_table),
         **test_set_facts,
         # Measured elsewhere and passed in through the config (stats.paired_sd_notes): quoted as given.
         **{f"lenet_paired_sd_{k}": v for k, v in (paired_sd_notes or {}).items()},

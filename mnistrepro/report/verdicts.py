@@ -1,16 +1,21 @@
-"""The verdicts of comparisons: one sentence per comparison, saying what the replicated runs support at the 5%
-level after Holm's adjustment within its family (mnistrepro.analysis.stats.adjust_family), or describing a comparison
-that belongs to no family. Every verdict of the study, whatever its metric, is worded here."""
+"""The verdicts: one sentence per comparison, saying what the replicated runs support at the 5% level after Holm's
+adjustment within its family (mnistrepro.analysis.stats.adjust_family), or describing a comparison that belongs to no
+family; the TOST's and the hardest pair's verdicts; the hardest pair's verdict at each step count of the sweep; and
+the escape verdicts (how many runs escape chance, and whether the fixed thresholds agree). Every verdict of the
+study, whatever its metric, is worded here."""
 
 from __future__ import annotations
 
 import math
 
-from mnistrepro.analysis.stats import Comparison, smallest_p
-from mnistrepro.report.numbers import format_p
+import pandas as pd
+
+from mnistrepro.analysis.definitions import BOOTSTRAP_MIN_N, Comparison, smallest_p
+from mnistrepro.report.numbers import format_p, pair_label, percent, points
 from mnistrepro.study.choices import METRICS
 
-__all__ = ["describe", "p_text", "verdict"]
+__all__ = ["describe", "equivalence_test_name", "equivalence_verdict", "escape_category", "escape_verdict",
+           "hardest_verdict", "p_text", "pair_verdict", "verdict"]
 
 
 def p_text(c: Comparison) -> str:
@@ -71,3 +76,95 @@ def verdict(name_a: str, name_b: str, c: Comparison, unit: str = "percentage poi
                  f"detects {c.mdd * scale:.2f} {unit} with 80% power")
     return (f"no significant difference{subject} between {name_a} and {name_b} "
             f"({c.difference * scale:+.2f} {unit}, {_interval_words(c, scale)}, {text}); {power}")
+
+
+def escape_category(n: int, low: float, high: float) -> str:
+    """How a verdict words the escape rate of ``n`` runs, from the Wilson 95% interval of the rate alone (``low``,
+    ``high``: the escape tables' ``escape_ci95_low`` and ``escape_ci95_high``), so that no single run at one
+    threshold decides it: "almost no run" (the interval below 5%), "almost every run" (above 95%), "a minority" /
+    "a majority" of runs (the interval below / above one half), else "no clear majority either way"."""
+    if n == 0:
+        return "no runs"
+    if high < 0.05:
+        return "almost no run (under 5%)"
+    if low > 0.95:
+        return "almost every run (over 95%)"
+    if high < 0.5:
+        return "a minority of runs"
+    if low > 0.5:
+        return "a majority of runs"
+    return "no clear majority either way"
+
+
+def equivalence_test_name(test: str, margin: float) -> str:
+    """The TOST row's ``test`` cell: the test and its margin (a fraction) in points."""
+    return f"{test}, margin ±{points(margin)} points"
+
+
+def equivalence_verdict(c: Comparison, margin: float) -> str:
+    """The TOST row's sentence: equivalent within ``±margin`` (Holm-adjusted in its family), or not shown to be."""
+    if math.isnan(c.p_value):
+        return (f"equivalence within ±{points(margin)} percentage points cannot be tested: the TOST needs at least 2 "
+                f"runs of each paired by seed ({c.n_a} vs {c.n_b})")
+    p = (f"TOST {format_p(c.p_value, c.p_bound)}, Holm {format_p(c.p_holm, c.p_holm_bound)} (family of "
+         f"{c.family_size}), n = {c.n_a} pairs")
+    if c.significant:
+        return f"equivalent within ±{points(margin)} percentage points ({p})"
+    return f"equivalence within ±{points(margin)} percentage points not shown ({p})"
+
+
+def hardest_verdict(main: str, runner_up: str, c: Comparison, in_hardest_set: bool | None = None) -> str:
+    """The hardest-pair row's sentence: the main pair is shown to be the hardest of all, or it is not; where it is
+    not, ``in_hardest_set`` (the 95% confidence set of the hardest, mnistrepro.analysis.stats.hardest_set) says which:
+    outside the set it is not the hardest pair, inside (or with no set) it is only not shown to be. At a step count
+    outside the family, its difference from the closest other pair, descriptive."""
+    if not c.family:
+        return (f"{main} - {runner_up} (the closest other pair): {100 * c.difference:+.2f} percentage points "
+                f"(95% CI {100 * c.ci95_low:+.2f} to {100 * c.ci95_high:+.2f}; descriptive)")
+    p = f"intersection-union test {format_p(c.p_value, c.p_bound)}, Holm {format_p(c.p_holm, c.p_holm_bound)}"
+    if c.significant:
+        return f"{main} is the hardest pair: every other pair is shown easier (closest: {runner_up}; {p})"
+    if in_hardest_set is False:
+        return (f"{main} is not the hardest pair: it lies outside the 95% confidence set of the hardest (max-T "
+                f"bootstrap), some other pair being shown harder (closest by mean: {runner_up}; {p})")
+    return f"{main} is not shown to be the hardest pair (closest: {runner_up}; {p})"
+
+
+def escape_verdict(category: str, thresholds: pd.DataFrame | None) -> str:
+    """The escape verdict of one variant at one step count: its ``category`` (:func:`escape_category`), and whether
+    every fixed accuracy threshold gives the same (``thresholds``: its rows of the escape-sensitivity table,
+    mnistrepro.outputs.aggregate.escape_sensitivity, each with its own ``category``; None or empty: no such table)."""
+    if thresholds is None or thresholds.empty:
+        return category
+    span = (f"{100 * thresholds['threshold'].min():.0f}% to {100 * thresholds['threshold'].max():.0f}% "
+            f"(rates {percent(thresholds['escape_rate'].min())} to {percent(thresholds['escape_rate'].max())})")
+    differ = thresholds[thresholds["category"] != category]
+    if differ.empty:
+        return f"{category}, as at every fixed threshold from {span}"
+    return (f"{category}, but not at every fixed threshold from {span}: "
+            + "; ".join(f"{t.category} above {100 * t.threshold:.0f}%" for t in differ.itertuples(index=False))
+            + ", so this verdict depends on the threshold")
+
+
+def pair_verdict(table: pd.DataFrame, test: pd.Series | None, rank: str, lowest: str, share_rank1: str,
+                 bootstrapped: bool) -> str:
+    """The hardest pair's verdict at one step count of the sweep (``table``: the pair-difficulty rows there,
+    mnistrepro.outputs.aggregate.pair_difficulty): where the hardest-pair family's test (``test``, its comparisons
+    row; None at a step count it does not test) shows the main pair hardest, that verdict; else, with the bootstrap
+    columns (``bootstrapped``), the 95% confidence set of the hardest; else the ``lowest`` mean, described. ``rank``:
+    the main pair's rank in words; ``share_rank1``: the bootstrap shares ranked first in words."""
+    if test is not None and bool(test["significant"]):
+        return f"{test['verdict']}; {rank}"
+    if bootstrapped:
+        candidates = table[table["in_hardest_set"].astype(bool)]
+        names = ", ".join(f"{pair_label(p)} ({percent(v)})" for p, v in zip(candidates["pair"], candidates["mean"]))
+        if len(candidates) == 1:
+            lead = f"{names} is the hardest pair (the 95% confidence set of the hardest holds it alone)"
+        else:
+            lead = (f"the hardest pair cannot be told apart among {len(candidates)}: {names} (95% confidence "
+                    f"set, max-T bootstrap)")
+        main_test = f"; {test['verdict']}" if test is not None else "; descriptive: no test at this step count"
+        return f"{lead}; {rank}{main_test}; bootstrap share ranked first: {share_rank1}"
+    main_test = f"; {test['verdict']}" if test is not None else ""
+    return (f"lowest mean {lowest}; {rank}{main_test}; with fewer than {BOOTSTRAP_MIN_N} seeds per pair no rank "
+            f"interval or confidence set is made")
