@@ -14,8 +14,10 @@ import pytest
 
 from mnistrepro.analysis.comparisons import study_comparisons
 from mnistrepro.analysis.facts import Facts, MissingFactError, study_config
-from mnistrepro.analysis.stats import (P_PRINT_FLOOR, equivalence_required_n, expected_calibration_error,
-                                       lenet_test_set, same_verdict_in_any_family)
+from mnistrepro.analysis.definitions import P_PRINT_FLOOR, SeedsAndImages
+from mnistrepro.analysis.planning import sample_size
+from mnistrepro.analysis.stats import (equivalence_required_n, expected_calibration_error, lenet_test_set,
+                                       same_verdict_in_any_family)
 from mnistrepro.outputs.aggregate import (comparisons_table, escape_sensitivity, escape_table, pair_difficulty,
                                           params_table, run_columns, runs_table, summary_table)
 from mnistrepro.report.findings import (FIGURE_DIR, README_BLOCK, RESULTS_FACTS, RESULTS_PAGE, load_config,
@@ -38,6 +40,14 @@ def ece_equal_mass(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15
 
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+def lenet_words(runs: pd.DataFrame, comparisons: pd.DataFrame, target_difference: float = 0.002,
+                planning_sd: float | None = None, equivalence_margin: float | None = None, **more) -> dict[str, str]:
+    """LeNet-5's facts as aggregate_study makes them: the sample size computed (mnistrepro.analysis.planning),
+    then worded (mnistrepro.report.study.lenet_facts)."""
+    planned = sample_size(runs, comparisons, target_difference, planning_sd, equivalence_margin)
+    return lenet_facts(runs, comparisons, planned, **more)
 
 
 def logreg_record(loss, scaling, seed, acc_1000, acc_final, digits=(4, 9)):
@@ -154,7 +164,7 @@ def test_lenet_verdict_equivalence_and_sample_size():
     tost = comparisons.set_index("key").loc["c3_sparse_vs_full_equivalence"]
     assert tost["verdict"].startswith("equivalent within ±0.10 percentage points (TOST p = ")
     assert "(family of 2)" in tost["verdict"]
-    facts = lenet_facts(runs, comparisons, target_difference=0.002, equivalence_margin=0.001)
+    facts = lenet_words(runs, comparisons, equivalence_margin=0.001)
     verdict = facts["c3_sparse_vs_full_claim"]
     assert verdict.startswith("equivalent within ±0.10 percentage points")
     assert "no significant difference between sparse C3 and full C3" in verdict and "with 80% power" in verdict
@@ -166,7 +176,7 @@ def test_lenet_verdict_equivalence_and_sample_size():
         f"achieved, post hoc (from this study's own paired SD of {100 * sd:.3f} points over 10 pairs, after the runs, not a "
         "plan), at the C3 family's strictest Holm level, α = 0.05 / 2")
     # A planning SD from the config gives the plan, at the family's level: the n the TOST needs.
-    plan = lenet_facts(runs, comparisons, 0.002, planning_sd=0.0015, equivalence_margin=0.001)["lenet_n_plan"]
+    plan = lenet_words(runs, comparisons, planning_sd=0.0015, equivalence_margin=0.001)["lenet_n_plan"]
     n = equivalence_required_n(0.0015, 0.001, 0.05 / 2)
     assert plan.startswith("planned before the runs from the paired pilot SD of 0.150 points")
     assert f"(TOST) if the two are equally accurate needs n = {n} pairs" in plan
@@ -178,7 +188,6 @@ def test_the_c3_claim_states_its_population_the_image_uncertainty_and_the_tosts_
     images' uncertainty (variance sum) with whether the interval stays inside the margin; the sample-size facts give
     the TOST's power over true differences and the pilot SD's interval, and why Holm stays over the two C3 tests."""
     from mnistrepro.outputs.aggregate import tost_power_table
-    from mnistrepro.analysis.stats import SeedsAndImages
 
     gen = np.random.default_rng(3)
     base = 0.987 + 0.001 * gen.standard_normal(10)
@@ -190,7 +199,7 @@ def test_the_c3_claim_states_its_population_the_image_uncertainty_and_the_tosts_
     images = SeedsAndImages(10, 10000, 0.0001, 0.00028, 0.0002, 0.000344, -0.00068, 0.00088, 0.001, 0.004)
     table = tost_power_table(comparisons, 0.15, 0.001)
     assert set(table["n"]) == {10} and table["alpha"].to_numpy() == pytest.approx(0.025)
-    facts = lenet_facts(runs, comparisons, 0.002, planning_sd=0.0015, equivalence_margin=0.001, seeds_images=images,
+    facts = lenet_words(runs, comparisons, planning_sd=0.0015, equivalence_margin=0.001, seeds_images=images,
                         power_table=table)
     claim = facts["c3_sparse_vs_full_claim"]
     assert "n = 10 pairs) on the MNIST test set (seeds vary, the test images do not); with the test images" in claim
@@ -198,8 +207,8 @@ def test_the_c3_claim_states_its_population_the_image_uncertainty_and_the_tosts_
             "and 0.020 over 10,000 images), the difference's 95% interval is -0.07 to +0.09 percentage points, still "
             "inside ±0.10 (TOST p = 0.004)") in claim
     wide = SeedsAndImages(10, 10000, 0.0001, 0.0005, 0.0004, 0.00064, -0.0013, 0.0015, 0.001, 0.2)
-    assert "not inside ±0.10: over other test images like these, equivalence is not shown" in lenet_facts(
-        runs, comparisons, 0.002, equivalence_margin=0.001, seeds_images=wide)["c3_sparse_vs_full_claim"]
+    assert "not inside ±0.10: over other test images like these, equivalence is not shown" in lenet_words(
+        runs, comparisons, equivalence_margin=0.001, seeds_images=wide)["c3_sparse_vs_full_claim"]
     power = facts["lenet_tost_power"]
     assert power.startswith("the TOST's power for this study's 10 pairs within ±0.10 points at α = 0.025, by true "
                             "difference (0 to the margin) and paired SD (the pilot's 0.150 points and its 95% "
@@ -448,7 +457,7 @@ def test_pair_difficulty_and_facts(runs):
     assert final.iloc[0]["mean"] == pytest.approx(0.82)
     comparisons = comparisons_table(runs, [10000])
     facts = {**headline_facts(summary_table(runs, rng()), comparisons, pairs),
-             **lenet_facts(runs, comparisons, target_difference=0.002)}
+             **lenet_words(runs, comparisons)}
     assert facts["hardest_pair_10000"] == "7 vs 9 (82.00%, n = 2)"
     assert facts["main_pair_rank_10000"] == "4 vs 9 ranks 2 of 3"
     assert facts["lenet_sparse_mean"] == "98.60%" and facts["lenet_sparse_params"] == "60,806"

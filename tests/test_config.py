@@ -57,7 +57,8 @@ def test_the_lenet_n_follows_from_the_plan_stated_in_the_config(config):
     import numpy as np
 
     from mnistrepro.outputs.aggregate import comparisons_table, runs_table
-    from mnistrepro.analysis.stats import ALPHA, equivalence_required_n
+    from mnistrepro.analysis.definitions import ALPHA
+    from mnistrepro.analysis.stats import equivalence_required_n
 
     gen = np.random.default_rng(0)
     records = [({"c3": c3, "seed": s, "epochs": 10, "trainable_params": 1, "train_seconds": 1.0, "device": "cpu"},

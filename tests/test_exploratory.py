@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from mnistrepro.analysis.exploratory import BOTH, EXPLORATORY, confusion_table, per_epoch_table, ranking_table
+from mnistrepro.analysis.definitions import BOTH
+from mnistrepro.analysis.exploratory import EXPLORATORY, confusion_table, per_epoch_table, ranking_table
 from mnistrepro.analysis.facts import NOT_RUN, Facts, left_out_parts
 from mnistrepro.analysis.stats import compare
 from mnistrepro.report.exploratory import exploratory_facts, per_epoch_facts, ranking_facts

@@ -13,12 +13,12 @@ from pathlib import Path
 import yaml
 from scipy import stats as scipy_stats
 
-from mnistrepro.analysis.stats import (BOOTSTRAP_MIN_N, ESCAPE_ALPHA, P_PRINT_FLOOR, Comparison, adjust_family,
-                                       bootstrap_interval, compare, equivalence_power, equivalence_required_n,
-                                       equivalence_test, escape_accuracy, escaped, expected_calibration_error,
-                                       hardest_set, hardest_test, holm, lenet_test_set, mean_interval,
-                                       minimum_detectable_difference, rank_bootstrap, required_n, sign_flip_interval,
-                                       smallest_p, summarize, wilson_interval)
+from mnistrepro.analysis.definitions import BOOTSTRAP_MIN_N, P_PRINT_FLOOR, Comparison, smallest_p
+from mnistrepro.analysis.stats import (ESCAPE_ALPHA, adjust_family, bootstrap_interval, compare, equivalence_power,
+                                       equivalence_required_n, equivalence_test, escape_accuracy, escaped,
+                                       expected_calibration_error, hardest_set, hardest_test, holm, lenet_test_set,
+                                       mean_interval, minimum_detectable_difference, rank_bootstrap, required_n,
+                                       sign_flip_interval, summarize, wilson_interval)
 from mnistrepro.report.lenet_test_set import lenet_test_set_facts
 from mnistrepro.report.numbers import format_p
 from mnistrepro.report.verdicts import p_text, verdict

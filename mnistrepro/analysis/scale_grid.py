@@ -22,7 +22,8 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from mnistrepro.analysis.stats import ESCAPE_ALPHA, RESAMPLES, compare, escaped, mean_interval, wilson_interval
+from mnistrepro.analysis.definitions import RESAMPLES
+from mnistrepro.analysis.stats import ESCAPE_ALPHA, compare, escaped, mean_interval, wilson_interval
 from mnistrepro.study.choices import claim_pair
 
 __all__ = ["SCALE_GRID_COLUMNS", "STATUS", "scale_grid_table"]
