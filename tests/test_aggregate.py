@@ -20,8 +20,8 @@ from mnistrepro.analysis.stats import (equivalence_required_n, expected_calibrat
                                        same_verdict_in_any_family)
 from mnistrepro.outputs.aggregate import (comparisons_table, escape_sensitivity, escape_table, pair_difficulty,
                                           params_table, run_columns, runs_table, summary_table)
-from mnistrepro.report.findings import (FIGURE_DIR, README_BLOCK, RESULTS_FACTS, RESULTS_PAGE, load_config,
-                                        readme_results, results_page)
+from mnistrepro.outputs.findings import README_BLOCK, RESULTS_FACTS, load_config
+from mnistrepro.report.findings import FIGURE_DIR, RESULTS_PAGE, readme_results, results_page
 from mnistrepro.report.glance import GLANCE_FIGURES, SEED_CLAIMS, glance_facts, glance_rows
 from mnistrepro.report.lenet_test_set import lenet_test_set_facts
 from mnistrepro.report.study import family_facts, headline_facts, identity_facts, lenet_facts

@@ -238,7 +238,7 @@ def test_a_configuration_that_leaves_an_analysis_out_lists_its_facts_as_not_run(
     from snakemake.utils import update_config
 
     from mnistrepro.analysis.facts import study_config
-    from mnistrepro.report.findings import load_config
+    from mnistrepro.outputs.findings import load_config
 
     config = study_config(load_config(str(REPO / "config.yaml")))
     update_config(config, change)

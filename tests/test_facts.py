@@ -17,7 +17,7 @@ import yaml
 from mnistrepro.analysis.facts import (FACTS_FORMAT, NOT_RUN, Facts, FactsFileError, LeftOut, MissingFactError,
                                        config_differences, current_facts, left_out_parts, read_facts, study_config,
                                        write_facts)
-from mnistrepro.report.findings import README_BLOCK, RESULTS_FACTS, load_config
+from mnistrepro.outputs.findings import README_BLOCK, RESULTS_FACTS, load_config
 from mnistrepro.report.not_run import left_out_words, not_run_parts
 
 REPO = Path(__file__).resolve().parents[1]
@@ -165,7 +165,7 @@ def readme_copy(tmp_path) -> Path:
 
 
 def write_readme(facts: Path, config: str, readme: Path, *more: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mnistrepro.report.findings", str(facts), "--config", config,
+    return subprocess.run([sys.executable, "-m", "mnistrepro.outputs.findings", str(facts), "--config", config,
                            "--write-readme", str(readme), *more], cwd=REPO, capture_output=True, text=True,
                           timeout=300)
 

@@ -13,7 +13,7 @@ PACKAGE = REPO / "mnistrepro"
 # What workflow/rules/common.smk and the report read at parse time, and what the tests call torch-free.
 TORCH_FREE = {"study.choices", "study.config", "study.config_docs", "study.estimate", "study.io", "study.logs",
               "study.records", "study.seeds", "study.studies", "report.estimate", "report.findings", "report.progress",
-              "outputs.compare_studies", "outputs.progress", "outputs.run_summary"}
+              "outputs.compare_studies", "outputs.findings", "outputs.progress", "outputs.run_summary"}
 
 
 def module_name(path: Path, root: Path = PACKAGE) -> str:

@@ -69,7 +69,7 @@ def test_a_non_editable_install_runs_the_ci_sized_study_and_its_report(wheel, tm
     done = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q",
                            str(wheel)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    where = subprocess.run([str(python), "-c", "import mnistrepro.report.findings as m; print(m.__file__)"],
+    where = subprocess.run([str(python), "-c", "import mnistrepro.outputs.findings as m; print(m.__file__)"],
                            capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert where.returncode == 0 and where.stdout.startswith(str(site)), where.stdout + where.stderr
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from mnistrepro.report.findings import README_BLOCK, load_config
+from mnistrepro.outputs.findings import README_BLOCK, load_config
 from mnistrepro.study.config import seed_list
 from mnistrepro.study.seeds import seed_groups
 from test_readme_commands import COMMANDS, documented_commands

@@ -1,5 +1,6 @@
-"""The report layer (mnistrepro.report) builds every sentence for people; no other module does, and it stays
-torch-free.
+"""The report layer (mnistrepro.report) builds every sentence for people; no other module does, and it holds words
+only: it imports neither torch nor a statistics library (numpy, scipy, statsmodels, mnistrepro.analysis.stats), so
+every number it words was computed below it.
 
 The first test reads every module of mnistrepro/ and scripts/ outside mnistrepro/report/, and the workflow's Python
 (the Snakefile and workflow/rules/*.smk, as Snakemake compiles them), as a syntax tree and lists each string that
@@ -293,15 +294,74 @@ def test_the_scan_catches_each_kind_of_sentence_and_skips_mechanics(tmp_path):
     ]
 
 
-def test_the_report_layer_does_not_import_torch():
-    """Every module of the layer, imported in one fresh interpreter: none brings torch in."""
+def test_the_report_layer_loads_neither_torch_nor_scipy():
+    """Every module of the layer, imported in one fresh interpreter: none brings torch or scipy in, directly or through
+    a module it imports (numpy is loaded by pandas, which the layer reads its tables with: the import scan below
+    covers the layer's own imports of it)."""
     modules = ["mnistrepro.report"] + sorted(
         f"mnistrepro.report.{p.stem}" for p in REPORT_LAYER.glob("*.py") if p.stem != "__init__")
     code = (f"import sys; import {', '.join(modules)}; "
-            "assert 'torch' not in sys.modules, sorted(m for m in sys.modules if 'torch' in m)")
+            "loaded = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'scipy'}); "
+            "assert not loaded, loaded")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                             env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
+
+
+# What the words layer may not import: the statistics are computed below it (mnistrepro.analysis), and it words their
+# numbers; the constants and result records it needs are in mnistrepro.analysis.definitions, free of these.
+STATISTICS_LIBRARIES = ("numpy", "scipy", "statsmodels")
+STATISTICS_MODULES = ("mnistrepro.analysis.stats",)
+
+
+def statistics_imports(path: Path) -> list[str]:
+    """``module:line: imports name`` for each import in ``path`` (at module level or in a function) of a statistics
+    library or of mnistrepro.analysis.stats (``from mnistrepro.analysis import stats`` included)."""
+    name = path.relative_to(REPO).as_posix() if REPO in path.parents else path.name
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            imported = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            imported = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for module in imported:
+            if module.split(".")[0] in STATISTICS_LIBRARIES or any(
+                    module == banned or module.startswith(f"{banned}.") for banned in STATISTICS_MODULES):
+                found.append(f"{name}:{node.lineno}: imports {module}")
+                break
+    return found
+
+
+def test_the_report_layer_imports_no_statistics_library():
+    found = [line for path in sorted(REPORT_LAYER.rglob("*.py")) for line in statistics_imports(path)]
+    assert not found, ("the report layer words numbers computed below it; compute these in mnistrepro.analysis (its "
+                       "constants and records: mnistrepro.analysis.definitions):\n" + "\n".join(found))
+
+
+def test_the_statistics_import_scan_catches_each_form(tmp_path):
+    module = tmp_path / "probe.py"
+    module.write_text(
+        "import math\n"
+        "import pandas as pd\n"
+        "from mnistrepro.analysis.definitions import ALPHA\n"
+        "from mnistrepro.analysis.comparisons import study_comparisons\n"
+        "import numpy as np\n"                                        # line 5
+        "from scipy import stats\n"                                   # line 6
+        "from mnistrepro.analysis.stats import mean_interval\n"       # line 7
+        "from mnistrepro.analysis import stats\n"                     # line 8
+        "def f():\n"
+        "    import statsmodels.api as sm\n"                          # line 10
+        "    import scipy.stats, os\n")                                # line 11
+    assert statistics_imports(module) == [
+        "probe.py:5: imports numpy",
+        "probe.py:6: imports scipy",
+        "probe.py:7: imports mnistrepro.analysis.stats",
+        "probe.py:8: imports mnistrepro.analysis.stats",
+        "probe.py:10: imports statsmodels.api",
+        "probe.py:11: imports scipy.stats",
+    ]
 
 
 # The captions (workflow/report/*.rst): text, the facts they quote, the labels of mnistrepro.report.captions, and at

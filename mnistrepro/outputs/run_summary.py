@@ -16,7 +16,7 @@ import shlex
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from mnistrepro.report.findings import current_findings
+from mnistrepro.outputs.findings import current_findings
 from mnistrepro.report.summary import failure_lines, success_lines
 from mnistrepro.study.studies import study_dir
 

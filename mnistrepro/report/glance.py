@@ -10,11 +10,8 @@ table, so that the README's table is checked against the facts snapshot like eve
 from __future__ import annotations
 
 import math
-import base64
-import textwrap
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Mapping
 
 import pandas as pd
 
@@ -22,8 +19,7 @@ from mnistrepro.report.numbers import (epochs_label, format_p, pair_label, perce
 from mnistrepro.analysis.comparisons import comparison_rule
 from mnistrepro.study.choices import COMPARISONS, claim_pair, variant_label
 
-__all__ = ["GLANCE_FIGURES", "SEED_CLAIMS", "SeedClaim", "embedded_figures", "glance_facts", "glance_markdown",
-           "glance_rows"]
+__all__ = ["GLANCE_FIGURES", "SEED_CLAIMS", "SeedClaim", "glance_facts", "glance_markdown", "glance_rows"]
 
 
 @dataclass(frozen=True)
@@ -178,19 +174,3 @@ def glance_markdown(facts: Mapping[str, str], figure_dir: str) -> str:
     for name, words in GLANCE_FIGURES:
         lines += ["", f"**{words}**", "", f"![{words}]({figure_dir}/{name}.png)"]
     return "\n".join(lines)
-
-
-def embedded_figures(figure_dir: str | Path, drawn: Iterable[str]) -> list[dict]:
-    """The :data:`GLANCE_FIGURES` of ``figure_dir`` that the config draws (``drawn``: FIGURES names), for the report's
-    home page: ``title`` and the PNG as base64 in ``lines`` of 76 characters (reStructuredText refuses a line of
-    10,000 characters; a URL's line breaks are dropped by the browser). A drawn figure that is missing raises."""
-    drawn = set(drawn)
-    out = []
-    for name, words in GLANCE_FIGURES:
-        if name not in drawn:
-            continue
-        png = Path(figure_dir) / f"{name}.png"
-        if not png.is_file():
-            raise FileNotFoundError(f"{png} does not exist: the report's home page shows it; run the study first")
-        out.append({"title": words, "lines": textwrap.wrap(base64.b64encode(png.read_bytes()).decode("ascii"), 76)})
-    return out

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from mnistrepro.analysis.facts import Facts, current_facts
 from mnistrepro.outputs.run_summary import report_requested
 from mnistrepro.report.captions import caption_labels
-from mnistrepro.report.findings import current_findings
-from mnistrepro.report.glance import embedded_figures, glance_rows
+from mnistrepro.outputs.findings import current_findings, embedded_figures
+from mnistrepro.report.glance import glance_rows
 from mnistrepro.study.choices import C3_KINDS, LOSSES, SCALINGS, claim_pair
 from mnistrepro.study.config import check_config, divisor_label, evaluated_steps, seed_list
 from mnistrepro.study.cpu_kernels import pin_cpu_kernels
