@@ -111,9 +111,10 @@ class SampleSize:
     ``n_pairs``: the seeds that ran both kinds of the primary test; ``paired_sd``: their paired SD (NaN below two
     pairs). ``planning_sd`` and ``equivalence_margin``: the config's (None: no plan; no TOST). ``planned_*_n``: the
     pairs the plan needs to detect ``target_difference`` / to show equivalence within the margin when the two kinds
-    are equally accurate, None where no plan was made or where the solver finds no n up to its ``n_max`` (a spread so
-    wide, a 1-epoch test config say, that no practical n suffices). ``achieved_*``: from ``paired_sd``, None where it is not
-    positive (or there is no margin): the difference test's minimum detectable difference and the TOST's power."""
+    are equally accurate, None where no plan was made or where the solver finds no n up to its ``n_max`` (a spread
+    so wide, a 1-epoch test config say, that no practical n suffices). ``achieved_*``: from ``paired_sd``, None where
+    it is not positive (or there is no margin): the difference test's minimum detectable difference and the TOST's
+    power."""
 
     n_pairs: int
     paired_sd: float

@@ -92,8 +92,8 @@ def study_figures(facts_path: str | Path) -> Path:
 
 def write_readme(readme: Path, facts_path: str, config_path: str, source: str) -> None:
     """Rewrite ``readme``'s results block from the facts at ``facts_path``; beside it, write the findings in full
-    (mnistrepro.report.findings.RESULTS_PAGE), copy the run's figures that the block shows (``FIGURE_DIR``), and save the facts
-    with the figures' SHA-256 (:data:`RESULTS_FACTS`). Refuses (:class:`FactsFileError`, nothing written) a
+    (mnistrepro.report.findings.RESULTS_PAGE), copy the run's figures that the block shows (``FIGURE_DIR``), and save
+    the facts with the figures' SHA-256 (:data:`RESULTS_FACTS`). Refuses (:class:`FactsFileError`, nothing written) a
     missing, empty or foreign-format facts file, facts made under another configuration than ``config_path``'s,
     and a run without one of the figures."""
     facts = read_facts(facts_path)

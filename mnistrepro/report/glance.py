@@ -4,7 +4,8 @@ number that carries it, with its figure), and the figures that show the three an
 
 The verdict and the number are facts (``glance_<claim>_verdict``, ``glance_<claim>_number``), made by
 :func:`glance_facts` when the study aggregates, from the comparisons table's confirmatory rows and the digit-pair
-table, so that the README's table is checked against the facts snapshot like every other number.
+table (the verdicts worded by mnistrepro.report.verdicts), so that the README's table is checked against the facts
+snapshot like every other number.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Mapping
 
 import pandas as pd
 
-from mnistrepro.report.numbers import (epochs_label, format_p, pair_label, percent, signed_points, steps_label)
 from mnistrepro.analysis.comparisons import comparison_rule
+from mnistrepro.report.numbers import epochs_label, format_p, pair_label, percent, signed_points, steps_label
+from mnistrepro.report.verdicts import glance_c3_verdict, glance_hardest_verdict, glance_loss_verdict
 from mnistrepro.study.choices import COMPARISONS, claim_pair, variant_label
 
 __all__ = ["GLANCE_FIGURES", "SEED_CLAIMS", "SeedClaim", "glance_facts", "glance_markdown", "glance_rows"]
@@ -78,18 +80,7 @@ def _loss_facts(comparisons: pd.DataFrame) -> dict[str, str]:
     if primary.empty:
         return {}
     p = primary.iloc[0]
-    scaling = p["scaling"]
-    better, worse = (p["a"], p["b"]) if p["difference"] > 0 else (p["b"], p["a"])
-    if p["significant"]:
-        verdict = (f"{'Holds' if p['difference'] > 0 else 'Reversed'} on {variant_label('scaling', scaling)}: "
-                   f"{better} is more accurate")
-    else:
-        verdict = f"Not shown on {variant_label('scaling', scaling)}: no significant difference"
-    other = rows[(rows["role"] == "secondary") & (rows["scaling"] != scaling)]
-    for _, o in other.iterrows():
-        if o["significant"] and (o["difference"] > 0) != (p["difference"] > 0):
-            o_better = o["a"] if o["difference"] > 0 else o["b"]
-            verdict += f"; reversed on {variant_label('scaling', o['scaling'])} ({o_better} is more accurate)"
+    verdict = glance_loss_verdict(p, rows[(rows["role"] == "secondary") & (rows["scaling"] != p["scaling"])])
     number = (f"{p['a']} - {p['b']}, {steps_label(int(p['steps']))}: {_points_ci(p)}, n = {int(p['n_a'])} "
               f"paired seeds, {_holm(p)}")
     return {"glance_loss_verdict": verdict, "glance_loss_number": number}
@@ -107,13 +98,8 @@ def _hardest_facts(comparisons: pd.DataFrame, pairs: pd.DataFrame | None, main_p
     hardest = pair_label(at.iloc[0]["pair"])
     label = pair_label(main_pair)
     in_set = main["in_hardest_set"]
-    if row["significant"]:
-        verdict = f"Holds for logistic regression: {label} is shown to be the hardest pair"
-    elif in_set is not None and not pd.isna(in_set) and not bool(in_set):
-        verdict = (f"Not for logistic regression: {hardest} is harder, and {label} lies outside the 95% "
-                   f"confidence set of the hardest pair")
-    else:
-        verdict = f"Not shown for logistic regression: {label} cannot be told apart from the hardest ({hardest})"
+    verdict = glance_hardest_verdict(label, hardest, bool(row["significant"]),
+                                     None if in_set is None or pd.isna(in_set) else bool(in_set))
     if math.isnan(float(main["rank_low"])):
         rank = f"{label} ranks {int(main['rank'])} of {len(at)}"
     else:
@@ -133,14 +119,7 @@ def _c3_facts(comparisons: pd.DataFrame, margin: float) -> dict[str, str]:
         return {}
     t, d = tost.iloc[0], diff.iloc[0]
     a, b = claim_pair(difference.name)
-    a_label, b_label = variant_label("c3", a), variant_label("c3", b)
-    if t["significant"]:
-        verdict = f"No: {a_label} and {b_label} are equivalent within ±{100 * margin:.2f} points"
-    elif d["significant"]:
-        verdict = (f"{'Yes' if d['difference'] > 0 else 'No'}: "
-                   f"{a_label if d['difference'] > 0 else b_label} is more accurate")
-    else:
-        verdict = f"Undecided: neither shown equivalent within ±{100 * margin:.2f} points nor different"
+    verdict = glance_c3_verdict(variant_label("c3", a), variant_label("c3", b), t, d, margin)
     number = (f"{d['a']} - {d['b']}, {epochs_label(int(d['epochs']))}: {_points_ci(d)}, n = {int(d['n_a'])} "
               f"paired seeds; equivalence (TOST) {_holm(t)}")
     return {"glance_c3_verdict": verdict, "glance_c3_number": number}

@@ -312,12 +312,13 @@ def lenet_facts(runs: pd.DataFrame, comparisons: pd.DataFrame, sample_size: Samp
         f"has {n} pairs" if planning_sd is not None else
         f"no plan: stats.planning_paired_sd is not set, so this study's {n} pairs were not planned")
     if sample_size.achieved_mdd is not None:
-        achieved = f"the difference test detects {100 * sample_size.achieved_mdd:.2f} points with {100 * power:.0f}% power"
+        achieved = (f"the difference test detects {100 * sample_size.achieved_mdd:.2f} points with "
+                    f"{100 * power:.0f}% power")
         if margin is not None:
             achieved = (f"the TOST's power {margin_text}is {100 * sample_size.achieved_equivalence_power:.0f}% if the "
                         f"two are equally accurate, and {achieved}")
-        facts["lenet_achieved"] = (f"achieved, post hoc (from this study's own paired SD of {100 * measured:.3f} points over "
-                                   f"{n} pairs, after the runs, not a plan), at {level}: {achieved}")
+        facts["lenet_achieved"] = (f"achieved, post hoc (from this study's own paired SD of {100 * measured:.3f} points "
+                                   f"over {n} pairs, after the runs, not a plan), at {level}: {achieved}")
     else:
         facts["lenet_achieved"] = f"not computed: it needs a paired SD of at least 2 pairs (this study has {n})"
     if power_table is not None and not power_table.empty:

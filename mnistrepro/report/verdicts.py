@@ -1,7 +1,8 @@
 """The verdicts: one sentence per comparison, saying what the replicated runs support at the 5% level after Holm's
 adjustment within its family (mnistrepro.analysis.stats.adjust_family), or describing a comparison that belongs to no
 family; the TOST's and the hardest pair's verdicts; the hardest pair's verdict at each step count of the sweep; and
-the escape verdicts (how many runs escape chance, and whether the fixed thresholds agree). Every verdict of the
+the escape verdicts (how many runs escape chance, and whether the fixed thresholds agree); and each seed claim's
+verdict in the claims table that opens the README and the report (mnistrepro.report.glance). Every verdict of the
 study, whatever its metric, is worded here."""
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import pandas as pd
 
 from mnistrepro.analysis.definitions import BOOTSTRAP_MIN_N, Comparison, smallest_p
 from mnistrepro.report.numbers import format_p, pair_label, percent, points
-from mnistrepro.study.choices import METRICS
+from mnistrepro.study.choices import METRICS, variant_label
 
 __all__ = ["describe", "equivalence_test_name", "equivalence_verdict", "escape_category", "escape_verdict",
-           "hardest_verdict", "p_text", "pair_verdict", "verdict"]
+           "glance_c3_verdict", "glance_hardest_verdict", "glance_loss_verdict", "hardest_verdict", "p_text",
+           "pair_verdict", "verdict"]
 
 
 def p_text(c: Comparison) -> str:
@@ -168,3 +170,43 @@ def pair_verdict(table: pd.DataFrame, test: pd.Series | None, rank: str, lowest:
     main_test = f"; {test['verdict']}" if test is not None else ""
     return (f"lowest mean {lowest}; {rank}{main_test}; with fewer than {BOOTSTRAP_MIN_N} seeds per pair no rank "
             f"interval or confidence set is made")
+
+
+def glance_loss_verdict(primary: pd.Series, others: pd.DataFrame) -> str:
+    """The loss claim's verdict in the claims table (mnistrepro.report.glance): its primary test's row of the
+    comparisons table (``primary``) held, reversed or not shown on its scaling, and each other scaling's row
+    (``others``) that significantly reverses it."""
+    scaling = variant_label("scaling", primary["scaling"])
+    better = primary["a"] if primary["difference"] > 0 else primary["b"]
+    if primary["significant"]:
+        verdict = f"{'Holds' if primary['difference'] > 0 else 'Reversed'} on {scaling}: {better} is more accurate"
+    else:
+        verdict = f"Not shown on {scaling}: no significant difference"
+    for _, other in others.iterrows():
+        if other["significant"] and (other["difference"] > 0) != (primary["difference"] > 0):
+            other_better = other["a"] if other["difference"] > 0 else other["b"]
+            verdict += (f"; reversed on {variant_label('scaling', other['scaling'])} ({other_better} is more "
+                        f"accurate)")
+    return verdict
+
+
+def glance_hardest_verdict(main: str, hardest: str, significant: bool, in_hardest_set: bool | None) -> str:
+    """The hardest-pair claim's verdict in the claims table: the ``main`` pair shown hardest (``significant``), outside
+    the 95% confidence set of the hardest (``in_hardest_set`` False: ``hardest`` is harder), or not told apart."""
+    if significant:
+        return f"Holds for logistic regression: {main} is shown to be the hardest pair"
+    if in_hardest_set is False:
+        return (f"Not for logistic regression: {hardest} is harder, and {main} lies outside the 95% "
+                f"confidence set of the hardest pair")
+    return f"Not shown for logistic regression: {main} cannot be told apart from the hardest ({hardest})"
+
+
+def glance_c3_verdict(label_a: str, label_b: str, tost: pd.Series, difference: pd.Series, margin: float) -> str:
+    """The C3 claim's verdict in the claims table (does ``label_a`` beat ``label_b``?), from the C3 family's TOST row
+    (``tost``, within ``±margin``, a fraction) and its difference row (``difference``)."""
+    if tost["significant"]:
+        return f"No: {label_a} and {label_b} are equivalent within ±{100 * margin:.2f} points"
+    if difference["significant"]:
+        return (f"{'Yes' if difference['difference'] > 0 else 'No'}: "
+                f"{label_a if difference['difference'] > 0 else label_b} is more accurate")
+    return f"Undecided: neither shown equivalent within ±{100 * margin:.2f} points nor different"
