@@ -7,7 +7,9 @@ data summary, the estimate and progress of a running study, the end-of-run summa
 two studies. Numbers are formatted by :mod:`mnistrepro.report.numbers` alone, so a percentage, an interval, a p-value
 or a digit pair reads the same everywhere.
 
-No torch, and no statistics beyond arithmetic on numbers already computed: importing the layer stays cheap, and
-a test (tests/test_report_layer.py) checks both that no module outside it words a result and that it does not
-import torch.
+No torch, and no statistics: no numpy, scipy or mnistrepro.analysis.stats (the levels, thresholds and result records
+it words are mnistrepro.analysis.definitions'; the sample size, intervals and bootstraps are computed below it, by
+mnistrepro.analysis). Importing the layer stays cheap, and a test (tests/test_report_layer.py) checks that no module
+outside it words a result and that it imports neither torch nor a statistics library. The command that prints the
+findings and writes the README's files is mnistrepro.outputs.findings.
 """
