@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 from scipy import stats as scipy_stats
 
-from mnistrepro.analysis.definitions import BOOTSTRAP_MIN_N, P_PRINT_FLOOR, Comparison, smallest_p
+from mnistrepro.analysis.definitions import BOOTSTRAP_MIN_N, P_PRINT_FLOOR, smallest_p
 from mnistrepro.analysis.stats import (ESCAPE_ALPHA, adjust_family, bootstrap_interval, compare, equivalence_power,
                                        equivalence_required_n, equivalence_test, escape_accuracy, escaped,
                                        expected_calibration_error, hardest_set, hardest_test, holm, lenet_test_set,
