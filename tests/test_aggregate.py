@@ -14,9 +14,10 @@ import pytest
 
 from mnistrepro.analysis.comparisons import study_comparisons
 from mnistrepro.analysis.facts import Facts, MissingFactError, study_config
-from mnistrepro.analysis.definitions import P_PRINT_FLOOR, SeedsAndImages
+from mnistrepro.analysis.definitions import ALPHA, P_PRINT_FLOOR, SeedsAndImages
 from mnistrepro.analysis.planning import sample_size
-from mnistrepro.analysis.stats import (equivalence_required_n, expected_calibration_error, lenet_test_set,
+from mnistrepro.analysis.stats import (equivalence_power, equivalence_required_n, expected_calibration_error,
+                                       lenet_test_set, minimum_detectable_difference, required_n,
                                        same_verdict_in_any_family)
 from mnistrepro.outputs.aggregate import (comparisons_table, escape_sensitivity, escape_table, pair_difficulty,
                                           params_table, run_columns, runs_table, summary_table)
@@ -181,6 +182,36 @@ def test_lenet_verdict_equivalence_and_sample_size():
     assert plan.startswith("planned before the runs from the paired pilot SD of 0.150 points")
     assert f"(TOST) if the two are equally accurate needs n = {n} pairs" in plan
     assert plan.endswith("this study has 10 pairs")
+
+
+def test_the_sample_size_is_computed_in_the_analysis_layer(runs):
+    """mnistrepro.analysis.planning.sample_size: the numbers the facts word, at the C3 family's strictest Holm level:
+    the plan from the config's pilot SD (None where no practical n suffices), and what the study's own pairs achieve."""
+    gen = np.random.default_rng(3)
+    base = 0.987 + 0.001 * gen.standard_normal(10)
+    diff = 0.0003 * gen.standard_normal(10)
+    lenet = [lenet_records("sparse", s, float(a + d), 0.01) for s, (a, d) in enumerate(zip(base, diff))]
+    lenet += [lenet_records("full", s, float(a), 0.01) for s, a in enumerate(base)]
+    ten = runs_table(lenet=lenet)
+    comparisons = comparisons_table(ten, [], equivalence_margin=0.001)
+    planned = sample_size(ten, comparisons, 0.002, planning_sd=0.0015, equivalence_margin=0.001)
+    sd, level = float(np.std(diff, ddof=1)), ALPHA / 2  # Holm's strictest level of a family of 2
+    assert (planned.n_pairs, planned.family_size, planned.alpha, planned.power) == (10, 2, level, 0.8)
+    assert planned.paired_sd == pytest.approx(sd)
+    assert planned.planned_equivalence_n == equivalence_required_n(0.0015, 0.001, level)
+    assert planned.planned_difference_n == required_n(0.0015, 0.002, level)
+    assert planned.achieved_mdd == minimum_detectable_difference(planned.paired_sd, 10, level)
+    assert planned.achieved_equivalence_power == equivalence_power(planned.paired_sd, 10, 0.001, level)
+    # No plan: nothing planned, the achieved power still; a pilot SD too wide for any practical n: None.
+    unplanned = sample_size(ten, comparisons, 0.002, planning_sd=None, equivalence_margin=0.001)
+    assert (unplanned.planned_difference_n, unplanned.planned_equivalence_n) == (None, None)
+    assert unplanned.achieved_mdd == planned.achieved_mdd
+    wide = sample_size(ten, comparisons, 0.002, planning_sd=0.2, equivalence_margin=0.001)
+    assert wide.planned_equivalence_n is None and wide.planned_difference_n is None
+    # No primary test in a C3 family (without a margin there is no TOST, its primary), or no LeNet-5 runs: None.
+    assert sample_size(ten, comparisons_table(ten, []), 0.002, 0.0015, None) is None
+    logreg = runs[runs["experiment"] != "lenet"]
+    assert sample_size(logreg, comparisons_table(logreg, [10000]), 0.002, 0.0015, 0.001) is None
 
 
 def test_the_c3_claim_states_its_population_the_image_uncertainty_and_the_tosts_fragility():
