@@ -317,8 +317,8 @@ def lenet_facts(runs: pd.DataFrame, comparisons: pd.DataFrame, sample_size: Samp
         if margin is not None:
             achieved = (f"the TOST's power {margin_text}is {100 * sample_size.achieved_equivalence_power:.0f}% if the "
                         f"two are equally accurate, and {achieved}")
-        facts["lenet_achieved"] = (f"achieved, post hoc (from this study's own paired SD of {100 * measured:.3f} points "
-                                   f"over {n} pairs, after the runs, not a plan), at {level}: {achieved}")
+        facts["lenet_achieved"] = (f"achieved, post hoc (from this study's own paired SD of {100 * measured:.3f} "
+                                   f"points over {n} pairs, after the runs, not a plan), at {level}: {achieved}")
     else:
         facts["lenet_achieved"] = f"not computed: it needs a paired SD of at least 2 pairs (this study has {n})"
     if power_table is not None and not power_table.empty:
