@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mnistrepro.analysis.planning import sample_size
 from mnistrepro.analysis.stats import ECE_BINS, expected_calibration_error, lenet_test_set
 from mnistrepro.outputs.aggregate import (ID_COLUMNS, RECORD_FIELDS, TRAINING_COLUMNS, comparisons_table,
                                           logreg_tables, run_columns, runs_table, summary_table)
@@ -88,8 +89,8 @@ def test_a_registered_metric_reaches_runs_summary_facts_results_page_and_caption
     test_set = lenet_test_set_facts(lenet_test_set(evaluations, choices.claim_pair("c3"), np.random.default_rng(1),
                                                    resamples=99))
     facts = study_facts(runs, summary.reset_index(), comparisons, logreg_tables(runs, 0.5, 0, 199),
-                        pd.DataFrame(), test_set, "4-9", target_difference=0.002, planning_sd=None,
-                        equivalence_margin=0.001)
+                        pd.DataFrame(), test_set, "4-9",
+                        sample_size(runs, comparisons, 0.002, planning_sd=None, equivalence_margin=0.001))
     assert facts["lenet_full_throwaway_top5"] == "99.60%"
     assert facts["lenet_full_throwaway_top5_ci"].endswith("; Student t, n = 3")
     # The calibration list: after the metrics registered before it (test accuracy first), in each C3 kind's entry.
