@@ -184,15 +184,20 @@ def test_lenet_verdict_equivalence_and_sample_size():
     assert plan.endswith("this study has 10 pairs")
 
 
-def test_the_sample_size_is_computed_in_the_analysis_layer(runs):
-    """mnistrepro.analysis.planning.sample_size: the numbers the facts word, at the C3 family's strictest Holm level:
-    the plan from the config's pilot SD (None where no practical n suffices), and what the study's own pairs achieve."""
+def ten_paired_lenet_runs() -> tuple[pd.DataFrame, np.ndarray]:
+    """Ten LeNet-5 seeds of each C3 kind, paired by seed: the runs table, and each pair's sparse - full difference."""
     gen = np.random.default_rng(3)
     base = 0.987 + 0.001 * gen.standard_normal(10)
     diff = 0.0003 * gen.standard_normal(10)
     lenet = [lenet_records("sparse", s, float(a + d), 0.01) for s, (a, d) in enumerate(zip(base, diff))]
     lenet += [lenet_records("full", s, float(a), 0.01) for s, a in enumerate(base)]
-    ten = runs_table(lenet=lenet)
+    return runs_table(lenet=lenet), diff
+
+
+def test_the_sample_size_is_computed_in_the_analysis_layer(runs):
+    """mnistrepro.analysis.planning.sample_size: the numbers the facts word, at the C3 family's strictest Holm level:
+    the plan from the config's pilot SD (None where no practical n suffices), and what the study's own pairs achieve."""
+    ten, diff = ten_paired_lenet_runs()
     comparisons = comparisons_table(ten, [], equivalence_margin=0.001)
     planned = sample_size(ten, comparisons, 0.002, planning_sd=0.0015, equivalence_margin=0.001)
     sd, level = float(np.std(diff, ddof=1)), ALPHA / 2  # Holm's strictest level of a family of 2
@@ -220,12 +225,7 @@ def test_the_c3_claim_states_its_population_the_image_uncertainty_and_the_tosts_
     the TOST's power over true differences and the pilot SD's interval, and why Holm stays over the two C3 tests."""
     from mnistrepro.outputs.aggregate import tost_power_table
 
-    gen = np.random.default_rng(3)
-    base = 0.987 + 0.001 * gen.standard_normal(10)
-    diff = 0.0003 * gen.standard_normal(10)
-    lenet = [lenet_records("sparse", s, float(a + d), 0.01) for s, (a, d) in enumerate(zip(base, diff))]
-    lenet += [lenet_records("full", s, float(a), 0.01) for s, a in enumerate(base)]
-    runs = runs_table(lenet=lenet)
+    runs, _ = ten_paired_lenet_runs()
     comparisons = comparisons_table(runs, [], equivalence_margin=0.001)
     images = SeedsAndImages(10, 10000, 0.0001, 0.00028, 0.0002, 0.000344, -0.00068, 0.00088, 0.001, 0.004)
     table = tost_power_table(comparisons, 0.15, 0.001)
