@@ -15,9 +15,10 @@ import pandas as pd
 
 from mnistrepro.analysis.comparisons import comparison_rule, hardest_key, in_registry_order, step_key, study_comparisons
 from mnistrepro.analysis.definitions import SampleSize, SeedsAndImages
-from mnistrepro.report.numbers import format_p, interval_text, pair_label, percent, points, points_interval
+from mnistrepro.report.numbers import interval_text, pair_label, percent, points, points_interval
 from mnistrepro.report.scale_grid import scale_grid_facts
-from mnistrepro.report.verdicts import escape_category, escape_verdict, pair_verdict
+from mnistrepro.report.verdicts import (TEST_SET_POPULATION, escape_category, escape_verdict, pair_verdict,
+                                       test_images_verdict)
 from mnistrepro.study.choices import (COMPARISONS, EXPERIMENTS, FAMILIES, FAMILIES_FIXED_IN_ADVANCE, claim_pair,
                                       experiment_metrics, variant_label, variant_metrics)
 
@@ -245,21 +246,6 @@ def _pairs_needed(n: int | None) -> str:
     return "over ten thousand pairs" if n is None else f"n = {n} pairs"
 
 
-# The population the C3 equivalence verdict covers: the seeds are a sample, the test images are held fixed.
-TEST_SET_POPULATION = "on the MNIST test set (seeds vary, the test images do not)"
-
-
-def test_images_added(c: SeedsAndImages) -> str:
-    """The C3 claim's difference with the test images' uncertainty added to the seeds' (variance sum), and whether
-    its 95% interval stays inside the margin."""
-    inside = -c.margin < c.ci95_low and c.ci95_high < c.margin
-    where = (f"still inside ±{points(c.margin)}" if inside else
-             f"not inside ±{points(c.margin)}: over other test images like these, equivalence is not shown")
-    return (f"with the test images' own uncertainty added (variance sum, conservative: SE {points(c.seed_se, 3)} "
-            f"points over {c.n_seeds} seeds and {points(c.image_se, 3)} over {c.n_images:,} images), the difference's "
-            f"95% interval is {points_interval(c.ci95_low, c.ci95_high)}, {where} (TOST {format_p(c.p_tost)})")
-
-
 def lenet_facts(runs: pd.DataFrame, comparisons: pd.DataFrame, sample_size: SampleSize | None = None,
                 seeds_images: SeedsAndImages | None = None, power_table: pd.DataFrame | None = None) -> dict[str, str]:
     """The LeNet-5 verdict as one sentence (the C3 family: the TOST equivalence verdict, primary, and the paired
@@ -286,7 +272,7 @@ def lenet_facts(runs: pd.DataFrame, comparisons: pd.DataFrame, sample_size: Samp
             continue
         claim = f"{equivalence.iloc[0]['verdict']} {TEST_SET_POPULATION}"
         if seeds_images is not None and (spec.a, spec.b) == claim_pair("c3"):
-            claim += f"; {test_images_added(seeds_images)}"
+            claim += f"; {test_images_verdict(seeds_images)}"
         facts[f"{spec.key}_claim"] = f"{claim}; {text}"
     if sample_size is None:
         return facts

@@ -1,9 +1,9 @@
 """The verdicts: one sentence per comparison, saying what the replicated runs support at the 5% level after Holm's
 adjustment within its family (mnistrepro.analysis.stats.adjust_family), or describing a comparison that belongs to no
-family; the TOST's and the hardest pair's verdicts; the hardest pair's verdict at each step count of the sweep; and
-the escape verdicts (how many runs escape chance, and whether the fixed thresholds agree); and each seed claim's
-verdict in the claims table that opens the README and the report (mnistrepro.report.glance). Every verdict of the
-study, whatever its metric, is worded here."""
+family; the TOST's and the hardest pair's verdicts; the hardest pair's verdict at each step count of the sweep; the
+escape verdicts (how many runs escape chance, and whether the fixed thresholds agree); the C3 claim with the test
+images' uncertainty added; and each seed claim's verdict in the claims table that opens the README and the report
+(mnistrepro.report.glance). Every verdict of the study, whatever its metric, is worded here."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ import math
 
 import pandas as pd
 
-from mnistrepro.analysis.definitions import BOOTSTRAP_MIN_N, Comparison, smallest_p
-from mnistrepro.report.numbers import format_p, pair_label, percent, points
+from mnistrepro.analysis.definitions import BOOTSTRAP_MIN_N, Comparison, SeedsAndImages, smallest_p
+from mnistrepro.report.numbers import format_p, pair_label, percent, points, points_interval
 from mnistrepro.study.choices import METRICS, variant_label
 
 __all__ = ["describe", "equivalence_test_name", "equivalence_verdict", "escape_category", "escape_verdict",
            "glance_c3_verdict", "glance_hardest_verdict", "glance_loss_verdict", "hardest_verdict", "p_text",
-           "pair_verdict", "verdict"]
+           "pair_verdict", "test_images_verdict", "verdict", "TEST_SET_POPULATION"]
 
 
 def p_text(c: Comparison) -> str:
@@ -210,3 +210,18 @@ def glance_c3_verdict(label_a: str, label_b: str, tost: pd.Series, difference: p
         return (f"{'Yes' if difference['difference'] > 0 else 'No'}: "
                 f"{label_a if difference['difference'] > 0 else label_b} is more accurate")
     return f"Undecided: neither shown equivalent within ±{100 * margin:.2f} points nor different"
+
+
+# The population the C3 equivalence verdict covers: the seeds are a sample, the test images are held fixed.
+TEST_SET_POPULATION = "on the MNIST test set (seeds vary, the test images do not)"
+
+
+def test_images_verdict(c: SeedsAndImages) -> str:
+    """The C3 claim's difference with the test images' uncertainty added to the seeds' (variance sum), and whether
+    its 95% interval stays inside the margin."""
+    inside = -c.margin < c.ci95_low and c.ci95_high < c.margin
+    where = (f"still inside ±{points(c.margin)}" if inside else
+             f"not inside ±{points(c.margin)}: over other test images like these, equivalence is not shown")
+    return (f"with the test images' own uncertainty added (variance sum, conservative: SE {points(c.seed_se, 3)} "
+            f"points over {c.n_seeds} seeds and {points(c.image_se, 3)} over {c.n_images:,} images), the difference's "
+            f"95% interval is {points_interval(c.ci95_low, c.ci95_high)}, {where} (TOST {format_p(c.p_tost)})")
