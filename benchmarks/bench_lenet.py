@@ -4,7 +4,7 @@ The straightforward loop is the textbook one: a ``DataLoader`` (batch 100, shuff
 that turns each uint8 image into a PIL image and applies ``ToTensor`` (what ``torchvision.datasets.MNIST``
 does), the sparse C3 as 16 separate convolutions on index-sliced inputs (``reference_impl.lenet5_sixteen``),
 ``loss.item()`` every batch. The pipeline's loop is the inner loop of
-:func:`mnistrepro.experiments.lenet_training.train` (data resident on the device, one convolution for the sparse C3,
+:func:`mnistrepro.experiments.lenet_training.train_group` (data resident on the device, one convolution for the sparse C3,
 channels-last on the CPU, CUDA graphs on a GPU). All loops run in this process on the same images, taking turns slice by
 slice (``--slice`` batches) so that background load hits every loop alike; the median images/s over slices is reported,
 with the ratios:
@@ -16,7 +16,7 @@ with the ratios:
 
 On the CPU it also times the pipeline's training step before and after the fused step (docs/lenet-design.md, "A faster CPU step"):
 ``before`` is the layer-by-layer forward (``reference_impl.layer_by_layer``) with glibc's default allocator
-settings; ``after`` is what :func:`mnistrepro.experiments.lenet_training.train` runs now (the fused ``tanh -> pool ->
+settings; ``after`` is what :func:`mnistrepro.experiments.lenet_training.train_group` runs now (the fused ``tanh -> pool ->
 tanh`` autograd nodes of :mod:`mnistrepro.experiments.lenet_ops`, C3 in NCHW, and freed memory kept in the heap by
 :func:`mnistrepro.experiments.lenet_ops.retain_freed_memory`); ``allocator`` is ``before`` with the allocator setting
 alone. The allocator setting is process-wide, so each path trains in its own worker process; the loops
@@ -140,7 +140,7 @@ class Straightforward:
 
 class Pipeline:
     """The pipeline's loop for one seed: :class:`mnistrepro.experiments.lenet_training.TrainStep` on data resident on
-    the device, set up as :func:`mnistrepro.experiments.lenet_training.train` sets it up (the seed's module alone,
+    the device, set up as :func:`mnistrepro.experiments.lenet_training.train_group` sets it up (the seed's module alone,
     channels-last on the CPU, CUDA graph). ``fused=False``: the layer-by-layer forward (the step before the fused one).
     ``old=True``: the single-seed step before one trainer served one seed and groups alike
     (``reference_impl.SingleSeedStepBefore``)."""
