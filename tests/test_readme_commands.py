@@ -105,7 +105,8 @@ def copy(tmp_path_factory) -> Path:
         tables.mkdir(parents=True)
         pd.DataFrame([{"experiment": "lenet", "c3": "sparse", "epochs": 10, "n": 3, "mean": 0.986}]).to_csv(
             tables / "summary.csv", index=False)
-        pd.DataFrame([{"comparison": "C3 connection table", "a": "sparse C3", "b": "full C3", "difference": -0.002,
+        pd.DataFrame([{"comparison": "C3 connection table", "key": "c3_sparse_vs_full", "metric": "test_accuracy",
+                       "a": "sparse C3", "b": "full C3", "epochs": 10, "difference": -0.002,
                        "ci95_low": float("nan"), "ci95_high": float("nan"), "p_holm": 0.25,
                        "significant": False}]).to_csv(tables / "comparisons.csv", index=False)
     # The default study's facts, as a finished run leaves them (the README's regeneration command reads them).
