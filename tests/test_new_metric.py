@@ -26,7 +26,8 @@ from mnistrepro.report.findings import results_page
 from mnistrepro.report.lenet_test_set import lenet_test_set_facts
 from mnistrepro.report.study import study_facts
 from mnistrepro.study import choices
-from mnistrepro.study.records import LenetEvaluationFields, LenetEvaluationRecord
+from mnistrepro.study.records import (LenetEvaluationFields, LenetEvaluationRecord, LogregEval, LogregEvalFields,
+                                      LogregRunFields, LogregRunRecord)
 from conftest import lenet_metrics
 from test_pipeline import REPO, AnyFacts, render_caption, report_config
 
@@ -119,13 +120,21 @@ def test_a_record_without_a_registered_metric_is_refused_naming_it():
 
 def test_the_runs_columns_and_the_evaluation_schema_are_the_registrys():
     """The runs table's metric columns are the registry's, in its order, and nothing else names a metric; the
-    LeNet-5 evaluation record's metric fields are the registry's LeNet-5 metrics."""
+    LeNet-5 evaluation record's and the logistic-regression records' metric fields are the registry's metrics of
+    that experiment."""
     assert run_columns() == [*ID_COLUMNS, *choices.METRICS, *RECORD_FIELDS, *TRAINING_COLUMNS]
     assert not set(RECORD_FIELDS) & set(choices.METRICS)
     lenet = {m.name for m in choices.experiment_metrics("lenet")}
     assert set(LenetEvaluationRecord.__required_keys__) - set(LenetEvaluationFields.__annotations__) == lenet
     assert not lenet & set(LenetEvaluationFields.__annotations__)
     assert typing.get_type_hints(LenetEvaluationRecord)["ece"] is float
+    # Logistic regression's records and the metrics each evaluation writes: the registry's logistic-regression metrics.
+    from mnistrepro.experiments.logreg import TEST_METRICS
+
+    logreg = [m.name for m in choices.experiment_metrics("logreg")]
+    assert list(TEST_METRICS[:len(logreg)]) == logreg and not set(TEST_METRICS[len(logreg):]) & set(choices.METRICS)
+    for record, fields in ((LogregEval, LogregEvalFields), (LogregRunRecord, LogregRunFields)):
+        assert set(record.__required_keys__) - set(fields.__annotations__) == set(logreg), record
     # Each metric's words and experiments; its facts over test images name the binning the study uses.
     for metric in choices.METRICS.values():
         assert metric.label and metric.short and metric.better and metric.experiments

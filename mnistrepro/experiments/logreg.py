@@ -46,15 +46,18 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from mnistrepro.study.choices import EXPERIMENTS, implementation, pixel_divisor, register, scaling_name
+from mnistrepro.study.choices import EXPERIMENTS, experiment_metrics, implementation, pixel_divisor, register, scaling_name
 from mnistrepro.study.config import evaluated_steps
 from mnistrepro.study.device import describe_device
 from mnistrepro.study.records import HardwareRecord, LogregRunRecord
 
 N_FEATURES = 784
-# A run's test metrics, in its record and in each of its ``evals`` (:func:`run_metrics`). The first four are
-# the keys every run record of the study shares (LeNet-5's: mnistrepro.experiments.lenet_eval.evaluate).
-TEST_METRICS = ("test_accuracy", "test_loss", "correct", "total", "saturated_errors", "median_abs_logit")
+# A run's test metrics, in its record and in each of its ``evals`` (:func:`run_metrics`): the registry's
+# logistic-regression metrics (mnistrepro.study.choices.METRICS), then the counts every run record of the study shares
+# (mnistrepro.outputs.aggregate.RECORD_FIELDS; LeNet-5's: mnistrepro.experiments.lenet_eval.evaluate) and two
+# diagnostics of saturation.
+TEST_METRICS = (*(m.name for m in experiment_metrics("logreg")), "test_loss", "correct", "total", "saturated_errors",
+                "median_abs_logit")
 # |dl/dz| below this counts as a vanished gradient (a step that barely moves the weights).
 VANISHING_GRAD = 1e-6
 

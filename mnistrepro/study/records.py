@@ -44,11 +44,10 @@ class HardwareRecord(TypedDict):
     cpu_capability: str
 
 
-class LogregEval(TypedDict):
-    """One evaluation of a logistic-regression run, after ``step`` SGD steps."""
+class LogregEvalFields(TypedDict):
+    """Besides these, the registry's logistic-regression metrics (:data:`LogregEval`)."""
 
     step: int
-    test_accuracy: float
     test_loss: float
     correct: int
     total: int
@@ -59,9 +58,16 @@ class LogregEval(TypedDict):
     stuck_steps: int
 
 
-class LogregRunRecord(TypedDict):
+# One evaluation of a logistic-regression run, after ``step`` SGD steps: its fields and each metric the registry
+# declares for logistic regression, a fraction under its name (mnistrepro.study.choices.METRICS: test_accuracy, ...).
+LogregEval = TypedDict("LogregEval", {  # type: ignore[misc]
+    **LogregEvalFields.__annotations__, **{m.name: float for m in experiment_metrics("logreg")}})
+
+
+class LogregRunFields(TypedDict):
     """``scaling``: ``raw``, ``unit`` (mnistrepro.study.choices.SCALINGS) or, for a scale-grid divisor that is neither,
-    ``divided by <divisor>``; ``pixel_divisor``: the number the 0-255 pixel values were divided by."""
+    ``divided by <divisor>``; ``pixel_divisor``: the number the 0-255 pixel values were divided by. Besides these, the
+    registry's logistic-regression metrics at ``steps`` (:data:`LogregRunRecord`)."""
 
     experiment: Literal["logreg", "pair_sweep", "scale_grid"]
     loss: str
@@ -75,7 +81,6 @@ class LogregRunRecord(TypedDict):
     device: str
     eval_device: str
     n_train: int
-    test_accuracy: float
     test_loss: float
     correct: int
     total: int
@@ -89,6 +94,11 @@ class LogregRunRecord(TypedDict):
     stuck_steps: int
     evals: list[LogregEval]
     hardware: HardwareRecord | None
+
+
+# A logistic-regression run's record: its fields and the registry's logistic-regression metrics at its last step.
+LogregRunRecord = TypedDict("LogregRunRecord", {  # type: ignore[misc]
+    **LogregRunFields.__annotations__, **{m.name: float for m in experiment_metrics("logreg")}})
 
 
 class LenetTrainingRecord(TypedDict):
