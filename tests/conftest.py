@@ -94,16 +94,17 @@ def lenet_job_paths(config: Mapping[str, Any], on_gpu: bool, c3: str, seed: int)
             for name, pattern in lenet_run_paths(config, grouped=per_job > 1).items()}
 
 
-def lenet_metrics(**values: float) -> dict[str, float]:
-    """The metrics of a made-up LeNet-5 evaluation record: ``values`` (registered metrics only), and every other
-    LeNet-5 metric of the registry (mnistrepro.study.choices.METRICS) at 0.5, so that each record made up here holds
-    every registered metric, as a real evaluation's does, and a new metric needs no edit of the tests that make them."""
+def registered_metrics(experiment: str, **values: float) -> dict[str, float]:
+    """The metrics of a made-up record of ``experiment`` (a LeNet-5 evaluation, a logistic-regression eval):
+    ``values`` (registered metrics only), and every other metric the registry (mnistrepro.study.choices.METRICS)
+    declares for that experiment at 0.5, so that each record made up here holds every registered metric, as a real
+    one does, and a new metric needs no edit of the tests that make them."""
     from mnistrepro.study.choices import experiment_metrics
 
-    registered = [m.name for m in experiment_metrics("lenet")]
+    registered = [m.name for m in experiment_metrics(experiment)]
     unknown = set(values) - set(registered)
     if unknown:
-        raise ValueError(f"not LeNet-5 metrics of the registry: {sorted(unknown)} (registered: {registered})")
+        raise ValueError(f"not {experiment} metrics of the registry: {sorted(unknown)} (registered: {registered})")
     return {name: values.get(name, 0.5) for name in registered}
 
 

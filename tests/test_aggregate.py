@@ -28,7 +28,7 @@ from mnistrepro.report.lenet_test_set import lenet_test_set_facts
 from mnistrepro.report.study import family_facts, headline_facts, identity_facts, lenet_facts
 from mnistrepro.study.choices import LOSSES
 from mnistrepro.study.rule_benchmarks import rule_benchmarks
-from conftest import lenet_metrics
+from conftest import registered_metrics
 
 
 def ece_equal_mass(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15) -> float:
@@ -53,10 +53,10 @@ def lenet_words(runs: pd.DataFrame, comparisons: pd.DataFrame, target_difference
 
 def logreg_record(loss, scaling, seed, acc_1000, acc_final, digits=(4, 9)):
     evals = [
-        {"step": 1000, "test_accuracy": acc_1000, "test_loss": 1.0, "correct": round(acc_1000 * 1991), "total": 1991,
-         "train_seconds": 0.1},
-        {"step": 10000, "test_accuracy": acc_final, "test_loss": 0.5, "correct": round(acc_final * 1991), "total": 1991,
-         "train_seconds": 1.0},
+        {"step": 1000, **registered_metrics("logreg", test_accuracy=acc_1000), "test_loss": 1.0,
+         "correct": round(acc_1000 * 1991), "total": 1991, "train_seconds": 0.1},
+        {"step": 10000, **registered_metrics("logreg", test_accuracy=acc_final), "test_loss": 0.5,
+         "correct": round(acc_final * 1991), "total": 1991, "train_seconds": 1.0},
     ]
     return {"loss": loss, "scaling": scaling, "digits": list(digits), "seed": seed, "device": "cpu", "evals": evals}
 
@@ -66,7 +66,7 @@ def lenet_records(c3, seed, accuracy, ece):
     training = {"c3": c3, "seed": seed, "epochs": 10, "trainable_params": {"sparse": 60806, "full": 61706}[c3],
                 "train_seconds": 60.0 + seed, "device": "cpu"}
     evaluation = {"c3": c3, "seed": seed, "epochs": 10, "test_loss": 0.05, "correct": round(accuracy * 10000),
-                  "total": 10000, **lenet_metrics(test_accuracy=accuracy, top2_accuracy=accuracy + 0.01, ece=ece),
+                  "total": 10000, **registered_metrics("lenet", test_accuracy=accuracy, top2_accuracy=accuracy + 0.01, ece=ece),
                   "eval_device": "cuda:0 (evaluated elsewhere)"}
     return training, evaluation
 

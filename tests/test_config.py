@@ -11,7 +11,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from conftest import REPO, lenet_metrics, run_snakemake
+from conftest import REPO, registered_metrics, run_snakemake
 from mnistrepro.study.choices import C3_KINDS, DEVICES, LOSSES, SCALINGS, SOURCES
 from mnistrepro.study.config import ConfigError, check_config, seed_list
 from mnistrepro.study.cpu_kernels import CPU_KERNELS
@@ -63,7 +63,7 @@ def test_the_lenet_n_follows_from_the_plan_stated_in_the_config(config):
     gen = np.random.default_rng(0)
     records = [({"c3": c3, "seed": s, "epochs": 10, "trainable_params": 1, "train_seconds": 1.0, "device": "cpu"},
                 {"c3": c3, "seed": s, "test_loss": 0.1, "correct": 1, "total": 1,
-                 **lenet_metrics(test_accuracy=0.98 + 0.001 * gen.standard_normal(), top2_accuracy=1.0, ece=0.01)})
+                 **registered_metrics("lenet", test_accuracy=0.98 + 0.001 * gen.standard_normal(), top2_accuracy=1.0, ece=0.01)})
                for c3 in ("sparse", "full")
                for s in range(4)]
     table = comparisons_table(runs_table(lenet=records), [], equivalence_margin=0.001)

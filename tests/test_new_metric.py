@@ -28,7 +28,7 @@ from mnistrepro.report.study import study_facts
 from mnistrepro.study import choices
 from mnistrepro.study.records import (LenetEvaluationFields, LenetEvaluationRecord, LogregEval, LogregEvalFields,
                                       LogregRunFields, LogregRunRecord)
-from conftest import lenet_metrics
+from conftest import registered_metrics
 from test_pipeline import REPO, AnyFacts, render_caption, report_config
 
 METRIC = choices.Metric("throwaway_top5_accuracy", label="top-5 accuracy", short="top-5",
@@ -62,7 +62,7 @@ def lenet_records() -> list[tuple[dict, dict]]:
                        "ece": expected_calibration_error(confidence, correct),
                        METRIC.name: 0.99 + 0.001 * seed + (c3 == "full") * 0.005}
             evaluation = {**run, "experiment": "lenet", "test_loss": 0.1, "correct": int(correct.sum()),
-                          "total": IMAGES, **lenet_metrics(**metrics), "confidence": confidence.tolist(),
+                          "total": IMAGES, **registered_metrics("lenet", **metrics), "confidence": confidence.tolist(),
                           "misclassified_test_indices": np.flatnonzero(~correct).tolist()}
             records.append((training, evaluation))
     return records
