@@ -742,6 +742,13 @@ def test_the_claims_verdicts_follow_the_tests():
                              0.001)
     assert undecided["glance_loss_verdict"] == "Reversed on raw pixels: MSE loss (raw) is more accurate"
     assert undecided["glance_hardest_verdict"] == "Holds for logistic regression: 4 vs 9 is shown to be the hardest pair"
+    # The main pair with the lowest mean, not shown hardest: held against the closest other pair, not itself.
+    lowest = _glance_pairs(True).assign(rank=[2, 1], mean=[0.9424, 0.9233])
+    first = glance_facts(_glance_comparisons(-0.001, 0.0, False, 0.003, True), lowest, "4-9", 0.001)
+    assert first["glance_hardest_verdict"] == ("Not shown for logistic regression: 4 vs 9 has the lowest mean but "
+                                               "cannot be told apart from the closest other pair (5 vs 8)")
+    assert first["glance_hardest_number"].startswith("after 10,000 steps, 4 vs 9 ranks 1 of 2 (95% interval 3 to 5), "
+                                                     "92.33% vs 5 vs 8's 94.24%")
     assert undecided["glance_c3_verdict"] == ("Undecided: neither shown equivalent within ±0.10 points nor "
                                               "different")
 

@@ -95,18 +95,22 @@ def _hardest_facts(comparisons: pd.DataFrame, pairs: pd.DataFrame | None, main_p
     steps = int(row["steps"])
     at = pairs[pairs["steps"] == steps].sort_values("rank")
     main = at[at["pair"] == main_pair].iloc[0]
-    hardest = pair_label(at.iloc[0]["pair"])
+    # The pair the main pair is held against: the hardest by mean, or where that is the main pair itself, the
+    # closest other.
+    against = at[at["pair"] != main_pair].iloc[0]
+    hardest = pair_label(against["pair"])
     label = pair_label(main_pair)
     in_set = main["in_hardest_set"]
     verdict = glance_hardest_verdict(label, hardest, bool(row["significant"]),
-                                     None if in_set is None or pd.isna(in_set) else bool(in_set))
+                                     None if in_set is None or pd.isna(in_set) else bool(in_set),
+                                     lowest_mean=at.iloc[0]["pair"] == main_pair)
     if math.isnan(float(main["rank_low"])):
         rank = f"{label} ranks {int(main['rank'])} of {len(at)}"
     else:
         rank = (f"{label} ranks {int(main['rank'])} of {len(at)} (95% interval {int(main['rank_low'])} to "
                 f"{int(main['rank_high'])})")
     number = (f"after {steps_label(steps)}, {rank}, {percent(main['mean'])} vs {hardest}'s "
-              f"{percent(at.iloc[0]['mean'])}; n = {int(main['n'])} seeds per pair, {_holm(row)}")
+              f"{percent(against['mean'])}; n = {int(main['n'])} seeds per pair, {_holm(row)}")
     return {"glance_hardest_verdict": verdict, "glance_hardest_number": number}
 
 

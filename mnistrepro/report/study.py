@@ -15,7 +15,8 @@ import pandas as pd
 
 from mnistrepro.analysis.comparisons import comparison_rule, hardest_key, in_registry_order, step_key, study_comparisons
 from mnistrepro.analysis.definitions import SampleSize, SeedsAndImages
-from mnistrepro.report.numbers import interval_text, pair_label, percent, points, points_interval
+from mnistrepro.report.numbers import (epochs_label, interval_text, pair_label, percent, points, points_interval,
+                                      steps_label)
 from mnistrepro.report.scale_grid import scale_grid_facts
 from mnistrepro.report.verdicts import (TEST_SET_POPULATION, escape_category, escape_verdict, pair_verdict,
                                        test_images_verdict)
@@ -173,8 +174,8 @@ def _member(row: Any) -> str:
     if kind == "equivalence":
         return f"TOST equivalence of {row.a} and {row.b} within the margin"
     if kind == "hardest":
-        return f"{row.a} is the hardest pair, after {int(row.steps):,} steps"
-    at = f", {int(row.steps):,} steps" if not pd.isna(row.steps) else f", {int(row.epochs)} epochs"
+        return f"{row.a} is the hardest pair, after {steps_label(int(row.steps))}"
+    at = f", {steps_label(int(row.steps))}" if not pd.isna(row.steps) else f", {epochs_label(int(row.epochs))}"
     what = "" if row.metric == "test_accuracy" else f" in {row.metric}"
     return f"{row.a} vs {row.b}{what}{at}"
 

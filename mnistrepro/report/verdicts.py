@@ -190,14 +190,20 @@ def glance_loss_verdict(primary: pd.Series, others: pd.DataFrame) -> str:
     return verdict
 
 
-def glance_hardest_verdict(main: str, hardest: str, significant: bool, in_hardest_set: bool | None) -> str:
+def glance_hardest_verdict(main: str, hardest: str, significant: bool, in_hardest_set: bool | None,
+                           lowest_mean: bool = False) -> str:
     """The hardest-pair claim's verdict in the claims table: the ``main`` pair shown hardest (``significant``), outside
-    the 95% confidence set of the hardest (``in_hardest_set`` False: ``hardest`` is harder), or not told apart."""
+    the 95% confidence set of the hardest (``in_hardest_set`` False: ``hardest`` is harder), or not told apart from
+    ``hardest``: the hardest other pair by mean, or where the main pair has the lowest mean (``lowest_mean``), the
+    closest other pair."""
     if significant:
         return f"Holds for logistic regression: {main} is shown to be the hardest pair"
     if in_hardest_set is False:
         return (f"Not for logistic regression: {hardest} is harder, and {main} lies outside the 95% "
                 f"confidence set of the hardest pair")
+    if lowest_mean:
+        return (f"Not shown for logistic regression: {main} has the lowest mean but cannot be told apart from the "
+                f"closest other pair ({hardest})")
     return f"Not shown for logistic regression: {main} cannot be told apart from the hardest ({hardest})"
 
 
